@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential g++ clang clang-14 lld lld-14 cmake ninja-build ccache pkg-config make
-  libclang-rt-14-dev
+  libclang-rt-14-dev libclang-rt-14-dev-wasm32 wasi-libc wabt
   # libraries
   libssl-dev libsodium-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libsqlite3-dev libzip-dev zipcmp zipmerge ziptool

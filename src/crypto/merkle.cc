@@ -47,13 +47,18 @@ MerkleProof merkle_prove(std::span<const Hash256> leaves, uint32_t index) {
 }
 
 bool merkle_verify(const Hash256& root, const Hash256& leaf, const MerkleProof& proof) {
+  std::optional<Hash256> computed = merkle_compute_root(leaf, proof);
+  return computed.has_value() && *computed == root;
+}
+
+std::optional<Hash256> merkle_compute_root(const Hash256& leaf, const MerkleProof& proof) {
   // RFC 9162 §2.1.3.2.
-  if (proof.index >= proof.leaf_count) return false;
+  if (proof.index >= proof.leaf_count) return std::nullopt;
   uint64_t fn = proof.index;
   uint64_t sn = proof.leaf_count - 1;
   Hash256 r = leaf;
   for (const Hash256& p : proof.siblings) {
-    if (sn == 0) return false;
+    if (sn == 0) return std::nullopt;
     if ((fn & 1) == 1 || fn == sn) {
       r = merkle_node(p, r);
       while ((fn & 1) == 0 && fn != 0) {
@@ -66,7 +71,8 @@ bool merkle_verify(const Hash256& root, const Hash256& leaf, const MerkleProof& 
     fn >>= 1;
     sn >>= 1;
   }
-  return sn == 0 && r == root;
+  if (sn != 0) return std::nullopt;
+  return r;
 }
 
 }  // namespace folio::crypto

@@ -7,6 +7,7 @@
 // binds it into each component group's root). Pure functions; thread-safe.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct MerkleProof {
 
 // REQUIRES: index < leaves.size()
 MerkleProof merkle_prove(std::span<const Hash256> leaves, uint32_t index);
+
+// The root that `leaf` and `proof` lead to, or nothing if the proof's shape is inconsistent with
+// its index and leaf count.
+std::optional<Hash256> merkle_compute_root(const Hash256& leaf, const MerkleProof& proof);
 
 // True iff `leaf` sits at proof.index of a tree of proof.leaf_count leaves whose root is `root`.
 bool merkle_verify(const Hash256& root, const Hash256& leaf, const MerkleProof& proof);

@@ -1,0 +1,19 @@
+// The subcommands of the `folio` binary. Each module's commands live in their own file and are
+// added to the application here by an explicit call from main.cc (no static registration).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace folio::cli {
+
+// Parent commands that several modules add children to.
+struct Groups {
+  CLI::App* sim;
+  CLI::App* bench;
+  CLI::App* tx;
+  CLI::App* contract;
+};
+
+void add_ledger_commands(CLI::App& app, Groups& groups);  // demo, tx decode, bench ledger
+
+}  // namespace folio::cli

@@ -1,0 +1,19 @@
+// `folio`: one binary, many subcommands (ARCHITECTURE.md §5).
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Folio: a decentralised ledger with a sharded BFT notary"};
+  app.require_subcommand(1);
+  folio::cli::Groups groups{
+      app.add_subcommand("sim", "Run the deterministic simulator"),
+      app.add_subcommand("bench", "Run a benchmark and write bench/results/"),
+      app.add_subcommand("tx", "Inspect transactions"),
+      app.add_subcommand("contract", "Validate and run contracts"),
+  };
+  for (CLI::App* group : {groups.sim, groups.bench, groups.tx, groups.contract}) group->require_subcommand(1);
+  folio::cli::add_ledger_commands(app, groups);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}
