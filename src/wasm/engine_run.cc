@@ -1,0 +1,203 @@
+// Metered execution of a prepared module in wabt's interpreter. Compiled as C++17 (see engine.h).
+//
+// Each run gets a fresh store, instance, memory and gas counter, so nothing leaks between
+// verifications and concurrent runs share only the immutable EngineModule. The interpreter is never
+// given an instruction or wall-clock budget: the injected counter is the only meter, which is what
+// makes the gas figure identical on every machine.
+#include <wabt/interp/interp.h>
+
+#include <algorithm>
+#include <new>
+
+#include "wasm/engine_internal.h"
+
+namespace folio::wasm::engine {
+namespace {
+
+namespace interp = wabt::interp;
+
+constexpr size_t kReasonBytesMax = 1024;
+constexpr const char* kRejectTrap = "folio: contract rejected";
+constexpr const char* kOutOfGasTrap = "folio: out of gas";
+
+// What the host functions of one run share.
+struct HostContext {
+  const RunInput* input = nullptr;
+  interp::Global* gas = nullptr;
+  interp::Memory* memory = nullptr;
+  bool rejected = false;
+  bool out_of_gas = false;
+  std::string reason;
+};
+
+wabt::Result trap(interp::Thread& thread, interp::Trap::Ptr* out, const std::string& message) {
+  *out = interp::Trap::New(thread.store(), message);
+  return wabt::Result::Error;
+}
+
+// Charges a host call; false (and a trap) when the budget is exhausted.
+bool charge(HostContext& ctx, uint64_t bytes) {
+  int64_t cost = static_cast<int64_t>(GasCosts::kHostCall + bytes / GasCosts::kHostBytesPerGas);
+  int64_t left = ctx.gas->Get().Get<int64_t>() - cost;
+  ctx.gas->UnsafeSet(interp::Value::Make(left));
+  if (left < 0) ctx.out_of_gas = true;
+  return left >= 0;
+}
+
+// The guest range [ptr, ptr + len) or null when any of it lies outside memory.
+uint8_t* guest_range(HostContext& ctx, uint32_t ptr, uint32_t len) {
+  if (!ctx.memory->IsValidAccess(ptr, 0, len)) return nullptr;
+  return ctx.memory->UnsafeData() + ptr;
+}
+
+std::string printable(const uint8_t* data, size_t size) {
+  std::string out;
+  out.reserve(std::min(size, kReasonBytesMax));
+  for (size_t i = 0; i < size && i < kReasonBytesMax; ++i) {
+    char c = static_cast<char>(data[i]);
+    out.push_back(data[i] >= 0x20 && data[i] < 0x7f ? c : '?');
+  }
+  return out;
+}
+
+interp::HostFunc::Callback host_function(int id, HostContext& ctx) {
+  switch (id) {
+    case 0:  // tx_size() -> i32
+      return [&ctx](interp::Thread& thread, const interp::Values&, interp::Values& results,
+                    interp::Trap::Ptr* out) -> wabt::Result {
+        if (!charge(ctx, 0)) return trap(thread, out, kOutOfGasTrap);
+        results[0] = interp::Value::Make(static_cast<uint32_t>(ctx.input->tx_size));
+        return wabt::Result::Ok;
+      };
+    case 1:  // tx_read(dst, offset, len)
+      return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,
+                    interp::Trap::Ptr* out) -> wabt::Result {
+        uint32_t dst = params[0].Get<uint32_t>();
+        uint64_t offset = params[1].Get<uint32_t>();
+        uint32_t len = params[2].Get<uint32_t>();
+        if (!charge(ctx, len)) return trap(thread, out, kOutOfGasTrap);
+        if (offset + len > ctx.input->tx_size)
+          return trap(thread, out, "tx_read past the end of the transaction");
+        uint8_t* target = guest_range(ctx, dst, len);
+        if (target == nullptr) return trap(thread, out, "tx_read into memory out of bounds");
+        if (len != 0) std::memcpy(target, ctx.input->tx + offset, len);
+        return wabt::Result::Ok;
+      };
+    case 2:  // contract_name(dst, cap) -> len
+      return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values& results,
+                    interp::Trap::Ptr* out) -> wabt::Result {
+        uint32_t dst = params[0].Get<uint32_t>();
+        uint32_t cap = params[1].Get<uint32_t>();
+        const std::string& name = ctx.input->contract;
+        uint32_t n = static_cast<uint32_t>(std::min<size_t>(cap, name.size()));
+        if (!charge(ctx, n)) return trap(thread, out, kOutOfGasTrap);
+        uint8_t* target = guest_range(ctx, dst, n);
+        if (target == nullptr) return trap(thread, out, "contract_name into memory out of bounds");
+        if (n != 0) std::memcpy(target, name.data(), n);
+        results[0] = interp::Value::Make(static_cast<uint32_t>(name.size()));
+        return wabt::Result::Ok;
+      };
+    default:  // reject(ptr, len): never returns
+      return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,
+                    interp::Trap::Ptr* out) -> wabt::Result {
+        uint32_t ptr = params[0].Get<uint32_t>();
+        uint32_t len = std::min<uint32_t>(params[1].Get<uint32_t>(), kReasonBytesMax);
+        if (!charge(ctx, len)) return trap(thread, out, kOutOfGasTrap);
+        uint8_t* reason = guest_range(ctx, ptr, len);
+        if (reason == nullptr) return trap(thread, out, "reject reason out of bounds");
+        ctx.rejected = true;
+        ctx.reason = printable(reason, len);
+        if (ctx.reason.empty()) ctx.reason = "rejected without a reason";
+        return trap(thread, out, kRejectTrap);
+      };
+  }
+}
+
+interp::FuncType func_type(const HostImport& host) {
+  interp::ValueTypes params, results;
+  for (uint8_t t : host.params) params.push_back(t == 0x7e ? wabt::Type::I64 : wabt::Type::I32);
+  for (uint8_t t : host.results) results.push_back(t == 0x7e ? wabt::Type::I64 : wabt::Type::I32);
+  return interp::FuncType(params, results);
+}
+
+RunOutcome outcome(RunStatus status, std::string reason, uint64_t gas_used) {
+  return RunOutcome{status, std::move(reason), gas_used};
+}
+
+RunOutcome run(const EngineModule& module, const RunInput& input) {
+  constexpr uint64_t kBudgetMax = static_cast<uint64_t>(INT64_MAX);
+  uint64_t budget = std::min(input.gas_budget, kBudgetMax);
+
+  interp::Store store;
+  interp::Module::Ptr compiled = interp::Module::New(store, module.desc);
+  HostContext ctx;
+  ctx.input = &input;
+  interp::RefVec imports;
+  const auto& abi = abi_imports();
+  for (int id : module.import_host_ids) {
+    imports.push_back(
+        interp::HostFunc::New(store, func_type(abi[id]), host_function(id, ctx)).ref());
+  }
+  interp::Trap::Ptr trap_ptr;
+  interp::Instance::Ptr instance =
+      interp::Instance::Instantiate(store, compiled.ref(), imports, &trap_ptr);
+  if (!instance) {
+    return outcome(RunStatus::kTrapped,
+                   "instantiation failed: " + (trap_ptr ? trap_ptr->message() : std::string("?")),
+                   0);
+  }
+  interp::Global::Ptr gas = store.UnsafeGet<interp::Global>(
+      instance->globals().at(module.gas_global_index));
+  interp::Memory::Ptr memory = store.UnsafeGet<interp::Memory>(instance->memories().at(0));
+  interp::Func::Ptr verify = store.UnsafeGet<interp::Func>(
+      instance->funcs().at(module.verify_func_index));
+  ctx.gas = gas.get();
+  ctx.memory = memory.get();
+  gas->UnsafeSet(interp::Value::Make(static_cast<int64_t>(budget)));
+
+  interp::Values params;
+  interp::Values results;
+  wabt::Result called = verify->Call(store, params, results, &trap_ptr);
+  int64_t left = gas->Get().Get<int64_t>();
+  uint64_t used = left < 0 ? budget : budget - static_cast<uint64_t>(left);
+
+  if (ctx.rejected) return outcome(RunStatus::kRejected, ctx.reason, used);
+  if (ctx.out_of_gas || left < 0) {
+    return outcome(RunStatus::kOutOfGas, "out of gas: budget " + std::to_string(budget) +
+                                             " exhausted", budget);
+  }
+  if (wabt::Failed(called)) {
+    return outcome(RunStatus::kTrapped,
+                   "trap: " + (trap_ptr ? trap_ptr->message() : std::string("unknown")), used);
+  }
+  int32_t code = results.empty() ? -1 : results[0].Get<int32_t>();
+  if (code != 0) {
+    return outcome(RunStatus::kRejected,
+                   "folio_verify returned " + std::to_string(code) + " without a reason", used);
+  }
+  return outcome(RunStatus::kAccepted, "", used);
+}
+
+}  // namespace
+
+const char* run_status_name(RunStatus status) {
+  switch (status) {
+    case RunStatus::kAccepted: return "accepted";
+    case RunStatus::kRejected: return "rejected";
+    case RunStatus::kOutOfGas: return "out of gas";
+    case RunStatus::kTrapped: return "trapped";
+  }
+  return "unknown";
+}
+
+RunOutcome engine_run(const EngineModule& module, const RunInput& input) {
+  try {
+    return run(module, input);
+  } catch (const std::bad_alloc&) {
+    return outcome(RunStatus::kTrapped, "trap: host memory exhausted", input.gas_budget);
+  } catch (const std::exception& e) {
+    return outcome(RunStatus::kTrapped, std::string("trap: ") + e.what(), 0);
+  }
+}
+
+}  // namespace folio::wasm::engine

@@ -1,0 +1,92 @@
+// The sandbox's C++20 face over the engine (see sandbox.h).
+#include "wasm/sandbox.h"
+
+namespace folio::wasm {
+
+std::string Validation::describe() const {
+  if (ok()) return "accepted";
+  return std::string(engine::reject_code_name(code)) + ": " + reason;
+}
+
+Validation validate(ByteView wasm, const Limits& limits) {
+  engine::PrepareOutcome prepared = engine::engine_prepare(wasm.data(), wasm.size(), limits);
+  Validation out;
+  out.code = prepared.code;
+  out.reason = std::move(prepared.reason);
+  if (!out.ok()) return out;
+  auto module = std::make_shared<Module>();
+  module->code_hash_ = crypto::sha256(wasm);
+  module->original_bytes_ = wasm.size();
+  module->instrumented_ = std::move(prepared.instrumented);
+  module->exports_ = std::move(prepared.exports);
+  module->functions_ = prepared.functions;
+  module->accounting_blocks_ = prepared.accounting_blocks;
+  module->engine_ = std::move(prepared.module);
+  out.module = std::move(module);
+  return out;
+}
+
+Result<std::shared_ptr<const Module>> load(ByteView wasm, const Limits& limits) {
+  Validation v = validate(wasm, limits);
+  if (v.ok()) return std::move(v.module);
+  ErrorCode code = ErrorCode::kUnsupported;
+  if (v.code == RejectCode::kMalformed) code = ErrorCode::kMalformed;
+  if (v.code == RejectCode::kTooLarge || v.code == RejectCode::kTooManyFunctions ||
+      v.code == RejectCode::kTooManyLocals || v.code == RejectCode::kNestingTooDeep ||
+      v.code == RejectCode::kMemoryTooLarge || v.code == RejectCode::kTableTooLarge) {
+    code = ErrorCode::kLimitExceeded;
+  }
+  return make_error(code, "wasm module rejected: " + v.describe());
+}
+
+std::string Execution::describe() const {
+  std::string out = engine::run_status_name(status);
+  if (!reason.empty() && status != RunStatus::kOutOfGas) out += ": " + reason;
+  return out + " (gas " + std::to_string(gas_used) + ")";
+}
+
+Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget) {
+  engine::RunInput input;
+  input.tx = tx.data();
+  input.tx_size = tx.size();
+  input.contract = std::string(contract);
+  input.gas_budget = gas_budget;
+  engine::RunOutcome ran = engine::engine_run(module.engine(), input);
+  return Execution{ran.status, std::move(ran.reason), ran.gas_used};
+}
+
+Result<std::shared_ptr<const Module>> ModuleCache::get(ByteView wasm) {
+  crypto::Hash256 hash = crypto::sha256(wasm);
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(hash);
+    if (it != entries_.end()) {
+      ++hits_;
+      return it->second;
+    }
+  }
+  // Loading happens outside the lock; two threads may load the same module once each, and the
+  // results are equal, so either may win.
+  Result<std::shared_ptr<const Module>> loaded = load(wasm, limits_);
+  std::lock_guard lock(mutex_);
+  if (entries_.emplace(hash, loaded).second) {
+    order_.push_back(hash);
+    while (order_.size() > entries_max_) {
+      entries_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+  return loaded;
+}
+
+size_t ModuleCache::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+uint64_t ModuleCache::hits() const {
+  std::lock_guard lock(mutex_);
+  return hits_;
+}
+
+}  // namespace folio::wasm
