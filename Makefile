@@ -36,8 +36,8 @@ bench: build
 	./$(BUILD)/folio bench ledger
 
 fuzz: setup
-	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOLIO_FUZZ=ON -DFOLIO_PURE_ONLY=ON
-	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOLIO_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target tx_decode_fuzz
 	mkdir -p $(FUZZ_BUILD)/corpus/tx_decode
 	./$(FUZZ_BUILD)/fuzz/tx_decode_fuzz -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus/tx_decode fuzz/corpus/tx_decode
 

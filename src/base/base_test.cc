@@ -51,6 +51,16 @@ TEST(Hex, RoundTripsAndRejectsBadInput) {
   EXPECT_TRUE(FixedBytes<4>::from_hex("0001abff").ok());
 }
 
+TEST(Utf8, AcceptsWellFormedAndRejectsTheRest) {
+  EXPECT_TRUE(is_valid_utf8("O=Alice,L=London,C=GB"));
+  EXPECT_TRUE(is_valid_utf8("O=Zoë,L=Zürich,C=CH \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("\xe5"));              // truncated
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xff"));
+}
+
 struct ViewTag {};
 struct HeightTag {};
 using View = Counter<ViewTag>;

@@ -28,6 +28,9 @@ inline ByteView as_bytes(std::string_view s) {
 inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline std::string to_string(ByteView b) { return std::string(b.begin(), b.end()); }
 
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
 // Lowercase hex of the bytes.
 std::string to_hex(ByteView bytes);
 // Parses hex of either case; rejects odd lengths and non-hex characters.

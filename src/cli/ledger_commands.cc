@@ -215,7 +215,8 @@ void decode_command(const std::string& path) {
   if (!bytes.ok()) fail(bytes.error().message());
   auto content = ledger::decode_tx_file(*bytes);
   if (!content.ok()) fail(path + ": " + content.error().message());
-  std::printf("%s\n", transaction_file_json(*content).dump(2).c_str());
+  // Strings are UTF-8 checked at decode where the ledger defines them; replace anything else.
+  std::printf("%s\n", transaction_file_json(*content).dump(2, ' ', false, Json::error_handler_t::replace).c_str());
 }
 
 void sample_command(const std::string& kind, const std::string& path) {

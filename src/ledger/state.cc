@@ -14,6 +14,7 @@ Status check_name(std::string_view what, std::string_view name, size_t max) {
   if (name.size() > max)
     return make_error(ErrorCode::kMalformed, std::string(what) + " longer than " + std::to_string(max) + " bytes");
   if (!printable(name)) return make_error(ErrorCode::kMalformed, std::string(what) + " holds control characters");
+  if (!is_valid_utf8(name)) return make_error(ErrorCode::kMalformed, std::string(what) + " is not valid UTF-8");
   return ok_status();
 }
 
