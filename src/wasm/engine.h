@@ -98,6 +98,8 @@ struct RunInput {
   const uint8_t* tx = nullptr;          // canonical LedgerTransaction bytes
   size_t tx_size = 0;
   std::string contract;                 // the contract being verified
+  const uint8_t* config = nullptr;      // deployment parameters from the contract's manifest
+  size_t config_size = 0;
   uint64_t gas_budget = 0;
 };
 

@@ -609,6 +609,8 @@ const std::vector<HostImport>& abi_imports() {
       {"tx_read", {0x7f, 0x7f, 0x7f}, {}},
       {"contract_name", {0x7f, 0x7f}, {0x7f}},
       {"reject", {0x7f, 0x7f}, {}},
+      {"config_size", {}, {0x7f}},
+      {"config_read", {0x7f, 0x7f, 0x7f}, {}},
   };
   return imports;
 }

@@ -7,6 +7,7 @@
 #include <wabt/interp/interp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 
 #include "wasm/engine_internal.h"
@@ -60,6 +61,22 @@ std::string printable(const uint8_t* data, size_t size) {
   return out;
 }
 
+// (dst, offset, len): copies source[offset, offset + len) into guest memory at dst.
+wabt::Result copy_out(HostContext& ctx, interp::Thread& thread, const interp::Values& params,
+                      interp::Trap::Ptr* out, const uint8_t* source, size_t source_size,
+                      const char* what) {
+  uint32_t dst = params[0].Get<uint32_t>();
+  uint64_t offset = params[1].Get<uint32_t>();
+  uint32_t len = params[2].Get<uint32_t>();
+  if (!charge(ctx, len)) return trap(thread, out, kOutOfGasTrap);
+  if (offset + len > source_size)
+    return trap(thread, out, std::string(what) + " past the end of its source");
+  uint8_t* target = guest_range(ctx, dst, len);
+  if (target == nullptr) return trap(thread, out, std::string(what) + " into memory out of bounds");
+  if (len != 0) std::memcpy(target, source + offset, len);
+  return wabt::Result::Ok;
+}
+
 interp::HostFunc::Callback host_function(int id, HostContext& ctx) {
   switch (id) {
     case 0:  // tx_size() -> i32
@@ -72,16 +89,7 @@ interp::HostFunc::Callback host_function(int id, HostContext& ctx) {
     case 1:  // tx_read(dst, offset, len)
       return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,
                     interp::Trap::Ptr* out) -> wabt::Result {
-        uint32_t dst = params[0].Get<uint32_t>();
-        uint64_t offset = params[1].Get<uint32_t>();
-        uint32_t len = params[2].Get<uint32_t>();
-        if (!charge(ctx, len)) return trap(thread, out, kOutOfGasTrap);
-        if (offset + len > ctx.input->tx_size)
-          return trap(thread, out, "tx_read past the end of the transaction");
-        uint8_t* target = guest_range(ctx, dst, len);
-        if (target == nullptr) return trap(thread, out, "tx_read into memory out of bounds");
-        if (len != 0) std::memcpy(target, ctx.input->tx + offset, len);
-        return wabt::Result::Ok;
+        return copy_out(ctx, thread, params, out, ctx.input->tx, ctx.input->tx_size, "tx_read");
       };
     case 2:  // contract_name(dst, cap) -> len
       return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values& results,
@@ -96,6 +104,19 @@ interp::HostFunc::Callback host_function(int id, HostContext& ctx) {
         if (n != 0) std::memcpy(target, name.data(), n);
         results[0] = interp::Value::Make(static_cast<uint32_t>(name.size()));
         return wabt::Result::Ok;
+      };
+    case 4:  // config_size() -> i32
+      return [&ctx](interp::Thread& thread, const interp::Values&, interp::Values& results,
+                    interp::Trap::Ptr* out) -> wabt::Result {
+        if (!charge(ctx, 0)) return trap(thread, out, kOutOfGasTrap);
+        results[0] = interp::Value::Make(static_cast<uint32_t>(ctx.input->config_size));
+        return wabt::Result::Ok;
+      };
+    case 5:  // config_read(dst, offset, len)
+      return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,
+                    interp::Trap::Ptr* out) -> wabt::Result {
+        return copy_out(ctx, thread, params, out, ctx.input->config, ctx.input->config_size,
+                        "config_read");
       };
     default:  // reject(ptr, len): never returns
       return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,

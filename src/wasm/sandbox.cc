@@ -45,12 +45,15 @@ std::string Execution::describe() const {
   return out + " (gas " + std::to_string(gas_used) + ")";
 }
 
-Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget) {
+Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget,
+              ByteView config) {
   engine::RunInput input;
   input.tx = tx.data();
   input.tx_size = tx.size();
   input.contract = std::string(contract);
   input.gas_budget = gas_budget;
+  input.config = config.data();
+  input.config_size = config.size();
   engine::RunOutcome ran = engine::engine_run(module.engine(), input);
   return Execution{ran.status, std::move(ran.reason), ran.gas_used};
 }

@@ -81,8 +81,10 @@ struct Execution {
   std::string describe() const;
 };
 
-// Runs `folio_verify` of `module` for `contract` over the canonical transaction bytes `tx`.
-Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget);
+// Runs `folio_verify` of `module` for `contract` over the canonical transaction bytes `tx`, with
+// the contract's deployment parameters `config`.
+Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget,
+              ByteView config = {});
 
 // Loaded modules (and rejections) by code hash, so a contract used by many transactions is
 // validated and instrumented once. Bounded: the oldest entry is dropped past entries_max.

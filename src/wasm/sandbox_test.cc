@@ -238,7 +238,7 @@ TEST(Run, HostReadOutOfBoundsTraps) {
         (call $tx_read (i32.const 0) (i32.const 2) (i32.const 100)) (i32.const 0)))"));
   Execution e = run(*module, kTx, "c", 10'000);
   EXPECT_EQ(e.status, RunStatus::kTrapped);
-  EXPECT_NE(e.reason.find("past the end"), std::string::npos) << e.reason;
+  EXPECT_NE(e.reason.find("tx_read past the end"), std::string::npos) << e.reason;
   auto into = must_load(contract(R"(
       (import "folio" "tx_read" (func $tx_read (param i32 i32 i32)))
       (func (export "folio_verify") (result i32)

@@ -1,0 +1,138 @@
+/* folio.CSCoin as a WebAssembly contract: a port of the native checker (src/contracts/cscoin.cc)
+ * with the same rules and reasons. The mint authority, which the native contract takes at
+ * registration, comes from the contract's deployment config: the encoded PublicKey.
+ * Built by folio_wasm_contract(cscoin ...); cscoin_test.cc runs the native cases through both. */
+#include <folio/contract.h>
+
+#define COMPONENTS_MAX 4096
+
+typedef struct {
+  folio_bytes owner;
+  uint64_t balance;
+} account;
+
+static account ins[COMPONENTS_MAX];
+static account outs[COMPONENTS_MAX];
+
+/* CsCoinAccount = owner:PublicKey balance:u64, nothing after. */
+static int decode_account(folio_bytes data, account* out) {
+  folio_reader r = folio_reader_of(data);
+  out->owner = folio_read_key(&r);
+  out->balance = folio_read_u64(&r);
+  return folio_reader_done(&r);
+}
+
+static void fail_not_account(const char* which, uint32_t index) {
+  folio_message m = {{0}, 0};
+  folio_message_add(&m, which);
+  folio_message_add_u64(&m, index);
+  folio_message_add(&m, " is not a CSCoin account");
+  folio_fail_message(&m);
+}
+
+static void fail_numbers(const char* a, uint64_t x, const char* b, uint64_t y) {
+  folio_message m = {{0}, 0};
+  folio_message_add(&m, a);
+  folio_message_add_u64(&m, x);
+  folio_message_add(&m, b);
+  folio_message_add_u64(&m, y);
+  folio_fail_message(&m);
+}
+
+static int verify_transfer(const folio_command* command, uint32_t n_in, uint32_t n_out) {
+  folio_reader r = folio_reader_of(command->params);
+  folio_bytes flow_from = folio_read_key(&r);
+  folio_bytes flow_to = folio_read_key(&r);
+  uint64_t amount = folio_read_u64(&r);
+  if (!folio_reader_done(&r)) folio_fail("transfer parameters do not decode");
+  if (n_in != 2 || n_out != 2)
+    folio_fail("transfer consumes two accounts [from, to] and creates their two new versions");
+  const account* from = &ins[0];
+  const account* to = &ins[1];
+  if (folio_bytes_equal(from->owner, to->owner)) folio_fail("transfer from an account to itself");
+  if (!folio_bytes_equal(flow_from, from->owner) || !folio_bytes_equal(flow_to, to->owner))
+    folio_fail("the declared value flow does not name the consumed accounts' owners");
+  if (!folio_bytes_equal(outs[0].owner, from->owner) || !folio_bytes_equal(outs[1].owner, to->owner))
+    folio_fail("transfer changes an account's owner");
+  if (amount == 0) folio_fail("transfer of zero");
+  if (amount > from->balance) fail_numbers("transfer of ", amount, " exceeds the balance ", from->balance);
+  if (to->balance > UINT64_MAX - amount) folio_fail("the receiving balance overflows");
+  if (outs[0].balance != from->balance - amount)
+    fail_numbers("the sender's new balance is ", outs[0].balance, ", expected ",
+                 from->balance - amount);
+  if (outs[1].balance != to->balance + amount)
+    fail_numbers("the receiver's new balance is ", outs[1].balance, ", expected ",
+                 to->balance + amount);
+  if (!folio_command_signed_by(command, from->owner)) folio_fail("transfer is not signed by the sender");
+  return 0;
+}
+
+FOLIO_EXPORT(folio_verify) int32_t folio_verify(void) {
+  folio_tx tx;
+  if (folio_tx_parse(&tx, folio_load_transaction()) != 0) folio_fail("transaction does not decode");
+  folio_bytes me = folio_this_contract();
+
+  uint32_t n_in = 0, n_out = 0, n_commands = 0, index = 0;
+  folio_input in;
+  folio_state out;
+  folio_command c, command;
+  for (index = 0; folio_next_input(&tx.inputs, &in); ++index) {
+    if (!folio_bytes_equal(in.state.contract, me)) continue;
+    if (!decode_account(in.state.data, &ins[n_in])) fail_not_account("input ", index);
+    ++n_in;
+  }
+  for (index = 0; folio_next_output(&tx.outputs, &out); ++index) {
+    if (!folio_bytes_equal(out.contract, me)) continue;
+    if (!decode_account(out.data, &outs[n_out])) fail_not_account("output ", index);
+    ++n_out;
+  }
+  while (folio_next_command(&tx.commands, &c))
+    if (folio_bytes_equal(c.contract, me) && n_commands++ == 0) command = c;
+
+  if (n_in == 0 && n_out == 0 && n_commands == 0) return 0; /* referenced only */
+  if (n_commands != 1) {
+    folio_message m = {{0}, 0};
+    folio_message_add(&m, "a transaction carries exactly one CSCoin command, not ");
+    folio_message_add_u64(&m, n_commands);
+    folio_fail_message(&m);
+  }
+
+  if (folio_bytes_is(command.name, "createAccount")) {
+    if (command.params.len != 0) folio_fail("createAccount takes no parameters");
+    if (n_in != 0) folio_fail("createAccount consumes no CSCoin account");
+    if (n_out != 1) folio_fail("createAccount creates exactly one account");
+    if (outs[0].balance != 0) {
+      folio_message m = {{0}, 0};
+      folio_message_add(&m, "a new account starts with balance 0, not ");
+      folio_message_add_u64(&m, outs[0].balance);
+      folio_fail_message(&m);
+    }
+    if (!folio_command_signed_by(&command, outs[0].owner))
+      folio_fail("createAccount is not signed by the new account's owner");
+    return 0;
+  }
+  if (folio_bytes_is(command.name, "issue")) {
+    folio_reader r = folio_reader_of(command.params);
+    uint64_t supply = folio_read_u64(&r);
+    if (!folio_reader_done(&r)) folio_fail("issue parameters do not decode");
+    if (n_in != 0) folio_fail("issue consumes no CSCoin account");
+    if (n_out == 0) folio_fail("issue creates at least one account");
+    folio_bytes mint = folio_load_config();
+    folio_reader k = folio_reader_of(mint);
+    folio_read_key(&k);
+    if (!folio_reader_done(&k)) folio_fail("the contract's config is not a mint authority key");
+    if (!folio_command_signed_by(&command, mint)) folio_fail("issue is not signed by the mint authority");
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < n_out; ++i) {
+      if (total > UINT64_MAX - outs[i].balance) folio_fail("issued balances overflow");
+      total += outs[i].balance;
+    }
+    if (total != supply) fail_numbers("issued balances sum to ", total, ", not the supply ", supply);
+    return 0;
+  }
+  if (folio_bytes_is(command.name, "transfer")) return verify_transfer(&command, n_in, n_out);
+  folio_message m = {{0}, 0};
+  folio_message_add(&m, "unknown command ");
+  folio_message_add_bytes(&m, command.name);
+  folio_fail_message(&m);
+}

@@ -1,0 +1,57 @@
+/* example.IOU as a WebAssembly contract: the same rules and reasons as its native twin
+ * (iou.h / iou_native.cc). Built by folio_wasm_contract(iou ...). */
+#include <folio/contract.h>
+
+typedef struct {
+  folio_bytes lender;
+  folio_bytes borrower;
+  uint64_t amount;
+} iou_state;
+
+/* IouState = lender:PublicKey borrower:PublicKey amount:u64, nothing after. */
+static int decode_iou(folio_bytes data, iou_state* out) {
+  folio_reader r = folio_reader_of(data);
+  out->lender = folio_read_key(&r);
+  out->borrower = folio_read_key(&r);
+  out->amount = folio_read_u64(&r);
+  return folio_reader_done(&r);
+}
+
+FOLIO_EXPORT(folio_verify) int32_t folio_verify(void) {
+  folio_tx tx;
+  if (folio_tx_parse(&tx, folio_load_transaction()) != 0) folio_fail("transaction does not decode");
+  folio_bytes me = folio_this_contract();
+
+  uint32_t in_count = 0, out_count = 0, command_count = 0;
+  folio_input in, input;
+  folio_state out, output;
+  folio_command c, command;
+  while (folio_next_input(&tx.inputs, &in))
+    if (folio_bytes_equal(in.state.contract, me) && in_count++ == 0) input = in;
+  while (folio_next_output(&tx.outputs, &out))
+    if (folio_bytes_equal(out.contract, me) && out_count++ == 0) output = out;
+  while (folio_next_command(&tx.commands, &c))
+    if (folio_bytes_equal(c.contract, me) && command_count++ == 0) command = c;
+
+  if (command_count != 1) folio_fail("exactly one IOU command is required");
+  if (command.params.len != 0) folio_fail("IOU commands take no parameters");
+  iou_state iou;
+  if (folio_bytes_is(command.name, "create")) {
+    if (in_count != 0) folio_fail("create consumes no IOU");
+    if (out_count != 1) folio_fail("create makes exactly one IOU");
+    if (!decode_iou(output.data, &iou)) folio_fail("the output is not an IOU");
+    if (iou.amount == 0) folio_fail("an IOU is for a positive amount");
+    if (folio_bytes_equal(iou.lender, iou.borrower)) folio_fail("lender and borrower must differ");
+    if (!folio_command_signed_by(&command, iou.lender) ||
+        !folio_command_signed_by(&command, iou.borrower))
+      folio_fail("create must be signed by lender and borrower");
+    return 0;
+  }
+  if (folio_bytes_is(command.name, "settle")) {
+    if (in_count != 1 || out_count != 0) folio_fail("settle consumes one IOU and makes none");
+    if (!decode_iou(input.state.data, &iou)) folio_fail("the input is not an IOU");
+    if (!folio_command_signed_by(&command, iou.lender)) folio_fail("settle must be signed by the lender");
+    return 0;
+  }
+  folio_fail("unknown IOU command");
+}
