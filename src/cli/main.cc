@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   };
   for (CLI::App* group : {groups.sim, groups.bench, groups.tx, groups.contract}) group->require_subcommand(1);
   folio::cli::add_ledger_commands(app, groups);
+#ifdef FOLIO_HAVE_ZK
+  folio::cli::add_zk_commands(app, groups);
+#endif
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -32,6 +32,10 @@ ledger::Verdict PrivacyTestLedger::verify(const ledger::WireTransaction& tx,
   return ledger::verify_transaction(sign(tx, keys), states_, attachments_, registry_);
 }
 
+ledger::Verdict PrivacyTestLedger::verify_signed(const ledger::SignedTransaction& stx) const {
+  return ledger::verify_transaction(stx, states_, attachments_, registry_);
+}
+
 Result<ledger::LedgerTransaction> PrivacyTestLedger::resolve(const ledger::WireTransaction& tx) const {
   return ledger::resolve(tx, tx.id(), states_, attachments_);
 }

@@ -27,10 +27,12 @@ class PrivacyTestLedger {
   ledger::SignedTransaction sign(const ledger::WireTransaction& tx,
                                  const std::vector<const crypto::PrivateKey*>& keys) const;
   ledger::Verdict verify(const ledger::WireTransaction& tx, const std::vector<const crypto::PrivateKey*>& keys) const;
+  // The whole pipeline on an already signed transaction.
+  ledger::Verdict verify_signed(const ledger::SignedTransaction& stx) const;
   // Resolves `tx` against the recorded states (for timing a checker alone).
   Result<ledger::LedgerTransaction> resolve(const ledger::WireTransaction& tx) const;
-  // Verifies and records; returns the outputs as consumable states. REQUIRES (gtest-free): the
-  // verdict is returned through `verdict` so callers can assert on it.
+  // Verifies and, if the verdict (stored in `verdict`) accepts, records the outputs and returns them
+  // as consumable states; otherwise returns nothing.
   std::vector<ledger::StateAndRef> commit(const ledger::WireTransaction& tx,
                                           const std::vector<const crypto::PrivateKey*>& keys,
                                           ledger::Verdict* verdict);
