@@ -1,7 +1,6 @@
 #include "contracts/cash.h"
 
 #include <algorithm>
-#include <map>
 
 namespace folio::contracts {
 namespace {
@@ -41,9 +40,17 @@ Result<CashState> decode_cash(const ledger::TransactionState& state) {
 }
 
 Status Cash::verify(const ledger::LedgerTransaction& tx) const {
-  // Decode every cash state, grouping by issued token (ordered by encoding for determinism).
+  // Decode every cash state and group by issued token, in order of first appearance (the same on
+  // every verifier). Transactions hold few tokens, so a linear search beats a map.
   std::vector<CashState> ins, outs;
-  std::map<Bytes, Totals> groups;
+  std::vector<Totals> groups;
+  auto group_of = [&groups](const IssuedCurrency& token) -> Totals& {
+    for (Totals& t : groups)
+      if (*t.token == token) return t;
+    Totals& t = groups.emplace_back();
+    t.token = &token;
+    return t;
+  };
   for (size_t i : tx.input_indexes(kCashContract)) {
     auto s = decode_cash(tx.inputs[i].state);
     if (!s.ok()) return ledger::reject("input " + std::to_string(i) + " is not a cash state: " + s.error().context);
@@ -56,14 +63,12 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
     outs.push_back(std::move(s).value());
   }
   for (const CashState& s : ins) {
-    Totals& t = groups[codec::encode_to_bytes(s.amount.token)];
-    t.token = &s.amount.token;
+    Totals& t = group_of(s.amount.token);
     t.inputs.push_back(&s);
     if (!add(t.in, s.amount.quantity)) return ledger::reject("input amounts of " + token_name(s.amount.token) + " overflow");
   }
   for (const CashState& s : outs) {
-    Totals& t = groups[codec::encode_to_bytes(s.amount.token)];
-    t.token = &s.amount.token;
+    Totals& t = group_of(s.amount.token);
     if (!add(t.out, s.amount.quantity)) return ledger::reject("output amounts of " + token_name(s.amount.token) + " overflow");
   }
 
@@ -76,10 +81,10 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
       auto e = codec::decode_from_bytes<CashExit>(c->params);
       if (!e.ok()) return ledger::reject("Exit parameters do not decode: " + e.error().context);
       if (e->amount.quantity == 0) return ledger::reject("Exit of a zero amount");
-      auto it = groups.find(codec::encode_to_bytes(e->amount.token));
-      if (it == groups.end() || it->second.inputs.empty())
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const Totals& t) { return *t.token == e->amount.token; });
+      if (it == groups.end() || it->inputs.empty())
         return ledger::reject("Exit of " + token_name(e->amount.token) + " but no such cash is consumed");
-      if (!add(it->second.exited, e->amount.quantity)) return ledger::reject("exited amounts overflow");
+      if (!add(it->exited, e->amount.quantity)) return ledger::reject("exited amounts overflow");
       if (!signs(*c, e->amount.token.issuer.party.owning_key))
         return ledger::reject("Exit of " + token_name(e->amount.token) + " is not signed by its issuer");
       exits.push_back(c);
@@ -96,7 +101,7 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
   if (issues.empty() && moves.empty() && exits.empty()) return ledger::reject("cash is consumed or created but no Cash command is given");
 
   bool issued_any = false;
-  for (const auto& [key, t] : groups) {
+  for (const Totals& t : groups) {
     std::string name = token_name(*t.token);
     if (t.inputs.empty()) {
       // Issuance: created from nothing, so the issuer must sign an Issue command.

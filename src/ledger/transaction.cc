@@ -11,26 +11,6 @@ constexpr uint8_t kGroupRootPrefix = 0x03;
 constexpr uint8_t kNoncePrefix = 0x04;
 constexpr std::string_view kSignatureDomain = "folio/tx-signature/v1";
 
-// What the commands group holds per command: everything but the signers, which have their own group.
-Bytes encode_command_data(const Command& c) {
-  codec::Writer w;
-  w.string(c.contract);
-  w.string(c.name);
-  w.bytes(c.params);
-  return w.take();
-}
-
-template <class T>
-void append_each(std::vector<Bytes>& out, const std::vector<T>& items) {
-  out.reserve(items.size());
-  for (const T& item : items) out.push_back(codec::encode_to_bytes(item));
-}
-
-template <class T>
-void append_optional(std::vector<Bytes>& out, const std::optional<T>& item) {
-  if (item) out.push_back(codec::encode_to_bytes(*item));
-}
-
 void put_u32(uint8_t* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
 }
@@ -105,25 +85,51 @@ Status WireTransaction::check_canonical() const {
   return ok_status();
 }
 
+namespace {
+
+// Calls leaf(i, bytes) for each component of a group, encoding into one reused buffer: the id is
+// computed for every transaction a verifier sees, so it avoids a buffer per component.
+template <class Leaf>
+void for_each_component(const WireTransaction& tx, ComponentGroup group, codec::Writer& w, Leaf&& leaf) {
+  auto each = [&](const auto& items, auto&& encode_one) {
+    for (uint32_t i = 0; i < items.size(); ++i) {
+      w.clear();
+      encode_one(items[i]);
+      leaf(i, ByteView(w.data()));
+    }
+  };
+  auto plain = [&](const auto& item) { codec::encode(w, item); };
+  auto one = [&](const auto& optional) {
+    if (!optional) return;
+    w.clear();
+    codec::encode(w, *optional);
+    leaf(0, ByteView(w.data()));
+  };
+  switch (group) {
+    case ComponentGroup::kInputs: each(tx.inputs, plain); break;
+    case ComponentGroup::kOutputs: each(tx.outputs, plain); break;
+    case ComponentGroup::kCommands:
+      each(tx.commands, [&](const Command& c) {
+        w.string(c.contract);
+        w.string(c.name);
+        w.bytes(c.params);
+      });
+      break;
+    case ComponentGroup::kAttachments: each(tx.attachments, plain); break;
+    case ComponentGroup::kNotary: one(tx.notary); break;
+    case ComponentGroup::kTimeWindow: one(tx.time_window); break;
+    case ComponentGroup::kSigners: each(tx.commands, [&](const Command& c) { codec::encode(w, c.signers); }); break;
+    case ComponentGroup::kReferences: each(tx.references, plain); break;
+    case ComponentGroup::kNetworkParameters: one(tx.network_parameters_hash); break;
+  }
+}
+
+}  // namespace
+
 std::vector<Bytes> WireTransaction::components(ComponentGroup group) const {
   std::vector<Bytes> out;
-  switch (group) {
-    case ComponentGroup::kInputs: append_each(out, inputs); break;
-    case ComponentGroup::kOutputs: append_each(out, outputs); break;
-    case ComponentGroup::kCommands:
-      out.reserve(commands.size());
-      for (const Command& c : commands) out.push_back(encode_command_data(c));
-      break;
-    case ComponentGroup::kAttachments: append_each(out, attachments); break;
-    case ComponentGroup::kNotary: append_optional(out, notary); break;
-    case ComponentGroup::kTimeWindow: append_optional(out, time_window); break;
-    case ComponentGroup::kSigners:
-      out.reserve(commands.size());
-      for (const Command& c : commands) out.push_back(codec::encode_to_bytes(c.signers));
-      break;
-    case ComponentGroup::kReferences: append_each(out, references); break;
-    case ComponentGroup::kNetworkParameters: append_optional(out, network_parameters_hash); break;
-  }
+  codec::Writer w;
+  for_each_component(*this, group, w, [&](uint32_t, ByteView component) { out.emplace_back(component.begin(), component.end()); });
   return out;
 }
 
@@ -131,15 +137,16 @@ std::array<Hash256, kComponentGroupCount> WireTransaction::group_roots() const {
   // The root of an empty group is a constant: compute it once.
   static const Hash256 kEmptyGroupRoot = group_root(0, Hash256{});
   std::array<Hash256, kComponentGroupCount> roots;
+  codec::Writer w(512);
+  std::vector<Hash256> leaves;
   for (uint32_t g = 0; g < kComponentGroupCount; ++g) {
     auto group = static_cast<ComponentGroup>(g);
-    std::vector<Bytes> parts = components(group);
-    if (parts.empty()) {
-      roots[g] = kEmptyGroupRoot;
-      continue;
-    }
-    std::vector<Hash256> leaves = leaves_of(salt, group, parts);
-    roots[g] = group_root(static_cast<uint32_t>(parts.size()), crypto::merkle_root(leaves));
+    leaves.clear();
+    for_each_component(*this, group, w, [&](uint32_t i, ByteView component) {
+      leaves.push_back(component_leaf(component_nonce(salt, group, i), component));
+    });
+    roots[g] = leaves.empty() ? kEmptyGroupRoot
+                              : group_root(static_cast<uint32_t>(leaves.size()), crypto::merkle_root(leaves));
   }
   return roots;
 }

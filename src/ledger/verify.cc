@@ -1,10 +1,41 @@
 #include "ledger/verify.h"
 
+#include <algorithm>
 #include <set>
 #include <unordered_set>
 
 namespace folio::ledger {
 namespace {
+
+// A set of state refs for the membership checks below: a linear scan for the few states most
+// transactions hold, a hash set beyond that.
+class RefSet {
+ public:
+  explicit RefSet(size_t expected) {
+    if (expected > kLinearMax) hashed_.reserve(expected);
+    else small_.reserve(expected);
+  }
+  // False if already present.
+  bool insert(const StateRef& ref) {
+    if (contains(ref)) return false;
+    if (small_.size() < kLinearMax && hashed_.empty()) {
+      small_.push_back(ref);
+    } else {
+      if (hashed_.empty()) hashed_.insert(small_.begin(), small_.end());
+      hashed_.insert(ref);
+    }
+    return true;
+  }
+  bool contains(const StateRef& ref) const {
+    if (!hashed_.empty()) return hashed_.count(ref) > 0;
+    return std::find(small_.begin(), small_.end(), ref) != small_.end();
+  }
+
+ private:
+  static constexpr size_t kLinearMax = 16;
+  std::vector<StateRef> small_;
+  std::unordered_set<StateRef> hashed_;
+};
 
 std::string input_name(const LedgerTransaction& tx, size_t i) {
   return "input " + std::to_string(i) + " (" + tx.inputs[i].ref.describe() + ")";
@@ -21,23 +52,22 @@ Verdict check_structure(const LedgerTransaction& tx, bool notary_change) {
     if (tx.time_window)
       return Verdict::fail(Rule::kMissingNotary, "the transaction has a time window but no notary to check it");
   }
-  std::unordered_set<StateRef> inputs;
-  inputs.reserve(tx.inputs.size());
+  RefSet inputs(tx.inputs.size());
   for (size_t i = 0; i < tx.inputs.size(); ++i) {
-    if (!inputs.insert(tx.inputs[i].ref).second)
+    if (!inputs.insert(tx.inputs[i].ref))
       return Verdict::fail(Rule::kDuplicateInput, input_name(tx, i) + " is consumed twice");
     if (tx.inputs[i].state.notary != *tx.notary)
       return Verdict::fail(Rule::kInputNotaryMismatch, input_name(tx, i) + " is governed by notary " +
                                                            tx.inputs[i].state.notary.name +
                                                            ", not the transaction's notary " + tx.notary->name);
   }
-  std::unordered_set<StateRef> references;
+  RefSet references(tx.references.size());
   for (size_t i = 0; i < tx.references.size(); ++i) {
     const StateRef& ref = tx.references[i].ref;
-    if (!references.insert(ref).second)
+    if (!references.insert(ref))
       return Verdict::fail(Rule::kDuplicateReference, "reference " + std::to_string(i) + " (" + ref.describe() +
                                                           ") is referenced twice");
-    if (inputs.count(ref) > 0)
+    if (inputs.contains(ref))
       return Verdict::fail(Rule::kInputIsAlsoReference,
                            "state " + ref.describe() + " is both consumed and referenced");
   }
@@ -49,10 +79,10 @@ Verdict check_structure(const LedgerTransaction& tx, bool notary_change) {
                                  ", not the transaction's notary " + tx.notary->name +
                                  " (only a notary-change transaction moves states between notaries)");
   }
-  std::set<AttachmentId> attachments;
   for (size_t i = 0; i < tx.attachments.size(); ++i)
-    if (!attachments.insert(tx.attachments[i].id).second)
-      return Verdict::fail(Rule::kDuplicateAttachment,
+    for (size_t j = 0; j < i; ++j)
+      if (tx.attachments[i].id == tx.attachments[j].id)
+        return Verdict::fail(Rule::kDuplicateAttachment,
                            "attachment " + tx.attachments[i].id.value().short_hex() + " is attached twice");
   return Verdict::accept();
 }
@@ -80,13 +110,13 @@ Verdict check_encumbrances(const LedgerTransaction& tx) {
       return Verdict::fail(Rule::kEncumbranceNotMutual,
                            "output " + std::to_string(*e) + " is the encumbrance of more than one output");
   }
-  std::unordered_set<StateRef> consumed;
+  RefSet consumed(tx.inputs.size());
   for (const StateAndRef& in : tx.inputs) consumed.insert(in.ref);
   for (size_t i = 0; i < tx.inputs.size(); ++i) {
     const auto& e = tx.inputs[i].state.encumbrance;
     if (!e) continue;
     StateRef needed{tx.inputs[i].ref.tx_id, *e};
-    if (consumed.count(needed) == 0)
+    if (!consumed.contains(needed))
       return Verdict::fail(Rule::kEncumbranceNotConsumed, input_name(tx, i) + " is encumbered by " +
                                                               needed.describe() +
                                                               ", which this transaction does not consume");
