@@ -71,9 +71,9 @@ Result<uint64_t> gas_budget(const ledger::LedgerTransaction& tx) {
   return *budget;
 }
 
-ledger::Command gas_budget_command(uint64_t budget) {
+ledger::Command gas_budget_command(uint64_t budget, const crypto::PublicKey& payer) {
   return ledger::Command{std::string(kGasContract), std::string(kGasBudgetCommand),
-                         codec::encode_to_bytes(budget), {}};
+                         codec::encode_to_bytes(budget), {payer}};
 }
 
 WasmContractProvider::WasmContractProvider(const ledger::ContractProvider* fallback, Limits limits)

@@ -33,7 +33,8 @@ constexpr uint64_t kGasBudgetMax = 1'000'000'000;
 // The gas budget a transaction declares for each wasm contract run, or kDefaultGasBudget.
 // Fails if the folio.Gas command is malformed or above kGasBudgetMax.
 Result<uint64_t> gas_budget(const ledger::LedgerTransaction& tx);
-ledger::Command gas_budget_command(uint64_t budget);
+// The budget command; `payer` signs it (every command needs a signer).
+ledger::Command gas_budget_command(uint64_t budget, const crypto::PublicKey& payer);
 
 class WasmContract;
 

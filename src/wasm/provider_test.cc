@@ -161,7 +161,7 @@ TEST_F(ProviderTest, GasBudgetComesFromTheTransactionAndExhaustionIsAVerdict) {
   auto tx = ledger.transaction();
   tx.output(state("test.Loop", ledger::HashConstraint{loop.id}))
       .command(command("test.Loop"))
-      .command(gas_budget_command(50'000))
+      .command(gas_budget_command(50'000, ledger.public_key("alice")))
       .attachment(loop);
   ledger::Verdict first = verdict(tx);
   EXPECT_EQ(first.rule, ledger::Rule::kContractRejected);
@@ -172,7 +172,7 @@ TEST_F(ProviderTest, GasBudgetComesFromTheTransactionAndExhaustionIsAVerdict) {
   auto greedy = ledger.transaction();
   greedy.output(state("test.Loop", ledger::HashConstraint{loop.id}))
       .command(command("test.Loop"))
-      .command(gas_budget_command(kGasBudgetMax + 1))
+      .command(gas_budget_command(kGasBudgetMax + 1, ledger.public_key("alice")))
       .attachment(loop);
   EXPECT_NE(verdict(greedy).message.find("above the maximum"), std::string::npos)
       << verdict(greedy).describe();
