@@ -16,11 +16,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "contracts/cscoin.h"
@@ -91,8 +90,9 @@ struct Row {
 
 // `build` makes a fresh signed transaction (proofs, encryption and the client's signatures); the
 // checker and the pipeline are then timed on the last one built, which must be accepted.
-Row run_row(std::string key, std::string label, Reference reference, size_t runs, const PrivacyTestLedger& ledger,
-            std::string_view contract_name, const std::function<ledger::SignedTransaction()>& build) {
+Row run_row(std::string key, std::string label, Reference reference, size_t runs,
+            const PrivacyTestLedger& ledger, std::string_view contract_name,
+            const std::function<ledger::SignedTransaction()>& build) {
   Row row{std::move(key), std::move(label), reference, {}, {}, {}, 0};
   std::fprintf(stderr, "  %-24s", row.label.c_str());
   ledger::SignedTransaction stx;
@@ -102,25 +102,32 @@ Row run_row(std::string key, std::string label, Reference reference, size_t runs
   const ledger::Contract* contract = ledger.registry().find(contract_name);
   if (contract == nullptr) fail(std::string(contract_name) + " is not registered");
   Status accepted = contract->verify(ltx);
-  if (!accepted.ok()) fail(row.key + ": the checker rejects the benchmark transaction: " + accepted.error().message());
+  if (!accepted.ok())
+    fail(row.key +
+         ": the checker rejects the benchmark transaction: " + accepted.error().message());
   ledger::Verdict verdict = ledger.verify_signed(stx);
-  if (!verdict.ok()) fail(row.key + ": the pipeline rejects the benchmark transaction: " + verdict.describe());
+  if (!verdict.ok())
+    fail(row.key + ": the pipeline rejects the benchmark transaction: " + verdict.describe());
   size_t rejections = 0;
   row.check = measure(runs, [&] { rejections += contract->verify(ltx).ok() ? 0 : 1; });
   row.verify = measure(runs, [&] { rejections += ledger.verify_signed(stx).ok() ? 0 : 1; });
   if (rejections != 0) fail(row.key + ": a repeated verification rejected the transaction");
-  std::fprintf(stderr, " procedure %8.3f ms (median %8.3f)  checker %8.3f ms (median %8.3f)  pipeline %8.3f ms  %5zu B\n",
-               row.procedure.mean_ms, row.procedure.median_ms, row.check.mean_ms, row.check.median_ms,
-               row.verify.mean_ms, row.tx_bytes);
+  std::fprintf(stderr,
+               " procedure %8.3f ms (median %8.3f)  checker %8.3f ms (median %8.3f)  pipeline "
+               "%8.3f ms  %5zu B\n",
+               row.procedure.mean_ms, row.procedure.median_ms, row.check.mean_ms,
+               row.check.median_ms, row.verify.mean_ms, row.tx_bytes);
   return row;
 }
 
-ledger::SignedTransaction signed_by(const PrivacyTestLedger& ledger, const ledger::WireTransaction& tx,
+ledger::SignedTransaction signed_by(const PrivacyTestLedger& ledger,
+                                    const ledger::WireTransaction& tx,
                                     const crypto::PrivateKey& key) {
   return ledger.sign(tx, {&key});
 }
 
-std::vector<ledger::StateAndRef> commit(PrivacyTestLedger& ledger, const ledger::WireTransaction& tx,
+std::vector<ledger::StateAndRef> commit(PrivacyTestLedger& ledger,
+                                        const ledger::WireTransaction& tx,
                                         const crypto::PrivateKey& key, const std::string& what) {
   ledger::Verdict v;
   auto out = ledger.commit(tx, {&key}, &v);
@@ -151,7 +158,8 @@ void bench_zk(size_t runs, const std::string& out_dir) {
   FixedBytes<32> seed;
   randombytes_buf(seed.data(), seed.size());
   zk::SeededPrng prng(seed);
-  std::fprintf(stderr, "bench zk: %zu runs per measurement after %zu warm-up runs, one thread\n", runs, kWarmUpRuns);
+  std::fprintf(stderr, "bench zk: %zu runs per measurement after %zu warm-up runs, one thread\n",
+               runs, kWarmUpRuns);
 
   PrivacyTestLedger ledger;
   const ledger::Party& notary = ledger.notary();
@@ -167,47 +175,54 @@ void bench_zk(size_t runs, const std::string& out_dir) {
     issue.notary = notary;
     issue.salt = contracts::random_salt(prng);
     auto accounts = commit(ledger, issue, ledger.mint(), "CSCoin accounts");
-    rows.push_back(run_row("cscoin_transfer", "CSCoin transfer", {5.0, 5.8}, runs, ledger, contracts::kCsCoinContract,
-                           [&] {
-                             contracts::CsCoinValueFlow flow{alice.public_key(), bob.public_key(), 10};
-                             ledger::WireTransaction tx;
-                             tx.inputs = {accounts[0].ref, accounts[1].ref};
-                             tx.outputs = {contracts::cscoin_account(alice.public_key(), 990, notary),
-                                           contracts::cscoin_account(bob.public_key(), 10, notary)};
-                             tx.commands = {contracts::cscoin_transfer(flow)};
-                             tx.notary = notary;
-                             tx.salt = contracts::random_salt(prng);
-                             return signed_by(ledger, tx, alice);
-                           }));
+    rows.push_back(
+        run_row("cscoin_transfer", "CSCoin transfer", {5.0, 5.8}, runs, ledger,
+                contracts::kCsCoinContract, [&] {
+                  contracts::CsCoinValueFlow flow{alice.public_key(), bob.public_key(), 10};
+                  ledger::WireTransaction tx;
+                  tx.inputs = {accounts[0].ref, accounts[1].ref};
+                  tx.outputs = {contracts::cscoin_account(alice.public_key(), 990, notary),
+                                contracts::cscoin_account(bob.public_key(), 10, notary)};
+                  tx.commands = {contracts::cscoin_transfer(flow)};
+                  tx.notary = notary;
+                  tx.salt = contracts::random_salt(prng);
+                  return signed_by(ledger, tx, alice);
+                }));
   }
 
   // SMet: one meter, three readings per period (the Chainspace prototype's example size).
   {
-    crypto::PrivateKey utility = PrivacyTestLedger::key("utility"), device = PrivacyTestLedger::key("meter"),
+    crypto::PrivateKey utility = PrivacyTestLedger::key("utility"),
+                       device = PrivacyTestLedger::key("meter"),
                        household = PrivacyTestLedger::key("household");
-    auto token = commit(ledger, contracts::smet_init(utility.public_key(), notary, prng), utility, "SMet token")[0];
-    rows.push_back(run_row("smet_create_meter", "SMet createMeter", {}, runs, ledger, contracts::kSMetContract, [&] {
-      auto tx = must(contracts::smet_create_meter(token, device.public_key(), household.public_key(), "flat 3", prng),
-                     "createMeter");
-      return signed_by(ledger, tx, device);
-    }));
+    auto token = commit(ledger, contracts::smet_init(utility.public_key(), notary, prng), utility,
+                        "SMet token")[0];
+    rows.push_back(run_row(
+        "smet_create_meter", "SMet createMeter", {}, runs, ledger, contracts::kSMetContract, [&] {
+          auto tx = must(contracts::smet_create_meter(token, device.public_key(),
+                                                      household.public_key(), "flat 3", prng),
+                         "createMeter");
+          return signed_by(ledger, tx, device);
+        }));
     auto meter = commit(ledger,
-                        must(contracts::smet_create_meter(token, device.public_key(), household.public_key(), "flat 3",
-                                                          prng),
+                        must(contracts::smet_create_meter(token, device.public_key(),
+                                                          household.public_key(), "flat 3", prng),
                              "createMeter"),
                         device, "SMet meter")[1];
     const std::vector<uint64_t> readings = {10, 20, 30};
     const std::vector<uint64_t> tariffs = {5, 3, 5};
-    rows.push_back(run_row("smet_add_reading", "SMet addReading", {5.3, 6.0}, runs, ledger, contracts::kSMetContract,
-                           [&] {
-                             auto r = must(contracts::smet_add_reading(meter, 1, readings, prng), "addReading");
+    rows.push_back(run_row("smet_add_reading", "SMet addReading", {5.3, 6.0}, runs, ledger,
+                           contracts::kSMetContract, [&] {
+                             auto r = must(contracts::smet_add_reading(meter, 1, readings, prng),
+                                           "addReading");
                              return signed_by(ledger, r.first, device);
                            }));
     auto reading = must(contracts::smet_add_reading(meter, 1, readings, prng), "addReading");
     auto read_meter = commit(ledger, reading.first, device, "SMet reading")[0];
     rows.push_back(run_row("smet_compute_bill", "SMet computeBill", {5.0, 5.9}, runs, ledger,
                            contracts::kSMetContract, [&] {
-                             auto tx = must(contracts::smet_compute_bill(read_meter, reading.second, tariffs, prng),
+                             auto tx = must(contracts::smet_compute_bill(read_meter, reading.second,
+                                                                         tariffs, prng),
                                             "computeBill");
                              return signed_by(ledger, tx, household);
                            }));
@@ -215,7 +230,8 @@ void bench_zk(size_t runs, const std::string& out_dir) {
 
   // SVote: 3 voters, 2 options, as in Chainspace's table.
   {
-    crypto::PrivateKey organiser = PrivacyTestLedger::key("organiser"), authority = PrivacyTestLedger::key("authority");
+    crypto::PrivateKey organiser = PrivacyTestLedger::key("organiser"),
+                       authority = PrivacyTestLedger::key("authority");
     zk::ElGamalKeyPair tally_keys = zk::ElGamalKeyPair::generate(prng);
     std::vector<crypto::PrivateKey> voters;
     std::vector<crypto::PublicKey> voter_keys;
@@ -224,38 +240,45 @@ void bench_zk(size_t runs, const std::string& out_dir) {
       voter_keys.push_back(voters.back().public_key());
     }
     const std::vector<std::string> options = {"yes", "no"};
-    auto token =
-        commit(ledger, contracts::svote_init(organiser.public_key(), notary, prng), organiser, "SVote token")[0];
+    auto token = commit(ledger, contracts::svote_init(organiser.public_key(), notary, prng),
+                        organiser, "SVote token")[0];
     auto create = [&] {
-      return must(contracts::svote_create_election(token, options, voter_keys, authority.public_key(),
-                                                   tally_keys.public_key, prng),
-                  "createElection");
+      return must(
+          contracts::svote_create_election(token, options, voter_keys, authority.public_key(),
+                                           tally_keys.public_key, prng),
+          "createElection");
     };
-    rows.push_back(run_row("svote_create_election", "SVote createElection", {11.7, 11.3}, runs, ledger,
-                           contracts::kSVoteContract, [&] { return signed_by(ledger, create(), authority); }));
+    rows.push_back(run_row("svote_create_election", "SVote createElection", {11.7, 11.3}, runs,
+                           ledger, contracts::kSVoteContract,
+                           [&] { return signed_by(ledger, create(), authority); }));
     auto election = commit(ledger, create(), authority, "SVote election")[1];
-    rows.push_back(run_row("svote_add_vote", "SVote addVote", {14.1, 28.2}, runs, ledger, contracts::kSVoteContract,
-                           [&] {
-                             auto tx = must(contracts::svote_add_vote(election, voter_keys[0], 0, prng), "addVote");
-                             return signed_by(ledger, tx, voters[0]);
-                           }));
+    rows.push_back(run_row(
+        "svote_add_vote", "SVote addVote", {14.1, 28.2}, runs, ledger, contracts::kSVoteContract,
+        [&] {
+          auto tx = must(contracts::svote_add_vote(election, voter_keys[0], 0, prng), "addVote");
+          return signed_by(ledger, tx, voters[0]);
+        }));
     ledger::StateAndRef closing = election;
     for (size_t i = 0; i < voters.size(); ++i)
-      closing = commit(ledger, must(contracts::svote_add_vote(closing, voter_keys[i], i % 2, prng), "addVote"),
-                       voters[i], "SVote votes")[0];
-    rows.push_back(run_row("svote_tally", "SVote tally", {253.0, 11.6}, runs, ledger, contracts::kSVoteContract, [&] {
-      auto tx = must(contracts::svote_tally(closing, tally_keys, voters.size(), prng), "tally");
-      return signed_by(ledger, tx, authority);
-    }));
+      closing = commit(
+          ledger, must(contracts::svote_add_vote(closing, voter_keys[i], i % 2, prng), "addVote"),
+          voters[i], "SVote votes")[0];
+    rows.push_back(run_row(
+        "svote_tally", "SVote tally", {253.0, 11.6}, runs, ledger, contracts::kSVoteContract, [&] {
+          auto tx = must(contracts::svote_tally(closing, tally_keys, voters.size(), prng), "tally");
+          return signed_by(ledger, tx, authority);
+        }));
   }
 
   nlohmann::ordered_json out;
   out["runs"] = runs;
   out["warm_up_runs"] = kWarmUpRuns;
   out["threads"] = 1;
-  out["setting"] = "SMet: 3 readings per period; SVote: 3 voters, 2 options; Ed25519 signatures; ristretto255";
+  out["setting"] =
+      "SMet: 3 readings per period; SVote: 3 voters, 2 options; Ed25519 signatures; ristretto255";
   out["checker"] = "Contract::verify on the resolved LedgerTransaction (Chainspace's checker)";
-  out["pipeline"] = "ledger::verify_transaction: id, resolution, structure, signatures, every contract";
+  out["pipeline"] =
+      "ledger::verify_transaction: id, resolution, structure, signatures, every contract";
   for (const Row& r : rows) {
     out[r.key + "_procedure_ms"] = r.procedure.mean_ms;
     out[r.key + "_procedure_sd_ms"] = r.procedure.sd_ms;
@@ -267,28 +290,40 @@ void bench_zk(size_t runs, const std::string& out_dir) {
     out[r.key + "_pipeline_sd_ms"] = r.verify.sd_ms;
     out[r.key + "_tx_bytes"] = r.tx_bytes;
     out[r.key + "_chainspace_procedure_ms"] =
-        r.chainspace.procedure_ms ? nlohmann::ordered_json(*r.chainspace.procedure_ms) : nlohmann::ordered_json();
-    out[r.key + "_chainspace_check_ms"] =
-        r.chainspace.check_ms ? nlohmann::ordered_json(*r.chainspace.check_ms) : nlohmann::ordered_json();
-    if (r.chainspace.check_ms) out[r.key + "_check_speedup"] = *r.chainspace.check_ms / r.check.mean_ms;
-    if (r.chainspace.procedure_ms) out[r.key + "_procedure_speedup"] = *r.chainspace.procedure_ms / r.procedure.mean_ms;
+        r.chainspace.procedure_ms ? nlohmann::ordered_json(*r.chainspace.procedure_ms)
+                                  : nlohmann::ordered_json();
+    out[r.key + "_chainspace_check_ms"] = r.chainspace.check_ms
+                                              ? nlohmann::ordered_json(*r.chainspace.check_ms)
+                                              : nlohmann::ordered_json();
+    if (r.chainspace.check_ms)
+      out[r.key + "_check_speedup"] = *r.chainspace.check_ms / r.check.mean_ms;
+    if (r.chainspace.procedure_ms)
+      out[r.key + "_procedure_speedup"] = *r.chainspace.procedure_ms / r.procedure.mean_ms;
   }
 
   std::string md = "# folio bench zk\n\n";
-  md += "Procedure: client side, builds and signs the transaction (proofs included). Checker: the contract's\n";
-  md += "`verify` on the resolved transaction. Pipeline: `ledger::verify_transaction` (id, resolution, signatures,\n";
+  md +=
+      "Procedure: client side, builds and signs the transaction (proofs included). Checker: the "
+      "contract's\n";
+  md +=
+      "`verify` on the resolved transaction. Pipeline: `ledger::verify_transaction` (id, "
+      "resolution, signatures,\n";
   md += "contracts). Mean ± standard deviation over " + std::to_string(runs) +
         " runs, one thread. Chainspace: NDSS 2018 means (notes/anchors.md);\n";
   md += "n/a where the anchors give no figure.\n\n";
-  md += "| operation | procedure (ms) | Chainspace procedure (ms) | checker (ms) | Chainspace checker (ms) | "
-        "checker speed-up | pipeline (ms) | tx size (B) |\n";
+  md +=
+      "| operation | procedure (ms) | Chainspace procedure (ms) | checker (ms) | Chainspace "
+      "checker (ms) | "
+      "checker speed-up | pipeline (ms) | tx size (B) |\n";
   md += "|---|---|---|---|---|---|---|---|\n";
   for (const Row& r : rows) {
-    std::string speedup = r.chainspace.check_ms ? ms(*r.chainspace.check_ms / r.check.mean_ms) + "×" : "n/a";
+    std::string speedup =
+        r.chainspace.check_ms ? ms(*r.chainspace.check_ms / r.check.mean_ms) + "×" : "n/a";
     md += "| " + r.label + " | " + ms(r.procedure.mean_ms) + " ± " + ms(r.procedure.sd_ms) + " | " +
-          reference_cell(r.chainspace.procedure_ms) + " | " + ms(r.check.mean_ms) + " ± " + ms(r.check.sd_ms) + " | " +
-          reference_cell(r.chainspace.check_ms) + " | " + speedup + " | " + ms(r.verify.mean_ms) + " ± " +
-          ms(r.verify.sd_ms) + " | " + std::to_string(r.tx_bytes) + " |\n";
+          reference_cell(r.chainspace.procedure_ms) + " | " + ms(r.check.mean_ms) + " ± " +
+          ms(r.check.sd_ms) + " | " + reference_cell(r.chainspace.check_ms) + " | " + speedup +
+          " | " + ms(r.verify.mean_ms) + " ± " + ms(r.verify.sd_ms) + " | " +
+          std::to_string(r.tx_bytes) + " |\n";
   }
 
   std::printf("%s\n\n%s", out.dump(2).c_str(), md.c_str());
@@ -311,7 +346,8 @@ ZkOptions& zk_options() {
 void add_zk_commands(CLI::App& app, Groups& groups) {
   (void)app;
   ZkOptions& o = zk_options();
-  auto* bench = groups.bench->add_subcommand("zk", "Privacy contracts (SMet, SVote) and CSCoin beside Chainspace");
+  auto* bench = groups.bench->add_subcommand(
+      "zk", "Privacy contracts (SMet, SVote) and CSCoin beside Chainspace");
   bench->add_option("--runs", o.runs, "Timed runs per measurement")->check(CLI::Range(1, 100000));
   bench->add_option("--out-dir", o.out_dir, "Directory for zk.json and zk.md");
   bench->callback([&o] { bench_zk(o.runs, o.out_dir); });

@@ -19,16 +19,17 @@ PrivacyTestLedger::PrivacyTestLedger() : notary_key_(key("notary")), mint_(key("
   FOLIO_ASSERT(s.ok());
 }
 
-ledger::SignedTransaction PrivacyTestLedger::sign(const ledger::WireTransaction& tx,
-                                                  const std::vector<const crypto::PrivateKey*>& keys) const {
+ledger::SignedTransaction PrivacyTestLedger::sign(
+    const ledger::WireTransaction& tx, const std::vector<const crypto::PrivateKey*>& keys) const {
   ledger::SignedTransaction stx{tx, {}};
   const ledger::TxId id = tx.id();
-  for (const crypto::PrivateKey* k : keys) stx.signatures.push_back(ledger::sign_transaction(*k, id));
+  for (const crypto::PrivateKey* k : keys)
+    stx.signatures.push_back(ledger::sign_transaction(*k, id));
   return stx;
 }
 
-ledger::Verdict PrivacyTestLedger::verify(const ledger::WireTransaction& tx,
-                                          const std::vector<const crypto::PrivateKey*>& keys) const {
+ledger::Verdict PrivacyTestLedger::verify(
+    const ledger::WireTransaction& tx, const std::vector<const crypto::PrivateKey*>& keys) const {
   return ledger::verify_transaction(sign(tx, keys), states_, attachments_, registry_);
 }
 
@@ -36,19 +37,21 @@ ledger::Verdict PrivacyTestLedger::verify_signed(const ledger::SignedTransaction
   return ledger::verify_transaction(stx, states_, attachments_, registry_);
 }
 
-Result<ledger::LedgerTransaction> PrivacyTestLedger::resolve(const ledger::WireTransaction& tx) const {
+Result<ledger::LedgerTransaction> PrivacyTestLedger::resolve(
+    const ledger::WireTransaction& tx) const {
   return ledger::resolve(tx, tx.id(), states_, attachments_);
 }
 
-std::vector<ledger::StateAndRef> PrivacyTestLedger::commit(const ledger::WireTransaction& tx,
-                                                           const std::vector<const crypto::PrivateKey*>& keys,
-                                                           ledger::Verdict* verdict) {
+std::vector<ledger::StateAndRef> PrivacyTestLedger::commit(
+    const ledger::WireTransaction& tx, const std::vector<const crypto::PrivateKey*>& keys,
+    ledger::Verdict* verdict) {
   *verdict = verify(tx, keys);
   std::vector<ledger::StateAndRef> out;
   if (!verdict->ok()) return out;
   const ledger::TxId id = tx.id();
   states_.add_outputs(id, tx);
-  for (uint32_t i = 0; i < tx.outputs.size(); ++i) out.push_back(ledger::StateAndRef{tx.outputs[i], {id, i}});
+  for (uint32_t i = 0; i < tx.outputs.size(); ++i)
+    out.push_back(ledger::StateAndRef{tx.outputs[i], {id, i}});
   return out;
 }
 

@@ -26,13 +26,14 @@ class PrivacyTestLedger {
 
   ledger::SignedTransaction sign(const ledger::WireTransaction& tx,
                                  const std::vector<const crypto::PrivateKey*>& keys) const;
-  ledger::Verdict verify(const ledger::WireTransaction& tx, const std::vector<const crypto::PrivateKey*>& keys) const;
+  ledger::Verdict verify(const ledger::WireTransaction& tx,
+                         const std::vector<const crypto::PrivateKey*>& keys) const;
   // The whole pipeline on an already signed transaction.
   ledger::Verdict verify_signed(const ledger::SignedTransaction& stx) const;
   // Resolves `tx` against the recorded states (for timing a checker alone).
   Result<ledger::LedgerTransaction> resolve(const ledger::WireTransaction& tx) const;
-  // Verifies and, if the verdict (stored in `verdict`) accepts, records the outputs and returns them
-  // as consumable states; otherwise returns nothing.
+  // Verifies and, if the verdict (stored in `verdict`) accepts, records the outputs and returns
+  // them as consumable states; otherwise returns nothing.
   std::vector<ledger::StateAndRef> commit(const ledger::WireTransaction& tx,
                                           const std::vector<const crypto::PrivateKey*>& keys,
                                           ledger::Verdict* verdict);

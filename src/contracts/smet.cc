@@ -46,7 +46,8 @@ Status verify_init(const ledger::Command& command, const std::vector<SMetState>&
   if (!ins.empty()) return ledger::reject("init consumes no SMet state");
   if (outs.size() != 1 || as<SMetToken>(outs[0]) == nullptr)
     return ledger::reject("init creates exactly one SMet token");
-  if (!signs(command, as<SMetToken>(outs[0])->owner)) return ledger::reject("init is not signed by the token's owner");
+  if (!signs(command, as<SMetToken>(outs[0])->owner))
+    return ledger::reject("init is not signed by the token's owner");
   return ok_status();
 }
 
@@ -57,32 +58,41 @@ Status verify_create_meter(const ledger::Command& command, const std::vector<SMe
     return ledger::reject("createMeter consumes exactly one SMet token");
   if (outs.size() != 2 || as<SMetToken>(outs[0]) == nullptr || as<SMetMeter>(outs[1]) == nullptr)
     return ledger::reject("createMeter creates [token, meter]");
-  if (*as<SMetToken>(outs[0]) != *as<SMetToken>(ins[0])) return ledger::reject("createMeter changes the token");
+  if (*as<SMetToken>(outs[0]) != *as<SMetToken>(ins[0]))
+    return ledger::reject("createMeter changes the token");
   const SMetMeter& meter = *as<SMetMeter>(outs[1]);
   if (!meter.periods.empty()) return ledger::reject("a new meter has no readings");
-  if (!signs(command, meter.key)) return ledger::reject("createMeter is not signed by the meter's key " + meter.key.describe());
+  if (!signs(command, meter.key))
+    return ledger::reject("createMeter is not signed by the meter's key " + meter.key.describe());
   return ok_status();
 }
 
 Status verify_add_reading(const ledger::Command& command, const std::vector<SMetState>& ins,
                           const std::vector<SMetState>& outs) {
   auto params = codec::decode_from_bytes<SMetAddReading>(command.params);
-  if (!params.ok()) return ledger::reject("addReading parameters do not decode: " + params.error().context);
-  if (ins.size() != 1 || as<SMetMeter>(ins[0]) == nullptr) return ledger::reject("addReading consumes exactly one meter");
-  if (outs.size() != 1 || as<SMetMeter>(outs[0]) == nullptr) return ledger::reject("addReading creates exactly one meter");
+  if (!params.ok())
+    return ledger::reject("addReading parameters do not decode: " + params.error().context);
+  if (ins.size() != 1 || as<SMetMeter>(ins[0]) == nullptr)
+    return ledger::reject("addReading consumes exactly one meter");
+  if (outs.size() != 1 || as<SMetMeter>(outs[0]) == nullptr)
+    return ledger::reject("addReading creates exactly one meter");
   const SMetMeter& before = *as<SMetMeter>(ins[0]);
   if (params->commitments.empty()) return ledger::reject("addReading adds at least one reading");
   if (params->commitments.size() > kSMetReadingsPerPeriodMax)
-    return ledger::reject("addReading adds more than " + std::to_string(kSMetReadingsPerPeriodMax) + " readings");
+    return ledger::reject("addReading adds more than " + std::to_string(kSMetReadingsPerPeriodMax) +
+                          " readings");
   if (!before.periods.empty() && params->period <= before.periods.back().period)
-    return ledger::reject("period " + std::to_string(params->period) + " is not after the meter's last period " +
+    return ledger::reject("period " + std::to_string(params->period) +
+                          " is not after the meter's last period " +
                           std::to_string(before.periods.back().period));
   if (before.periods.size() >= kSMetOpenPeriodsMax)
-    return ledger::reject("the meter already holds " + std::to_string(kSMetOpenPeriodsMax) + " unbilled periods");
+    return ledger::reject("the meter already holds " + std::to_string(kSMetOpenPeriodsMax) +
+                          " unbilled periods");
   SMetMeter expected = before;
   expected.periods.push_back(SMetPeriodReadings{params->period, params->commitments});
   if (*as<SMetMeter>(outs[0]) != expected)
-    return ledger::reject("the new meter is not the consumed meter with the period's readings appended");
+    return ledger::reject(
+        "the new meter is not the consumed meter with the period's readings appended");
   if (!signs(command, before.key))
     return ledger::reject("addReading is not signed by the meter's key " + before.key.describe());
   return ok_status();
@@ -91,43 +101,54 @@ Status verify_add_reading(const ledger::Command& command, const std::vector<SMet
 Status verify_compute_bill(const ledger::LedgerTransaction& tx, const ledger::Command& command,
                            const std::vector<SMetState>& ins, const std::vector<SMetState>& outs) {
   auto params = codec::decode_from_bytes<SMetComputeBill>(command.params);
-  if (!params.ok()) return ledger::reject("computeBill parameters do not decode: " + params.error().context);
-  if (ins.size() != 1 || as<SMetMeter>(ins[0]) == nullptr) return ledger::reject("computeBill consumes exactly one meter");
+  if (!params.ok())
+    return ledger::reject("computeBill parameters do not decode: " + params.error().context);
+  if (ins.size() != 1 || as<SMetMeter>(ins[0]) == nullptr)
+    return ledger::reject("computeBill consumes exactly one meter");
   if (outs.size() != 2 || as<SMetMeter>(outs[0]) == nullptr || as<SMetBill>(outs[1]) == nullptr)
     return ledger::reject("computeBill creates [meter, bill]");
   const SMetMeter& meter = *as<SMetMeter>(ins[0]);
-  auto period = std::find_if(meter.periods.begin(), meter.periods.end(),
-                             [&](const SMetPeriodReadings& p) { return p.period == params->period; });
+  auto period =
+      std::find_if(meter.periods.begin(), meter.periods.end(),
+                   [&](const SMetPeriodReadings& p) { return p.period == params->period; });
   if (period == meter.periods.end())
-    return ledger::reject("the meter holds no unbilled readings for period " + std::to_string(params->period));
+    return ledger::reject("the meter holds no unbilled readings for period " +
+                          std::to_string(params->period));
   if (params->tariffs.size() != period->commitments.size())
-    return ledger::reject("computeBill gives " + std::to_string(params->tariffs.size()) + " tariffs for " +
-                          std::to_string(period->commitments.size()) + " readings");
+    return ledger::reject("computeBill gives " + std::to_string(params->tariffs.size()) +
+                          " tariffs for " + std::to_string(period->commitments.size()) +
+                          " readings");
   for (uint64_t t : params->tariffs)
-    if (t > kSMetTariffMax) return ledger::reject("tariff " + std::to_string(t) + " exceeds the bound");
+    if (t > kSMetTariffMax)
+      return ledger::reject("tariff " + std::to_string(t) + " exceeds the bound");
   SMetMeter expected_meter = meter;
   expected_meter.periods.erase(expected_meter.periods.begin() + (period - meter.periods.begin()));
   if (*as<SMetMeter>(outs[0]) != expected_meter)
     return ledger::reject("the new meter is not the consumed meter without the billed period");
   SMetBill expected_bill{meter.key, meter.owner, params->period, params->tariffs, params->total};
   if (*as<SMetBill>(outs[1]) != expected_bill)
-    return ledger::reject("the bill does not state the meter, period, tariffs and total of the command");
-  if (!signs(command, meter.owner)) return ledger::reject("computeBill is not signed by the meter's owner");
+    return ledger::reject(
+        "the bill does not state the meter, period, tariffs and total of the command");
+  if (!signs(command, meter.owner))
+    return ledger::reject("computeBill is not signed by the meter's owner");
   std::vector<ledger::StateRef> refs = input_refs(tx);
   std::vector<zk::Scalar> tariffs = to_scalars(params->tariffs);
-  Status proof = zk::verify_linear(bill_transcript(refs, params->period), period->commitments, tariffs,
-                                   zk::Scalar::from_u64(params->total), params->proof);
+  Status proof = zk::verify_linear(bill_transcript(refs, params->period), period->commitments,
+                                   tariffs, zk::Scalar::from_u64(params->total), params->proof);
   if (!proof.ok())
-    return ledger::reject("the bill's total " + std::to_string(params->total) +
-                          " is not proven from the meter's committed readings: " + proof.error().context);
+    return ledger::reject(
+        "the bill's total " + std::to_string(params->total) +
+        " is not proven from the meter's committed readings: " + proof.error().context);
   return ok_status();
 }
 
 }  // namespace
 
 Status SMetMeter::check_canonical() const {
-  if (info.size() > kSMetInfoBytesMax) return make_error(ErrorCode::kMalformed, "meter info is too long");
-  if (periods.size() > kSMetOpenPeriodsMax) return make_error(ErrorCode::kMalformed, "meter holds too many periods");
+  if (info.size() > kSMetInfoBytesMax)
+    return make_error(ErrorCode::kMalformed, "meter info is too long");
+  if (periods.size() > kSMetOpenPeriodsMax)
+    return make_error(ErrorCode::kMalformed, "meter holds too many periods");
   for (size_t i = 0; i < periods.size(); ++i) {
     if (periods[i].commitments.empty() || periods[i].commitments.size() > kSMetReadingsPerPeriodMax)
       return make_error(ErrorCode::kMalformed, "meter period with no or too many readings");
@@ -143,11 +164,13 @@ Status SMet::verify(const ledger::LedgerTransaction& tx) const {
   std::vector<const ledger::Command*> commands = tx.commands_of(kSMetContract);
   if (in_idx.empty() && out_idx.empty() && commands.empty()) return ok_status();  // referenced only
   if (commands.size() != 1)
-    return ledger::reject("a transaction carries exactly one SMet command, not " + std::to_string(commands.size()));
+    return ledger::reject("a transaction carries exactly one SMet command, not " +
+                          std::to_string(commands.size()));
   const ledger::Command& command = *commands[0];
   std::vector<SMetState> ins, outs;
   for (size_t i : in_idx) {
-    FOLIO_ASSIGN_OR_RETURN(SMetState s, decode_at(tx.inputs[i].state, "input " + std::to_string(i)));
+    FOLIO_ASSIGN_OR_RETURN(SMetState s,
+                           decode_at(tx.inputs[i].state, "input " + std::to_string(i)));
     ins.push_back(std::move(s));
   }
   for (size_t i : out_idx) {
@@ -161,7 +184,8 @@ Status SMet::verify(const ledger::LedgerTransaction& tx) const {
   return ledger::reject("unknown SMet command " + command.name);
 }
 
-Result<std::vector<crypto::PublicKey>> SMet::participants(const ledger::TransactionState& state) const {
+Result<std::vector<crypto::PublicKey>> SMet::participants(
+    const ledger::TransactionState& state) const {
   FOLIO_ASSIGN_OR_RETURN(SMetState s, decode_at(state, "state"));
   if (const auto* t = as<SMetToken>(s)) return std::vector<crypto::PublicKey>{t->owner};
   if (const auto* m = as<SMetMeter>(s)) return std::vector<crypto::PublicKey>{m->key, m->owner};
@@ -181,7 +205,8 @@ ledger::TransactionState smet_state(const SMetState& data, const ledger::Party& 
 
 Result<SMetState> smet_decode(const ledger::TransactionState& state) {
   if (state.contract != kSMetContract)
-    return make_error(ErrorCode::kInvalidArgument, "state belongs to " + state.contract + ", not SMet");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "state belongs to " + state.contract + ", not SMet");
   auto s = codec::decode_from_bytes<SMetState>(state.data);
   if (!s.ok()) return s.error();
   return s;
@@ -190,16 +215,20 @@ Result<SMetState> smet_decode(const ledger::TransactionState& state) {
 namespace {
 Result<SMetMeter> meter_of(const ledger::StateAndRef& in) {
   FOLIO_ASSIGN_OR_RETURN(SMetState s, smet_decode(in.state));
-  if (as<SMetMeter>(s) == nullptr) return make_error(ErrorCode::kInvalidArgument, "state is not an SMet meter");
+  if (as<SMetMeter>(s) == nullptr)
+    return make_error(ErrorCode::kInvalidArgument, "state is not an SMet meter");
   return std::get<SMetMeter>(std::move(s));
 }
 
-ledger::Command command(std::string_view name, Bytes params, std::vector<crypto::PublicKey> signers) {
-  return ledger::Command{std::string(kSMetContract), std::string(name), std::move(params), std::move(signers)};
+ledger::Command command(std::string_view name, Bytes params,
+                        std::vector<crypto::PublicKey> signers) {
+  return ledger::Command{std::string(kSMetContract), std::string(name), std::move(params),
+                         std::move(signers)};
 }
 }  // namespace
 
-ledger::WireTransaction smet_init(const crypto::PublicKey& owner, const ledger::Party& notary, zk::Prng& prng) {
+ledger::WireTransaction smet_init(const crypto::PublicKey& owner, const ledger::Party& notary,
+                                  zk::Prng& prng) {
   ledger::WireTransaction tx;
   tx.outputs.push_back(smet_state(SMetToken{owner}, notary));
   tx.commands.push_back(command(kInit, {}, {owner}));
@@ -208,15 +237,20 @@ ledger::WireTransaction smet_init(const crypto::PublicKey& owner, const ledger::
   return tx;
 }
 
-Result<ledger::WireTransaction> smet_create_meter(const ledger::StateAndRef& token, const crypto::PublicKey& meter_key,
-                                                  const crypto::PublicKey& owner, std::string info, zk::Prng& prng) {
+Result<ledger::WireTransaction> smet_create_meter(const ledger::StateAndRef& token,
+                                                  const crypto::PublicKey& meter_key,
+                                                  const crypto::PublicKey& owner, std::string info,
+                                                  zk::Prng& prng) {
   FOLIO_ASSIGN_OR_RETURN(SMetState s, smet_decode(token.state));
-  if (as<SMetToken>(s) == nullptr) return make_error(ErrorCode::kInvalidArgument, "state is not an SMet token");
-  if (info.size() > kSMetInfoBytesMax) return make_error(ErrorCode::kInvalidArgument, "meter info is too long");
+  if (as<SMetToken>(s) == nullptr)
+    return make_error(ErrorCode::kInvalidArgument, "state is not an SMet token");
+  if (info.size() > kSMetInfoBytesMax)
+    return make_error(ErrorCode::kInvalidArgument, "meter info is too long");
   ledger::WireTransaction tx;
   tx.inputs.push_back(token.ref);
   tx.outputs.push_back(token.state);
-  tx.outputs.push_back(smet_state(SMetMeter{meter_key, owner, std::move(info), {}}, token.state.notary));
+  tx.outputs.push_back(
+      smet_state(SMetMeter{meter_key, owner, std::move(info), {}}, token.state.notary));
   tx.commands.push_back(command(kCreateMeter, {}, {meter_key}));
   tx.notary = token.state.notary;
   tx.salt = random_salt(prng);
@@ -224,14 +258,16 @@ Result<ledger::WireTransaction> smet_create_meter(const ledger::StateAndRef& tok
 }
 
 Result<std::pair<ledger::WireTransaction, SMetReadingSecrets>> smet_add_reading(
-    const ledger::StateAndRef& meter_state, uint64_t period, std::span<const uint64_t> readings, zk::Prng& prng) {
+    const ledger::StateAndRef& meter_state, uint64_t period, std::span<const uint64_t> readings,
+    zk::Prng& prng) {
   FOLIO_ASSIGN_OR_RETURN(SMetMeter meter, meter_of(meter_state));
   if (readings.empty() || readings.size() > kSMetReadingsPerPeriodMax)
-    return make_error(ErrorCode::kInvalidArgument, "a period has between 1 and " +
-                                                       std::to_string(kSMetReadingsPerPeriodMax) + " readings");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "a period has between 1 and " + std::to_string(kSMetReadingsPerPeriodMax) + " readings");
   if (!meter.periods.empty() && period <= meter.periods.back().period)
-    return make_error(ErrorCode::kInvalidArgument, "period " + std::to_string(period) +
-                                                       " is not after the meter's last period");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "period " + std::to_string(period) + " is not after the meter's last period");
   SMetReadingSecrets secrets{period, {}};
   SMetAddReading params{period, {}};
   for (uint64_t reading : readings) {
@@ -251,34 +287,47 @@ Result<std::pair<ledger::WireTransaction, SMetReadingSecrets>> smet_add_reading(
 
 Result<ledger::WireTransaction> smet_compute_bill(const ledger::StateAndRef& meter_state,
                                                   const SMetReadingSecrets& secrets,
-                                                  std::span<const uint64_t> tariffs, zk::Prng& prng) {
+                                                  std::span<const uint64_t> tariffs,
+                                                  zk::Prng& prng) {
   FOLIO_ASSIGN_OR_RETURN(SMetMeter meter, meter_of(meter_state));
-  auto period = std::find_if(meter.periods.begin(), meter.periods.end(),
-                             [&](const SMetPeriodReadings& p) { return p.period == secrets.period; });
+  auto period =
+      std::find_if(meter.periods.begin(), meter.periods.end(),
+                   [&](const SMetPeriodReadings& p) { return p.period == secrets.period; });
   if (period == meter.periods.end())
-    return make_error(ErrorCode::kNotFound, "the meter holds no readings for period " + std::to_string(secrets.period));
-  if (tariffs.size() != period->commitments.size() || secrets.openings.size() != period->commitments.size())
+    return make_error(ErrorCode::kNotFound,
+                      "the meter holds no readings for period " + std::to_string(secrets.period));
+  if (tariffs.size() != period->commitments.size() ||
+      secrets.openings.size() != period->commitments.size())
     return make_error(ErrorCode::kInvalidArgument, "need one tariff and one opening per reading");
   // The total over the integers; bounded readings (meter) and tariffs keep it within 128 bits.
   unsigned __int128 total = 0;
   for (size_t i = 0; i < tariffs.size(); ++i) {
-    if (tariffs[i] > kSMetTariffMax) return make_error(ErrorCode::kInvalidArgument, "tariff exceeds the bound");
-    if (zk::pedersen_commit(secrets.openings[i].value, secrets.openings[i].blinding) != period->commitments[i])
-      return make_error(ErrorCode::kInvalidArgument, "opening " + std::to_string(i) + " does not match the meter");
+    if (tariffs[i] > kSMetTariffMax)
+      return make_error(ErrorCode::kInvalidArgument, "tariff exceeds the bound");
+    if (zk::pedersen_commit(secrets.openings[i].value, secrets.openings[i].blinding) !=
+        period->commitments[i])
+      return make_error(ErrorCode::kInvalidArgument,
+                        "opening " + std::to_string(i) + " does not match the meter");
     const auto& value = secrets.openings[i].value.bytes();
     if (std::any_of(value.begin() + 8, value.end(), [](uint8_t b) { return b != 0; }))
-      return make_error(ErrorCode::kInvalidArgument, "reading " + std::to_string(i) + " exceeds 64 bits");
+      return make_error(ErrorCode::kInvalidArgument,
+                        "reading " + std::to_string(i) + " exceeds 64 bits");
     uint64_t reading = 0;
-    for (int b = 7; b >= 0; --b) reading = (reading << 8) | secrets.openings[i].value.bytes()[static_cast<size_t>(b)];
+    for (int b = 7; b >= 0; --b)
+      reading = (reading << 8) | secrets.openings[i].value.bytes()[static_cast<size_t>(b)];
     total += static_cast<unsigned __int128>(reading) * tariffs[i];
   }
-  if (total > UINT64_MAX) return make_error(ErrorCode::kInvalidArgument, "the bill's total exceeds 64 bits");
-  SMetComputeBill params{secrets.period, std::vector<uint64_t>(tariffs.begin(), tariffs.end()),
-                         static_cast<uint64_t>(total), {}};
+  if (total > UINT64_MAX)
+    return make_error(ErrorCode::kInvalidArgument, "the bill's total exceeds 64 bits");
+  SMetComputeBill params{secrets.period,
+                         std::vector<uint64_t>(tariffs.begin(), tariffs.end()),
+                         static_cast<uint64_t>(total),
+                         {}};
   std::vector<ledger::StateRef> refs = {meter_state.ref};
   std::vector<zk::Scalar> tariff_scalars = to_scalars(tariffs);
-  params.proof = zk::prove_linear(bill_transcript(refs, secrets.period), period->commitments, tariff_scalars,
-                                  zk::Scalar::from_u64(params.total), secrets.openings, prng);
+  params.proof =
+      zk::prove_linear(bill_transcript(refs, secrets.period), period->commitments, tariff_scalars,
+                       zk::Scalar::from_u64(params.total), secrets.openings, prng);
   SMetBill bill{meter.key, meter.owner, secrets.period, params.tariffs, params.total};
   meter.periods.erase(period);
   ledger::WireTransaction tx;

@@ -95,7 +95,8 @@ class SMet : public ledger::Contract {
  public:
   std::string_view name() const override { return kSMetContract; }
   Status verify(const ledger::LedgerTransaction& tx) const override;
-  Result<std::vector<crypto::PublicKey>> participants(const ledger::TransactionState& state) const override;
+  Result<std::vector<crypto::PublicKey>> participants(
+      const ledger::TransactionState& state) const override;
 };
 
 // ---- Procedures (client side) -----------------------------------------------------------------
@@ -109,14 +110,20 @@ struct SMetReadingSecrets {
   std::vector<zk::Opening> openings;
 };
 
-ledger::WireTransaction smet_init(const crypto::PublicKey& owner, const ledger::Party& notary, zk::Prng& prng);
-Result<ledger::WireTransaction> smet_create_meter(const ledger::StateAndRef& token, const crypto::PublicKey& meter_key,
-                                                  const crypto::PublicKey& owner, std::string info, zk::Prng& prng);
+ledger::WireTransaction smet_init(const crypto::PublicKey& owner, const ledger::Party& notary,
+                                  zk::Prng& prng);
+Result<ledger::WireTransaction> smet_create_meter(const ledger::StateAndRef& token,
+                                                  const crypto::PublicKey& meter_key,
+                                                  const crypto::PublicKey& owner, std::string info,
+                                                  zk::Prng& prng);
 // Commits to the readings; returns the transaction and the openings the owner needs for billing.
 Result<std::pair<ledger::WireTransaction, SMetReadingSecrets>> smet_add_reading(
-    const ledger::StateAndRef& meter, uint64_t period, std::span<const uint64_t> readings, zk::Prng& prng);
+    const ledger::StateAndRef& meter, uint64_t period, std::span<const uint64_t> readings,
+    zk::Prng& prng);
 // Proves the bill for `secrets.period` under `tariffs` from the openings.
-Result<ledger::WireTransaction> smet_compute_bill(const ledger::StateAndRef& meter, const SMetReadingSecrets& secrets,
-                                                  std::span<const uint64_t> tariffs, zk::Prng& prng);
+Result<ledger::WireTransaction> smet_compute_bill(const ledger::StateAndRef& meter,
+                                                  const SMetReadingSecrets& secrets,
+                                                  std::span<const uint64_t> tariffs,
+                                                  zk::Prng& prng);
 
 }  // namespace folio::contracts

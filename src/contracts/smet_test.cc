@@ -35,14 +35,17 @@ class SMetTest : public ::testing::Test {
     return commit_ok(*tx, {&device})[1];
   }
 
-  std::pair<ledger::StateAndRef, SMetReadingSecrets> read(const ledger::StateAndRef& m, const crypto::PrivateKey& device,
-                                                         uint64_t period, std::vector<uint64_t> readings) {
+  std::pair<ledger::StateAndRef, SMetReadingSecrets> read(const ledger::StateAndRef& m,
+                                                          const crypto::PrivateKey& device,
+                                                          uint64_t period,
+                                                          std::vector<uint64_t> readings) {
     auto r = smet_add_reading(m, period, readings, prng_);
     EXPECT_TRUE(r.ok());
     return {commit_ok(r->first, {&device})[0], r->second};
   }
 
-  void expect_refused(const ledger::WireTransaction& tx, const Keys& keys, std::string_view reason) {
+  void expect_refused(const ledger::WireTransaction& tx, const Keys& keys,
+                      std::string_view reason) {
     ledger::Verdict v = ledger_.verify(tx, keys);
     ASSERT_FALSE(v.ok());
     EXPECT_NE(v.describe().find(reason), std::string::npos) << v.describe();
@@ -96,11 +99,14 @@ TEST_F(SMetTest, BillWithAWrongTotalIsRefused) {
   tx->outputs[1] = smet_state(bill, ledger_.notary());
   expect_refused(*tx, {&owner_}, "is not proven from the meter's committed readings");
   // A proof made for the wrong total by the prover's own algorithm fails the same way.
-  std::vector<zk::Scalar> t = {zk::Scalar::from_u64(5), zk::Scalar::from_u64(3), zk::Scalar::from_u64(5)};
-  std::vector<zk::Point> commitments = std::get<SMetMeter>(state_of(m.state)).periods[0].commitments;
+  std::vector<zk::Scalar> t = {zk::Scalar::from_u64(5), zk::Scalar::from_u64(3),
+                               zk::Scalar::from_u64(5)};
+  std::vector<zk::Point> commitments =
+      std::get<SMetMeter>(state_of(m.state)).periods[0].commitments;
   zk::Transcript transcript = bound_transcript(kSMetContract, "computeBill", std::vector{m.ref});
   transcript.append_u64("period", 1);
-  params.proof = zk::prove_linear(transcript, commitments, t, zk::Scalar::from_u64(250), secrets.openings, prng_);
+  params.proof = zk::prove_linear(transcript, commitments, t, zk::Scalar::from_u64(250),
+                                  secrets.openings, prng_);
   tx->commands[0].params = codec::encode_to_bytes(params);
   expect_refused(*tx, {&owner_}, "is not proven");
 }

@@ -46,9 +46,9 @@ struct SVoteToken {
 struct SVoteVote {
   std::vector<std::string> options;
   std::vector<crypto::PublicKey> voters;  // who may still vote
-  crypto::PublicKey tally_authority;       // signs createElection and tally
-  zk::Point tally_key;                     // ElGamal public key of the tally authority
-  std::vector<zk::Ciphertext> counts;      // one per option
+  crypto::PublicKey tally_authority;      // signs createElection and tally
+  zk::Point tally_key;                    // ElGamal public key of the tally authority
+  std::vector<zk::Ciphertext> counts;     // one per option
   FOLIO_FIELDS(options, voters, tally_authority, tally_key, counts)
   friend bool operator==(const SVoteVote&, const SVoteVote&) = default;
   Status check_canonical() const;
@@ -87,7 +87,8 @@ class SVote : public ledger::Contract {
  public:
   std::string_view name() const override { return kSVoteContract; }
   Status verify(const ledger::LedgerTransaction& tx) const override;
-  Result<std::vector<crypto::PublicKey>> participants(const ledger::TransactionState& state) const override;
+  Result<std::vector<crypto::PublicKey>> participants(
+      const ledger::TransactionState& state) const override;
 };
 
 // ---- Procedures (client side) -----------------------------------------------------------------
@@ -95,16 +96,20 @@ class SVote : public ledger::Contract {
 ledger::TransactionState svote_state(const SVoteState& data, const ledger::Party& notary);
 Result<SVoteState> svote_decode(const ledger::TransactionState& state);
 
-ledger::WireTransaction svote_init(const crypto::PublicKey& owner, const ledger::Party& notary, zk::Prng& prng);
-Result<ledger::WireTransaction> svote_create_election(const ledger::StateAndRef& token, std::vector<std::string> options,
+ledger::WireTransaction svote_init(const crypto::PublicKey& owner, const ledger::Party& notary,
+                                   zk::Prng& prng);
+Result<ledger::WireTransaction> svote_create_election(const ledger::StateAndRef& token,
+                                                      std::vector<std::string> options,
                                                       std::vector<crypto::PublicKey> voters,
                                                       const crypto::PublicKey& tally_authority,
                                                       const zk::Point& tally_key, zk::Prng& prng);
 // A ballot for option `choice`.
-Result<ledger::WireTransaction> svote_add_vote(const ledger::StateAndRef& election, const crypto::PublicKey& voter,
-                                               size_t choice, zk::Prng& prng);
+Result<ledger::WireTransaction> svote_add_vote(const ledger::StateAndRef& election,
+                                               const crypto::PublicKey& voter, size_t choice,
+                                               zk::Prng& prng);
 // Decrypts the counts (each at most `count_max`) and proves each decryption.
-Result<ledger::WireTransaction> svote_tally(const ledger::StateAndRef& election, const zk::ElGamalKeyPair& tally_keys,
+Result<ledger::WireTransaction> svote_tally(const ledger::StateAndRef& election,
+                                            const zk::ElGamalKeyPair& tally_keys,
                                             uint64_t count_max, zk::Prng& prng);
 
 }  // namespace folio::contracts

@@ -24,7 +24,8 @@ class SVoteTest : public ::testing::Test {
     return out;
   }
 
-  void expect_refused(const ledger::WireTransaction& tx, const Keys& keys, std::string_view reason) {
+  void expect_refused(const ledger::WireTransaction& tx, const Keys& keys,
+                      std::string_view reason) {
     ledger::Verdict v = ledger_.verify(tx, keys);
     ASSERT_FALSE(v.ok());
     EXPECT_NE(v.describe().find(reason), std::string::npos) << v.describe();
@@ -32,12 +33,14 @@ class SVoteTest : public ::testing::Test {
 
   // An election among `n` voters named "voter 0".."voter n-1" over `options`.
   ledger::StateAndRef election(size_t n, std::vector<std::string> options) {
-    for (size_t i = 0; i < n; ++i) voters_.push_back(PrivacyTestLedger::key("voter " + std::to_string(i)));
+    for (size_t i = 0; i < n; ++i)
+      voters_.push_back(PrivacyTestLedger::key("voter " + std::to_string(i)));
     std::vector<crypto::PublicKey> keys;
     for (const auto& v : voters_) keys.push_back(v.public_key());
-    auto token = commit_ok(svote_init(organiser_.public_key(), ledger_.notary(), prng_), {&organiser_})[0];
-    auto tx = svote_create_election(token, std::move(options), keys, authority_.public_key(), tally_keys_.public_key,
-                                    prng_);
+    auto token =
+        commit_ok(svote_init(organiser_.public_key(), ledger_.notary(), prng_), {&organiser_})[0];
+    auto tx = svote_create_election(token, std::move(options), keys, authority_.public_key(),
+                                    tally_keys_.public_key, prng_);
     EXPECT_TRUE(tx.ok());
     return commit_ok(*tx, {&authority_})[1];
   }
@@ -56,7 +59,9 @@ class SVoteTest : public ::testing::Test {
     return std::get<SVoteTally>(*svote_decode(outs[0].state)).counts;
   }
 
-  static SVoteVote vote_of(const ledger::StateAndRef& e) { return std::get<SVoteVote>(*svote_decode(e.state)); }
+  static SVoteVote vote_of(const ledger::StateAndRef& e) {
+    return std::get<SVoteVote>(*svote_decode(e.state));
+  }
 
   PrivacyTestLedger ledger_;
   zk::SeededPrng prng_;
@@ -117,7 +122,8 @@ TEST_F(SVoteTest, VoteForTwoOptionsIsRefused) {
     params.ballot.push_back(zk::elgamal_encrypt(before.tally_key, zk::Scalar::one(), r));
     zk::Transcript ti = t;
     ti.append_u64("option", i);
-    params.bit_proofs.push_back(zk::prove_bit(ti, before.tally_key, params.ballot.back(), 1, r, prng_));
+    params.bit_proofs.push_back(
+        zk::prove_bit(ti, before.tally_key, params.ballot.back(), 1, r, prng_));
   }
   // Both entries are honest bits, so only the sum proof can catch the double vote.
   params.sum_proof = zk::prove_sum(t, before.tally_key, params.ballot, 1, r_sum, prng_);
@@ -127,7 +133,8 @@ TEST_F(SVoteTest, VoteForTwoOptionsIsRefused) {
   ledger::WireTransaction tx;
   tx.inputs = {e.ref};
   tx.outputs = {svote_state(after, ledger_.notary())};
-  tx.commands = {ledger::Command{std::string(kSVoteContract), "addVote", codec::encode_to_bytes(params), {voter}}};
+  tx.commands = {ledger::Command{
+      std::string(kSVoteContract), "addVote", codec::encode_to_bytes(params), {voter}}};
   tx.notary = ledger_.notary();
   tx.salt = random_salt(prng_);
   expect_refused(tx, {&voters_[0]}, "is not proven to choose exactly one option");
@@ -175,7 +182,8 @@ TEST_F(SVoteTest, WrongTallyIsRefused) {
   for (size_t i = 0; i < 2; ++i) {
     zk::Transcript ti = t;
     ti.append_u64("option", i);
-    params.proofs[i] = zk::prove_decryption(ti, forger, vote_of(e).counts[i], params.counts[i], prng_);
+    params.proofs[i] =
+        zk::prove_decryption(ti, forger, vote_of(e).counts[i], params.counts[i], prng_);
   }
   tx->commands[0].params = codec::encode_to_bytes(params);
   tx->outputs[0] = svote_state(result, ledger_.notary());
@@ -211,9 +219,10 @@ TEST_F(SVoteTest, VoteNotSignedByTheVoterIsRefused) {
 
 TEST_F(SVoteTest, InitialCountsMustBeProvenZero) {
   voters_.push_back(PrivacyTestLedger::key("voter 0"));
-  auto token = commit_ok(svote_init(organiser_.public_key(), ledger_.notary(), prng_), {&organiser_})[0];
-  auto tx = svote_create_election(token, {"yes", "no"}, {voters_[0].public_key()}, authority_.public_key(),
-                                  tally_keys_.public_key, prng_);
+  auto token =
+      commit_ok(svote_init(organiser_.public_key(), ledger_.notary(), prng_), {&organiser_})[0];
+  auto tx = svote_create_election(token, {"yes", "no"}, {voters_[0].public_key()},
+                                  authority_.public_key(), tally_keys_.public_key, prng_);
   ASSERT_TRUE(tx.ok());
   // Stuff the ballot box: the "yes" count starts at 5.
   auto vote = std::get<SVoteVote>(*svote_decode(tx->outputs[1]));

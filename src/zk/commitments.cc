@@ -31,7 +31,8 @@ ElGamalKeyPair ElGamalKeyPair::from_secret(const Scalar& secret) {
   return ElGamalKeyPair{secret, Point::base_times(secret)};
 }
 
-Ciphertext elgamal_encrypt(const Point& public_key, const Scalar& message, const Scalar& randomness) {
+Ciphertext elgamal_encrypt(const Point& public_key, const Scalar& message,
+                           const Scalar& randomness) {
   return Ciphertext{Point::base_times(randomness),
                     Point::base_times(message) + public_key * randomness};
 }

@@ -61,7 +61,8 @@ struct Ciphertext {
   static Ciphertext zero() { return {}; }
 };
 
-Ciphertext elgamal_encrypt(const Point& public_key, const Scalar& message, const Scalar& randomness);
+Ciphertext elgamal_encrypt(const Point& public_key, const Scalar& message,
+                           const Scalar& randomness);
 
 // m·G = b − x·a.
 Point elgamal_decrypt_to_point(const Scalar& secret, const Ciphertext& ct);

@@ -48,7 +48,8 @@ Scalar Scalar::reduce_wide(const std::array<uint8_t, 64>& wide) {
 
 Result<Scalar> Scalar::from_canonical(ByteView bytes) {
   if (bytes.size() != kScalarBytes)
-    return make_error(ErrorCode::kMalformed, "scalar must be 32 bytes, got " + std::to_string(bytes.size()));
+    return make_error(ErrorCode::kMalformed,
+                      "scalar must be 32 bytes, got " + std::to_string(bytes.size()));
   if (!below_order(bytes.data()))
     return make_error(ErrorCode::kMalformed, "non-canonical scalar (not below the group order)");
   Scalar s;
@@ -96,7 +97,8 @@ const Point& Point::base() {
 Result<Point> Point::from_canonical(ByteView bytes) {
   ensure_sodium();
   if (bytes.size() != kPointBytes)
-    return make_error(ErrorCode::kMalformed, "point must be 32 bytes, got " + std::to_string(bytes.size()));
+    return make_error(ErrorCode::kMalformed,
+                      "point must be 32 bytes, got " + std::to_string(bytes.size()));
   Point p;
   std::memcpy(p.bytes_.data(), bytes.data(), kPointBytes);
   if (crypto_core_ristretto255_is_valid_point(p.bytes_.data()) != 1)

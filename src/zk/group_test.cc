@@ -1,7 +1,8 @@
+#include "zk/group.h"
+
 #include <gtest/gtest.h>
 
 #include "zk/commitments.h"
-#include "zk/group.h"
 #include "zk/prng.h"
 #include "zk/transcript.h"
 

@@ -57,8 +57,8 @@ void absorb_dleq_statement(Transcript& t, const Point& b1, const Point& p1, cons
 }
 }  // namespace
 
-DleqProof prove_dleq(Transcript t, const Point& b1, const Point& p1, const Point& b2, const Point& p2,
-                     const Scalar& x, Prng& prng) {
+DleqProof prove_dleq(Transcript t, const Point& b1, const Point& p1, const Point& b2,
+                     const Point& p2, const Scalar& x, Prng& prng) {
   const Scalar w = random_scalar(prng);
   absorb_dleq_statement(t, b1, p1, b2, p2);
   t.append_point("R1", times(b1, w));
@@ -128,8 +128,7 @@ Status verify_bit(Transcript t, const Point& y, const Ciphertext& ct, const BitP
   }
   // The two branch challenges must split the Fiat–Shamir challenge: the prover could choose at
   // most one of them freely, so at least one branch is proved honestly.
-  if (t.challenge("c") != proof.challenge0 + proof.challenge1)
-    return mismatch("zero-or-one proof");
+  if (t.challenge("c") != proof.challenge0 + proof.challenge1) return mismatch("zero-or-one proof");
   return ok_status();
 }
 
@@ -139,18 +138,19 @@ EncryptsProof prove_encrypts(Transcript t, const Point& y, const Ciphertext& ct,
                              const Scalar& randomness, Prng& prng) {
   t.append("proof", as_bytes("encrypts"));
   t.append_u64("m", message);
-  return prove_dleq(std::move(t), Generators::g(), ct.a, y, ct.b - message_point(message), randomness,
-                    prng);
+  return prove_dleq(std::move(t), Generators::g(), ct.a, y, ct.b - message_point(message),
+                    randomness, prng);
 }
 
 Status verify_encrypts(Transcript t, const Point& y, const Ciphertext& ct, uint64_t message,
                        const EncryptsProof& proof) {
   t.append("proof", as_bytes("encrypts"));
   t.append_u64("m", message);
-  Status s = verify_dleq(std::move(t), Generators::g(), ct.a, y, ct.b - message_point(message), proof);
+  Status s =
+      verify_dleq(std::move(t), Generators::g(), ct.a, y, ct.b - message_point(message), proof);
   if (!s.ok())
-    return make_error(ErrorCode::kVerification,
-                      "proof that a ciphertext encrypts " + std::to_string(message) + " does not hold");
+    return make_error(ErrorCode::kVerification, "proof that a ciphertext encrypts " +
+                                                    std::to_string(message) + " does not hold");
   return ok_status();
 }
 
@@ -162,8 +162,8 @@ Ciphertext sum_of(std::span<const Ciphertext> cts) {
 }
 }  // namespace
 
-EncryptsProof prove_sum(Transcript t, const Point& y, std::span<const Ciphertext> cts, uint64_t message,
-                        const Scalar& randomness_sum, Prng& prng) {
+EncryptsProof prove_sum(Transcript t, const Point& y, std::span<const Ciphertext> cts,
+                        uint64_t message, const Scalar& randomness_sum, Prng& prng) {
   t.append("proof", as_bytes("sum"));
   t.append_u64("n", cts.size());
   return prove_encrypts(std::move(t), y, sum_of(cts), message, randomness_sum, prng);
@@ -192,10 +192,11 @@ Status verify_decryption(Transcript t, const Point& y, const Ciphertext& ct, uin
                          const DecryptionProof& proof) {
   t.append("proof", as_bytes("decryption"));
   t.append_u64("m", message);
-  Status s = verify_dleq(std::move(t), Generators::g(), y, ct.a, ct.b - message_point(message), proof);
+  Status s =
+      verify_dleq(std::move(t), Generators::g(), y, ct.a, ct.b - message_point(message), proof);
   if (!s.ok())
-    return make_error(ErrorCode::kVerification,
-                      "proof that a ciphertext decrypts to " + std::to_string(message) + " does not hold");
+    return make_error(ErrorCode::kVerification, "proof that a ciphertext decrypts to " +
+                                                    std::to_string(message) + " does not hold");
   return ok_status();
 }
 
@@ -237,17 +238,18 @@ LinearProof prove_linear(Transcript t, std::span<const Point> commitments,
 }
 
 Status verify_linear(Transcript t, std::span<const Point> commitments,
-                     std::span<const Scalar> coefficients, const Scalar& value, const LinearProof& proof) {
+                     std::span<const Scalar> coefficients, const Scalar& value,
+                     const LinearProof& proof) {
   if (commitments.size() != coefficients.size())
     return make_error(ErrorCode::kVerification,
                       "linear proof: " + std::to_string(commitments.size()) + " commitments but " +
                           std::to_string(coefficients.size()) + " coefficients");
   if (commitments.size() > kLinearTermsMax)
-    return make_error(ErrorCode::kLimitExceeded, "linear proof: more than " +
-                                                     std::to_string(kLinearTermsMax) + " terms");
+    return make_error(ErrorCode::kLimitExceeded,
+                      "linear proof: more than " + std::to_string(kLinearTermsMax) + " terms");
   absorb_linear_statement(t, commitments, coefficients, value);
-  Status s = verify_dlog(std::move(t), Generators::h(), linear_residue(commitments, coefficients, value),
-                         proof);
+  Status s = verify_dlog(std::move(t), Generators::h(),
+                         linear_residue(commitments, coefficients, value), proof);
   if (!s.ok())
     return make_error(ErrorCode::kVerification,
                       "linear proof: the committed values do not give the claimed total");

@@ -66,7 +66,8 @@ using LinearProof = DlogProof;
 
 DlogProof prove_dlog(Transcript transcript, const Point& base, const Point& p, const Scalar& x,
                      Prng& prng);
-Status verify_dlog(Transcript transcript, const Point& base, const Point& p, const DlogProof& proof);
+Status verify_dlog(Transcript transcript, const Point& base, const Point& p,
+                   const DlogProof& proof);
 
 DleqProof prove_dleq(Transcript transcript, const Point& base1, const Point& p1, const Point& base2,
                      const Point& p2, const Scalar& x, Prng& prng);
@@ -76,8 +77,8 @@ Status verify_dleq(Transcript transcript, const Point& base1, const Point& p1, c
 // ---- ElGamal statements -----------------------------------------------------------------------
 
 // REQUIRES: bit is 0 or 1 and ct == elgamal_encrypt(public_key, bit, randomness)
-BitProof prove_bit(Transcript transcript, const Point& public_key, const Ciphertext& ct, uint32_t bit,
-                   const Scalar& randomness, Prng& prng);
+BitProof prove_bit(Transcript transcript, const Point& public_key, const Ciphertext& ct,
+                   uint32_t bit, const Scalar& randomness, Prng& prng);
 Status verify_bit(Transcript transcript, const Point& public_key, const Ciphertext& ct,
                   const BitProof& proof);
 
@@ -88,14 +89,15 @@ Status verify_encrypts(Transcript transcript, const Point& public_key, const Cip
                        uint64_t message, const EncryptsProof& proof);
 
 // The sum of `cts` encrypts `message`; the prover supplies the sum of their randomness.
-EncryptsProof prove_sum(Transcript transcript, const Point& public_key, std::span<const Ciphertext> cts,
-                        uint64_t message, const Scalar& randomness_sum, Prng& prng);
+EncryptsProof prove_sum(Transcript transcript, const Point& public_key,
+                        std::span<const Ciphertext> cts, uint64_t message,
+                        const Scalar& randomness_sum, Prng& prng);
 Status verify_sum(Transcript transcript, const Point& public_key, std::span<const Ciphertext> cts,
                   uint64_t message, const EncryptsProof& proof);
 
 // REQUIRES: keys.public_key == secret·G and ct decrypts to message under it.
-DecryptionProof prove_decryption(Transcript transcript, const ElGamalKeyPair& keys, const Ciphertext& ct,
-                                 uint64_t message, Prng& prng);
+DecryptionProof prove_decryption(Transcript transcript, const ElGamalKeyPair& keys,
+                                 const Ciphertext& ct, uint64_t message, Prng& prng);
 Status verify_decryption(Transcript transcript, const Point& public_key, const Ciphertext& ct,
                          uint64_t message, const DecryptionProof& proof);
 
@@ -108,6 +110,7 @@ LinearProof prove_linear(Transcript transcript, std::span<const Point> commitmen
                          std::span<const Opening> openings, Prng& prng);
 // Fails (never asserts) on mismatched sizes or too many terms.
 Status verify_linear(Transcript transcript, std::span<const Point> commitments,
-                     std::span<const Scalar> coefficients, const Scalar& value, const LinearProof& proof);
+                     std::span<const Scalar> coefficients, const Scalar& value,
+                     const LinearProof& proof);
 
 }  // namespace folio::zk

@@ -99,7 +99,8 @@ TEST(DleqProof, ValidProofVerifiesAndTamperingIsRejected) {
   SeededPrng prng("dleq");
   Scalar x = random_scalar(prng);
   Point b2 = Generators::h();
-  DleqProof proof = prove_dleq(context(), Generators::g(), Point::base_times(x), b2, b2 * x, x, prng);
+  DleqProof proof =
+      prove_dleq(context(), Generators::g(), Point::base_times(x), b2, b2 * x, x, prng);
   expect_sound_against_tampering<DleqProof>(proof, [&](const DleqProof& q) {
     return verify_dleq(context(), Generators::g(), Point::base_times(x), b2, b2 * x, q);
   });
@@ -153,7 +154,8 @@ TEST(BitProof, EncryptionOfTwoCannotBeProvedABit) {
   Ballot b = make_ballot(prng, {2});
   // An honest prover's algorithm run on a non-bit: whichever branch it claims, it fails.
   for (uint32_t claim : {0u, 1u}) {
-    BitProof proof = prove_bit(context(), b.keys.public_key, b.cts[0], claim, b.randomness[0], prng);
+    BitProof proof =
+        prove_bit(context(), b.keys.public_key, b.cts[0], claim, b.randomness[0], prng);
     EXPECT_FALSE(verify_bit(context(), b.keys.public_key, b.cts[0], proof).ok());
   }
 }
@@ -186,15 +188,16 @@ TEST(SumProof, BallotForTwoOptionsIsRejected) {
   EXPECT_NE(s.error().context.find("sum to 1"), std::string::npos);
   // A ballot for no option is refused too.
   Ballot empty = make_ballot(prng, {0, 0});
-  EncryptsProof none =
-      prove_sum(context(), empty.keys.public_key, empty.cts, 1, empty.randomness[0] + empty.randomness[1], prng);
+  EncryptsProof none = prove_sum(context(), empty.keys.public_key, empty.cts, 1,
+                                 empty.randomness[0] + empty.randomness[1], prng);
   EXPECT_FALSE(verify_sum(context(), empty.keys.public_key, empty.cts, 1, none).ok());
 }
 
 TEST(EncryptsProof, InitialZeroCountVerifies) {
   SeededPrng prng("zero");
   Ballot b = make_ballot(prng, {0});
-  EncryptsProof proof = prove_encrypts(context(), b.keys.public_key, b.cts[0], 0, b.randomness[0], prng);
+  EncryptsProof proof =
+      prove_encrypts(context(), b.keys.public_key, b.cts[0], 0, b.randomness[0], prng);
   expect_sound_against_tampering<EncryptsProof>(proof, [&](const EncryptsProof& q) {
     return verify_encrypts(context(), b.keys.public_key, b.cts[0], 0, q);
   });
@@ -204,7 +207,8 @@ TEST(EncryptsProof, InitialZeroCountVerifies) {
 TEST(EncryptsProof, NonZeroCountCannotBeProvedZero) {
   SeededPrng prng("zero-not");
   Ballot b = make_ballot(prng, {3});
-  EncryptsProof proof = prove_encrypts(context(), b.keys.public_key, b.cts[0], 0, b.randomness[0], prng);
+  EncryptsProof proof =
+      prove_encrypts(context(), b.keys.public_key, b.cts[0], 0, b.randomness[0], prng);
   EXPECT_FALSE(verify_encrypts(context(), b.keys.public_key, b.cts[0], 0, proof).ok());
 }
 
@@ -292,7 +296,8 @@ TEST(LinearProof, OtherCommitmentsAreRejected) {
   Readings theirs = commit_readings(prng, {10, 20, 30});
   std::vector<Scalar> tariffs = scalars({5, 3, 5});
   Scalar bill = Scalar::from_u64(260);
-  LinearProof proof = prove_linear(context(), theirs.commitments, tariffs, bill, theirs.openings, prng);
+  LinearProof proof =
+      prove_linear(context(), theirs.commitments, tariffs, bill, theirs.openings, prng);
   EXPECT_TRUE(verify_linear(context(), theirs.commitments, tariffs, bill, proof).ok());
   EXPECT_FALSE(verify_linear(context(), mine.commitments, tariffs, bill, proof).ok());
 }
@@ -301,7 +306,8 @@ TEST(LinearProof, ZeroReadingsAndMismatchedSizes) {
   SeededPrng prng("linear-zero");
   Readings r = commit_readings(prng, {0, 0});
   std::vector<Scalar> tariffs = scalars({7, 0});
-  LinearProof proof = prove_linear(context(), r.commitments, tariffs, Scalar::zero(), r.openings, prng);
+  LinearProof proof =
+      prove_linear(context(), r.commitments, tariffs, Scalar::zero(), r.openings, prng);
   EXPECT_TRUE(verify_linear(context(), r.commitments, tariffs, Scalar::zero(), proof).ok());
   std::vector<Scalar> one_tariff = scalars({7});
   Status s = verify_linear(context(), r.commitments, one_tariff, Scalar::zero(), proof);

@@ -4,9 +4,9 @@
 // it.
 //
 // Binding: contracts start a transcript with their own domain ("folio.SVote/addVote/v1") and absorb
-// the transaction context a copied proof cannot reuse (the consumed inputs' StateRefs, the command's
-// public fields); the proof functions in proofs.h then absorb their statement and commitments.
-// A proof verified under any other context derives a different challenge and fails.
+// the transaction context a copied proof cannot reuse (the consumed inputs' StateRefs, the
+// command's public fields); the proof functions in proofs.h then absorb their statement and
+// commitments. A proof verified under any other context derives a different challenge and fails.
 //
 // A value type: copying a transcript forks it, which is how several proofs share one context.
 // Not thread-safe.
