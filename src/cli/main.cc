@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
 #ifdef FOLIO_HAVE_ZK
   folio::cli::add_zk_commands(app, groups);
 #endif
+#ifdef FOLIO_HAVE_WASM
+  folio::cli::add_wasm_commands(app, groups);
+#endif
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
