@@ -33,7 +33,7 @@ demo: build
 	./$(BUILD)/folio demo
 
 bench: build
-	./$(BUILD)/folio bench ledger
+	bash bench/run_all.sh
 
 fuzz: setup
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOLIO_FUZZ=ON

@@ -14,6 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (again.size() != size || !std::equal(again.begin(), again.end(), data)) __builtin_trap();
   if (const auto* wire = std::get_if<folio::ledger::WireTransaction>(&*content)) (void)wire->id();
   if (const auto* stx = std::get_if<folio::ledger::SignedTransaction>(&*content)) (void)stx->id();
-  if (const auto* ftx = std::get_if<folio::ledger::FilteredTransaction>(&*content)) (void)ftx->verify();
+  if (const auto* ftx = std::get_if<folio::ledger::FilteredTransaction>(&*content))
+    (void)ftx->verify();
   return 0;
 }

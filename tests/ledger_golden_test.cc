@@ -13,9 +13,11 @@ ledger::WireTransaction golden_transaction() {
   crypto::PrivateKey alice = crypto::PrivateKey::ed25519(crypto::sha256(as_bytes("golden/alice")));
   crypto::PrivateKey bank = crypto::PrivateKey::ed25519(crypto::sha256(as_bytes("golden/bank")));
   ledger::Party notary{"O=Notary,L=Zurich,C=CH", bank.public_key()};
-  contracts::CashAmount amount{12345, {{ledger::Party{"O=Bank,L=London,C=GB", bank.public_key()}, {1, 2}}, "GBP"}};
+  contracts::CashAmount amount{
+      12345, {{ledger::Party{"O=Bank,L=London,C=GB", bank.public_key()}, {1, 2}}, "GBP"}};
   ledger::WireTransaction tx;
-  tx.inputs.push_back(ledger::StateRef{ledger::TxId(crypto::sha256(as_bytes("golden/previous"))), 3});
+  tx.inputs.push_back(
+      ledger::StateRef{ledger::TxId(crypto::sha256(as_bytes("golden/previous"))), 3});
   tx.outputs.push_back(contracts::cash_output(amount, alice.public_key(), notary));
   tx.commands.push_back(contracts::cash_move({bank.public_key()}));
   tx.notary = notary;
@@ -26,8 +28,10 @@ ledger::WireTransaction golden_transaction() {
 
 TEST(GoldenTransaction, EncodingAndIdNeverChange) {
   ledger::WireTransaction tx = golden_transaction();
-  EXPECT_EQ(crypto::sha256(codec::encode_to_bytes(tx)).hex(), "7766642ab9fd397986c51a0c771ccf06b25ade7c34431cb8c1096029d30b9ade");
-  EXPECT_EQ(tx.id().value().hex(), "3ef08c313da7ae9f4956179808d7a0b2c9c7fce2498dbe7db5ff3c6e5727b568");
+  EXPECT_EQ(crypto::sha256(codec::encode_to_bytes(tx)).hex(),
+            "7766642ab9fd397986c51a0c771ccf06b25ade7c34431cb8c1096029d30b9ade");
+  EXPECT_EQ(tx.id().value().hex(),
+            "3ef08c313da7ae9f4956179808d7a0b2c9c7fce2498dbe7db5ff3c6e5727b568");
 }
 
 // An independent reading of docs/ledger.md's formula, written with nothing but SHA-256.
@@ -58,7 +62,8 @@ TEST(GoldenTransaction, IdFollowsTheDocumentedFormula) {
       crypto::Hash256 nonce = h({Bytes{0x04}, tx.salt.view(), Bytes{g}, le32(i)});
       leaves.push_back(h({Bytes{0x00}, nonce.view(), parts[i]}));
     }
-    roots.push_back(h({Bytes{0x03}, le32(static_cast<uint32_t>(parts.size())), tree(leaves).view()}));
+    roots.push_back(
+        h({Bytes{0x03}, le32(static_cast<uint32_t>(parts.size())), tree(leaves).view()}));
   }
   EXPECT_EQ(tree(roots), tx.id().value());
 }

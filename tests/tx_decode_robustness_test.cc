@@ -14,7 +14,9 @@ Bytes sample_file(int kind) {
   crypto::PrivateKey alice = crypto::PrivateKey::ed25519(crypto::sha256(as_bytes("alice")));
   crypto::PrivateKey bank = crypto::PrivateKey::ed25519(crypto::sha256(as_bytes("bank")));
   ledger::Party notary{"O=Notary,L=Zurich,C=GB", bank.public_key()};
-  contracts::CashAmount amount{500, contracts::IssuedCurrency{{ledger::Party{"O=Bank,L=London,C=GB", bank.public_key()}, {7}}, "GBP"}};
+  contracts::CashAmount amount{
+      500, contracts::IssuedCurrency{
+               {ledger::Party{"O=Bank,L=London,C=GB", bank.public_key()}, {7}}, "GBP"}};
   ledger::SignedTransaction stx;
   stx.tx.inputs.push_back(ledger::StateRef{ledger::TxId(crypto::sha256(as_bytes("prev"))), 0});
   stx.tx.outputs.push_back(contracts::cash_output(amount, alice.public_key(), notary));
@@ -24,7 +26,8 @@ Bytes sample_file(int kind) {
   stx.signatures.push_back(ledger::sign_transaction(alice, stx.id()));
   if (kind == 0) return ledger::encode_tx_file(stx.tx);
   if (kind == 1) return ledger::encode_tx_file(stx);
-  return ledger::encode_tx_file(stx.tx.filter([](ledger::ComponentGroup g, uint32_t) { return g != ledger::ComponentGroup::kOutputs; }));
+  return ledger::encode_tx_file(stx.tx.filter(
+      [](ledger::ComponentGroup g, uint32_t) { return g != ledger::ComponentGroup::kOutputs; }));
 }
 
 // Decodes and renders; a successful decode must be canonical.
@@ -36,7 +39,8 @@ void exercise(ByteView input) {
   }
   Bytes again = ledger::encode_tx_file(*content);
   ASSERT_TRUE(std::equal(again.begin(), again.end(), input.begin(), input.end()));
-  std::string json = cli::transaction_file_json(*content).dump(-1, ' ', false, cli::Json::error_handler_t::replace);
+  std::string json = cli::transaction_file_json(*content).dump(-1, ' ', false,
+                                                               cli::Json::error_handler_t::replace);
   EXPECT_FALSE(json.empty());
 }
 
@@ -71,7 +75,8 @@ TEST(TxDecode, BitFlipsNeverCrash) {
     for (int round = 0; round < 3000; ++round) {
       Bytes mutated = file;
       int flips = 1 + static_cast<int>(rng() % 4);
-      for (int f = 0; f < flips; ++f) mutated[rng() % mutated.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
+      for (int f = 0; f < flips; ++f)
+        mutated[rng() % mutated.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
       exercise(mutated);
     }
   }
@@ -83,7 +88,8 @@ TEST(TxDecode, RandomBytesNeverCrash) {
     Bytes input(rng() % 600);
     for (uint8_t& b : input) b = static_cast<uint8_t>(rng());
     // Half the inputs get the right magic so the decoder goes deeper.
-    if (round % 2 == 0 && input.size() >= 8) std::memcpy(input.data(), ledger::kTxFileMagic.data(), 8);
+    if (round % 2 == 0 && input.size() >= 8)
+      std::memcpy(input.data(), ledger::kTxFileMagic.data(), 8);
     exercise(input);
   }
 }

@@ -9,8 +9,8 @@ namespace folio::base {
 [[noreturn]] void assertion_failed(const char* condition, const char* file, int line);
 }  // namespace folio::base
 
-#define FOLIO_ASSERT(condition)                                          \
-  do {                                                                   \
-    if (!(condition)) [[unlikely]]                                       \
-      ::folio::base::assertion_failed(#condition, __FILE__, __LINE__);   \
+#define FOLIO_ASSERT(condition)                                        \
+  do {                                                                 \
+    if (!(condition)) [[unlikely]]                                     \
+      ::folio::base::assertion_failed(#condition, __FILE__, __LINE__); \
   } while (false)

@@ -18,16 +18,26 @@ void assertion_failed(const char* condition, const char* file, int line) {
 
 std::string_view to_string(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid argument";
-    case ErrorCode::kMalformed: return "malformed";
-    case ErrorCode::kLimitExceeded: return "limit exceeded";
-    case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kVerification: return "verification failed";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kIo: return "i/o error";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kInvalidArgument:
+      return "invalid argument";
+    case ErrorCode::kMalformed:
+      return "malformed";
+    case ErrorCode::kLimitExceeded:
+      return "limit exceeded";
+    case ErrorCode::kNotFound:
+      return "not found";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kVerification:
+      return "verification failed";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kIo:
+      return "i/o error";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kInternal:
+      return "internal error";
   }
   return "unknown error";
 }
@@ -98,7 +108,8 @@ Result<Bytes> from_hex(std::string_view hex) {
     int hi = hex_value(hex[2 * i]);
     int lo = hex_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0)
-      return make_error(ErrorCode::kInvalidArgument, "not a hex digit at position " + std::to_string(2 * i));
+      return make_error(ErrorCode::kInvalidArgument,
+                        "not a hex digit at position " + std::to_string(2 * i));
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   return out;

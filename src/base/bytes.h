@@ -65,8 +65,9 @@ struct FixedBytes {
     auto raw = folio::from_hex(hex);
     if (!raw.ok()) return raw.error();
     if (raw->size() != N)
-      return make_error(ErrorCode::kInvalidArgument,
-                        "expected " + std::to_string(N) + " bytes of hex, got " + std::to_string(raw->size()));
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "expected " + std::to_string(N) + " bytes of hex, got " + std::to_string(raw->size()));
     return from(*raw);
   }
 

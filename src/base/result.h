@@ -20,7 +20,7 @@ enum class ErrorCode {
   kLimitExceeded,    // a size, count or depth bound was passed
   kNotFound,
   kConflict,
-  kVerification,     // a signature, proof or contract rejected the input
+  kVerification,  // a signature, proof or contract rejected the input
   kUnsupported,
   kIo,
   kTimeout,
@@ -37,12 +37,14 @@ struct Error {
   std::string message() const;
 };
 
-inline Error make_error(ErrorCode code, std::string context) { return Error{code, std::move(context)}; }
+inline Error make_error(ErrorCode code, std::string context) {
+  return Error{code, std::move(context)};
+}
 
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : storage_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return storage_.index() == 0; }
@@ -101,9 +103,9 @@ inline Status ok_status() { return Status(); }
 }  // namespace folio
 
 // FOLIO_TRY(expr): evaluates a Result<void>-like expression and returns its error if it failed.
-#define FOLIO_TRY(expr)                                  \
-  do {                                                   \
-    auto folio_try_result_ = (expr);                     \
+#define FOLIO_TRY(expr)                                            \
+  do {                                                             \
+    auto folio_try_result_ = (expr);                               \
     if (!folio_try_result_.ok()) return folio_try_result_.error(); \
   } while (false)
 

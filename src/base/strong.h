@@ -41,5 +41,7 @@ class Counter : public Strong<Tag, uint64_t> {
 
 template <class Tag, class T>
 struct std::hash<folio::Strong<Tag, T>> {
-  size_t operator()(const folio::Strong<Tag, T>& s) const noexcept { return std::hash<T>()(s.value()); }
+  size_t operator()(const folio::Strong<Tag, T>& s) const noexcept {
+    return std::hash<T>()(s.value());
+  }
 };

@@ -17,15 +17,18 @@ std::optional<Json> try_decode(ByteView bytes) {
 std::optional<Json> decode_state(const ledger::TransactionState& s) {
   if (s.contract == contracts::kCashContract) return try_decode<contracts::CashState>(s.data);
   if (s.contract == contracts::kCsCoinContract) return try_decode<contracts::CsCoinAccount>(s.data);
-  if (s.contract == contracts::kTimeLockContract) return try_decode<contracts::TimeLockState>(s.data);
+  if (s.contract == contracts::kTimeLockContract)
+    return try_decode<contracts::TimeLockState>(s.data);
   return std::nullopt;
 }
 
 std::optional<Json> decode_params(const ledger::Command& c) {
-  if (c.contract == contracts::kCashContract && c.name == "Exit") return try_decode<contracts::CashExit>(c.params);
+  if (c.contract == contracts::kCashContract && c.name == "Exit")
+    return try_decode<contracts::CashExit>(c.params);
   if (c.contract == contracts::kCsCoinContract && c.name == "transfer")
     return try_decode<contracts::CsCoinValueFlow>(c.params);
-  if (c.contract == contracts::kCsCoinContract && c.name == "issue") return try_decode<contracts::CsCoinIssue>(c.params);
+  if (c.contract == contracts::kCsCoinContract && c.name == "issue")
+    return try_decode<contracts::CsCoinIssue>(c.params);
   return std::nullopt;
 }
 
@@ -40,7 +43,8 @@ Json key_json(const crypto::PublicKey& key) {
   }
   out["threshold"] = key.threshold();
   Json members = Json::array();
-  for (const auto& m : key.members()) members.push_back(Json{{"weight", m.weight}, {"key", key_json(m.key)}});
+  for (const auto& m : key.members())
+    members.push_back(Json{{"weight", m.weight}, {"key", key_json(m.key)}});
   out["members"] = members;
   return out;
 }

@@ -34,10 +34,14 @@ inline std::vector<std::string> split_field_names(std::string_view names) {
 
 }  // namespace internal
 
-template <class T> Json to_json(const std::vector<T>& v);
-template <class T> Json to_json(const std::optional<T>& v);
-template <class... Ts> Json to_json(const std::variant<Ts...>& v);
-template <codec::HasFields T> Json to_json(const T& v);
+template <class T>
+Json to_json(const std::vector<T>& v);
+template <class T>
+Json to_json(const std::optional<T>& v);
+template <class... Ts>
+Json to_json(const std::variant<Ts...>& v);
+template <codec::HasFields T>
+Json to_json(const T& v);
 
 inline Json to_json(const std::string& s) { return s; }
 inline Json to_json(const Bytes& b) { return to_hex(b); }
@@ -48,9 +52,13 @@ inline Json to_json(uint32_t v) { return v; }
 inline Json to_json(uint64_t v) { return v; }
 inline Json to_json(int64_t v) { return v; }
 template <size_t N>
-Json to_json(const FixedBytes<N>& b) { return b.hex(); }
+Json to_json(const FixedBytes<N>& b) {
+  return b.hex();
+}
 template <class Tag, class T>
-Json to_json(const Strong<Tag, T>& s) { return to_json(s.value()); }
+Json to_json(const Strong<Tag, T>& s) {
+  return to_json(s.value());
+}
 inline Json to_json(const crypto::PublicKey& k) { return key_json(k); }
 inline Json to_json(crypto::SignatureScheme s) { return std::string(crypto::to_string(s)); }
 inline Json to_json(ledger::ComponentGroup g) { return std::string(ledger::to_string(g)); }

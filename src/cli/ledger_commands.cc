@@ -58,7 +58,8 @@ Status write_file(const std::string& path, ByteView bytes) {
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) return make_error(ErrorCode::kIo, "cannot write " + path);
   return ok_status();
 }
@@ -85,7 +86,8 @@ struct CashWorld {
   }
 
   contracts::CashAmount gbp(uint64_t pennies) const {
-    return contracts::CashAmount{pennies, contracts::IssuedCurrency{{bank_party, Bytes{0x01}}, "GBP"}};
+    return contracts::CashAmount{pennies,
+                                 contracts::IssuedCurrency{{bank_party, Bytes{0x01}}, "GBP"}};
   }
 
   ledger::SignedTransaction issue(uint64_t pennies, const crypto::PublicKey& owner) const {
@@ -99,8 +101,8 @@ struct CashWorld {
   }
 
   // A 1-input, 1-output payment of the whole of `input` to `to`.
-  ledger::SignedTransaction pay(const ledger::StateRef& input, uint64_t pennies, const crypto::PrivateKey& from,
-                                const crypto::PublicKey& to) const {
+  ledger::SignedTransaction pay(const ledger::StateRef& input, uint64_t pennies,
+                                const crypto::PrivateKey& from, const crypto::PublicKey& to) const {
     ledger::SignedTransaction stx;
     stx.tx.inputs.push_back(input);
     stx.tx.outputs.push_back(contracts::cash_output(gbp(pennies), to, notary));
@@ -124,7 +126,8 @@ void progress(size_t done, size_t total, bool tty) {
   int filled = static_cast<int>(kWidth * done / (total == 0 ? 1 : total));
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  std::printf("%s[%s] %zu/%zu transactions verified%s", tty ? "\r" : "", bar.c_str(), done, total, tty ? "" : "\n");
+  std::printf("%s[%s] %zu/%zu transactions verified%s", tty ? "\r" : "", bar.c_str(), done, total,
+              tty ? "" : "\n");
   if (done == total && tty) std::printf("\n");
   std::fflush(stdout);
 }
@@ -133,8 +136,11 @@ void run_demo(size_t chain_length, bool json) {
   bool tty = !json && isatty(STDOUT_FILENO);
   if (!json) {
     std::printf("Folio demo: the ledger core, in one process (no network or notary yet).\n");
-    std::printf("Issuing cash, then paying it along a chain of %zu transactions between fresh keys;\n", chain_length);
-    std::printf("every transaction is encoded, decoded and fully verified as a receiving node would.\n\n");
+    std::printf(
+        "Issuing cash, then paying it along a chain of %zu transactions between fresh keys;\n",
+        chain_length);
+    std::printf(
+        "every transaction is encoded, decoded and fully verified as a receiving node would.\n\n");
   }
   CashWorld world;
   const uint64_t issued = 1'000'000'00;  // one million pounds, in pennies
@@ -156,11 +162,14 @@ void run_demo(size_t chain_length, bool json) {
     bytes_total += wire.size();
 
     auto t1 = Clock::now();
-    auto received = codec::decode_from_bytes<ledger::SignedTransaction>(wire, ledger::transaction_limits());
-    if (!received.ok()) fail("transaction " + std::to_string(i) + " does not decode: " + received.error().message());
+    auto received =
+        codec::decode_from_bytes<ledger::SignedTransaction>(wire, ledger::transaction_limits());
+    if (!received.ok())
+      fail("transaction " + std::to_string(i) + " does not decode: " + received.error().message());
     ledger::Verdict verdict = world.verify(*received);
     verify_seconds += seconds_since(t1);
-    if (!verdict.ok()) fail("transaction " + std::to_string(i) + " does not verify: " + verdict.describe());
+    if (!verdict.ok())
+      fail("transaction " + std::to_string(i) + " does not verify: " + verdict.describe());
     ++verified;
 
     // Every 1,000th step a thief tries to pay the same cash to itself, creating a penny on the way.
@@ -181,7 +190,8 @@ void run_demo(size_t chain_length, bool json) {
   }
   auto final_state = world.states.load(current);
   auto final_cash = contracts::decode_cash(*final_state);
-  bool conserved = final_cash.ok() && final_cash->amount.quantity == issued && final_cash->owner == owner.public_key();
+  bool conserved = final_cash.ok() && final_cash->amount.quantity == issued &&
+                   final_cash->owner == owner.public_key();
 
   Json summary;
   summary["chain_length"] = chain_length;
@@ -189,8 +199,10 @@ void run_demo(size_t chain_length, bool json) {
   summary["forgeries_tried"] = forgeries_tried;
   summary["forgeries_refused"] = forgeries_refused;
   summary["mean_tx_bytes"] = chain_length ? bytes_total / chain_length : 0;
-  summary["build_tx_per_s"] = build_seconds > 0 ? static_cast<uint64_t>(chain_length / build_seconds) : 0;
-  summary["verify_tx_per_s"] = verify_seconds > 0 ? static_cast<uint64_t>(chain_length / verify_seconds) : 0;
+  summary["build_tx_per_s"] =
+      build_seconds > 0 ? static_cast<uint64_t>(chain_length / build_seconds) : 0;
+  summary["verify_tx_per_s"] =
+      verify_seconds > 0 ? static_cast<uint64_t>(chain_length / verify_seconds) : 0;
   summary["cash_conserved"] = conserved;
   summary["final_state"] = current.describe();
   if (json) {
@@ -198,12 +210,17 @@ void run_demo(size_t chain_length, bool json) {
   } else {
     std::printf("\nSummary\n");
     std::printf("  payments verified      %zu of %zu\n", verified, chain_length);
-    std::printf("  forgeries refused      %zu of %zu (overspend and wrong signer)\n", forgeries_refused, forgeries_tried);
-    std::printf("  mean transaction size  %zu bytes\n", chain_length ? bytes_total / chain_length : 0);
-    std::printf("  build + sign + encode  %.0f tx/s\n", build_seconds > 0 ? chain_length / build_seconds : 0.0);
-    std::printf("  decode + verify        %.0f tx/s (one core)\n", verify_seconds > 0 ? chain_length / verify_seconds : 0.0);
-    std::printf("  cash conserved         %s: GBP %.2f held by the last key, at %s\n", conserved ? "yes" : "NO",
-                static_cast<double>(issued) / 100.0, current.describe().c_str());
+    std::printf("  forgeries refused      %zu of %zu (overspend and wrong signer)\n",
+                forgeries_refused, forgeries_tried);
+    std::printf("  mean transaction size  %zu bytes\n",
+                chain_length ? bytes_total / chain_length : 0);
+    std::printf("  build + sign + encode  %.0f tx/s\n",
+                build_seconds > 0 ? chain_length / build_seconds : 0.0);
+    std::printf("  decode + verify        %.0f tx/s (one core)\n",
+                verify_seconds > 0 ? chain_length / verify_seconds : 0.0);
+    std::printf("  cash conserved         %s: GBP %.2f held by the last key, at %s\n",
+                conserved ? "yes" : "NO", static_cast<double>(issued) / 100.0,
+                current.describe().c_str());
   }
   if (!conserved || forgeries_refused != forgeries_tried) throw CLI::RuntimeError(1);
 }
@@ -216,7 +233,9 @@ void decode_command(const std::string& path) {
   auto content = ledger::decode_tx_file(*bytes);
   if (!content.ok()) fail(path + ": " + content.error().message());
   // Strings are UTF-8 checked at decode where the ledger defines them; replace anything else.
-  std::printf("%s\n", transaction_file_json(*content).dump(2, ' ', false, Json::error_handler_t::replace).c_str());
+  std::printf(
+      "%s\n",
+      transaction_file_json(*content).dump(2, ' ', false, Json::error_handler_t::replace).c_str());
 }
 
 void sample_command(const std::string& kind, const std::string& path) {
@@ -224,7 +243,8 @@ void sample_command(const std::string& kind, const std::string& path) {
   crypto::PrivateKey alice = fresh_key();
   crypto::PrivateKey bob = fresh_key();
   ledger::SignedTransaction issue = world.issue(10'000, alice.public_key());
-  ledger::SignedTransaction payment = world.pay(ledger::StateRef{issue.id(), 0}, 10'000, alice, bob.public_key());
+  ledger::SignedTransaction payment =
+      world.pay(ledger::StateRef{issue.id(), 0}, 10'000, alice, bob.public_key());
   ledger::TxFileContent content;
   if (kind == "wire") {
     content = payment.tx;
@@ -241,7 +261,8 @@ void sample_command(const std::string& kind, const std::string& path) {
   }
   Status s = write_file(path, ledger::encode_tx_file(content));
   if (!s.ok()) fail(s.error().message());
-  std::printf("wrote a %s transaction (%s) to %s\n", kind.c_str(), payment.id().value().hex().c_str(), path.c_str());
+  std::printf("wrote a %s transaction (%s) to %s\n", kind.c_str(),
+              payment.id().value().hex().c_str(), path.c_str());
 }
 
 // ---- folio bench ledger ----
@@ -281,7 +302,9 @@ void bench_ledger(double seconds, const std::string& out_path) {
   message[0] = sig.bytes.bytes[0];
   message = ledger::signature_payload(ledger::TxId(crypto::sha256(block)));
   sig = key.sign(message);
-  double verify = rate(seconds, 1000, [&](size_t) { sink = sink ^ static_cast<uint8_t>(crypto::verify(key.public_key(), message, sig)); });
+  double verify = rate(seconds, 1000, [&](size_t) {
+    sink = sink ^ static_cast<uint8_t>(crypto::verify(key.public_key(), message, sig));
+  });
   std::fprintf(stderr, "  ed25519 verify          %12.0f /s\n", verify);
 
   // Signed 1-in-1-out cash payments, each spending its own issued state.
@@ -304,16 +327,20 @@ void bench_ledger(double seconds, const std::string& out_path) {
   std::fprintf(stderr, "  tx build+sign+encode    %12.0f /s\n", build);
   // The parts of a verification other than the signature check, for the breakdown.
   double decode_only = rate(seconds, 500, [&](size_t i) {
-    auto stx = codec::decode_from_bytes<ledger::SignedTransaction>(wires[i % kPool], ledger::transaction_limits());
+    auto stx = codec::decode_from_bytes<ledger::SignedTransaction>(wires[i % kPool],
+                                                                   ledger::transaction_limits());
     sink = sink ^ static_cast<uint8_t>(stx.ok());
   });
-  auto sample_tx = codec::decode_from_bytes<ledger::SignedTransaction>(wires[0], ledger::transaction_limits());
-  double id_only = rate(seconds, 500, [&](size_t) { sink = sink ^ sample_tx->id().value().bytes[0]; });
+  auto sample_tx =
+      codec::decode_from_bytes<ledger::SignedTransaction>(wires[0], ledger::transaction_limits());
+  double id_only =
+      rate(seconds, 500, [&](size_t) { sink = sink ^ sample_tx->id().value().bytes[0]; });
   std::fprintf(stderr, "  tx decode               %12.0f /s\n", decode_only);
   std::fprintf(stderr, "  tx id (Merkle root)     %12.0f /s\n", id_only);
   size_t failures = 0;
   double full = rate(seconds, 200, [&](size_t i) {
-    auto stx = codec::decode_from_bytes<ledger::SignedTransaction>(wires[i % kPool], ledger::transaction_limits());
+    auto stx = codec::decode_from_bytes<ledger::SignedTransaction>(wires[i % kPool],
+                                                                   ledger::transaction_limits());
     if (!stx.ok() || !world.verify(*stx).ok()) ++failures;
   });
   if (failures > 0) fail("bench transactions failed to verify: " + std::to_string(failures));
@@ -361,22 +388,28 @@ void add_ledger_commands(CLI::App& app, Groups& groups) {
     std::exit(1);
   }
   LedgerOptions& o = options();
-  auto* demo = app.add_subcommand("demo", "Issue cash and pay it along a chain of verified transactions");
-  demo->add_option("--chain", o.chain, "Length of the payment chain")->check(CLI::Range(1, 10'000'000));
+  auto* demo =
+      app.add_subcommand("demo", "Issue cash and pay it along a chain of verified transactions");
+  demo->add_option("--chain", o.chain, "Length of the payment chain")
+      ->check(CLI::Range(1, 10'000'000));
   demo->add_flag("--json", o.json, "Print the summary as one JSON object");
   demo->callback([&o] { run_demo(o.chain, o.json); });
 
-  auto* decode = groups.tx->add_subcommand("decode", "Print a wire, signed or filtered transaction file as JSON");
+  auto* decode = groups.tx->add_subcommand(
+      "decode", "Print a wire, signed or filtered transaction file as JSON");
   decode->add_option("file", o.decode_path, "Transaction file")->required();
   decode->callback([&o] { decode_command(o.decode_path); });
 
-  auto* sample = groups.tx->add_subcommand("sample", "Write a sample cash payment as a transaction file");
+  auto* sample =
+      groups.tx->add_subcommand("sample", "Write a sample cash payment as a transaction file");
   sample->add_option("--kind", o.sample_kind, "wire, signed or filtered");
   sample->add_option("--out", o.sample_path, "Output file")->required();
   sample->callback([&o] { sample_command(o.sample_kind, o.sample_path); });
 
-  auto* bench = groups.bench->add_subcommand("ledger", "Hashing, signing and transaction build/verify rates");
-  bench->add_option("--seconds", o.bench_seconds, "Seconds per measurement")->check(CLI::Range(0.05, 60.0));
+  auto* bench =
+      groups.bench->add_subcommand("ledger", "Hashing, signing and transaction build/verify rates");
+  bench->add_option("--seconds", o.bench_seconds, "Seconds per measurement")
+      ->check(CLI::Range(0.05, 60.0));
   bench->add_option("--out", o.bench_out, "Where to write the JSON results");
   bench->callback([&o] { bench_ledger(o.bench_seconds, o.bench_out); });
 }

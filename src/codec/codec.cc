@@ -23,8 +23,8 @@ Reader::Reader(ByteView input, const Limits& limits) : input_(input), limits_(li
 bool Reader::need(size_t n) {
   if (failed_) return false;
   if (remaining() < n) {
-    fail("unexpected end of input: need " + std::to_string(n) + " bytes, " + std::to_string(remaining()) +
-         " remain");
+    fail("unexpected end of input: need " + std::to_string(n) + " bytes, " +
+         std::to_string(remaining()) + " remain");
     return false;
   }
   return true;
@@ -79,11 +79,13 @@ size_t Reader::length(size_t element_bytes_min) {
   uint64_t n = uleb128();
   if (failed_) return 0;
   if (n > limits_.sequence_length_max) {
-    fail("length " + std::to_string(n) + " exceeds the limit of " + std::to_string(limits_.sequence_length_max));
+    fail("length " + std::to_string(n) + " exceeds the limit of " +
+         std::to_string(limits_.sequence_length_max));
     return 0;
   }
   if (element_bytes_min > 0 && n > remaining() / element_bytes_min) {
-    fail("length " + std::to_string(n) + " exceeds the " + std::to_string(remaining()) + " bytes that remain");
+    fail("length " + std::to_string(n) + " exceeds the " + std::to_string(remaining()) +
+         " bytes that remain");
     return 0;
   }
   return static_cast<size_t>(n);
@@ -114,7 +116,8 @@ Bytes Reader::bytes(size_t length_max) {
   if (failed_) return {};
   size_t max = std::min(length_max, limits_.bytes_length_max);
   if (n > max) {
-    fail("byte string of " + std::to_string(n) + " bytes exceeds the limit of " + std::to_string(max));
+    fail("byte string of " + std::to_string(n) + " bytes exceeds the limit of " +
+         std::to_string(max));
     return {};
   }
   Bytes out(input_.begin() + static_cast<ptrdiff_t>(position_),

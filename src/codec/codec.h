@@ -1,14 +1,14 @@
 // The canonical encoding of everything Folio hashes or signs (ARCHITECTURE.md §1), BCS-style:
-// fixed-width little-endian integers, ULEB128 lengths and variant indexes, booleans as one byte 0/1,
-// optionals as a 0/1 byte then the value, structs as the concatenation of their fields, no floats.
-// Every value has exactly one encoding, and the decoder accepts only that one.
+// fixed-width little-endian integers, ULEB128 lengths and variant indexes, booleans as one byte
+// 0/1, optionals as a 0/1 byte then the value, structs as the concatenation of their fields, no
+// floats. Every value has exactly one encoding, and the decoder accepts only that one.
 //
 // Writer appends to an owned buffer. Reader is strict and bounded: it fails on trailing bytes,
-// non-minimal ULEB128, lengths beyond the remaining input or the configured limits, unknown variants
-// and non-canonical booleans, and allocates no more than the input can justify (a sequence of n
-// elements is only accepted when n minimal elements fit in what remains). Errors are sticky: the
-// first failure is kept with its byte offset and field path, and later reads return zero values,
-// so decoders read straight through and check once at the end.
+// non-minimal ULEB128, lengths beyond the remaining input or the configured limits, unknown
+// variants and non-canonical booleans, and allocates no more than the input can justify (a sequence
+// of n elements is only accepted when n minimal elements fit in what remains). Errors are sticky:
+// the first failure is kept with its byte offset and field path, and later reads return zero
+// values, so decoders read straight through and check once at the end.
 //
 // Types take part by declaring their fields with FOLIO_FIELDS, or by providing their own
 // `encode(Writer&, const T&)` and `decode(Reader&, T&)` in their namespace (found by ADL).
@@ -145,13 +145,16 @@ class Reader {
 // ---- Generic encoding -------------------------------------------------------------------------
 
 // Declares a struct's fields in encoding order. The struct encodes as their concatenation.
-#define FOLIO_FIELDS(...)                                              \
-  static constexpr std::string_view kFieldNames = #__VA_ARGS__;        \
-  auto fields() { return std::tie(__VA_ARGS__); }                      \
+#define FOLIO_FIELDS(...)                                       \
+  static constexpr std::string_view kFieldNames = #__VA_ARGS__; \
+  auto fields() { return std::tie(__VA_ARGS__); }               \
   auto fields() const { return std::tie(__VA_ARGS__); }
 
 template <class T>
-concept HasFields = requires(const T& t) { t.fields(); T::kFieldNames; };
+concept HasFields = requires(const T& t) {
+  t.fields();
+  T::kFieldNames;
+};
 
 template <class T>
 concept HasCanonicalCheck = requires(const T& t) {
@@ -159,7 +162,8 @@ concept HasCanonicalCheck = requires(const T& t) {
 };
 
 // Enums that are encoded declare their number of variants with an ADL function
-// `constexpr uint32_t enum_count(E)`, and their name with `constexpr std::string_view enum_name(E)`.
+// `constexpr uint32_t enum_count(E)`, and their name with `constexpr std::string_view
+// enum_name(E)`.
 template <class E>
 concept CountedEnum = std::is_enum_v<E> && requires(E e) {
   { enum_count(e) } -> std::convertible_to<uint32_t>;
@@ -174,13 +178,21 @@ inline void encode(Writer& w, bool v) { w.boolean(v); }
 inline void encode(Writer& w, const std::string& v) { w.string(v); }
 inline void encode(Writer& w, const Bytes& v) { w.bytes(v); }
 template <size_t N>
-void encode(Writer& w, const FixedBytes<N>& v) { w.fixed(v.view()); }
+void encode(Writer& w, const FixedBytes<N>& v) {
+  w.fixed(v.view());
+}
 template <class Tag, class T>
-void encode(Writer& w, const Strong<Tag, T>& v) { encode(w, v.value()); }
+void encode(Writer& w, const Strong<Tag, T>& v) {
+  encode(w, v.value());
+}
 template <class Tag>
-void encode(Writer& w, const Counter<Tag>& v) { w.u64(v.value()); }
+void encode(Writer& w, const Counter<Tag>& v) {
+  w.u64(v.value());
+}
 template <CountedEnum E>
-void encode(Writer& w, E v) { w.variant(static_cast<uint32_t>(v)); }
+void encode(Writer& w, E v) {
+  w.variant(static_cast<uint32_t>(v));
+}
 
 inline void decode(Reader& r, uint8_t& v) { v = r.u8(); }
 inline void decode(Reader& r, uint16_t& v) { v = r.u16(); }
@@ -191,25 +203,39 @@ inline void decode(Reader& r, bool& v) { v = r.boolean(); }
 inline void decode(Reader& r, std::string& v) { v = r.string(); }
 inline void decode(Reader& r, Bytes& v) { v = r.bytes(); }
 template <size_t N>
-void decode(Reader& r, FixedBytes<N>& v) { r.fixed(v.data(), N); }
+void decode(Reader& r, FixedBytes<N>& v) {
+  r.fixed(v.data(), N);
+}
 template <class Tag, class T>
-void decode(Reader& r, Strong<Tag, T>& v) { decode(r, v.mutable_value()); }
+void decode(Reader& r, Strong<Tag, T>& v) {
+  decode(r, v.mutable_value());
+}
 template <class Tag>
-void decode(Reader& r, Counter<Tag>& v) { v = Counter<Tag>(r.u64()); }
+void decode(Reader& r, Counter<Tag>& v) {
+  v = Counter<Tag>(r.u64());
+}
 template <CountedEnum E>
 void decode(Reader& r, E& v) {
   v = static_cast<E>(r.variant(enum_count(E{}), enum_name(E{})));
 }
 
 // Forward declarations so that the templates below can nest in any order.
-template <class T> void encode(Writer& w, const std::vector<T>& v);
-template <class T> void decode(Reader& r, std::vector<T>& v);
-template <class T> void encode(Writer& w, const std::optional<T>& v);
-template <class T> void decode(Reader& r, std::optional<T>& v);
-template <class... Ts> void encode(Writer& w, const std::variant<Ts...>& v);
-template <class... Ts> void decode(Reader& r, std::variant<Ts...>& v);
-template <HasFields T> void encode(Writer& w, const T& v);
-template <HasFields T> void decode(Reader& r, T& v);
+template <class T>
+void encode(Writer& w, const std::vector<T>& v);
+template <class T>
+void decode(Reader& r, std::vector<T>& v);
+template <class T>
+void encode(Writer& w, const std::optional<T>& v);
+template <class T>
+void decode(Reader& r, std::optional<T>& v);
+template <class... Ts>
+void encode(Writer& w, const std::variant<Ts...>& v);
+template <class... Ts>
+void decode(Reader& r, std::variant<Ts...>& v);
+template <HasFields T>
+void encode(Writer& w, const T& v);
+template <HasFields T>
+void decode(Reader& r, T& v);
 
 template <class T>
 void encode(Writer& w, const std::vector<T>& v) {
@@ -277,11 +303,7 @@ template <HasFields T>
 void decode(Reader& r, T& v) {
   r.push_field(T::kFieldNames, 0);
   int index = 0;
-  std::apply(
-      [&](auto&... f) {
-        ((r.set_field(index++), decode(r, f)), ...);
-      },
-      v.fields());
+  std::apply([&](auto&... f) { ((r.set_field(index++), decode(r, f)), ...); }, v.fields());
   r.pop();
   if constexpr (HasCanonicalCheck<T>) {
     if (r.ok()) {

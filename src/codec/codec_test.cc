@@ -93,7 +93,9 @@ TEST(Reader, EnforcesConfiguredLimits) {
   EXPECT_FALSE(decode_from_bytes<Bytes>(big, small).ok());
   Limits short_sequences;
   short_sequences.sequence_length_max = 2;
-  EXPECT_FALSE(decode_from_bytes<std::vector<uint8_t>>(encode_to_bytes(Bytes{1, 2, 3}), short_sequences).ok());
+  EXPECT_FALSE(
+      decode_from_bytes<std::vector<uint8_t>>(encode_to_bytes(Bytes{1, 2, 3}), short_sequences)
+          .ok());
 }
 
 TEST(Reader, RejectsUnknownVariantAndNamesThePath) {
@@ -108,7 +110,8 @@ TEST(Reader, RejectsUnknownVariantAndNamesThePath) {
   auto r = decode_from_bytes<Outer>(b);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().context.find("items[1].colour"), std::string::npos) << r.error().message();
-  EXPECT_NE(r.error().context.find("unknown variant 5 of Colour"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().context.find("unknown variant 5 of Colour"), std::string::npos)
+      << r.error().message();
 }
 
 TEST(Reader, TruncatedInputFailsCleanlyAtEveryLength) {
@@ -126,7 +129,8 @@ TEST(Reader, TruncatedInputFailsCleanlyAtEveryLength) {
 namespace gen {
 rc::Gen<Inner> inner() {
   return rc::gen::map(rc::gen::tuple(rc::gen::arbitrary<uint32_t>(), rc::gen::arbitrary<bool>(),
-                                     rc::gen::arbitrary<std::string>(), rc::gen::element(Colour::kRed, Colour::kGreen)),
+                                     rc::gen::arbitrary<std::string>(),
+                                     rc::gen::element(Colour::kRed, Colour::kGreen)),
                       [](const std::tuple<uint32_t, bool, std::string, Colour>& t) {
                         std::optional<std::string> label;
                         if (std::get<1>(t)) label = std::get<2>(t);

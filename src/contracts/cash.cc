@@ -23,15 +23,20 @@ bool signs(const ledger::Command& c, const crypto::PublicKey& key) {
   return std::find(c.signers.begin(), c.signers.end(), key) != c.signers.end();
 }
 
-std::string token_name(const IssuedCurrency& t) { return t.currency + " issued by " + t.issuer.party.name; }
+std::string token_name(const IssuedCurrency& t) {
+  return t.currency + " issued by " + t.issuer.party.name;
+}
 
 }  // namespace
 
 Status IssuedCurrency::check_canonical() const {
-  bool iso = currency.size() == 3 && std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-  if (!iso) return make_error(ErrorCode::kMalformed, "currency '" + currency + "' is not an ISO 4217 code");
+  bool iso = currency.size() == 3 && std::all_of(currency.begin(), currency.end(),
+                                                 [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (!iso)
+    return make_error(ErrorCode::kMalformed, "currency '" + currency + "' is not an ISO 4217 code");
   if (issuer.reference.size() > kIssuerReferenceBytesMax)
-    return make_error(ErrorCode::kMalformed, "issuer reference longer than " + std::to_string(kIssuerReferenceBytesMax));
+    return make_error(ErrorCode::kMalformed,
+                      "issuer reference longer than " + std::to_string(kIssuerReferenceBytesMax));
   return ok_status();
 }
 
@@ -53,23 +58,30 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
   };
   for (size_t i : tx.input_indexes(kCashContract)) {
     auto s = decode_cash(tx.inputs[i].state);
-    if (!s.ok()) return ledger::reject("input " + std::to_string(i) + " is not a cash state: " + s.error().context);
+    if (!s.ok())
+      return ledger::reject("input " + std::to_string(i) +
+                            " is not a cash state: " + s.error().context);
     ins.push_back(std::move(s).value());
   }
   for (size_t i : tx.output_indexes(kCashContract)) {
     auto s = decode_cash(tx.outputs[i]);
-    if (!s.ok()) return ledger::reject("output " + std::to_string(i) + " is not a cash state: " + s.error().context);
-    if (s->amount.quantity == 0) return ledger::reject("output " + std::to_string(i) + " has a zero amount");
+    if (!s.ok())
+      return ledger::reject("output " + std::to_string(i) +
+                            " is not a cash state: " + s.error().context);
+    if (s->amount.quantity == 0)
+      return ledger::reject("output " + std::to_string(i) + " has a zero amount");
     outs.push_back(std::move(s).value());
   }
   for (const CashState& s : ins) {
     Totals& t = group_of(s.amount.token);
     t.inputs.push_back(&s);
-    if (!add(t.in, s.amount.quantity)) return ledger::reject("input amounts of " + token_name(s.amount.token) + " overflow");
+    if (!add(t.in, s.amount.quantity))
+      return ledger::reject("input amounts of " + token_name(s.amount.token) + " overflow");
   }
   for (const CashState& s : outs) {
     Totals& t = group_of(s.amount.token);
-    if (!add(t.out, s.amount.quantity)) return ledger::reject("output amounts of " + token_name(s.amount.token) + " overflow");
+    if (!add(t.out, s.amount.quantity))
+      return ledger::reject("output amounts of " + token_name(s.amount.token) + " overflow");
   }
 
   std::vector<const ledger::Command*> issues, moves, exits;
@@ -81,12 +93,15 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
       auto e = codec::decode_from_bytes<CashExit>(c->params);
       if (!e.ok()) return ledger::reject("Exit parameters do not decode: " + e.error().context);
       if (e->amount.quantity == 0) return ledger::reject("Exit of a zero amount");
-      auto it = std::find_if(groups.begin(), groups.end(), [&](const Totals& t) { return *t.token == e->amount.token; });
+      auto it = std::find_if(groups.begin(), groups.end(),
+                             [&](const Totals& t) { return *t.token == e->amount.token; });
       if (it == groups.end() || it->inputs.empty())
-        return ledger::reject("Exit of " + token_name(e->amount.token) + " but no such cash is consumed");
+        return ledger::reject("Exit of " + token_name(e->amount.token) +
+                              " but no such cash is consumed");
       if (!add(it->exited, e->amount.quantity)) return ledger::reject("exited amounts overflow");
       if (!signs(*c, e->amount.token.issuer.party.owning_key))
-        return ledger::reject("Exit of " + token_name(e->amount.token) + " is not signed by its issuer");
+        return ledger::reject("Exit of " + token_name(e->amount.token) +
+                              " is not signed by its issuer");
       exits.push_back(c);
     } else {
       return ledger::reject("unknown command " + c->name);
@@ -98,7 +113,8 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
       return ledger::reject("a Cash command but no cash is consumed or created");
     return ok_status();
   }
-  if (issues.empty() && moves.empty() && exits.empty()) return ledger::reject("cash is consumed or created but no Cash command is given");
+  if (issues.empty() && moves.empty() && exits.empty())
+    return ledger::reject("cash is consumed or created but no Cash command is given");
 
   bool issued_any = false;
   for (const Totals& t : groups) {
@@ -108,31 +124,38 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
       bool signed_issue = std::any_of(issues.begin(), issues.end(), [&](const ledger::Command* c) {
         return signs(*c, t.token->issuer.party.owning_key);
       });
-      if (!signed_issue) return ledger::reject("issuance of " + name + " is not signed by the issuer in an Issue command");
+      if (!signed_issue)
+        return ledger::reject("issuance of " + name +
+                              " is not signed by the issuer in an Issue command");
       issued_any = true;
       continue;
     }
     // Compared without adding outputs and exits, whose sum could wrap around past 2^64.
     if (t.exited > t.in || t.in - t.exited != t.out) {
-      return ledger::reject("amounts of " + name + " are not conserved: inputs " + std::to_string(t.in) + ", outputs " +
-                            std::to_string(t.out) + ", exited " + std::to_string(t.exited));
+      return ledger::reject("amounts of " + name + " are not conserved: inputs " +
+                            std::to_string(t.in) + ", outputs " + std::to_string(t.out) +
+                            ", exited " + std::to_string(t.exited));
     }
     // Every owner of consumed cash signs: a Move, or the Exit when cash leaves the ledger.
     const auto& signing = t.exited > 0 ? exits : moves;
     for (size_t i = 0; i < t.inputs.size(); ++i) {
       const crypto::PublicKey& owner = t.inputs[i]->owner;
-      bool ok = std::any_of(signing.begin(), signing.end(), [&](const ledger::Command* c) { return signs(*c, owner); });
+      bool ok = std::any_of(signing.begin(), signing.end(),
+                            [&](const ledger::Command* c) { return signs(*c, owner); });
       if (!ok)
-        return ledger::reject("owner " + owner.describe() + " of consumed " + name + " has not signed a " +
-                              (t.exited > 0 ? "Exit" : "Move") + " command");
+        return ledger::reject("owner " + owner.describe() + " of consumed " + name +
+                              " has not signed a " + (t.exited > 0 ? "Exit" : "Move") + " command");
     }
   }
-  if (!issues.empty() && !issued_any) return ledger::reject("an Issue command but no cash is issued");
-  if (!moves.empty() && ins.empty()) return ledger::reject("a Move command but no cash is consumed");
+  if (!issues.empty() && !issued_any)
+    return ledger::reject("an Issue command but no cash is issued");
+  if (!moves.empty() && ins.empty())
+    return ledger::reject("a Move command but no cash is consumed");
   return ok_status();
 }
 
-Result<std::vector<crypto::PublicKey>> Cash::participants(const ledger::TransactionState& state) const {
+Result<std::vector<crypto::PublicKey>> Cash::participants(
+    const ledger::TransactionState& state) const {
   auto s = decode_cash(state);
   if (!s.ok()) return s.error();
   return std::vector<crypto::PublicKey>{s->owner};
@@ -161,7 +184,8 @@ ledger::Command cash_move(std::vector<crypto::PublicKey> owners) {
 ledger::Command cash_exit(const CashAmount& amount, std::vector<crypto::PublicKey> signers) {
   std::sort(signers.begin(), signers.end());
   signers.erase(std::unique(signers.begin(), signers.end()), signers.end());
-  return ledger::Command{std::string(kCashContract), "Exit", codec::encode_to_bytes(CashExit{amount}), std::move(signers)};
+  return ledger::Command{std::string(kCashContract), "Exit",
+                         codec::encode_to_bytes(CashExit{amount}), std::move(signers)};
 }
 
 }  // namespace folio::contracts

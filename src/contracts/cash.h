@@ -1,4 +1,5 @@
-// folio.Cash: fiat-style cash as fungible, issued assets (the Corda seed, "Assets and obligations").
+// folio.Cash: fiat-style cash as fungible, issued assets (the Corda seed, "Assets and
+// obligations").
 //
 // A CashState holds an Amount<Issued<Currency>>: an integer quantity of minor units (pennies) of a
 // currency, issued by a party under an opaque reference, owned by a (possibly compound) key. Two
@@ -59,7 +60,8 @@ class Cash : public ledger::Contract {
  public:
   std::string_view name() const override { return kCashContract; }
   Status verify(const ledger::LedgerTransaction& tx) const override;
-  Result<std::vector<crypto::PublicKey>> participants(const ledger::TransactionState& state) const override;
+  Result<std::vector<crypto::PublicKey>> participants(
+      const ledger::TransactionState& state) const override;
 };
 
 // Builders for client code and tests.

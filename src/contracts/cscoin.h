@@ -7,10 +7,10 @@
 //                  sum to the supply named in the params; the mint authority given to the contract
 //                  at registration (a network parameter) signs.
 //   transfer       inputs [from, to], outputs [from', to'] with the same owners; balances move by
-//                  `amount`; the from-account's owner signs (over the whole transaction, so over the
-//                  inputs and the amount). The params are the transfer's public returns: the value
-//                  flow {from, to, amount}, which other contracts in the same transaction read to act
-//                  on payments (Chainspace's composition through dependency traces).
+//                  `amount`; the from-account's owner signs (over the whole transaction, so over
+//                  the inputs and the amount). The params are the transfer's public returns: the
+//                  value flow {from, to, amount}, which other contracts in the same transaction
+//                  read to act on payments (Chainspace's composition through dependency traces).
 // One CSCoin command per transaction. Thread-safe (no mutable state).
 #pragma once
 
@@ -46,13 +46,15 @@ class CsCoin : public ledger::Contract {
   explicit CsCoin(crypto::PublicKey mint_authority) : mint_authority_(std::move(mint_authority)) {}
   std::string_view name() const override { return kCsCoinContract; }
   Status verify(const ledger::LedgerTransaction& tx) const override;
-  Result<std::vector<crypto::PublicKey>> participants(const ledger::TransactionState& state) const override;
+  Result<std::vector<crypto::PublicKey>> participants(
+      const ledger::TransactionState& state) const override;
 
  private:
   crypto::PublicKey mint_authority_;
 };
 
-ledger::TransactionState cscoin_account(const crypto::PublicKey& owner, uint64_t balance, const ledger::Party& notary);
+ledger::TransactionState cscoin_account(const crypto::PublicKey& owner, uint64_t balance,
+                                        const ledger::Party& notary);
 ledger::Command cscoin_create_account(const crypto::PublicKey& owner);
 ledger::Command cscoin_issue(uint64_t supply, const crypto::PublicKey& mint_authority);
 ledger::Command cscoin_transfer(const CsCoinValueFlow& flow);

@@ -6,7 +6,8 @@
 
 namespace folio::contracts {
 
-Status register_native_contracts(ledger::ContractRegistry& registry, const NativeContractsConfig& config) {
+Status register_native_contracts(ledger::ContractRegistry& registry,
+                                 const NativeContractsConfig& config) {
   FOLIO_TRY(registry.add(std::make_unique<Cash>()));
   FOLIO_TRY(registry.add(std::make_unique<CsCoin>(config.cscoin_mint_authority)));
   FOLIO_TRY(registry.add(std::make_unique<TimeLock>()));

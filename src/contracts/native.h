@@ -10,6 +10,7 @@ struct NativeContractsConfig {
   crypto::PublicKey cscoin_mint_authority;
 };
 
-Status register_native_contracts(ledger::ContractRegistry& registry, const NativeContractsConfig& config);
+Status register_native_contracts(ledger::ContractRegistry& registry,
+                                 const NativeContractsConfig& config);
 
 }  // namespace folio::contracts

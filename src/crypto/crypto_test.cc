@@ -18,9 +18,12 @@ FixedBytes<32> seed_of(uint8_t n) {
 Bytes hex(std::string_view h) { return *from_hex(h); }
 
 TEST(Sha256, KnownAnswers) {
-  EXPECT_EQ(sha256(ByteView()).hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(sha256(as_bytes("abc")).hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(Sha256().update(as_bytes("a")).update(as_bytes("bc")).finish(), sha256(as_bytes("abc")));
+  EXPECT_EQ(sha256(ByteView()).hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256(as_bytes("abc")).hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256().update(as_bytes("a")).update(as_bytes("bc")).finish(),
+            sha256(as_bytes("abc")));
 }
 
 struct Rfc8032Vector {
@@ -37,16 +40,20 @@ std::vector<Rfc8032Vector> rfc8032_vectors() {
   return {
       {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
-       "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"},
+       "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf"
+       "9b46bd25bf5f0595bbe24655141438e7a100b"},
       {"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
-       "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"},
+       "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f"
+       "11d8c387b2eaeb4302aeeb00d291612bb0c00"},
       {"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
        "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
-       "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"},
+       "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984"
+       "dc6594a7c15e9716ed28dc027beceea1ec40a"},
       {"833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",
        "ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf", to_hex(abc_sha512),
-       "dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c66431e0303dca179c138ac17ad9bef1177331a704"},
+       "dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c6643"
+       "1e0303dca179c138ac17ad9bef1177331a704"},
   };
 }
 
@@ -149,11 +156,11 @@ TEST(CompoundKey, WeightsExpressAndOr) {
 
 TEST(CompoundKey, CanonicalFormIsEnforced) {
   PublicKey a = leaf(1), b = leaf(2);
-  EXPECT_FALSE(PublicKey::compound(1, {{a, 1}}).ok());           // one member
-  EXPECT_FALSE(PublicKey::compound(1, {{a, 1}, {a, 1}}).ok());   // duplicate
-  EXPECT_FALSE(PublicKey::compound(0, {{a, 1}, {b, 1}}).ok());   // threshold 0
-  EXPECT_FALSE(PublicKey::compound(3, {{a, 1}, {b, 1}}).ok());   // unreachable threshold
-  EXPECT_FALSE(PublicKey::compound(1, {{a, 0}, {b, 1}}).ok());   // zero weight
+  EXPECT_FALSE(PublicKey::compound(1, {{a, 1}}).ok());          // one member
+  EXPECT_FALSE(PublicKey::compound(1, {{a, 1}, {a, 1}}).ok());  // duplicate
+  EXPECT_FALSE(PublicKey::compound(0, {{a, 1}, {b, 1}}).ok());  // threshold 0
+  EXPECT_FALSE(PublicKey::compound(3, {{a, 1}, {b, 1}}).ok());  // unreachable threshold
+  EXPECT_FALSE(PublicKey::compound(1, {{a, 0}, {b, 1}}).ok());  // zero weight
   // Member order does not matter to the builder: both orders give one key and one encoding.
   auto ab = PublicKey::compound(1, {{a, 1}, {b, 1}});
   auto ba = PublicKey::compound(1, {{b, 1}, {a, 1}});
@@ -192,7 +199,8 @@ TEST(CompoundKey, DepthAndWidthAreBounded) {
   EXPECT_EQ(key.depth(), kCompoundKeyDepthMax);
   EXPECT_FALSE(PublicKey::compound(1, {{key, 1}, {leaf(n++), 1}}).ok());
   std::vector<PublicKey::Member> wide;
-  for (size_t i = 0; i <= kCompoundKeyWidthMax; ++i) wide.push_back({leaf(static_cast<uint8_t>(100 + i)), 1});
+  for (size_t i = 0; i <= kCompoundKeyWidthMax; ++i)
+    wide.push_back({leaf(static_cast<uint8_t>(100 + i)), 1});
   EXPECT_FALSE(PublicKey::compound(1, wide).ok());
   wide.pop_back();
   EXPECT_TRUE(PublicKey::compound(1, wide).ok());

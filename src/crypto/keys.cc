@@ -56,18 +56,21 @@ bool p256_point_valid(ByteView compressed) {
   PointPtr point(EC_POINT_new(p256().group));
   BnCtxPtr ctx(BN_CTX_new());
   return point && ctx &&
-         EC_POINT_oct2point(p256().group, point.get(), compressed.data(), compressed.size(), ctx.get()) == 1;
+         EC_POINT_oct2point(p256().group, point.get(), compressed.data(), compressed.size(),
+                            ctx.get()) == 1;
 }
 
 // An EVP_PKEY from a compressed public point and, when given, the private scalar.
 PkeyPtr p256_pkey(ByteView compressed, const BIGNUM* secret) {
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld) return nullptr;
-  if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1) return nullptr;
-  if (OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, compressed.data(), compressed.size()) !=
-      1)
+  if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1)
     return nullptr;
-  if (secret != nullptr && OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, secret) != 1) return nullptr;
+  if (OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, compressed.data(),
+                                       compressed.size()) != 1)
+    return nullptr;
+  if (secret != nullptr && OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, secret) != 1)
+    return nullptr;
   ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
   PkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   if (!params || !pctx || EVP_PKEY_fromdata_init(pctx.get()) != 1) return nullptr;
@@ -92,20 +95,24 @@ bool p256_verify(ByteView compressed, ByteView message, const FixedBytes<64>& rs
   unsigned char* der = nullptr;
   int der_len = i2d_ECDSA_SIG(sig.get(), &der);
   if (der_len <= 0) return false;
-  std::unique_ptr<unsigned char, void (*)(unsigned char*)> der_owner(der, [](unsigned char* p) { OPENSSL_free(p); });
+  std::unique_ptr<unsigned char, void (*)(unsigned char*)> der_owner(
+      der, [](unsigned char* p) { OPENSSL_free(p); });
   PkeyPtr pkey = p256_pkey(compressed, nullptr);
   MdCtxPtr md(EVP_MD_CTX_new());
   if (!pkey || !md) return false;
   if (EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, pkey.get()) != 1) return false;
-  return EVP_DigestVerify(md.get(), der, static_cast<size_t>(der_len), message.data(), message.size()) == 1;
+  return EVP_DigestVerify(md.get(), der, static_cast<size_t>(der_len), message.data(),
+                          message.size()) == 1;
 }
 
 }  // namespace
 
 std::string_view to_string(SignatureScheme scheme) {
   switch (scheme) {
-    case SignatureScheme::kEd25519: return "ed25519";
-    case SignatureScheme::kEcdsaP256: return "ecdsa-p256";
+    case SignatureScheme::kEd25519:
+      return "ed25519";
+    case SignatureScheme::kEcdsaP256:
+      return "ecdsa-p256";
   }
   return "unknown";
 }
@@ -118,8 +125,8 @@ Result<PublicKey> PublicKey::leaf(SignatureScheme scheme, ByteView bytes) {
   PublicKey key;
   if (scheme == SignatureScheme::kEd25519) {
     if (bytes.size() != kEd25519PublicKeyBytes)
-      return make_error(ErrorCode::kInvalidArgument, "an Ed25519 public key has 32 bytes, not " +
-                                                          std::to_string(bytes.size()));
+      return make_error(ErrorCode::kInvalidArgument,
+                        "an Ed25519 public key has 32 bytes, not " + std::to_string(bytes.size()));
     key.kind_ = Kind::kEd25519;
   } else {
     if (!p256_point_valid(bytes))
@@ -140,7 +147,8 @@ Result<PublicKey> PublicKey::compound(uint32_t threshold, std::vector<Member> me
   PublicKey key;
   key.kind_ = Kind::kCompound;
   key.threshold_ = threshold;
-  std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) { return a.key < b.key; });
+  std::sort(members.begin(), members.end(),
+            [](const Member& a, const Member& b) { return a.key < b.key; });
   key.members_ = std::move(members);
   Status s = key.check_canonical();
   if (!s.ok()) return make_error(ErrorCode::kInvalidArgument, s.error().context);
@@ -154,7 +162,8 @@ SignatureScheme PublicKey::scheme() const {
 
 ByteView PublicKey::leaf_bytes() const {
   FOLIO_ASSERT(!is_compound());
-  return ByteView(leaf_.data(), kind_ == Kind::kEd25519 ? kEd25519PublicKeyBytes : kP256PublicKeyBytes);
+  return ByteView(leaf_.data(),
+                  kind_ == Kind::kEd25519 ? kEd25519PublicKeyBytes : kP256PublicKeyBytes);
 }
 
 uint32_t PublicKey::threshold() const {
@@ -197,40 +206,46 @@ size_t PublicKey::depth() const {
 }
 
 std::string PublicKey::describe() const {
-  if (!is_compound()) return std::string(to_string(scheme())) + ":" + to_hex(leaf_bytes()).substr(0, 8);
+  if (!is_compound())
+    return std::string(to_string(scheme())) + ":" + to_hex(leaf_bytes()).substr(0, 8);
   std::vector<PublicKey> leaves;
   collect_leaves(leaves);
-  return "compound(threshold " + std::to_string(threshold_) + " over " + std::to_string(members_.size()) +
-         " members, " + std::to_string(leaves.size()) + " leaves)";
+  return "compound(threshold " + std::to_string(threshold_) + " over " +
+         std::to_string(members_.size()) + " members, " + std::to_string(leaves.size()) +
+         " leaves)";
 }
 
 std::string PublicKey::hex() const { return to_hex(codec::encode_to_bytes(*this)); }
 
 Status PublicKey::check_canonical() const {
   if (!is_compound()) return ok_status();
-  if (members_.size() < 2) return make_error(ErrorCode::kMalformed, "a compound key needs at least two members");
+  if (members_.size() < 2)
+    return make_error(ErrorCode::kMalformed, "a compound key needs at least two members");
   if (members_.size() > kCompoundKeyWidthMax)
     return make_error(ErrorCode::kMalformed, "a compound key node has more than " +
                                                  std::to_string(kCompoundKeyWidthMax) + " members");
   uint64_t total = 0;
   for (size_t i = 0; i < members_.size(); ++i) {
-    if (members_[i].weight == 0) return make_error(ErrorCode::kMalformed, "a compound key member has weight 0");
+    if (members_[i].weight == 0)
+      return make_error(ErrorCode::kMalformed, "a compound key member has weight 0");
     total += members_[i].weight;
     if (i > 0 && !(members_[i - 1].key < members_[i].key))
-      return make_error(ErrorCode::kMalformed, "compound key members are not strictly sorted (or repeat)");
+      return make_error(ErrorCode::kMalformed,
+                        "compound key members are not strictly sorted (or repeat)");
   }
   if (threshold_ == 0) return make_error(ErrorCode::kMalformed, "a compound key has threshold 0");
   if (threshold_ > total)
-    return make_error(ErrorCode::kMalformed, "compound key threshold " + std::to_string(threshold_) +
-                                                 " exceeds the total weight " + std::to_string(total));
-  if (depth() > kCompoundKeyDepthMax)
     return make_error(ErrorCode::kMalformed,
-                      "compound key deeper than " + std::to_string(kCompoundKeyDepthMax) + " levels");
+                      "compound key threshold " + std::to_string(threshold_) +
+                          " exceeds the total weight " + std::to_string(total));
+  if (depth() > kCompoundKeyDepthMax)
+    return make_error(ErrorCode::kMalformed, "compound key deeper than " +
+                                                 std::to_string(kCompoundKeyDepthMax) + " levels");
   std::vector<PublicKey> leaves;
   collect_leaves(leaves);
   if (leaves.size() > kCompoundKeyLeavesMax)
-    return make_error(ErrorCode::kMalformed,
-                      "compound key has more than " + std::to_string(kCompoundKeyLeavesMax) + " leaves");
+    return make_error(ErrorCode::kMalformed, "compound key has more than " +
+                                                 std::to_string(kCompoundKeyLeavesMax) + " leaves");
   return ok_status();
 }
 
@@ -251,7 +266,9 @@ void encode(codec::Writer& w, const PublicKey& key) {
   w.variant(static_cast<uint32_t>(key.kind_));
   switch (key.kind_) {
     case PublicKey::Kind::kEd25519:
-    case PublicKey::Kind::kEcdsaP256: w.fixed(key.leaf_bytes()); break;
+    case PublicKey::Kind::kEcdsaP256:
+      w.fixed(key.leaf_bytes());
+      break;
     case PublicKey::Kind::kCompound:
       w.u32(key.threshold_);
       w.length(key.members_.size());
@@ -267,18 +284,22 @@ void decode(codec::Reader& r, PublicKey& key) {
   key = PublicKey();
   key.kind_ = static_cast<PublicKey::Kind>(r.variant(3, "PublicKey"));
   switch (key.kind_) {
-    case PublicKey::Kind::kEd25519: r.fixed(key.leaf_.data(), kEd25519PublicKeyBytes); return;
+    case PublicKey::Kind::kEd25519:
+      r.fixed(key.leaf_.data(), kEd25519PublicKeyBytes);
+      return;
     case PublicKey::Kind::kEcdsaP256:
       r.fixed(key.leaf_.data(), kP256PublicKeyBytes);
       if (r.ok() && !p256_point_valid(key.leaf_bytes())) r.fail("not a compressed P-256 point");
       return;
-    case PublicKey::Kind::kCompound: break;
+    case PublicKey::Kind::kCompound:
+      break;
   }
   if (!r.enter()) return;
   key.threshold_ = r.u32();
   // A member is at least a 33-byte Ed25519 key and a 4-byte weight.
   size_t n = r.length(1 + kEd25519PublicKeyBytes + 4);
-  if (n > kCompoundKeyWidthMax) r.fail("compound key node wider than " + std::to_string(kCompoundKeyWidthMax));
+  if (n > kCompoundKeyWidthMax)
+    r.fail("compound key node wider than " + std::to_string(kCompoundKeyWidthMax));
   for (size_t i = 0; i < n && r.ok(); ++i) {
     PublicKey::Member& m = key.members_.emplace_back();
     decode(r, m.key);
@@ -302,7 +323,8 @@ bool verify(const PublicKey& key, ByteView message, const Signature& signature) 
     case PublicKey::Kind::kEcdsaP256:
       if (signature.scheme != SignatureScheme::kEcdsaP256) return false;
       return p256_verify(key.leaf_bytes(), message, signature.bytes);
-    case PublicKey::Kind::kCompound: return false;
+    case PublicKey::Kind::kCompound:
+      return false;
   }
   return false;
 }
@@ -327,28 +349,33 @@ Result<PrivateKey> PrivateKey::from_seed(SignatureScheme scheme, const FixedByte
   BnPtr secret(BN_secure_new());
   if (!secret) return make_error(ErrorCode::kInternal, "BN_secure_new failed");
   for (uint8_t counter = 0;; ++counter) {
-    Hash256 h = Sha256().update(as_bytes("folio/p256-secret")).update(seed.view()).update(counter).finish();
-    if (BN_bin2bn(h.data(), 32, secret.get()) == nullptr) return make_error(ErrorCode::kInternal, "BN_bin2bn failed");
+    Hash256 h =
+        Sha256().update(as_bytes("folio/p256-secret")).update(seed.view()).update(counter).finish();
+    if (BN_bin2bn(h.data(), 32, secret.get()) == nullptr)
+      return make_error(ErrorCode::kInternal, "BN_bin2bn failed");
     sodium_memzero(h.data(), h.size());
     if (!BN_is_zero(secret.get()) && BN_cmp(secret.get(), p256().order()) < 0) break;
     if (counter == 255) return make_error(ErrorCode::kInternal, "no P-256 scalar from seed");
   }
   PointPtr point(EC_POINT_new(p256().group));
   BnCtxPtr ctx(BN_CTX_new());
-  if (!point || !ctx || EC_POINT_mul(p256().group, point.get(), secret.get(), nullptr, nullptr, ctx.get()) != 1)
+  if (!point || !ctx ||
+      EC_POINT_mul(p256().group, point.get(), secret.get(), nullptr, nullptr, ctx.get()) != 1)
     return make_error(ErrorCode::kInternal, "P-256 public key derivation failed");
   uint8_t compressed[kP256PublicKeyBytes];
-  if (EC_POINT_point2oct(p256().group, point.get(), POINT_CONVERSION_COMPRESSED, compressed, sizeof(compressed),
-                         ctx.get()) != sizeof(compressed))
+  if (EC_POINT_point2oct(p256().group, point.get(), POINT_CONVERSION_COMPRESSED, compressed,
+                         sizeof(compressed), ctx.get()) != sizeof(compressed))
     return make_error(ErrorCode::kInternal, "P-256 point encoding failed");
   PkeyPtr pkey = p256_pkey(ByteView(compressed, sizeof(compressed)), secret.get());
   if (!pkey) return make_error(ErrorCode::kInternal, "OpenSSL refused the P-256 key");
   PrivateKey key;
   key.scheme_ = SignatureScheme::kEcdsaP256;
   key.seed_ = seed;
-  key.p256_ = std::shared_ptr<void>(pkey.release(), [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
-  FOLIO_ASSIGN_OR_RETURN(key.public_key_,
-                         PublicKey::leaf(SignatureScheme::kEcdsaP256, ByteView(compressed, sizeof(compressed))));
+  key.p256_ = std::shared_ptr<void>(pkey.release(),
+                                    [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
+  FOLIO_ASSIGN_OR_RETURN(
+      key.public_key_,
+      PublicKey::leaf(SignatureScheme::kEcdsaP256, ByteView(compressed, sizeof(compressed))));
   return key;
 }
 
@@ -414,12 +441,14 @@ Signature PrivateKey::sign(ByteView message) const {
 
 }  // namespace folio::crypto
 
-size_t std::hash<folio::crypto::PublicKey>::operator()(const folio::crypto::PublicKey& k) const noexcept {
+size_t std::hash<folio::crypto::PublicKey>::operator()(
+    const folio::crypto::PublicKey& k) const noexcept {
   if (!k.is_compound()) {
     size_t h = 0;
     std::memcpy(&h, k.leaf_bytes().data(), sizeof(h));
     return h ^ static_cast<size_t>(k.kind());
   }
   folio::Bytes b = folio::codec::encode_to_bytes(k);
-  return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+  return std::hash<std::string_view>()(
+      std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
 }

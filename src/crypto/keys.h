@@ -1,15 +1,15 @@
 // Public keys, signatures and private keys.
 //
-// PublicKey is either a leaf (one cryptographic key tagged with its scheme: Ed25519, the default, or
-// ECDSA P-256) or a compound key (the Corda seed's "Compound keys"): a tree whose nodes hold a
+// PublicKey is either a leaf (one cryptographic key tagged with its scheme: Ed25519, the default,
+// or ECDSA P-256) or a compound key (the Corda seed's "Compound keys"): a tree whose nodes hold a
 // threshold and weighted children. A set of leaf keys with valid signatures fulfils a compound key
 // iff, walking bottom-up, the weights of fulfilled children reach every node's threshold. Every
 // place that takes a key (command signers, owners, notaries, contract constraints) takes either.
 //
-// Compound keys are canonical: children strictly sorted by encoding (so no duplicates), at least two
-// children, weights and threshold at least 1, threshold at most the sum of weights, and bounded
-// depth, width and leaf count. `PublicKey::compound` sorts and checks; the decoder rejects any other
-// form, so equal keys always have equal encodings.
+// Compound keys are canonical: children strictly sorted by encoding (so no duplicates), at least
+// two children, weights and threshold at least 1, threshold at most the sum of weights, and bounded
+// depth, width and leaf count. `PublicKey::compound` sorts and checks; the decoder rejects any
+// other form, so equal keys always have equal encodings.
 //
 // PrivateKey is derived deterministically from a 32-byte seed (randomness comes from the caller),
 // zeroes its secrets on destruction and never prints them. Ed25519 signatures are deterministic;
@@ -35,7 +35,7 @@ std::string_view to_string(SignatureScheme scheme);
 
 constexpr size_t kEd25519PublicKeyBytes = 32;
 constexpr size_t kP256PublicKeyBytes = 33;  // SEC1 compressed point
-constexpr size_t kSignatureBytes = 64;       // Ed25519 signature, or P-256 r||s
+constexpr size_t kSignatureBytes = 64;      // Ed25519 signature, or P-256 r||s
 
 // Bounds on compound keys.
 constexpr size_t kCompoundKeyDepthMax = 8;

@@ -16,9 +16,11 @@ const Contract* ContractRegistry::find(std::string_view contract) const {
   return it == contracts_.end() ? nullptr : it->second.get();
 }
 
-Result<const Contract*> ContractRegistry::find(std::string_view contract, const LedgerTransaction&) const {
+Result<const Contract*> ContractRegistry::find(std::string_view contract,
+                                               const LedgerTransaction&) const {
   const Contract* c = find(contract);
-  if (c == nullptr) return make_error(ErrorCode::kNotFound, "no code for contract " + std::string(contract));
+  if (c == nullptr)
+    return make_error(ErrorCode::kNotFound, "no code for contract " + std::string(contract));
   return c;
 }
 

@@ -29,7 +29,8 @@ void MapStateLoader::add_outputs(const TxId& id, const WireTransaction& tx) {
 
 Result<TransactionState> MapStateLoader::load(const StateRef& ref) const {
   auto it = states_.find(ref);
-  if (it == states_.end()) return make_error(ErrorCode::kNotFound, "unknown state " + ref.describe());
+  if (it == states_.end())
+    return make_error(ErrorCode::kNotFound, "unknown state " + ref.describe());
   return it->second;
 }
 
@@ -40,15 +41,16 @@ Result<Attachment> MapAttachmentLoader::load(const AttachmentId& id) const {
   return it->second;
 }
 
-Result<LedgerTransaction> resolve(const WireTransaction& tx, const TxId& id, const StateLoader& states,
-                                  const AttachmentLoader& attachments) {
+Result<LedgerTransaction> resolve(const WireTransaction& tx, const TxId& id,
+                                  const StateLoader& states, const AttachmentLoader& attachments) {
   LedgerTransaction out;
   out.id = id;
   out.inputs.reserve(tx.inputs.size());
   for (size_t i = 0; i < tx.inputs.size(); ++i) {
     auto state = states.load(tx.inputs[i]);
     if (!state.ok())
-      return make_error(state.error().code, "input " + std::to_string(i) + " (" + tx.inputs[i].describe() +
+      return make_error(state.error().code, "input " + std::to_string(i) + " (" +
+                                                tx.inputs[i].describe() +
                                                 "): " + state.error().context);
     out.inputs.push_back(StateAndRef{std::move(state).value(), tx.inputs[i]});
   }
@@ -57,13 +59,15 @@ Result<LedgerTransaction> resolve(const WireTransaction& tx, const TxId& id, con
     auto state = states.load(tx.references[i]);
     if (!state.ok())
       return make_error(state.error().code, "reference " + std::to_string(i) + " (" +
-                                                tx.references[i].describe() + "): " + state.error().context);
+                                                tx.references[i].describe() +
+                                                "): " + state.error().context);
     out.references.push_back(StateAndRef{std::move(state).value(), tx.references[i]});
   }
   for (size_t i = 0; i < tx.attachments.size(); ++i) {
     auto attachment = attachments.load(tx.attachments[i]);
     if (!attachment.ok())
-      return make_error(attachment.error().code, "attachment " + std::to_string(i) + ": " + attachment.error().context);
+      return make_error(attachment.error().code,
+                        "attachment " + std::to_string(i) + ": " + attachment.error().context);
     out.attachments.push_back(std::move(attachment).value());
   }
   out.outputs = tx.outputs;

@@ -1,6 +1,6 @@
 // LedgerTransaction: a transaction with its inputs and references resolved to the states they point
-// at and its attachments to what they provide. This is what contracts verify; its canonical encoding
-// is what a WebAssembly contract receives (ARCHITECTURE.md §2).
+// at and its attachments to what they provide. This is what contracts verify; its canonical
+// encoding is what a WebAssembly contract receives (ARCHITECTURE.md §2).
 //
 // Resolution reads through the StateLoader and AttachmentLoader interfaces, so the same code serves
 // a node's database, a notary shard's proved states and a test's map. Value types; thread-safe for
@@ -88,7 +88,7 @@ class MapAttachmentLoader : public AttachmentLoader {
 
 // Resolves `tx` (whose id the caller computed). Fails with kNotFound naming the first input,
 // reference or attachment that cannot be loaded.
-Result<LedgerTransaction> resolve(const WireTransaction& tx, const TxId& id, const StateLoader& states,
-                                  const AttachmentLoader& attachments);
+Result<LedgerTransaction> resolve(const WireTransaction& tx, const TxId& id,
+                                  const StateLoader& states, const AttachmentLoader& attachments);
 
 }  // namespace folio::ledger

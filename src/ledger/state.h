@@ -78,14 +78,15 @@ struct SignatureConstraint {  // the attachment's signers must fulfil this (poss
   FOLIO_FIELDS(key)
   friend bool operator==(const SignatureConstraint&, const SignatureConstraint&) = default;
 };
-using AttachmentConstraint = std::variant<AlwaysAcceptConstraint, HashConstraint, SignatureConstraint>;
+using AttachmentConstraint =
+    std::variant<AlwaysAcceptConstraint, HashConstraint, SignatureConstraint>;
 std::string describe(const AttachmentConstraint& constraint);
 
 struct TransactionState {
-  Bytes data;                            // canonical encoding of the contract's state type
-  std::string contract;                  // e.g. "folio.Cash"
-  Party notary;                          // who prevents this state's double spend
-  std::optional<uint32_t> encumbrance;   // index of another output of the same transaction
+  Bytes data;                           // canonical encoding of the contract's state type
+  std::string contract;                 // e.g. "folio.Cash"
+  Party notary;                         // who prevents this state's double spend
+  std::optional<uint32_t> encumbrance;  // index of another output of the same transaction
   AttachmentConstraint constraint;
   FOLIO_FIELDS(data, contract, notary, encumbrance, constraint)
   friend bool operator==(const TransactionState&, const TransactionState&) = default;
@@ -104,15 +105,14 @@ struct Command {
   Status check_canonical() const;
 };
 
-// [from, until): from inclusive, until exclusive; at least one bound (the Corda seed, "Timestamps").
+// [from, until): from inclusive, until exclusive; at least one bound (the Corda seed,
+// "Timestamps").
 struct TimeWindow {
   std::optional<Timestamp> from;
   std::optional<Timestamp> until;
   FOLIO_FIELDS(from, until)
   friend bool operator==(const TimeWindow&, const TimeWindow&) = default;
-  bool contains(Timestamp t) const {
-    return (!from || t >= *from) && (!until || t < *until);
-  }
+  bool contains(Timestamp t) const { return (!from || t >= *from) && (!until || t < *until); }
   // Empty if well formed, else why not.
   std::optional<std::string> malformation() const;
 };
@@ -122,6 +122,7 @@ struct TimeWindow {
 template <>
 struct std::hash<folio::ledger::StateRef> {
   size_t operator()(const folio::ledger::StateRef& r) const noexcept {
-    return std::hash<folio::FixedBytes<32>>()(r.tx_id.value()) ^ (static_cast<size_t>(r.index) * 0x9e3779b97f4a7c15ull);
+    return std::hash<folio::FixedBytes<32>>()(r.tx_id.value()) ^
+           (static_cast<size_t>(r.index) * 0x9e3779b97f4a7c15ull);
   }
 };

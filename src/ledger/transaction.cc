@@ -15,7 +15,8 @@ void put_u32(uint8_t* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-std::vector<Hash256> leaves_of(const PrivacySalt& salt, ComponentGroup group, const std::vector<Bytes>& components) {
+std::vector<Hash256> leaves_of(const PrivacySalt& salt, ComponentGroup group,
+                               const std::vector<Bytes>& components) {
   std::vector<Hash256> leaves;
   leaves.reserve(components.size());
   for (uint32_t i = 0; i < components.size(); ++i)
@@ -27,15 +28,24 @@ std::vector<Hash256> leaves_of(const PrivacySalt& salt, ComponentGroup group, co
 
 std::string_view to_string(ComponentGroup group) {
   switch (group) {
-    case ComponentGroup::kInputs: return "inputs";
-    case ComponentGroup::kOutputs: return "outputs";
-    case ComponentGroup::kCommands: return "commands";
-    case ComponentGroup::kAttachments: return "attachments";
-    case ComponentGroup::kNotary: return "notary";
-    case ComponentGroup::kTimeWindow: return "time window";
-    case ComponentGroup::kSigners: return "signers";
-    case ComponentGroup::kReferences: return "references";
-    case ComponentGroup::kNetworkParameters: return "network parameters";
+    case ComponentGroup::kInputs:
+      return "inputs";
+    case ComponentGroup::kOutputs:
+      return "outputs";
+    case ComponentGroup::kCommands:
+      return "commands";
+    case ComponentGroup::kAttachments:
+      return "attachments";
+    case ComponentGroup::kNotary:
+      return "notary";
+    case ComponentGroup::kTimeWindow:
+      return "time window";
+    case ComponentGroup::kSigners:
+      return "signers";
+    case ComponentGroup::kReferences:
+      return "references";
+    case ComponentGroup::kNetworkParameters:
+      return "network parameters";
   }
   return "unknown group";
 }
@@ -72,8 +82,8 @@ Hash256 group_root(uint32_t count, const Hash256& inner_root) {
 Status WireTransaction::check_canonical() const {
   auto check = [](ComponentGroup g, size_t n) -> Status {
     if (n > kComponentsPerGroupMax)
-      return make_error(ErrorCode::kMalformed, std::string(to_string(g)) + " group has " + std::to_string(n) +
-                                                   " components, more than " +
+      return make_error(ErrorCode::kMalformed, std::string(to_string(g)) + " group has " +
+                                                   std::to_string(n) + " components, more than " +
                                                    std::to_string(kComponentsPerGroupMax));
     return ok_status();
   };
@@ -90,7 +100,8 @@ namespace {
 // Calls leaf(i, bytes) for each component of a group, encoding into one reused buffer: the id is
 // computed for every transaction a verifier sees, so it avoids a buffer per component.
 template <class Leaf>
-void for_each_component(const WireTransaction& tx, ComponentGroup group, codec::Writer& w, Leaf&& leaf) {
+void for_each_component(const WireTransaction& tx, ComponentGroup group, codec::Writer& w,
+                        Leaf&& leaf) {
   auto each = [&](const auto& items, auto&& encode_one) {
     for (uint32_t i = 0; i < items.size(); ++i) {
       w.clear();
@@ -106,8 +117,12 @@ void for_each_component(const WireTransaction& tx, ComponentGroup group, codec::
     leaf(0, ByteView(w.data()));
   };
   switch (group) {
-    case ComponentGroup::kInputs: each(tx.inputs, plain); break;
-    case ComponentGroup::kOutputs: each(tx.outputs, plain); break;
+    case ComponentGroup::kInputs:
+      each(tx.inputs, plain);
+      break;
+    case ComponentGroup::kOutputs:
+      each(tx.outputs, plain);
+      break;
     case ComponentGroup::kCommands:
       each(tx.commands, [&](const Command& c) {
         w.string(c.contract);
@@ -115,12 +130,24 @@ void for_each_component(const WireTransaction& tx, ComponentGroup group, codec::
         w.bytes(c.params);
       });
       break;
-    case ComponentGroup::kAttachments: each(tx.attachments, plain); break;
-    case ComponentGroup::kNotary: one(tx.notary); break;
-    case ComponentGroup::kTimeWindow: one(tx.time_window); break;
-    case ComponentGroup::kSigners: each(tx.commands, [&](const Command& c) { codec::encode(w, c.signers); }); break;
-    case ComponentGroup::kReferences: each(tx.references, plain); break;
-    case ComponentGroup::kNetworkParameters: one(tx.network_parameters_hash); break;
+    case ComponentGroup::kAttachments:
+      each(tx.attachments, plain);
+      break;
+    case ComponentGroup::kNotary:
+      one(tx.notary);
+      break;
+    case ComponentGroup::kTimeWindow:
+      one(tx.time_window);
+      break;
+    case ComponentGroup::kSigners:
+      each(tx.commands, [&](const Command& c) { codec::encode(w, c.signers); });
+      break;
+    case ComponentGroup::kReferences:
+      each(tx.references, plain);
+      break;
+    case ComponentGroup::kNetworkParameters:
+      one(tx.network_parameters_hash);
+      break;
   }
 }
 
@@ -129,7 +156,9 @@ void for_each_component(const WireTransaction& tx, ComponentGroup group, codec::
 std::vector<Bytes> WireTransaction::components(ComponentGroup group) const {
   std::vector<Bytes> out;
   codec::Writer w;
-  for_each_component(*this, group, w, [&](uint32_t, ByteView component) { out.emplace_back(component.begin(), component.end()); });
+  for_each_component(*this, group, w, [&](uint32_t, ByteView component) {
+    out.emplace_back(component.begin(), component.end());
+  });
   return out;
 }
 
@@ -145,8 +174,9 @@ std::array<Hash256, kComponentGroupCount> WireTransaction::group_roots() const {
     for_each_component(*this, group, w, [&](uint32_t i, ByteView component) {
       leaves.push_back(component_leaf(component_nonce(salt, group, i), component));
     });
-    roots[g] = leaves.empty() ? kEmptyGroupRoot
-                              : group_root(static_cast<uint32_t>(leaves.size()), crypto::merkle_root(leaves));
+    roots[g] = leaves.empty()
+                   ? kEmptyGroupRoot
+                   : group_root(static_cast<uint32_t>(leaves.size()), crypto::merkle_root(leaves));
   }
   return roots;
 }
@@ -156,7 +186,8 @@ TxId WireTransaction::id() const {
   return TxId(crypto::merkle_root(roots));
 }
 
-FilteredTransaction WireTransaction::filter(const std::function<bool(ComponentGroup, uint32_t)>& keep) const {
+FilteredTransaction WireTransaction::filter(
+    const std::function<bool(ComponentGroup, uint32_t)>& keep) const {
   FilteredTransaction out;
   auto roots = group_roots();
   out.group_roots.assign(roots.begin(), roots.end());
@@ -171,11 +202,12 @@ FilteredTransaction WireTransaction::filter(const std::function<bool(ComponentGr
     fg.inner_root = crypto::merkle_root(leaves);
     for (uint32_t i = 0; i < parts.size(); ++i) {
       if (!keep(group, i)) continue;
-      fg.components.push_back(
-          FilteredComponent{i, component_nonce(salt, group, i), parts[i], crypto::merkle_prove(leaves, i)});
+      fg.components.push_back(FilteredComponent{i, component_nonce(salt, group, i), parts[i],
+                                                crypto::merkle_prove(leaves, i)});
     }
     // A kept empty group proves emptiness: keep(group, 0) asks for it.
-    if (!fg.components.empty() || (parts.empty() && keep(group, 0))) out.groups.push_back(std::move(fg));
+    if (!fg.components.empty() || (parts.empty() && keep(group, 0)))
+      out.groups.push_back(std::move(fg));
   }
   return out;
 }
@@ -216,10 +248,12 @@ std::vector<PublicKey> SignedTransaction::required_signers() const {
 
 namespace {
 
-Status check_component(ComponentGroup group, uint32_t count, const Hash256& inner_root, const FilteredComponent& c) {
+Status check_component(ComponentGroup group, uint32_t count, const Hash256& inner_root,
+                       const FilteredComponent& c) {
   std::string where = std::string(to_string(group)) + " component " + std::to_string(c.index);
   if (c.index >= count)
-    return make_error(ErrorCode::kVerification, where + " is beyond the group's " + std::to_string(count) + " components");
+    return make_error(ErrorCode::kVerification,
+                      where + " is beyond the group's " + std::to_string(count) + " components");
   if (c.proof.index != c.index || c.proof.leaf_count != count)
     return make_error(ErrorCode::kVerification, where + ": its branch is for another position");
   if (!crypto::merkle_verify(inner_root, component_leaf(c.nonce, c.data), c.proof))
@@ -237,24 +271,28 @@ const FilteredGroup* FilteredTransaction::find(ComponentGroup group) const {
 
 Status FilteredTransaction::verify() const {
   if (group_roots.size() != kComponentGroupCount)
-    return make_error(ErrorCode::kVerification, "a filtered transaction must carry " +
-                                                    std::to_string(kComponentGroupCount) + " group roots, not " +
-                                                    std::to_string(group_roots.size()));
+    return make_error(ErrorCode::kVerification,
+                      "a filtered transaction must carry " + std::to_string(kComponentGroupCount) +
+                          " group roots, not " + std::to_string(group_roots.size()));
   if (TxId(crypto::merkle_root(group_roots)) != id)
-    return make_error(ErrorCode::kVerification, "the group roots do not hash to transaction id " + id.value().short_hex());
+    return make_error(ErrorCode::kVerification,
+                      "the group roots do not hash to transaction id " + id.value().short_hex());
   int previous = -1;
   for (const FilteredGroup& g : groups) {
     if (static_cast<int>(g.group) <= previous)
-      return make_error(ErrorCode::kVerification, "filtered groups are not in strictly ascending order");
+      return make_error(ErrorCode::kVerification,
+                        "filtered groups are not in strictly ascending order");
     previous = static_cast<int>(g.group);
     if (group_root(g.count, g.inner_root) != group_roots[static_cast<size_t>(g.group)])
       return make_error(ErrorCode::kVerification,
-                        std::string(to_string(g.group)) + " group: its count or root does not match the transaction id");
+                        std::string(to_string(g.group)) +
+                            " group: its count or root does not match the transaction id");
     int64_t previous_index = -1;
     for (const FilteredComponent& c : g.components) {
       if (static_cast<int64_t>(c.index) <= previous_index)
-        return make_error(ErrorCode::kVerification,
-                          std::string(to_string(g.group)) + " components are not in strictly ascending order");
+        return make_error(
+            ErrorCode::kVerification,
+            std::string(to_string(g.group)) + " components are not in strictly ascending order");
       previous_index = c.index;
       FOLIO_TRY(check_component(g.group, g.count, g.inner_root, c));
     }
@@ -265,38 +303,46 @@ Status FilteredTransaction::verify() const {
 Status FilteredTransaction::check_all_visible(ComponentGroup group) const {
   const FilteredGroup* g = find(group);
   if (g == nullptr)
-    return make_error(ErrorCode::kVerification, std::string(to_string(group)) + " group is not revealed");
+    return make_error(ErrorCode::kVerification,
+                      std::string(to_string(group)) + " group is not revealed");
   if (g->components.size() != g->count)
     return make_error(ErrorCode::kVerification, std::string(to_string(group)) + " group reveals " +
-                                                    std::to_string(g->components.size()) + " of its " +
-                                                    std::to_string(g->count) + " components");
+                                                    std::to_string(g->components.size()) +
+                                                    " of its " + std::to_string(g->count) +
+                                                    " components");
   return ok_status();
 }
 
 Status ComponentProof::verify(const TxId& id) const {
   FOLIO_TRY(check_component(group, count, inner_root, component));
-  if (group_proof.index != static_cast<uint32_t>(group) || group_proof.leaf_count != kComponentGroupCount)
+  if (group_proof.index != static_cast<uint32_t>(group) ||
+      group_proof.leaf_count != kComponentGroupCount)
     return make_error(ErrorCode::kVerification, "the group branch is for another group");
   if (!crypto::merkle_verify(id.value(), group_root(count, inner_root), group_proof))
     return make_error(ErrorCode::kVerification, std::string(to_string(group)) + " component " +
-                                                    std::to_string(component.index) + " is not part of transaction " +
+                                                    std::to_string(component.index) +
+                                                    " is not part of transaction " +
                                                     id.value().short_hex());
   return ok_status();
 }
 
 ProvedState prove_output(const WireTransaction& tx, const TxId& id, uint32_t index) {
   FOLIO_ASSERT(index < tx.outputs.size());
-  return ProvedState{StateRef{id, index}, tx.outputs[index], tx.prove(ComponentGroup::kOutputs, index)};
+  return ProvedState{StateRef{id, index}, tx.outputs[index],
+                     tx.prove(ComponentGroup::kOutputs, index)};
 }
 
 Status ProvedState::verify() const {
   if (proof.group != ComponentGroup::kOutputs)
-    return make_error(ErrorCode::kVerification, "state " + ref.describe() + ": the proof is not of an output");
+    return make_error(ErrorCode::kVerification,
+                      "state " + ref.describe() + ": the proof is not of an output");
   if (proof.component.index != ref.index)
-    return make_error(ErrorCode::kVerification, "state " + ref.describe() + ": the proof is for output " +
+    return make_error(ErrorCode::kVerification, "state " + ref.describe() +
+                                                    ": the proof is for output " +
                                                     std::to_string(proof.component.index));
   if (proof.component.data != codec::encode_to_bytes(state))
-    return make_error(ErrorCode::kVerification, "state " + ref.describe() + ": the content differs from the proved one");
+    return make_error(ErrorCode::kVerification,
+                      "state " + ref.describe() + ": the content differs from the proved one");
   return proof.verify(ref.tx_id);
 }
 

@@ -1,16 +1,16 @@
-// Transactions on the wire: WireTransaction (the content), its id as a Merkle root, SignedTransaction
-// (content plus signatures over the id), FilteredTransaction (a tear-off) and ComponentProof (one
-// component with the branch linking it to the id, e.g. a proved input state).
+// Transactions on the wire: WireTransaction (the content), its id as a Merkle root,
+// SignedTransaction (content plus signatures over the id), FilteredTransaction (a tear-off) and
+// ComponentProof (one component with the branch linking it to the id, e.g. a proved input state).
 //
 // Id construction (ARCHITECTURE.md §1, the Corda seed "Oracles and tearoffs"):
 //   nonce(g, i)     = SHA-256(0x04 || salt || u8 g || u32 i)       per-component, from the salt
 //   leaf(g, i)      = SHA-256(0x00 || nonce(g, i) || component)    the component's canonical bytes
 //   group_root(g)   = SHA-256(0x03 || u32 count || merkle_root(leaves of g))
 //   id              = merkle_root(group_root(0..kComponentGroupCount-1))
-// Merkle interior nodes are SHA-256(0x01 || left || right) (crypto/merkle.h). Binding the count into
-// each group root makes a component's index (and a group's completeness) provable. Revealing one
-// component's nonce reveals nothing about its neighbours, so hidden components cannot be guessed.
-// Signatures are over "folio/tx-signature/v1" || id and sit outside the id.
+// Merkle interior nodes are SHA-256(0x01 || left || right) (crypto/merkle.h). Binding the count
+// into each group root makes a component's index (and a group's completeness) provable. Revealing
+// one component's nonce reveals nothing about its neighbours, so hidden components cannot be
+// guessed. Signatures are over "folio/tx-signature/v1" || id and sit outside the id.
 //
 // Value types; pure functions; thread-safe for concurrent const use.
 #pragma once
@@ -29,11 +29,11 @@ struct ComponentProof;
 enum class ComponentGroup : uint8_t {
   kInputs = 0,
   kOutputs = 1,
-  kCommands = 2,      // contract, name and params of each command
+  kCommands = 2,  // contract, name and params of each command
   kAttachments = 3,
   kNotary = 4,
   kTimeWindow = 5,
-  kSigners = 6,       // the signers of each command, apart so a non-validating notary sees them
+  kSigners = 6,  // the signers of each command, apart so a non-validating notary sees them
   kReferences = 7,
   kNetworkParameters = 8,
 };
@@ -107,8 +107,8 @@ struct FilteredComponent {
 
 struct FilteredGroup {
   ComponentGroup group = ComponentGroup::kInputs;
-  uint32_t count = 0;     // how many components the group has in the full transaction
-  Hash256 inner_root;     // merkle_root of its leaves; group_root(count, inner_root) is in the id
+  uint32_t count = 0;  // how many components the group has in the full transaction
+  Hash256 inner_root;  // merkle_root of its leaves; group_root(count, inner_root) is in the id
   std::vector<FilteredComponent> components;  // ascending index
   FOLIO_FIELDS(group, count, inner_root, components)
   friend bool operator==(const FilteredGroup&, const FilteredGroup&) = default;
@@ -116,7 +116,7 @@ struct FilteredGroup {
 
 struct FilteredTransaction {
   TxId id;
-  std::vector<Hash256> group_roots;  // all kComponentGroupCount of them
+  std::vector<Hash256> group_roots;   // all kComponentGroupCount of them
   std::vector<FilteredGroup> groups;  // ascending group, each at most once
   FOLIO_FIELDS(id, group_roots, groups)
   friend bool operator==(const FilteredTransaction&, const FilteredTransaction&) = default;
@@ -158,7 +158,8 @@ struct ProvedState {
 ProvedState prove_output(const WireTransaction& tx, const TxId& id, uint32_t index);
 
 template <class T>
-Result<std::vector<std::pair<uint32_t, T>>> FilteredTransaction::revealed(ComponentGroup group) const {
+Result<std::vector<std::pair<uint32_t, T>>> FilteredTransaction::revealed(
+    ComponentGroup group) const {
   std::vector<std::pair<uint32_t, T>> out;
   const FilteredGroup* g = find(group);
   if (g == nullptr) return out;
@@ -166,7 +167,8 @@ Result<std::vector<std::pair<uint32_t, T>>> FilteredTransaction::revealed(Compon
     auto decoded = codec::decode_from_bytes<T>(c.data);
     if (!decoded.ok())
       return make_error(ErrorCode::kMalformed, std::string(to_string(group)) + " component " +
-                                                   std::to_string(c.index) + ": " + decoded.error().context);
+                                                   std::to_string(c.index) + ": " +
+                                                   decoded.error().context);
     out.emplace_back(c.index, std::move(decoded).value());
   }
   return out;

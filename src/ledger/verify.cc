@@ -12,8 +12,10 @@ namespace {
 class RefSet {
  public:
   explicit RefSet(size_t expected) {
-    if (expected > kLinearMax) hashed_.reserve(expected);
-    else small_.reserve(expected);
+    if (expected > kLinearMax)
+      hashed_.reserve(expected);
+    else
+      small_.reserve(expected);
   }
   // False if already present.
   bool insert(const StateRef& ref) {
@@ -43,30 +45,35 @@ std::string input_name(const LedgerTransaction& tx, size_t i) {
 
 Verdict check_structure(const LedgerTransaction& tx, bool notary_change) {
   if (tx.inputs.empty() && tx.outputs.empty())
-    return Verdict::fail(Rule::kEmptyTransaction, "the transaction neither consumes nor creates a state");
+    return Verdict::fail(Rule::kEmptyTransaction,
+                         "the transaction neither consumes nor creates a state");
   if (!tx.notary) {
     if (!tx.inputs.empty())
-      return Verdict::fail(Rule::kMissingNotary, "the transaction consumes states but names no notary");
+      return Verdict::fail(Rule::kMissingNotary,
+                           "the transaction consumes states but names no notary");
     if (!tx.references.empty())
-      return Verdict::fail(Rule::kMissingNotary, "the transaction references states but names no notary");
+      return Verdict::fail(Rule::kMissingNotary,
+                           "the transaction references states but names no notary");
     if (tx.time_window)
-      return Verdict::fail(Rule::kMissingNotary, "the transaction has a time window but no notary to check it");
+      return Verdict::fail(Rule::kMissingNotary,
+                           "the transaction has a time window but no notary to check it");
   }
   RefSet inputs(tx.inputs.size());
   for (size_t i = 0; i < tx.inputs.size(); ++i) {
     if (!inputs.insert(tx.inputs[i].ref))
       return Verdict::fail(Rule::kDuplicateInput, input_name(tx, i) + " is consumed twice");
     if (tx.inputs[i].state.notary != *tx.notary)
-      return Verdict::fail(Rule::kInputNotaryMismatch, input_name(tx, i) + " is governed by notary " +
-                                                           tx.inputs[i].state.notary.name +
-                                                           ", not the transaction's notary " + tx.notary->name);
+      return Verdict::fail(Rule::kInputNotaryMismatch,
+                           input_name(tx, i) + " is governed by notary " +
+                               tx.inputs[i].state.notary.name + ", not the transaction's notary " +
+                               tx.notary->name);
   }
   RefSet references(tx.references.size());
   for (size_t i = 0; i < tx.references.size(); ++i) {
     const StateRef& ref = tx.references[i].ref;
     if (!references.insert(ref))
-      return Verdict::fail(Rule::kDuplicateReference, "reference " + std::to_string(i) + " (" + ref.describe() +
-                                                          ") is referenced twice");
+      return Verdict::fail(Rule::kDuplicateReference, "reference " + std::to_string(i) + " (" +
+                                                          ref.describe() + ") is referenced twice");
     if (inputs.contains(ref))
       return Verdict::fail(Rule::kInputIsAlsoReference,
                            "state " + ref.describe() + " is both consumed and referenced");
@@ -74,16 +81,18 @@ Verdict check_structure(const LedgerTransaction& tx, bool notary_change) {
   if (tx.notary && !notary_change) {
     for (size_t i = 0; i < tx.outputs.size(); ++i)
       if (tx.outputs[i].notary != *tx.notary)
-        return Verdict::fail(Rule::kOutputNotaryMismatch,
-                             "output " + std::to_string(i) + " names notary " + tx.outputs[i].notary.name +
-                                 ", not the transaction's notary " + tx.notary->name +
-                                 " (only a notary-change transaction moves states between notaries)");
+        return Verdict::fail(
+            Rule::kOutputNotaryMismatch,
+            "output " + std::to_string(i) + " names notary " + tx.outputs[i].notary.name +
+                ", not the transaction's notary " + tx.notary->name +
+                " (only a notary-change transaction moves states between notaries)");
   }
   for (size_t i = 0; i < tx.attachments.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (tx.attachments[i].id == tx.attachments[j].id)
-        return Verdict::fail(Rule::kDuplicateAttachment,
-                           "attachment " + tx.attachments[i].id.value().short_hex() + " is attached twice");
+        return Verdict::fail(
+            Rule::kDuplicateAttachment,
+            "attachment " + tx.attachments[i].id.value().short_hex() + " is attached twice");
   return Verdict::accept();
 }
 
@@ -96,19 +105,23 @@ Verdict check_encumbrances(const LedgerTransaction& tx) {
     if (!e) continue;
     std::string name = "output " + std::to_string(i);
     if (*e >= tx.outputs.size())
-      return Verdict::fail(Rule::kEncumbranceOutOfRange, name + " is encumbered by output " + std::to_string(*e) +
-                                                             ", but the transaction has only " +
-                                                             std::to_string(tx.outputs.size()) + " outputs");
+      return Verdict::fail(Rule::kEncumbranceOutOfRange,
+                           name + " is encumbered by output " + std::to_string(*e) +
+                               ", but the transaction has only " +
+                               std::to_string(tx.outputs.size()) + " outputs");
     if (*e == i) return Verdict::fail(Rule::kEncumbranceSelf, name + " is encumbered by itself");
     if (tx.outputs[*e].notary != tx.outputs[i].notary)
       return Verdict::fail(Rule::kEncumbranceNotaryMismatch,
-                           name + " and its encumbrance, output " + std::to_string(*e) + ", name different notaries");
+                           name + " and its encumbrance, output " + std::to_string(*e) +
+                               ", name different notaries");
     if (!tx.outputs[*e].encumbrance)
-      return Verdict::fail(Rule::kEncumbranceNotMutual, name + " is encumbered by output " + std::to_string(*e) +
+      return Verdict::fail(Rule::kEncumbranceNotMutual, name + " is encumbered by output " +
+                                                            std::to_string(*e) +
                                                             ", which is not itself encumbered");
     if (++pointed_at[*e] > 1)
-      return Verdict::fail(Rule::kEncumbranceNotMutual,
-                           "output " + std::to_string(*e) + " is the encumbrance of more than one output");
+      return Verdict::fail(
+          Rule::kEncumbranceNotMutual,
+          "output " + std::to_string(*e) + " is the encumbrance of more than one output");
   }
   RefSet consumed(tx.inputs.size());
   for (const StateAndRef& in : tx.inputs) consumed.insert(in.ref);
@@ -117,14 +130,15 @@ Verdict check_encumbrances(const LedgerTransaction& tx) {
     if (!e) continue;
     StateRef needed{tx.inputs[i].ref.tx_id, *e};
     if (!consumed.contains(needed))
-      return Verdict::fail(Rule::kEncumbranceNotConsumed, input_name(tx, i) + " is encumbered by " +
-                                                              needed.describe() +
-                                                              ", which this transaction does not consume");
+      return Verdict::fail(Rule::kEncumbranceNotConsumed,
+                           input_name(tx, i) + " is encumbered by " + needed.describe() +
+                               ", which this transaction does not consume");
   }
   return Verdict::accept();
 }
 
-Verdict check_constraint(const LedgerTransaction& tx, const TransactionState& state, const std::string& name) {
+Verdict check_constraint(const LedgerTransaction& tx, const TransactionState& state,
+                         const std::string& name) {
   if (std::holds_alternative<AlwaysAcceptConstraint>(state.constraint)) return Verdict::accept();
   const Attachment* provider = nullptr;
   for (const Attachment& a : tx.attachments) {
@@ -133,13 +147,15 @@ Verdict check_constraint(const LedgerTransaction& tx, const TransactionState& st
       if (provider != nullptr)
         return Verdict::fail(Rule::kConstraintAmbiguousAttachment,
                              name + ": attachments " + provider->id.value().short_hex() + " and " +
-                                 a.id.value().short_hex() + " both provide contract " + state.contract);
+                                 a.id.value().short_hex() + " both provide contract " +
+                                 state.contract);
       provider = &a;
     }
   }
   if (provider == nullptr)
-    return Verdict::fail(Rule::kConstraintNoAttachment, name + " is constrained to " + describe(state.constraint) +
-                                                            " but no attachment provides contract " + state.contract);
+    return Verdict::fail(Rule::kConstraintNoAttachment,
+                         name + " is constrained to " + describe(state.constraint) +
+                             " but no attachment provides contract " + state.contract);
   if (const auto* hash = std::get_if<HashConstraint>(&state.constraint)) {
     if (hash->attachment != provider->id)
       return Verdict::fail(Rule::kConstraintHashMismatch,
@@ -152,8 +168,9 @@ Verdict check_constraint(const LedgerTransaction& tx, const TransactionState& st
   std::set<PublicKey> signers(provider->signers.begin(), provider->signers.end());
   if (!signature.key.is_fulfilled_by(signers))
     return Verdict::fail(Rule::kConstraintSignatureUnfulfilled,
-                         name + " requires contract " + state.contract + " signed by " + signature.key.describe() +
-                             ", but attachment " + provider->id.value().short_hex() + " is not signed by enough of it");
+                         name + " requires contract " + state.contract + " signed by " +
+                             signature.key.describe() + ", but attachment " +
+                             provider->id.value().short_hex() + " is not signed by enough of it");
   return Verdict::accept();
 }
 
@@ -171,20 +188,26 @@ Verdict check_constraints(const LedgerTransaction& tx) {
 
 Verdict check_time_window(const LedgerTransaction& tx) {
   if (!tx.time_window) return Verdict::accept();
-  if (auto why = tx.time_window->malformation()) return Verdict::fail(Rule::kTimeWindowMalformed, *why);
+  if (auto why = tx.time_window->malformation())
+    return Verdict::fail(Rule::kTimeWindowMalformed, *why);
   return Verdict::accept();
 }
 
 Verdict check_notary_change(const LedgerTransaction& tx, const ContractProvider& contracts) {
-  auto malformed = [](std::string why) { return Verdict::fail(Rule::kNotaryChangeMalformed, std::move(why)); };
-  if (tx.commands.size() != 1) return malformed("a notary change must be the transaction's only command");
+  auto malformed = [](std::string why) {
+    return Verdict::fail(Rule::kNotaryChangeMalformed, std::move(why));
+  };
+  if (tx.commands.size() != 1)
+    return malformed("a notary change must be the transaction's only command");
   const Command& command = tx.commands[0];
   if (command.name != kNotaryChangeCommand)
     return malformed("unknown notary-change command " + command.name);
   auto new_notary = codec::decode_from_bytes<Party>(command.params);
-  if (!new_notary.ok()) return malformed("the new notary does not decode: " + new_notary.error().context);
+  if (!new_notary.ok())
+    return malformed("the new notary does not decode: " + new_notary.error().context);
   if (tx.inputs.empty()) return malformed("a notary change consumes at least one state");
-  if (*new_notary == *tx.notary) return malformed("the new notary is the current notary " + tx.notary->name);
+  if (*new_notary == *tx.notary)
+    return malformed("the new notary is the current notary " + tx.notary->name);
   if (tx.outputs.size() != tx.inputs.size())
     return malformed("a notary change has " + std::to_string(tx.inputs.size()) + " inputs but " +
                      std::to_string(tx.outputs.size()) + " outputs");
@@ -199,10 +222,12 @@ Verdict check_notary_change(const LedgerTransaction& tx, const ContractProvider&
     auto contract = contracts.find(moved.contract, tx);
     if (!contract.ok()) return Verdict::fail(Rule::kUnknownContract, contract.error().context);
     auto participants = (*contract)->participants(tx.inputs[i].state);
-    if (!participants.ok()) return malformed(input_name(tx, i) + ": " + participants.error().context);
+    if (!participants.ok())
+      return malformed(input_name(tx, i) + ": " + participants.error().context);
     for (const PublicKey& p : *participants)
       if (signers.count(p) == 0)
-        return malformed(input_name(tx, i) + ": participant " + p.describe() + " is not a signer of the change");
+        return malformed(input_name(tx, i) + ": participant " + p.describe() +
+                         " is not a signer of the change");
   }
   return Verdict::accept();
 }
@@ -218,7 +243,8 @@ Verdict run_contracts(const LedgerTransaction& tx, const ContractProvider& contr
     auto contract = contracts.find(name, tx);
     if (!contract.ok()) return Verdict::fail(Rule::kUnknownContract, contract.error().context);
     Status s = (*contract)->verify(tx);
-    if (!s.ok()) return Verdict::fail(Rule::kContractRejected, std::string(name) + ": " + s.error().context);
+    if (!s.ok())
+      return Verdict::fail(Rule::kContractRejected, std::string(name) + ": " + s.error().context);
   }
   return Verdict::accept();
 }
@@ -226,8 +252,8 @@ Verdict run_contracts(const LedgerTransaction& tx, const ContractProvider& contr
 Verdict verify_resolved(const LedgerTransaction& tx, const ContractProvider& contracts,
                         const SignedTransaction* stx, const VerifyOptions* options) {
   bool notary_change = is_notary_change(tx);
-  for (auto check : {check_structure(tx, notary_change), check_encumbrances(tx), check_constraints(tx),
-                     check_time_window(tx)}) {
+  for (auto check : {check_structure(tx, notary_change), check_encumbrances(tx),
+                     check_constraints(tx), check_time_window(tx)}) {
     if (!check.ok()) return check;
   }
   if (stx != nullptr) {
@@ -241,32 +267,58 @@ Verdict verify_resolved(const LedgerTransaction& tx, const ContractProvider& con
 
 std::string_view to_string(Rule rule) {
   switch (rule) {
-    case Rule::kOk: return "ok";
-    case Rule::kEmptyTransaction: return "empty transaction";
-    case Rule::kMissingNotary: return "missing notary";
-    case Rule::kDuplicateInput: return "duplicate input";
-    case Rule::kDuplicateReference: return "duplicate reference";
-    case Rule::kInputIsAlsoReference: return "input is also a reference";
-    case Rule::kInputNotaryMismatch: return "input notary mismatch";
-    case Rule::kOutputNotaryMismatch: return "output notary mismatch";
-    case Rule::kDuplicateAttachment: return "duplicate attachment";
-    case Rule::kUnresolvedDependency: return "unresolved dependency";
-    case Rule::kEncumbranceOutOfRange: return "encumbrance out of range";
-    case Rule::kEncumbranceSelf: return "self encumbrance";
-    case Rule::kEncumbranceNotaryMismatch: return "encumbrance notary mismatch";
-    case Rule::kEncumbranceNotMutual: return "encumbrance not mutual";
-    case Rule::kEncumbranceNotConsumed: return "encumbrance not consumed";
-    case Rule::kConstraintNoAttachment: return "no attachment for constraint";
-    case Rule::kConstraintAmbiguousAttachment: return "ambiguous contract attachment";
-    case Rule::kConstraintHashMismatch: return "hash constraint violated";
-    case Rule::kConstraintSignatureUnfulfilled: return "signature constraint violated";
-    case Rule::kTimeWindowMalformed: return "malformed time window";
-    case Rule::kInvalidSignature: return "invalid signature";
-    case Rule::kDuplicateSignature: return "duplicate signature";
-    case Rule::kMissingSignature: return "missing signature";
-    case Rule::kUnknownContract: return "unknown contract";
-    case Rule::kContractRejected: return "contract rejected";
-    case Rule::kNotaryChangeMalformed: return "malformed notary change";
+    case Rule::kOk:
+      return "ok";
+    case Rule::kEmptyTransaction:
+      return "empty transaction";
+    case Rule::kMissingNotary:
+      return "missing notary";
+    case Rule::kDuplicateInput:
+      return "duplicate input";
+    case Rule::kDuplicateReference:
+      return "duplicate reference";
+    case Rule::kInputIsAlsoReference:
+      return "input is also a reference";
+    case Rule::kInputNotaryMismatch:
+      return "input notary mismatch";
+    case Rule::kOutputNotaryMismatch:
+      return "output notary mismatch";
+    case Rule::kDuplicateAttachment:
+      return "duplicate attachment";
+    case Rule::kUnresolvedDependency:
+      return "unresolved dependency";
+    case Rule::kEncumbranceOutOfRange:
+      return "encumbrance out of range";
+    case Rule::kEncumbranceSelf:
+      return "self encumbrance";
+    case Rule::kEncumbranceNotaryMismatch:
+      return "encumbrance notary mismatch";
+    case Rule::kEncumbranceNotMutual:
+      return "encumbrance not mutual";
+    case Rule::kEncumbranceNotConsumed:
+      return "encumbrance not consumed";
+    case Rule::kConstraintNoAttachment:
+      return "no attachment for constraint";
+    case Rule::kConstraintAmbiguousAttachment:
+      return "ambiguous contract attachment";
+    case Rule::kConstraintHashMismatch:
+      return "hash constraint violated";
+    case Rule::kConstraintSignatureUnfulfilled:
+      return "signature constraint violated";
+    case Rule::kTimeWindowMalformed:
+      return "malformed time window";
+    case Rule::kInvalidSignature:
+      return "invalid signature";
+    case Rule::kDuplicateSignature:
+      return "duplicate signature";
+    case Rule::kMissingSignature:
+      return "missing signature";
+    case Rule::kUnknownContract:
+      return "unknown contract";
+    case Rule::kContractRejected:
+      return "contract rejected";
+    case Rule::kNotaryChangeMalformed:
+      return "malformed notary change";
   }
   return "unknown rule";
 }
@@ -286,17 +338,21 @@ Verdict verify_ledger(const LedgerTransaction& tx, const ContractProvider& contr
   return verify_resolved(tx, contracts, nullptr, nullptr);
 }
 
-Verdict verify_signatures(const SignedTransaction& stx, const TxId& id, std::span<const PublicKey> allowed_missing) {
+Verdict verify_signatures(const SignedTransaction& stx, const TxId& id,
+                          std::span<const PublicKey> allowed_missing) {
   Bytes payload = signature_payload(id);
   std::set<PublicKey> signed_leaves;
   for (size_t i = 0; i < stx.signatures.size(); ++i) {
     const TransactionSignature& sig = stx.signatures[i];
     std::string name = "signature " + std::to_string(i) + " by " + sig.by.describe();
     if (sig.by.is_compound())
-      return Verdict::fail(Rule::kInvalidSignature, name + " is by a compound key; each leaf signs for itself");
-    if (!signed_leaves.insert(sig.by).second) return Verdict::fail(Rule::kDuplicateSignature, name + " repeats");
+      return Verdict::fail(Rule::kInvalidSignature,
+                           name + " is by a compound key; each leaf signs for itself");
+    if (!signed_leaves.insert(sig.by).second)
+      return Verdict::fail(Rule::kDuplicateSignature, name + " repeats");
     if (!crypto::verify(sig.by, payload, sig.signature))
-      return Verdict::fail(Rule::kInvalidSignature, name + " does not verify for transaction " + id.value().short_hex());
+      return Verdict::fail(Rule::kInvalidSignature,
+                           name + " does not verify for transaction " + id.value().short_hex());
   }
   for (const Command& command : stx.tx.commands) {
     for (const PublicKey& key : command.signers) {
@@ -304,15 +360,17 @@ Verdict verify_signatures(const SignedTransaction& stx, const TxId& id, std::spa
       bool excused = false;
       for (const PublicKey& k : allowed_missing) excused = excused || k == key;
       if (excused) continue;
-      return Verdict::fail(Rule::kMissingSignature, "signer " + key.describe() + " of command " + command.contract +
-                                                        "." + command.name + " has not signed");
+      return Verdict::fail(Rule::kMissingSignature, "signer " + key.describe() + " of command " +
+                                                        command.contract + "." + command.name +
+                                                        " has not signed");
     }
   }
   return Verdict::accept();
 }
 
-Verdict verify_transaction(const SignedTransaction& stx, const StateLoader& states, const AttachmentLoader& attachments,
-                           const ContractProvider& contracts, const VerifyOptions& options) {
+Verdict verify_transaction(const SignedTransaction& stx, const StateLoader& states,
+                           const AttachmentLoader& attachments, const ContractProvider& contracts,
+                           const VerifyOptions& options) {
   TxId id = stx.id();
   auto ltx = resolve(stx.tx, id, states, attachments);
   if (!ltx.ok()) return Verdict::fail(Rule::kUnresolvedDependency, ltx.error().context);

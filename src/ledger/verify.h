@@ -1,6 +1,7 @@
-// The verification pipeline (ARCHITECTURE.md §1): structure, encumbrances, constraints, time window,
-// signatures against the union of command signers, then every contract that any input, reference,
-// output or command names. Notary-change transactions follow their own rules instead of contracts.
+// The verification pipeline (ARCHITECTURE.md §1): structure, encumbrances, constraints, time
+// window, signatures against the union of command signers, then every contract that any input,
+// reference, output or command names. Notary-change transactions follow their own rules instead of
+// contracts.
 //
 // Every function here is pure: it never throws and never reads the clock, the disk or the network.
 // The result is a Verdict naming the rule that failed and, in its message, the component.
@@ -56,7 +57,7 @@ struct [[nodiscard]] Verdict {
   bool ok() const { return rule == Rule::kOk; }
   static Verdict accept() { return {}; }
   static Verdict fail(Rule rule, std::string message) { return Verdict{rule, std::move(message)}; }
-  // "contract rejected: folio.Cash: input 0: ..." 
+  // "contract rejected: folio.Cash: input 0: ..."
   std::string describe() const;
 };
 

@@ -15,7 +15,8 @@ LedgerDsl::LedgerDsl() {
 const crypto::PrivateKey& LedgerDsl::key(std::string_view name) {
   auto it = keys_.find(name);
   if (it != keys_.end()) return it->second;
-  crypto::Hash256 seed = crypto::Sha256().update(as_bytes("folio/test-key/")).update(as_bytes(name)).finish();
+  crypto::Hash256 seed =
+      crypto::Sha256().update(as_bytes("folio/test-key/")).update(as_bytes(name)).finish();
   crypto::PrivateKey k = crypto::PrivateKey::ed25519(seed);
   names_by_key_[k.public_key()] = std::string(name);
   return keys_.emplace(std::string(name), std::move(k)).first->second;
@@ -39,10 +40,14 @@ const crypto::PrivateKey* LedgerDsl::private_key_for(const crypto::PublicKey& ke
 
 ledger::PrivacySalt LedgerDsl::next_salt() {
   ++salt_counter_;
-  return crypto::Sha256().update(as_bytes("folio/test-salt/")).update(as_bytes(std::to_string(salt_counter_))).finish();
+  return crypto::Sha256()
+      .update(as_bytes("folio/test-salt/"))
+      .update(as_bytes(std::to_string(salt_counter_)))
+      .finish();
 }
 
-void LedgerDsl::record(const ledger::TxId& id, const ledger::WireTransaction& tx, const std::vector<std::string>& labels) {
+void LedgerDsl::record(const ledger::TxId& id, const ledger::WireTransaction& tx,
+                       const std::vector<std::string>& labels) {
   states_.add_outputs(id, tx);
   for (uint32_t i = 0; i < labels.size(); ++i)
     if (!labels[i].empty()) labels_[labels[i]] = ledger::StateRef{id, i};
@@ -121,7 +126,8 @@ ledger::SignedTransaction TxDsl::signed_transaction() const {
   for (const std::string& name : extra_signers_) leaves.insert(ledger_.public_key(name));
   for (const crypto::PublicKey& leaf : leaves) {
     if (excluded.count(leaf) > 0) continue;
-    if (const crypto::PrivateKey* k = ledger_.private_key_for(leaf)) stx.signatures.push_back(ledger::sign_transaction(*k, id));
+    if (const crypto::PrivateKey* k = ledger_.private_key_for(leaf))
+      stx.signatures.push_back(ledger::sign_transaction(*k, id));
   }
   return stx;
 }
@@ -129,16 +135,16 @@ ledger::SignedTransaction TxDsl::signed_transaction() const {
 ledger::Verdict TxDsl::verdict() const {
   ledger::VerifyOptions options;
   options.allowed_missing_signers = allowed_missing_;
-  return ledger::verify_transaction(signed_transaction(), ledger_.states(), ledger_.attachments(), ledger_.registry(),
-                                    options);
+  return ledger::verify_transaction(signed_transaction(), ledger_.states(), ledger_.attachments(),
+                                    ledger_.registry(), options);
 }
 
 ledger::TxId TxDsl::verifies() {
   ledger::SignedTransaction stx = signed_transaction();
   ledger::VerifyOptions options;
   options.allowed_missing_signers = allowed_missing_;
-  ledger::Verdict v =
-      ledger::verify_transaction(stx, ledger_.states(), ledger_.attachments(), ledger_.registry(), options);
+  ledger::Verdict v = ledger::verify_transaction(stx, ledger_.states(), ledger_.attachments(),
+                                                 ledger_.registry(), options);
   EXPECT_TRUE(v.ok()) << "expected the transaction to verify, but: " << v.describe();
   ledger::TxId id = stx.id();
   if (v.ok()) ledger_.record(id, stx.tx, output_labels_);
@@ -147,14 +153,16 @@ ledger::TxId TxDsl::verifies() {
 
 void TxDsl::fails_with(std::string_view expected_substring) {
   ledger::Verdict v = verdict();
-  EXPECT_FALSE(v.ok()) << "expected a failure mentioning '" << expected_substring << "', but it verified";
+  EXPECT_FALSE(v.ok()) << "expected a failure mentioning '" << expected_substring
+                       << "', but it verified";
   EXPECT_NE(v.describe().find(expected_substring), std::string::npos)
       << "expected a failure mentioning '" << expected_substring << "', got: " << v.describe();
 }
 
 void TxDsl::fails_with(ledger::Rule rule, std::string_view expected_substring) {
   ledger::Verdict v = verdict();
-  EXPECT_EQ(v.rule, rule) << "expected rule '" << ledger::to_string(rule) << "', got: " << v.describe();
+  EXPECT_EQ(v.rule, rule) << "expected rule '" << ledger::to_string(rule)
+                          << "', got: " << v.describe();
   EXPECT_NE(v.describe().find(expected_substring), std::string::npos)
       << "expected a failure mentioning '" << expected_substring << "', got: " << v.describe();
 }

@@ -3,10 +3,10 @@
 //
 //   LedgerDsl ledger;
 //   ledger.transaction()
-//       .output("alice's cash", cash_output(gbp(100), ledger.key("alice").public_key(), ledger.notary()))
-//       .command(cash_issue(ledger.key("bank").public_key()))
-//       .verifies();
-//   ledger.transaction().input("alice's cash").output(...).command(cash_move({...})).fails_with("not conserved");
+//       .output("alice's cash", cash_output(gbp(100), ledger.key("alice").public_key(),
+//       ledger.notary())) .command(cash_issue(ledger.key("bank").public_key())) .verifies();
+//   ledger.transaction().input("alice's
+//   cash").output(...).command(cash_move({...})).fails_with("not conserved");
 //
 // Every transaction runs the whole pipeline (ledger::verify_transaction). Keys are derived from
 // their names, and transactions are signed automatically by every known key that a command names
@@ -90,7 +90,8 @@ class LedgerDsl {
   const crypto::PrivateKey* private_key_for(const crypto::PublicKey& key) const;
   // A fresh salt for each transaction, deterministic across runs.
   ledger::PrivacySalt next_salt();
-  void record(const ledger::TxId& id, const ledger::WireTransaction& tx, const std::vector<std::string>& labels);
+  void record(const ledger::TxId& id, const ledger::WireTransaction& tx,
+              const std::vector<std::string>& labels);
 
  private:
   std::map<std::string, crypto::PrivateKey, std::less<>> keys_;
