@@ -17,5 +17,6 @@ struct Groups {
 void add_ledger_commands(CLI::App& app, Groups& groups);  // demo, tx decode, bench ledger
 void add_zk_commands(CLI::App& app, Groups& groups);      // bench zk (when src/zk is built)
 void add_wasm_commands(CLI::App& app, Groups& groups);    // contract validate|run, bench wasm
+void add_consensus_commands(CLI::App& app, Groups& groups);  // sim consensus, bench consensus
 
 }  // namespace folio::cli

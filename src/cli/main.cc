@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
 #ifdef FOLIO_HAVE_WASM
   folio::cli::add_wasm_commands(app, groups);
 #endif
+#ifdef FOLIO_HAVE_CONSENSUS
+  folio::cli::add_consensus_commands(app, groups);
+#endif
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -10,7 +10,7 @@ std::optional<RejectReason> Mempool::add(const CommandId& id, Bytes command) {
   uint64_t sequence = next_sequence_++;
   bytes_ += command.size();
   by_id_.emplace(id, Entry{std::move(command), sequence});
-  order_.emplace(sequence, id);
+  order_.emplace_back(sequence, id);
   return std::nullopt;
 }
 
@@ -18,23 +18,24 @@ void Mempool::remove(const CommandId& id) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return;
   bytes_ -= it->second.command.size();
-  order_.erase(it->second.sequence);
   by_id_.erase(it);
+  compact();
 }
 
-std::vector<Bytes> Mempool::select(size_t count_max, size_t bytes_max,
-                                   const std::unordered_set<CommandId>& exclude) const {
-  std::vector<Bytes> out;
-  size_t total = 0;
-  for (const auto& [sequence, id] : order_) {
-    if (out.size() >= count_max) break;
-    if (exclude.contains(id)) continue;
-    const Bytes& command = by_id_.at(id).command;
-    if (total + command.size() > bytes_max) break;
-    total += command.size();
-    out.push_back(command);
+void Mempool::compact() {
+  auto live = [&](const std::pair<uint64_t, CommandId>& e) {
+    auto it = by_id_.find(e.second);
+    return it != by_id_.end() && it->second.sequence == e.first;
+  };
+  while (!order_.empty() && !live(order_.front())) order_.pop_front();
+  // Removals from the middle (commits of commands that were not the oldest) leave dead entries;
+  // rebuild when they outnumber the live ones, so memory stays within twice the bound.
+  if (order_.size() > 2 * by_id_.size() + 64) {
+    std::deque<std::pair<uint64_t, CommandId>> kept;
+    for (const auto& e : order_)
+      if (live(e)) kept.push_back(e);
+    order_.swap(kept);
   }
-  return out;
 }
 
 }  // namespace folio::consensus

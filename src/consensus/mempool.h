@@ -7,7 +7,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -32,9 +32,23 @@ class Mempool {
   bool contains(const CommandId& id) const { return by_id_.contains(id); }
   void remove(const CommandId& id);
 
-  // Up to count_max commands totalling at most bytes_max, oldest first, none of them in `exclude`.
-  std::vector<Bytes> select(size_t count_max, size_t bytes_max,
-                            const std::unordered_set<CommandId>& exclude) const;
+  // Up to count_max commands totalling at most bytes_max, oldest first, skipping those for which
+  // `excluded(id)` is true (commands already in uncommitted blocks of the leader's branch).
+  template <class Excluded>
+  std::vector<Bytes> select(size_t count_max, size_t bytes_max, Excluded&& excluded) const {
+    std::vector<Bytes> out;
+    size_t total = 0;
+    for (const auto& [sequence, id] : order_) {
+      if (out.size() >= count_max) break;
+      auto it = by_id_.find(id);
+      if (it == by_id_.end() || it->second.sequence != sequence || excluded(id)) continue;
+      const Bytes& command = it->second.command;
+      if (total + command.size() > bytes_max) break;
+      total += command.size();
+      out.push_back(command);
+    }
+    return out;
+  }
 
   size_t size() const { return by_id_.size(); }
   size_t bytes() const { return bytes_; }
@@ -44,9 +58,13 @@ class Mempool {
     Bytes command;
     uint64_t sequence;
   };
+  void compact();
+
   MempoolLimits limits_;
   std::unordered_map<CommandId, Entry> by_id_;
-  std::map<uint64_t, CommandId> order_;
+  // Arrival order. Removal is lazy: entries whose id is gone (or re-added later) are skipped and
+  // dropped from the front, so the deque holds at most a bounded multiple of the live entries.
+  std::deque<std::pair<uint64_t, CommandId>> order_;
   uint64_t next_sequence_ = 0;
   size_t bytes_ = 0;
 };

@@ -39,11 +39,28 @@ TEST(Mempool, RejectsEmptyAndOversizeCommands) {
 TEST(Mempool, SelectsOldestFirstWithinBoundsSkippingExcluded) {
   Mempool pool(MempoolLimits{100, 1000, 100});
   for (int i = 0; i < 6; ++i) ASSERT_EQ(pool.add(command_id(cmd(i)), cmd(i)), std::nullopt);
-  std::unordered_set<CommandId> exclude = {command_id(cmd(1))};
-  auto batch = pool.select(3, 1000, exclude);
+  CommandId skipped = command_id(cmd(1));
+  auto batch = pool.select(3, 1000, [&](const CommandId& id) { return id == skipped; });
   EXPECT_EQ(batch, (std::vector<Bytes>{cmd(0), cmd(2), cmd(3)}));
-  batch = pool.select(10, 20, {});
+  auto none = [](const CommandId&) { return false; };
+  batch = pool.select(10, 20, none);
   EXPECT_EQ(batch, (std::vector<Bytes>{cmd(0), cmd(1)}));
+}
+
+TEST(Mempool, RemovedAndReAddedCommandsKeepArrivalOrderAndBoundedMemory) {
+  Mempool pool(MempoolLimits{1000, 100'000, 100});
+  auto none = [](const CommandId&) { return false; };
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 10; ++i) (void)pool.add(command_id(cmd(round * 10 + i)), cmd(round * 10 + i));
+    for (int i = 1; i < 10; i += 2) pool.remove(command_id(cmd(round * 10 + i)));
+  }
+  EXPECT_EQ(pool.size(), 250u);
+  auto batch = pool.select(3, 100'000, none);
+  EXPECT_EQ(batch, (std::vector<Bytes>{cmd(0), cmd(2), cmd(4)}));
+  pool.remove(command_id(cmd(0)));
+  (void)pool.add(command_id(cmd(0)), cmd(0));  // back of the queue now
+  batch = pool.select(2, 100'000, none);
+  EXPECT_EQ(batch, (std::vector<Bytes>{cmd(2), cmd(4)}));
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
   FOLIO_ASSERT(config_.committee.contains(config_.id));
   FOLIO_ASSERT(config_.limits.check().ok());
   FOLIO_ASSERT(view_ > View(0));
-  blocks_.emplace(genesis_id(), Stored{genesis_block(), {}, true});
+  blocks_.emplace(genesis_id(), Stored{genesis_block(), {}, {}, true});
 
   // Restore the block tree parents first; blocks whose parent did not survive are dropped.
   std::vector<const Block*> sorted;
@@ -36,7 +36,9 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
     if (blocks_.contains(id) || !blocks_.contains(b->parent())) continue;
     std::vector<CommandId> ids;
     for (const Bytes& c : b->commands) ids.push_back(command_id(c));
-    blocks_.emplace(id, Stored{*b, std::move(ids), false});
+    std::vector<CommandId> sorted = ids;
+    std::sort(sorted.begin(), sorted.end());
+    blocks_.emplace(id, Stored{*b, std::move(ids), std::move(sorted), false});
   }
   // The commit pointer is persisted in the same write as the blocks it names.
   FOLIO_ASSERT(blocks_.contains(committed_.block_id));
@@ -45,6 +47,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
     auto it = blocks_.find(cur);
     if (it == blocks_.end()) break;
     it->second.committed = true;
+    it->second.sorted_ids = {};
     chain.push_back(cur);
     if (cur == genesis_id()) break;
     cur = it->second.block.parent();
@@ -184,11 +187,16 @@ void Replica::on_proposal(ReplicaId from, const Proposal& proposal) {
     return;
   }
   BlockId id = block_id(b);
-  if (auto rejection = check_proposal(from, proposal, id)) {
+  std::vector<CommandId> ids;
+  ids.reserve(b.commands.size());
+  for (const Bytes& c : b.commands) ids.push_back(command_id(c));
+  std::vector<CommandId> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  if (auto rejection = check_proposal(from, proposal, sorted)) {
     ready_.rejections.push_back(std::move(*rejection));
     return;
   }
-  if (!insert_block(id, b))
+  if (!insert_block(id, b, std::move(ids), std::move(sorted)))
     return reject(from, RejectReason::kInvalidBlock, "block does not extend its parent");
   if (!safe_to_vote(proposal)) {
     if (b.view == highest_voted_view_) return;  // a duplicate or a second proposal in this view
@@ -200,8 +208,7 @@ void Replica::on_proposal(ReplicaId from, const Proposal& proposal) {
 }
 
 std::optional<Rejection> Replica::check_proposal(ReplicaId from, const Proposal& proposal,
-                                                 const BlockId& id) const {
-  (void)id;
+                                                 const std::vector<CommandId>& sorted_ids) const {
   const Block& b = proposal.block;
   const Block& parent = blocks_.at(b.parent()).block;
   auto bad = [&](RejectReason reason, std::string detail) {
@@ -215,14 +222,13 @@ std::optional<Rejection> Replica::check_proposal(ReplicaId from, const Proposal&
   int64_t skew = static_cast<int64_t>(b.timestamp_ms) - now_ms_;
   if (skew > config_.timestamp_skew_max_ms || -skew > config_.timestamp_skew_max_ms)
     return bad(RejectReason::kBadTimestamp, "timestamp too far from the replica's clock");
-  bool reaches_committed = false;
-  std::unordered_set<CommandId> pending = pending_commands(b.parent(), nullptr, &reaches_committed);
-  if (!reaches_committed)
+  Branch branch = pending_branch(b.parent());
+  if (!branch.reaches_committed)
     return bad(RejectReason::kUnsafe, "block does not extend the committed chain");
-  std::unordered_set<CommandId> seen;
-  for (const Bytes& c : b.commands) {
-    CommandId cid = command_id(c);
-    if (!seen.insert(cid).second || pending.contains(cid) || committed_commands_.contains(cid))
+  if (std::adjacent_find(sorted_ids.begin(), sorted_ids.end()) != sorted_ids.end())
+    return bad(RejectReason::kDuplicate, "block repeats a command");
+  for (const CommandId& cid : sorted_ids) {
+    if (branch.contains(cid) || committed_commands_.contains(cid))
       return bad(RejectReason::kDuplicate, "block repeats a pending or committed command");
   }
   return std::nullopt;
@@ -238,21 +244,18 @@ bool Replica::safe_to_vote(const Proposal& proposal) const {
   return tc && tc->view.next() == b.view && b.qc.view >= tc->max_high_qc_view();
 }
 
-std::unordered_set<CommandId> Replica::pending_commands(const BlockId& tip, bool* any,
-                                                        bool* reaches_committed) const {
-  std::unordered_set<CommandId> out;
-  if (any) *any = false;
-  *reaches_committed = false;
+Replica::Branch Replica::pending_branch(const BlockId& tip) const {
+  Branch out;
   for (BlockId cur = tip;;) {
     auto it = blocks_.find(cur);
     if (it == blocks_.end()) return out;
     const Stored& s = it->second;
     if (s.block.height <= committed_.height) {
-      *reaches_committed = cur == committed_.block_id;
+      out.reaches_committed = cur == committed_.block_id;
       return out;
     }
-    if (any && !s.command_ids.empty()) *any = true;
-    out.insert(s.command_ids.begin(), s.command_ids.end());
+    out.any_commands |= !s.command_ids.empty();
+    out.blocks.push_back(&s);
     cur = s.block.parent();
   }
 }
@@ -367,12 +370,11 @@ void Replica::try_propose() {
     if (!high_tc_ || high_tc_->view.next() != view_) return;
     tc = high_tc_;
   }
-  bool uncommitted_commands = false;
-  bool reaches_committed = false;
-  std::unordered_set<CommandId> pending =
-      pending_commands(high_qc_.block_id, &uncommitted_commands, &reaches_committed);
-  std::vector<Bytes> batch = mempool_.select(config_.limits.batch_count_max,
-                                             config_.limits.batch_bytes_max, pending);
+  Branch branch = pending_branch(high_qc_.block_id);
+  bool uncommitted_commands = branch.any_commands;
+  std::vector<Bytes> batch =
+      mempool_.select(config_.limits.batch_count_max, config_.limits.batch_bytes_max,
+                      [&](const CommandId& id) { return branch.contains(id); });
   // Propose at once while there is something to order or to commit; otherwise wait a little so
   // an idle shard does not spin, but propose before the view times out.
   if (batch.empty() && !uncommitted_commands && now_ms_ < view_started_ms_ + config_.idle_proposal_delay_ms)
@@ -441,6 +443,7 @@ void Replica::commit_chain(const BlockId& target, const QuorumCert& target_certi
   for (auto& [id, cert] : chain) {
     Stored& s = blocks_.at(id);
     s.committed = true;
+    s.sorted_ids = {};
     for (const CommandId& c : s.command_ids) {
       mempool_.remove(c);
       if (committed_commands_.insert(c).second) committed_commands_order_.push_back(c);
@@ -485,7 +488,8 @@ void Replica::prune() {
 
 // ---- Block store and catch-up ----------------------------------------------------------------------
 
-bool Replica::insert_block(const BlockId& id, const Block& block) {
+bool Replica::insert_block(const BlockId& id, const Block& block, std::vector<CommandId> ids,
+                           std::vector<CommandId> sorted) {
   if (blocks_.contains(id)) return true;
   auto parent = blocks_.find(block.parent());
   if (parent == blocks_.end()) return false;
@@ -493,10 +497,16 @@ bool Replica::insert_block(const BlockId& id, const Block& block) {
   if (block.height <= committed_.height || p.height.next() != block.height ||
       p.view != block.qc.view || block.view <= p.view)
     return false;
-  std::vector<CommandId> ids;
-  ids.reserve(block.commands.size());
-  for (const Bytes& c : block.commands) ids.push_back(command_id(c));
-  blocks_.emplace(id, Stored{block, std::move(ids), false});
+  if (ids.size() != block.commands.size()) {
+    ids.clear();
+    ids.reserve(block.commands.size());
+    for (const Bytes& c : block.commands) ids.push_back(command_id(c));
+  }
+  if (sorted.size() != ids.size()) {
+    sorted = ids;
+    std::sort(sorted.begin(), sorted.end());
+  }
+  blocks_.emplace(id, Stored{block, std::move(ids), std::move(sorted), false});
   ready_.persist.blocks.push_back(block);
   return true;
 }

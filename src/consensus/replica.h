@@ -25,6 +25,7 @@
 // Ready::rejections. The Replica owns all of its state; not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -159,7 +160,19 @@ class Replica {
   struct Stored {
     Block block;
     std::vector<CommandId> command_ids;
+    std::vector<CommandId> sorted_ids;  // while uncommitted: for de-duplication
     bool committed = false;
+  };
+  // The uncommitted blocks from a tip back to the committed block.
+  struct Branch {
+    std::vector<const Stored*> blocks;
+    bool reaches_committed = false;
+    bool any_commands = false;
+    bool contains(const CommandId& id) const {
+      for (const Stored* s : blocks)
+        if (std::binary_search(s->sorted_ids.begin(), s->sorted_ids.end(), id)) return true;
+      return false;
+    }
   };
   struct Missing {
     ReplicaId peer;
@@ -187,15 +200,13 @@ class Replica {
   void prune();
 
   // Inserts a block whose parent is stored; returns false (and stores nothing) otherwise.
-  bool insert_block(const BlockId& id, const Block& block);
+  bool insert_block(const BlockId& id, const Block& block, std::vector<CommandId> ids = {},
+                    std::vector<CommandId> sorted_ids = {});
   void adopt_orphans();
   std::optional<Rejection> check_proposal(ReplicaId from, const Proposal& proposal,
-                                          const BlockId& id) const;
+                                          const std::vector<CommandId>& sorted_ids) const;
   bool safe_to_vote(const Proposal& proposal) const;
-  // Command ids of the uncommitted blocks from `tip` back to the committed block; `any` (optional)
-  // tells whether there are any, `reaches_committed` whether the walk ends at the committed block.
-  std::unordered_set<CommandId> pending_commands(const BlockId& tip, bool* any,
-                                                 bool* reaches_committed) const;
+  Branch pending_branch(const BlockId& tip) const;
   void request_block(const BlockId& id, Height height, ReplicaId peer);
   void send(std::optional<ReplicaId> to, Message message);
   void reject(ReplicaId from, RejectReason reason, std::string detail);

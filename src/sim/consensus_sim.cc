@@ -390,7 +390,8 @@ std::string SimOptions::command_line() const {
   std::ostringstream out;
   out << "folio sim consensus --seed " << seed << " --replicas " << replicas << " --byzantine "
       << byzantine << " --commands " << commands << " --loss-ppm " << loss_ppm
-      << " --duplicate-ppm " << duplicate_ppm << " --heal-ms " << heal_ms;
+      << " --duplicate-ppm " << duplicate_ppm << " --tail-ppm " << tail_ppm << " --heal-ms "
+      << heal_ms;
   if (partitions) out << " --partitions";
   if (crashes) out << " --crashes";
   if (clock_drift) out << " --drift";
