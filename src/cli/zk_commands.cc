@@ -87,11 +87,16 @@ Stats measure(size_t runs, const std::function<void()>& op) {
   return s;
 }
 
-// Chainspace's means in ms (NDSS 2018 contract timings, as recorded in notes/anchors.md). The
-// anchors give neither createMeter nor transaction sizes; those stay empty rather than guessed.
+// Chainspace's figures in ms: the means of the NDSS 2018 contract table (notes/anchors.md), with
+// the standard deviations and the createMeter row from the prototype's own measurement output
+// (chainspace-prototype, chainspacecontract/measurements/outcome.txt: 10,000 runs, 1,000 for
+// SVote; "gen" is the procedure, "check" the checker). Neither gives transaction sizes, so those
+// are not compared rather than guessed.
 struct Reference {
   std::optional<double> procedure_ms;
   std::optional<double> check_ms;
+  std::optional<double> procedure_sd_ms;
+  std::optional<double> check_sd_ms;
 };
 
 struct Row {
@@ -155,7 +160,10 @@ std::string ms(double v) {
   return buf;
 }
 
-std::string reference_cell(const std::optional<double>& v) { return v ? ms(*v) : "n/a"; }
+std::string reference_cell(const std::optional<double>& v, const std::optional<double>& sd) {
+  if (!v) return "n/a";
+  return sd ? ms(*v) + " ± " + ms(*sd) : ms(*v);
+}
 
 void write_text(const std::string& path, const std::string& text) {
   std::error_code ec;
@@ -190,7 +198,7 @@ void bench_zk(size_t runs, const std::string& out_dir) {
     issue.salt = contracts::random_salt(prng);
     auto accounts = commit(ledger, issue, ledger.mint(), "CSCoin accounts");
     rows.push_back(
-        run_row("cscoin_transfer", "CSCoin transfer", {5.0, 5.8}, runs, ledger,
+        run_row("cscoin_transfer", "CSCoin transfer", {4.986, 5.750, 0.684, 0.474}, runs, ledger,
                 contracts::kCsCoinContract, [&] {
                   contracts::CsCoinValueFlow flow{alice.public_key(), bob.public_key(), 10};
                   ledger::WireTransaction tx;
@@ -211,13 +219,14 @@ void bench_zk(size_t runs, const std::string& out_dir) {
                        household = PrivacyTestLedger::key("household");
     auto token = commit(ledger, contracts::smet_init(utility.public_key(), notary, prng), utility,
                         "SMet token")[0];
-    rows.push_back(run_row(
-        "smet_create_meter", "SMet createMeter", {}, runs, ledger, contracts::kSMetContract, [&] {
-          auto tx = must(contracts::smet_create_meter(token, device.public_key(),
-                                                      household.public_key(), "flat 3", prng),
-                         "createMeter");
-          return signed_by(ledger, tx, device);
-        }));
+    rows.push_back(run_row("smet_create_meter", "SMet createMeter", {4.786, 0.026, 0.480, 0.003},
+                           runs, ledger, contracts::kSMetContract, [&] {
+                             auto tx = must(contracts::smet_create_meter(token, device.public_key(),
+                                                                         household.public_key(),
+                                                                         "flat 3", prng),
+                                            "createMeter");
+                             return signed_by(ledger, tx, device);
+                           }));
     auto meter = commit(ledger,
                         must(contracts::smet_create_meter(token, device.public_key(),
                                                           household.public_key(), "flat 3", prng),
@@ -225,16 +234,16 @@ void bench_zk(size_t runs, const std::string& out_dir) {
                         device, "SMet meter")[1];
     const std::vector<uint64_t> readings = {10, 20, 30};
     const std::vector<uint64_t> tariffs = {5, 3, 5};
-    rows.push_back(run_row("smet_add_reading", "SMet addReading", {5.3, 6.0}, runs, ledger,
-                           contracts::kSMetContract, [&] {
+    rows.push_back(run_row("smet_add_reading", "SMet addReading", {5.286, 5.965, 0.506, 0.697},
+                           runs, ledger, contracts::kSMetContract, [&] {
                              auto r = must(contracts::smet_add_reading(meter, 1, readings, prng),
                                            "addReading");
                              return signed_by(ledger, r.first, device);
                            }));
     auto reading = must(contracts::smet_add_reading(meter, 1, readings, prng), "addReading");
     auto read_meter = commit(ledger, reading.first, device, "SMet reading")[0];
-    rows.push_back(run_row("smet_compute_bill", "SMet computeBill", {5.0, 5.9}, runs, ledger,
-                           contracts::kSMetContract, [&] {
+    rows.push_back(run_row("smet_compute_bill", "SMet computeBill", {5.043, 5.870, 0.513, 0.603},
+                           runs, ledger, contracts::kSMetContract, [&] {
                              auto tx = must(contracts::smet_compute_bill(read_meter, reading.second,
                                                                          tariffs, prng),
                                             "computeBill");
@@ -262,13 +271,13 @@ void bench_zk(size_t runs, const std::string& out_dir) {
                                            tally_keys.public_key, prng),
           "createElection");
     };
-    rows.push_back(run_row("svote_create_election", "SVote createElection", {11.7, 11.3}, runs,
-                           ledger, contracts::kSVoteContract,
+    rows.push_back(run_row("svote_create_election", "SVote createElection",
+                           {11.733, 11.327, 1.028, 0.782}, runs, ledger, contracts::kSVoteContract,
                            [&] { return signed_by(ledger, create(), authority); }));
     auto election = commit(ledger, create(), authority, "SVote election")[1];
     rows.push_back(run_row(
-        "svote_add_vote", "SVote addVote", {14.1, 28.2}, runs, ledger, contracts::kSVoteContract,
-        [&] {
+        "svote_add_vote", "SVote addVote", {14.086, 28.178, 1.043, 1.433}, runs, ledger,
+        contracts::kSVoteContract, [&] {
           auto tx = must(contracts::svote_add_vote(election, voter_keys[0], 0, prng), "addVote");
           return signed_by(ledger, tx, voters[0]);
         }));
@@ -278,7 +287,8 @@ void bench_zk(size_t runs, const std::string& out_dir) {
           ledger, must(contracts::svote_add_vote(closing, voter_keys[i], i % 2, prng), "addVote"),
           voters[i], "SVote votes")[0];
     rows.push_back(run_row(
-        "svote_tally", "SVote tally", {253.0, 11.6}, runs, ledger, contracts::kSVoteContract, [&] {
+        "svote_tally", "SVote tally", {253.286, 11.589, 7.793, 0.937}, runs, ledger,
+        contracts::kSVoteContract, [&] {
           auto tx = must(contracts::svote_tally(closing, tally_keys, voters.size(), prng), "tally");
           return signed_by(ledger, tx, authority);
         }));
@@ -311,6 +321,10 @@ void bench_zk(size_t runs, const std::string& out_dir) {
     out[r.key + "_chainspace_check_ms"] = r.chainspace.check_ms
                                               ? nlohmann::ordered_json(*r.chainspace.check_ms)
                                               : nlohmann::ordered_json();
+    if (r.chainspace.procedure_sd_ms)
+      out[r.key + "_chainspace_procedure_sd_ms"] = *r.chainspace.procedure_sd_ms;
+    if (r.chainspace.check_sd_ms)
+      out[r.key + "_chainspace_check_sd_ms"] = *r.chainspace.check_sd_ms;
     if (r.chainspace.check_ms)
       out[r.key + "_check_speedup"] = *r.chainspace.check_ms / r.check.mean_ms;
     if (r.chainspace.procedure_ms)
@@ -319,18 +333,28 @@ void bench_zk(size_t runs, const std::string& out_dir) {
 
   // Issue 8's goal: every checker at least 10x faster than Chainspace's, and the tally
   // procedure at least 10x faster (on the means, as Chainspace reports means).
-  std::vector<std::string> missed;
-  for (const Row& r : rows) {
-    if (r.chainspace.check_ms && r.check.mean_ms * 10.0 > *r.chainspace.check_ms)
-      missed.push_back(r.key + " checker");
-    if (r.key == "svote_tally" && r.chainspace.procedure_ms &&
-        r.procedure.mean_ms * 10.0 > *r.chainspace.procedure_ms)
-      missed.push_back(r.key + " procedure");
-  }
+  auto goal_misses = [&](bool cpu) {
+    std::vector<std::string> missed;
+    for (const Row& r : rows) {
+      const double check = cpu ? r.check.cpu_mean_ms : r.check.mean_ms;
+      const double procedure = cpu ? r.procedure.cpu_mean_ms : r.procedure.mean_ms;
+      if (r.chainspace.check_ms && check * 10.0 > *r.chainspace.check_ms)
+        missed.push_back(r.key + " checker");
+      if (r.key == "svote_tally" && r.chainspace.procedure_ms &&
+          procedure * 10.0 > *r.chainspace.procedure_ms)
+        missed.push_back(r.key + " procedure");
+    }
+    return missed;
+  };
+  const std::vector<std::string> missed = goal_misses(false);
+  const std::vector<std::string> missed_cpu = goal_misses(true);
   out["goal"] = "every checker and the tally procedure at least 10x faster than Chainspace (means)";
   out["goal_met"] = missed.empty();
   out["goal_missed"] = missed;
-  out["chainspace_tx_bytes"] = "not in notes/anchors.md; sizes are not compared";
+  out["goal_met_cpu"] = missed_cpu.empty();
+  out["goal_missed_cpu"] = missed_cpu;
+  out["chainspace_tx_bytes"] =
+      "not in notes/anchors.md nor the prototype's measurements; sizes are not compared";
 
   std::string md = "# folio bench zk\n\n";
   md += "Procedure: client side; builds, proves and signs the transaction.\n";
@@ -339,7 +363,8 @@ void bench_zk(size_t runs, const std::string& out_dir) {
   md += "Mean ± standard deviation of wall time over " + std::to_string(runs) +
         " runs, one thread;\n";
   md += "CPU: mean CPU time of the benchmark thread (excludes time descheduled by other load).\n";
-  md += "Chainspace: NDSS 2018 means (notes/anchors.md); n/a where the anchors give no figure.\n";
+  md += "Chainspace: NDSS 2018 means (notes/anchors.md) ± the standard deviations of the\n";
+  md += "prototype's own measurement output (chainspacecontract/measurements/outcome.txt).\n";
   md += "Setting: SMet with 3 readings per period; SVote with 3 voters and 2 options.\n\n";
   md += "| operation | procedure (ms) | Chainspace procedure (ms) | checker (ms) | ";
   md += "Chainspace checker (ms) | checker speed-up | pipeline (ms) | tx size (B) | ";
@@ -349,17 +374,21 @@ void bench_zk(size_t runs, const std::string& out_dir) {
     std::string speedup =
         r.chainspace.check_ms ? ms(*r.chainspace.check_ms / r.check.mean_ms) + "×" : "n/a";
     md += "| " + r.label + " | " + ms(r.procedure.mean_ms) + " ± " + ms(r.procedure.sd_ms) + " | " +
-          reference_cell(r.chainspace.procedure_ms) + " | " + ms(r.check.mean_ms) + " ± " +
-          ms(r.check.sd_ms) + " | " + reference_cell(r.chainspace.check_ms) + " | " + speedup +
+          reference_cell(r.chainspace.procedure_ms, r.chainspace.procedure_sd_ms) + " | " +
+          ms(r.check.mean_ms) + " ± " + ms(r.check.sd_ms) + " | " +
+          reference_cell(r.chainspace.check_ms, r.chainspace.check_sd_ms) + " | " + speedup +
           " | " + ms(r.verify.mean_ms) + " ± " + ms(r.verify.sd_ms) + " | " +
           std::to_string(r.tx_bytes) + " | " + ms(r.procedure.cpu_mean_ms) + " | " +
           ms(r.check.cpu_mean_ms) + " |\n";
   }
 
   md += "\nGoal (issue 8): every checker and the tally procedure at least 10× faster than ";
-  md += "Chainspace's: " + std::string(missed.empty() ? "met" : "NOT met for:");
+  md += "Chainspace's, on wall-time means: " + std::string(missed.empty() ? "met" : "NOT met for:");
   for (const std::string& m : missed) md += " " + m;
-  md += ". Chainspace's transaction sizes are not in the anchors, so sizes are not compared.\n";
+  md += "; on CPU-time means: " + std::string(missed_cpu.empty() ? "met" : "NOT met for:");
+  for (const std::string& m : missed_cpu) md += " " + m;
+  md += ". Chainspace's transaction sizes are in neither the anchors nor the prototype's";
+  md += " measurements, so sizes are not compared.\n";
 
   std::printf("%s\n\n%s", out.dump(2).c_str(), md.c_str());
   write_text(out_dir + "/zk.json", out.dump(2) + "\n");
