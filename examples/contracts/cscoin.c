@@ -1,18 +1,21 @@
 /* folio.CSCoin as a WebAssembly contract: a port of the native checker (src/contracts/cscoin.cc)
- * with the same rules and reasons. The mint authority, which the native contract takes at
+ * with the same rules and reasons. It reads only its ContractView (its own states and commands),
+ * not the whole transaction. The mint authority, which the native contract takes at
  * registration, comes from the contract's deployment config: the encoded PublicKey.
  * Built by folio_wasm_contract(cscoin ...); cscoin_test.cc runs the native cases through both. */
 #include <folio/contract.h>
-
-#define COMPONENTS_MAX 4096
 
 typedef struct {
   folio_bytes owner;
   uint64_t balance;
 } account;
 
-static account ins[COMPONENTS_MAX];
-static account outs[COMPONENTS_MAX];
+/* Only the first two accounts of each side matter to any command; the rest are decoded (so that a
+ * malformed one is refused) and, for issue, summed as they pass. */
+static account ins[2];
+static account outs[2];
+static uint64_t out_total;
+static int out_overflow;
 
 /* CsCoinAccount = owner:PublicKey balance:u64, nothing after. */
 static int decode_account(folio_bytes data, account* out) {
@@ -68,26 +71,34 @@ static int verify_transfer(const folio_command* command, uint32_t n_in, uint32_t
 }
 
 FOLIO_EXPORT(folio_verify) int32_t folio_verify(void) {
-  folio_tx tx;
-  if (folio_tx_parse(&tx, folio_load_transaction()) != 0) folio_fail("transaction does not decode");
-  folio_bytes me = folio_this_contract();
-
-  uint32_t n_in = 0, n_out = 0, n_commands = 0, index = 0;
-  folio_input in;
-  folio_state out;
-  folio_command c, command;
-  for (index = 0; folio_next_input(&tx.inputs, &in); ++index) {
-    if (!folio_bytes_equal(in.state.contract, me)) continue;
-    if (!decode_account(in.state.data, &ins[n_in])) fail_not_account("input ", index);
-    ++n_in;
+  /* One pass over the ContractView, in its order: inputs, references, outputs, commands. */
+  folio_reader r = folio_reader_of(folio_load_view());
+  uint32_t n_in = folio_read_uleb(&r);
+  account a;
+  for (uint32_t i = 0; i < n_in && !r.failed; ++i) {
+    uint32_t index = folio_read_u32(&r);
+    folio_bytes data = folio_read_bytes(&r);
+    if (!r.failed && !decode_account(data, &a)) fail_not_account("input ", index);
+    if (i < 2) ins[i] = a;
   }
-  for (index = 0; folio_next_output(&tx.outputs, &out); ++index) {
-    if (!folio_bytes_equal(out.contract, me)) continue;
-    if (!decode_account(out.data, &outs[n_out])) fail_not_account("output ", index);
-    ++n_out;
+  uint32_t n_refs = folio_read_uleb(&r);
+  for (uint32_t i = 0; i < n_refs && !r.failed; ++i) folio_read_view_state(&r);
+  uint32_t n_out = folio_read_uleb(&r);
+  for (uint32_t i = 0; i < n_out && !r.failed; ++i) {
+    uint32_t index = folio_read_u32(&r);
+    folio_bytes data = folio_read_bytes(&r);
+    if (!r.failed && !decode_account(data, &a)) fail_not_account("output ", index);
+    if (i < 2) outs[i] = a;
+    if (out_total > UINT64_MAX - a.balance) out_overflow = 1;
+    out_total += a.balance;
   }
-  while (folio_next_command(&tx.commands, &c))
-    if (folio_bytes_equal(c.contract, me) && n_commands++ == 0) command = c;
+  uint32_t n_commands = folio_read_uleb(&r);
+  folio_command command;
+  for (uint32_t i = 0; i < n_commands && !r.failed; ++i) {
+    folio_command c = folio_read_view_command(&r);
+    if (i == 0) command = c;
+  }
+  if (!folio_reader_done(&r)) folio_fail("contract view does not decode");
 
   if (n_in == 0 && n_out == 0 && n_commands == 0) return 0; /* referenced only */
   if (n_commands != 1) {
@@ -122,12 +133,8 @@ FOLIO_EXPORT(folio_verify) int32_t folio_verify(void) {
     folio_read_key(&k);
     if (!folio_reader_done(&k)) folio_fail("the contract's config is not a mint authority key");
     if (!folio_command_signed_by(&command, mint)) folio_fail("issue is not signed by the mint authority");
-    uint64_t total = 0;
-    for (uint32_t i = 0; i < n_out; ++i) {
-      if (total > UINT64_MAX - outs[i].balance) folio_fail("issued balances overflow");
-      total += outs[i].balance;
-    }
-    if (total != supply) fail_numbers("issued balances sum to ", total, ", not the supply ", supply);
+    if (out_overflow) folio_fail("issued balances overflow");
+    if (out_total != supply) fail_numbers("issued balances sum to ", out_total, ", not the supply ", supply);
     return 0;
   }
   if (folio_bytes_is(command.name, "transfer")) return verify_transfer(&command, n_in, n_out);

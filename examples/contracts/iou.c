@@ -18,20 +18,15 @@ static int decode_iou(folio_bytes data, iou_state* out) {
 }
 
 FOLIO_EXPORT(folio_verify) int32_t folio_verify(void) {
-  folio_tx tx;
-  if (folio_tx_parse(&tx, folio_load_transaction()) != 0) folio_fail("transaction does not decode");
-  folio_bytes me = folio_this_contract();
-
-  uint32_t in_count = 0, out_count = 0, command_count = 0;
-  folio_input in, input;
-  folio_state out, output;
-  folio_command c, command;
-  while (folio_next_input(&tx.inputs, &in))
-    if (folio_bytes_equal(in.state.contract, me) && in_count++ == 0) input = in;
-  while (folio_next_output(&tx.outputs, &out))
-    if (folio_bytes_equal(out.contract, me) && out_count++ == 0) output = out;
-  while (folio_next_command(&tx.commands, &c))
-    if (folio_bytes_equal(c.contract, me) && command_count++ == 0) command = c;
+  folio_view view;
+  if (folio_view_parse(&view, folio_load_view()) != 0) folio_fail("contract view does not decode");
+  uint32_t in_count = view.input_count, out_count = view.output_count;
+  uint32_t command_count = view.command_count;
+  folio_view_state input, output;
+  folio_command command;
+  folio_next_view_state(&view.inputs, &input);
+  folio_next_view_state(&view.outputs, &output);
+  folio_next_view_command(&view.commands, &command);
 
   if (command_count != 1) folio_fail("exactly one IOU command is required");
   if (command.params.len != 0) folio_fail("IOU commands take no parameters");
@@ -49,7 +44,7 @@ FOLIO_EXPORT(folio_verify) int32_t folio_verify(void) {
   }
   if (folio_bytes_is(command.name, "settle")) {
     if (in_count != 1 || out_count != 0) folio_fail("settle consumes one IOU and makes none");
-    if (!decode_iou(input.state.data, &iou)) folio_fail("the input is not an IOU");
+    if (!decode_iou(input.data, &iou)) folio_fail("the input is not an IOU");
     if (!folio_command_signed_by(&command, iou.lender)) folio_fail("settle must be signed by the lender");
     return 0;
   }

@@ -31,6 +31,13 @@
  * A state's `data` and a command's `params` are the contract's own canonical encodings. Keys are
  * compared by their encodings, which are canonical, so equal keys have equal bytes.
  *
+ * Most checkers need only their own states and commands. The host also offers that part alone,
+ * the ContractView, which is far cheaper to walk in the interpreter:
+ *   ContractView = inputs:vec<ViewState> references:vec<ViewState> outputs:vec<ViewState>
+ *                  commands:vec<ViewCommand>                 (those of the verified contract)
+ *   ViewState    = index:u32 data:bytes        (index: position in the transaction's list)
+ *   ViewCommand  = index:u32 name:string params:bytes signers:vec<PublicKey>
+ *
  * The SDK below is header-only, freestanding C (no libc, no allocation): a bounded reader that
  * fails closed, a one-pass structural check of the whole transaction, and iterators over its
  * lists. A contract built with it also needs memcpy/memset/memcmp, which folio_wasm_contract()
@@ -74,6 +81,11 @@ FOLIO_IMPORT(reject) void folio_reject(const void* reason, uint32_t len);
 FOLIO_IMPORT(config_size) int32_t folio_config_size(void);
 /* Copies config[offset, offset + len) to dst; traps when out of bounds. 50 gas + 1 per 8 bytes. */
 FOLIO_IMPORT(config_read) void folio_config_read(void* dst, uint32_t offset, uint32_t len);
+
+/* Byte length of the ContractView of the verified contract. Costs 50 gas. */
+FOLIO_IMPORT(view_size) int32_t folio_view_size(void);
+/* Copies view[offset, offset + len) to dst; traps when out of bounds. 50 gas + 1 per 8 bytes. */
+FOLIO_IMPORT(view_read) void folio_view_read(void* dst, uint32_t offset, uint32_t len);
 
 /* ---- SDK: byte views and a bounded reader ------------------------------------------------------ */
 typedef struct {
@@ -151,9 +163,17 @@ static inline int folio_read_bool(folio_reader* r) {
   return b == 1;
 }
 
+/* Eight bytes at a time: keys are compared often, and every interpreted instruction costs. */
 static inline int folio_bytes_equal(folio_bytes a, folio_bytes b) {
   if (a.len != b.len) return 0;
-  for (uint32_t i = 0; i < a.len; ++i)
+  uint32_t i = 0;
+  for (; i + 8 <= a.len; i += 8) {
+    uint64_t x, y;
+    __builtin_memcpy(&x, a.ptr + i, 8);
+    __builtin_memcpy(&y, b.ptr + i, 8);
+    if (x != y) return 0;
+  }
+  for (; i < a.len; ++i)
     if (a.ptr[i] != b.ptr[i]) return 0;
   return 1;
 }
@@ -377,6 +397,62 @@ static inline int folio_command_signed_by(const folio_command* c, folio_bytes ke
   return 0;
 }
 
+/* ---- SDK: the ContractView ------------------------------------------------------------------ */
+typedef struct {
+  uint32_t index; /* position in the transaction's list */
+  folio_bytes data;
+} folio_view_state;
+
+typedef struct {
+  folio_list inputs, references, outputs, commands;
+  uint32_t input_count, reference_count, output_count, command_count;
+} folio_view;
+
+static inline folio_view_state folio_read_view_state(folio_reader* r) {
+  folio_view_state s;
+  s.index = folio_read_u32(r);
+  s.data = folio_read_bytes(r);
+  return s;
+}
+
+/* A view command fills folio_command with an empty `contract` (it is the verified one). */
+static inline folio_command folio_read_view_command(folio_reader* r) {
+  folio_command c;
+  folio_read_u32(r);
+  c.contract.ptr = 0;
+  c.contract.len = 0;
+  c.name = folio_read_bytes(r);
+  c.params = folio_read_bytes(r);
+  c.signer_count = folio_read_uleb(r);
+  c.signers.ptr = r->cur;
+  for (uint32_t i = 0; i < c.signer_count && !r->failed; ++i) folio_read_key(r);
+  c.signers.len = r->failed ? 0 : (uint32_t)(r->cur - c.signers.ptr);
+  return c;
+}
+
+/* Checks the whole view once and fills `view`; 0 on success, -1 if it does not decode. */
+static inline int folio_view_parse(folio_view* view, folio_bytes bytes) {
+  folio_reader r = folio_reader_of(bytes);
+  FOLIO_SKIP_LIST_(&r, view->inputs, view->input_count, folio_read_view_state);
+  FOLIO_SKIP_LIST_(&r, view->references, view->reference_count, folio_read_view_state);
+  FOLIO_SKIP_LIST_(&r, view->outputs, view->output_count, folio_read_view_state);
+  FOLIO_SKIP_LIST_(&r, view->commands, view->command_count, folio_read_view_command);
+  return folio_reader_done(&r) ? 0 : -1;
+}
+
+static inline int folio_next_view_state(folio_list* l, folio_view_state* out) {
+  if (l->remaining == 0) return 0;
+  --l->remaining;
+  *out = folio_read_view_state(&l->r);
+  return 1;
+}
+static inline int folio_next_view_command(folio_list* l, folio_command* out) {
+  if (l->remaining == 0) return 0;
+  --l->remaining;
+  *out = folio_read_view_command(&l->r);
+  return 1;
+}
+
 /* ---- SDK: talking to the host ----------------------------------------------------------------- */
 static inline uint32_t folio_strlen_(const char* s) {
   uint32_t n = 0;
@@ -417,31 +493,40 @@ __attribute__((noreturn)) static inline void folio_fail_message(const folio_mess
 }
 
 #if defined(__wasm__)
-/* Reads the whole transaction into freshly grown memory (so contracts need no allocator).
- * Returns an empty view if memory cannot grow that far. */
-static inline folio_bytes folio_load_transaction(void) {
+/* Copies `size` bytes from a host source into `small` when they fit, else into freshly grown
+ * memory (so contracts need no allocator). Returns an empty view if memory cannot grow enough. */
+static inline folio_bytes folio_load_(uint32_t size, void (*read)(void*, uint32_t, uint32_t),
+                                      uint8_t* small, uint32_t small_size) {
   folio_bytes out = {0, 0};
-  uint32_t size = (uint32_t)folio_tx_size();
-  uint32_t pages = (size + 65535u) / 65536u;
-  uintptr_t base = __builtin_wasm_memory_size(0) * 65536u;
-  if (pages != 0 && __builtin_wasm_memory_grow(0, pages) == (size_t)-1) return out;
-  folio_tx_read((void*)base, 0, size);
-  out.ptr = (const uint8_t*)base;
+  uint8_t* base = small;
+  if (size > small_size) {
+    uint32_t pages = (size + 65535u) / 65536u;
+    uintptr_t grown = __builtin_wasm_memory_size(0) * 65536u;
+    if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return out;
+    base = (uint8_t*)grown;
+  }
+  read(base, 0, size);
+  out.ptr = base;
   out.len = size;
   return out;
 }
 
-/* Reads the deployment parameters into freshly grown memory. */
+/* Reads the whole transaction. */
+static inline folio_bytes folio_load_transaction(void) {
+  static uint8_t buffer[4096];
+  return folio_load_((uint32_t)folio_tx_size(), folio_tx_read, buffer, sizeof buffer);
+}
+
+/* Reads the verified contract's ContractView. */
+static inline folio_bytes folio_load_view(void) {
+  static uint8_t buffer[2048];
+  return folio_load_((uint32_t)folio_view_size(), folio_view_read, buffer, sizeof buffer);
+}
+
+/* Reads the deployment parameters. */
 static inline folio_bytes folio_load_config(void) {
-  folio_bytes out = {0, 0};
-  uint32_t size = (uint32_t)folio_config_size();
-  uint32_t pages = (size + 65535u) / 65536u;
-  uintptr_t base = __builtin_wasm_memory_size(0) * 65536u;
-  if (pages != 0 && __builtin_wasm_memory_grow(0, pages) == (size_t)-1) return out;
-  folio_config_read((void*)base, 0, size);
-  out.ptr = (const uint8_t*)base;
-  out.len = size;
-  return out;
+  static uint8_t buffer[256];
+  return folio_load_((uint32_t)folio_config_size(), folio_config_read, buffer, sizeof buffer);
 }
 
 /* The name of the contract this run verifies, in a static buffer. */

@@ -100,6 +100,8 @@ struct RunInput {
   std::string contract;                 // the contract being verified
   const uint8_t* config = nullptr;      // deployment parameters from the contract's manifest
   size_t config_size = 0;
+  const uint8_t* view = nullptr;        // the contract's own states and commands (ContractView)
+  size_t view_size = 0;
   uint64_t gas_budget = 0;
 };
 

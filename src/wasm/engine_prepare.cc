@@ -13,6 +13,7 @@
 #include <wabt/stream.h>
 #include <wabt/validator.h>
 
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -338,6 +339,12 @@ uint64_t expr_cost(const wabt::Expr& expr) {
 // seed's "accounting blocks"). A block here is a maximal run of instructions between structure
 // boundaries (function entry, block/loop/if bodies, and the code after each of them); a branch out
 // of the middle of a run only means the run was charged in full, which keeps the cost static.
+//
+// Every block subtracts, but only function entries and loop bodies also test the counter: between
+// two tests a run executes only forward, loop-free code of one function, so it can overdraw by at
+// most one function's worth of static cost before the next test, a host call, or the host's own
+// test at the end catches it. The verdict stays exact (a run whose charges exceed the budget is
+// out of gas, however it ends) and halves the cost of accounting in straight-line code.
 class GasInjector {
  public:
   GasInjector(Index gas_global) : gas_(gas_global) {}
@@ -346,7 +353,7 @@ class GasInjector {
   void instrument_function(wabt::Func& func) {
     func_ = &func;
     scratch_local_ = -1;
-    instrument_list(func.exprs);
+    instrument_list(func.exprs, true);
   }
 
  private:
@@ -358,23 +365,26 @@ class GasInjector {
 
   // gas -= <value on the stack or `cost`>; if gas < 0: unreachable. The host tells an exhausted
   // budget from a contract's own trap by the counter's sign.
-  void emit_charge(wabt::ExprList& list, wabt::ExprList::iterator before, ExprPtr amount_tail) {
+  void emit_charge(wabt::ExprList& list, wabt::ExprList::iterator before, ExprPtr amount_tail,
+                   bool test) {
     list.insert(before, std::make_unique<wabt::GlobalGetExpr>(var(gas_)));
     if (amount_tail) list.insert(before, std::move(amount_tail));
     list.insert(before, std::make_unique<wabt::BinaryExpr>(Opcode::I64Sub));
     list.insert(before, std::make_unique<wabt::GlobalSetExpr>(var(gas_)));
+    ++charge_points;
+    if (!test) return;
     list.insert(before, std::make_unique<wabt::GlobalGetExpr>(var(gas_)));
     list.insert(before, i64_const(0));
     list.insert(before, std::make_unique<wabt::CompareExpr>(Opcode::I64LtS));
     auto check = std::make_unique<wabt::IfExpr>();
     check->true_.exprs.push_back(std::make_unique<wabt::UnreachableExpr>());
     list.insert(before, std::move(check));
-    ++charge_points;
   }
 
-  void charge_static(wabt::ExprList& list, wabt::ExprList::iterator before, uint64_t cost) {
+  void charge_static(wabt::ExprList& list, wabt::ExprList::iterator before, uint64_t cost,
+                     bool test) {
     if (cost == 0) return;
-    emit_charge(list, before, i64_const(cost));
+    emit_charge(list, before, i64_const(cost), test);
   }
 
   // memory.grow n: charge kMemoryGrowPerPage * n before growing, n kept in a scratch local.
@@ -401,9 +411,11 @@ class GasInjector {
     list.insert(grow, std::make_unique<wabt::LocalGetExpr>(scratch));
   }
 
+  // `test_head`: the first run of this list also tests the counter (function and loop bodies).
   // Recursion depth is bounded by the pre-scan's block_nesting_max.
-  void instrument_list(wabt::ExprList& list) {
+  void instrument_list(wabt::ExprList& list, bool test_head) {
     auto segment = list.begin();
+    bool test = test_head;
     uint64_t cost = 0;
     for (auto it = list.begin(); it != list.end(); ++it) {
       wabt::Expr& expr = *it;
@@ -411,17 +423,17 @@ class GasInjector {
       bool boundary = false;
       switch (expr.type()) {
         case wabt::ExprType::Block:
-          instrument_list(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs);
+          instrument_list(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs, false);
           boundary = true;
           break;
         case wabt::ExprType::Loop:
-          instrument_list(wabt::cast<wabt::LoopExpr>(&expr)->block.exprs);
+          instrument_list(wabt::cast<wabt::LoopExpr>(&expr)->block.exprs, true);
           boundary = true;
           break;
         case wabt::ExprType::If: {
           auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
-          instrument_list(if_expr->true_.exprs);
-          instrument_list(if_expr->false_);
+          instrument_list(if_expr->true_.exprs, false);
+          instrument_list(if_expr->false_, false);
           boundary = true;
           break;
         }
@@ -432,12 +444,13 @@ class GasInjector {
           break;
       }
       if (boundary) {
-        charge_static(list, segment, cost);
+        charge_static(list, segment, cost, test);
         cost = 0;
+        test = false;
         segment = std::next(it);
       }
     }
-    charge_static(list, segment, cost);
+    charge_static(list, segment, cost, test);
   }
 
   Index gas_;
@@ -566,6 +579,8 @@ PrepareOutcome prepare(const uint8_t* wasm, size_t size, const EngineLimits& lim
     return rejected(RejectCode::kMalformed,
                     "instrumented module failed to compile: " + first_message(errors, "unknown"));
   }
+  static std::atomic<uint64_t> next_id{1};
+  engine_module->id = next_id.fetch_add(1);
   engine_module->gas_global_index = gas_index;
   engine_module->verify_func_index = static_cast<uint32_t>(verify_index);
   engine_module->import_host_ids = std::move(host_ids);
@@ -611,6 +626,8 @@ const std::vector<HostImport>& abi_imports() {
       {"reject", {0x7f, 0x7f}, {}},
       {"config_size", {}, {0x7f}},
       {"config_read", {0x7f, 0x7f, 0x7f}, {}},
+      {"view_size", {}, {0x7f}},
+      {"view_read", {0x7f, 0x7f, 0x7f}, {}},
   };
   return imports;
 }

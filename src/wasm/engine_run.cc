@@ -1,7 +1,7 @@
 // Metered execution of a prepared module in wabt's interpreter. Compiled as C++17 (see engine.h).
 //
-// Each run gets a fresh store, instance, memory and gas counter, so nothing leaks between
-// verifications and concurrent runs share only the immutable EngineModule. The interpreter is never
+// Each run gets a fresh instance, memory, globals, host functions and gas counter, so nothing leaks
+// between verifications; threads share only the immutable EngineModule. The interpreter is never
 // given an instruction or wall-clock budget: the injected counter is the only meter, which is what
 // makes the gas figure identical on every machine.
 #include <wabt/interp/interp.h>
@@ -118,7 +118,20 @@ interp::HostFunc::Callback host_function(int id, HostContext& ctx) {
         return copy_out(ctx, thread, params, out, ctx.input->config, ctx.input->config_size,
                         "config_read");
       };
-    default:  // reject(ptr, len): never returns
+    case 6:  // view_size() -> i32
+      return [&ctx](interp::Thread& thread, const interp::Values&, interp::Values& results,
+                    interp::Trap::Ptr* out) -> wabt::Result {
+        if (!charge(ctx, 0)) return trap(thread, out, kOutOfGasTrap);
+        results[0] = interp::Value::Make(static_cast<uint32_t>(ctx.input->view_size));
+        return wabt::Result::Ok;
+      };
+    case 7:  // view_read(dst, offset, len)
+      return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,
+                    interp::Trap::Ptr* out) -> wabt::Result {
+        return copy_out(ctx, thread, params, out, ctx.input->view, ctx.input->view_size,
+                        "view_read");
+      };
+    default:  // 3, reject(ptr, len): never returns
       return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,
                     interp::Trap::Ptr* out) -> wabt::Result {
         uint32_t ptr = params[0].Get<uint32_t>();
@@ -145,19 +158,53 @@ RunOutcome outcome(RunStatus status, std::string reason, uint64_t gas_used) {
   return RunOutcome{status, std::move(reason), gas_used};
 }
 
+// Compiling a module into a store copies its whole description, which costs more than running a
+// small checker; so each thread keeps its stores and compiled modules for the last few modules it
+// ran. Only the store is shared between runs: each run has its own instance, memory, globals and
+// host functions, and the store collects them when the run ends, so no state carries over.
+struct CompiledInStore {
+  uint64_t module_id = 0;
+  std::unique_ptr<interp::Store> store;  // declared first: destroyed after the module's root
+  interp::Module::Ptr module;
+};
+constexpr size_t kCompiledPerThreadMax = 8;
+
+CompiledInStore& compiled_for(const EngineModule& module) {
+  thread_local std::vector<std::unique_ptr<CompiledInStore>> cache;
+  for (auto& entry : cache)
+    if (entry->module_id == module.id) return *entry;
+  if (cache.size() >= kCompiledPerThreadMax) cache.erase(cache.begin());
+  auto entry = std::make_unique<CompiledInStore>();
+  entry->module_id = module.id;
+  entry->store = std::make_unique<interp::Store>();
+  entry->module = interp::Module::New(*entry->store, module.desc);
+  cache.push_back(std::move(entry));
+  return *cache.back();
+}
+
+RunOutcome run_in(const EngineModule& module, const RunInput& input, interp::Store& store,
+                  const interp::Module::Ptr& compiled);
+
 RunOutcome run(const EngineModule& module, const RunInput& input) {
+  CompiledInStore& cached = compiled_for(module);
+  RunOutcome out = run_in(module, input, *cached.store, cached.module);
+  cached.store->Collect();  // frees this run's instance, memory and host functions
+  return out;
+}
+
+RunOutcome run_in(const EngineModule& module, const RunInput& input, interp::Store& store,
+                  const interp::Module::Ptr& compiled) {
   constexpr uint64_t kBudgetMax = static_cast<uint64_t>(INT64_MAX);
   uint64_t budget = std::min(input.gas_budget, kBudgetMax);
 
-  interp::Store store;
-  interp::Module::Ptr compiled = interp::Module::New(store, module.desc);
   HostContext ctx;
   ctx.input = &input;
   interp::RefVec imports;
+  std::vector<interp::HostFunc::Ptr> hosts;  // rooted until the run ends
   const auto& abi = abi_imports();
   for (int id : module.import_host_ids) {
-    imports.push_back(
-        interp::HostFunc::New(store, func_type(abi[id]), host_function(id, ctx)).ref());
+    hosts.push_back(interp::HostFunc::New(store, func_type(abi[id]), host_function(id, ctx)));
+    imports.push_back(hosts.back().ref());
   }
   interp::Trap::Ptr trap_ptr;
   interp::Instance::Ptr instance =
@@ -182,11 +229,13 @@ RunOutcome run(const EngineModule& module, const RunInput& input) {
   int64_t left = gas->Get().Get<int64_t>();
   uint64_t used = left < 0 ? budget : budget - static_cast<uint64_t>(left);
 
-  if (ctx.rejected) return outcome(RunStatus::kRejected, ctx.reason, used);
+  // The counter first: accounting tests are deferred in straight-line code (see GasInjector), so
+  // a run that overdrew and then rejected or trapped is out of gas, whatever it did next.
   if (ctx.out_of_gas || left < 0) {
     return outcome(RunStatus::kOutOfGas, "out of gas: budget " + std::to_string(budget) +
                                              " exhausted", budget);
   }
+  if (ctx.rejected) return outcome(RunStatus::kRejected, ctx.reason, used);
   if (wabt::Failed(called)) {
     return outcome(RunStatus::kTrapped,
                    "trap: " + (trap_ptr ? trap_ptr->message() : std::string("unknown")), used);

@@ -2,7 +2,8 @@
 # clang --target=wasm32 against include/folio/contract.h. The module lands in
 # ${CMAKE_CURRENT_BINARY_DIR}/NAME.wasm, built by the target NAME_wasm, whose WASM_FILE property
 # holds that path. MAX_MEMORY (default 1 MiB) becomes the memory's declared maximum, which the
-# sandbox requires (at most 16 MiB).
+# sandbox requires (at most 16 MiB). The stack is 16 KiB (clang's default is 64 KiB): every run
+# starts a fresh instance whose initial memory must be zeroed, so small contracts start small.
 find_program(FOLIO_WASM_CLANG NAMES clang-14 clang REQUIRED)
 set(FOLIO_WASM_RUNTIME ${CMAKE_CURRENT_LIST_DIR}/sdk/runtime.c)
 
@@ -21,7 +22,7 @@ function(folio_wasm_contract name)
     OUTPUT ${out}
     COMMAND ${FOLIO_WASM_CLANG} --target=wasm32 -O2 -nostdlib -ffreestanding -fvisibility=hidden
             -Wall -Wextra -Werror -I${PROJECT_SOURCE_DIR}/include
-            -Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all
+            -Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all -Wl,-z,stack-size=16384
             -Wl,--max-memory=${C_MAX_MEMORY}
             -o ${out} ${sources} ${FOLIO_WASM_RUNTIME}
     DEPENDS ${sources} ${FOLIO_WASM_RUNTIME} ${PROJECT_SOURCE_DIR}/include/folio/contract.h

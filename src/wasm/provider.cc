@@ -25,7 +25,9 @@ class WasmContract : public ledger::Contract {
 
   Execution run_with(const ledger::LedgerTransaction& tx, uint64_t budget) const {
     Bytes encoded = codec::encode_to_bytes(tx);
-    return run(*module_, encoded, attachment_.manifest.name, budget, attachment_.manifest.config);
+    Bytes view = contract_view(tx, attachment_.manifest.name);
+    return run(*module_, encoded, attachment_.manifest.name, budget, attachment_.manifest.config,
+               view);
   }
 
  private:
@@ -55,6 +57,36 @@ class GasContract : public ledger::Contract {
 };
 
 }  // namespace
+
+Bytes contract_view(const ledger::LedgerTransaction& tx, std::string_view contract) {
+  codec::Writer w(256);
+  auto states = [&](auto count, auto state_at) {
+    std::vector<uint32_t> mine;
+    for (size_t i = 0; i < count; ++i)
+      if (state_at(i).contract == contract) mine.push_back(static_cast<uint32_t>(i));
+    w.length(mine.size());
+    for (uint32_t i : mine) {
+      w.u32(i);
+      w.bytes(state_at(i).data);
+    }
+  };
+  states(tx.inputs.size(), [&](size_t i) -> const ledger::TransactionState& { return tx.inputs[i].state; });
+  states(tx.references.size(),
+         [&](size_t i) -> const ledger::TransactionState& { return tx.references[i].state; });
+  states(tx.outputs.size(), [&](size_t i) -> const ledger::TransactionState& { return tx.outputs[i]; });
+  std::vector<uint32_t> commands;
+  for (size_t i = 0; i < tx.commands.size(); ++i)
+    if (tx.commands[i].contract == contract) commands.push_back(static_cast<uint32_t>(i));
+  w.length(commands.size());
+  for (uint32_t i : commands) {
+    const ledger::Command& c = tx.commands[i];
+    w.u32(i);
+    w.string(c.name);
+    w.bytes(c.params);
+    codec::encode(w, c.signers);
+  }
+  return w.take();
+}
 
 Result<uint64_t> gas_budget(const ledger::LedgerTransaction& tx) {
   std::vector<const ledger::Command*> commands = tx.commands_of(kGasContract);

@@ -36,6 +36,14 @@ Result<uint64_t> gas_budget(const ledger::LedgerTransaction& tx);
 // The budget command; `payer` signs it (every command needs a signer).
 ledger::Command gas_budget_command(uint64_t budget, const crypto::PublicKey& payer);
 
+// The contract's own part of a transaction, what most checkers need, so that they need not walk
+// the whole encoding in the interpreter (the contract ABI's view_read). Canonical encoding:
+//   ContractView = inputs:vec<ViewState> references:vec<ViewState> outputs:vec<ViewState>
+//                  commands:vec<ViewCommand>
+//   ViewState    = index:u32 data:bytes           (index within the transaction's list)
+//   ViewCommand  = index:u32 name:string params:bytes signers:vec<PublicKey>
+Bytes contract_view(const ledger::LedgerTransaction& tx, std::string_view contract);
+
 class WasmContract;
 
 class WasmContractProvider : public ledger::ContractProvider {

@@ -46,7 +46,7 @@ std::string Execution::describe() const {
 }
 
 Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget,
-              ByteView config) {
+              ByteView config, ByteView view) {
   engine::RunInput input;
   input.tx = tx.data();
   input.tx_size = tx.size();
@@ -54,6 +54,8 @@ Execution run(const Module& module, ByteView tx, std::string_view contract, uint
   input.gas_budget = gas_budget;
   input.config = config.data();
   input.config_size = config.size();
+  input.view = view.data();
+  input.view_size = view.size();
   engine::RunOutcome ran = engine::engine_run(module.engine(), input);
   return Execution{ran.status, std::move(ran.reason), ran.gas_used};
 }

@@ -82,9 +82,9 @@ struct Execution {
 };
 
 // Runs `folio_verify` of `module` for `contract` over the canonical transaction bytes `tx`, with
-// the contract's deployment parameters `config`.
+// the contract's deployment parameters `config` and its ContractView `view` (provider.h).
 Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget,
-              ByteView config = {});
+              ByteView config = {}, ByteView view = {});
 
 // Loaded modules (and rejections) by code hash, so a contract used by many transactions is
 // validated and instrumented once. Bounded: the oldest entry is dropped past entries_max.
