@@ -201,5 +201,33 @@ TEST_F(SMetTest, MalformedParametersAreRefusedWithAReason) {
   expect_refused(*tx, {&owner_}, "tariffs for 1 readings");
 }
 
+TEST_F(SMetTest, HostileParametersAndStatesAreRefusedWithoutCrashing) {
+  auto [m, secrets] = read(meter(meter_key_), meter_key_, 1, {10, 20, 30});
+  std::vector<uint64_t> tariffs = {5, 3, 5};
+  auto bill = smet_compute_bill(m, secrets, tariffs, prng_);
+  ASSERT_TRUE(bill.ok());
+  std::vector<uint64_t> readings = {7, 8};
+  auto reading = smet_add_reading(m, 2, readings, prng_);
+  ASSERT_TRUE(reading.ok());
+  zk::SeededPrng noise("smet-hostile");
+  for (const auto& [tx, key] :
+       {std::pair{*bill, &owner_}, std::pair{reading->first, &meter_key_}}) {
+    for (int round = 0; round < 150; ++round) {
+      ledger::WireTransaction bad = tx;
+      std::array<uint8_t, 4> r{};
+      noise.fill(r);
+      Bytes& target = (r[0] & 1) ? bad.commands[0].params : bad.outputs[0].data;
+      if (r[0] & 2) {
+        target.resize(r[1] % 200);
+        noise.fill(target);
+      } else {
+        for (int k = 0; k <= r[3] % 3; ++k)
+          target[(r[1] * 256u + r[2] + k * 31u) % target.size()] ^= r[3] | 1;
+      }
+      EXPECT_FALSE(ledger_.verify(bad, {key}).ok()) << "round " << round;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace folio::contracts

@@ -246,5 +246,35 @@ TEST_F(SVoteTest, MalformedBallotIsRefusedWithAReason) {
   }
 }
 
+TEST_F(SVoteTest, HostileParametersAndStatesAreRefusedWithoutCrashing) {
+  ledger::StateAndRef e = election(3, {"yes", "no"});
+  auto vote_tx = svote_add_vote(e, voters_[0].public_key(), 1, prng_);
+  ASSERT_TRUE(vote_tx.ok());
+  auto e1 = commit_ok(*vote_tx, {&voters_[0]})[0];
+  auto tally_tx = svote_tally(e1, tally_keys_, 100, prng_);
+  ASSERT_TRUE(tally_tx.ok());
+  auto second = svote_add_vote(e1, voters_[1].public_key(), 0, prng_);
+  ASSERT_TRUE(second.ok());
+  zk::SeededPrng noise("svote-hostile");
+  // Random rewrites of a few bytes of the params and of the output state, and random strings.
+  for (const auto& [tx, key] :
+       {std::pair{*second, &voters_[1]}, std::pair{*tally_tx, &authority_}}) {
+    for (int round = 0; round < 150; ++round) {
+      ledger::WireTransaction bad = tx;
+      std::array<uint8_t, 4> r{};
+      noise.fill(r);
+      Bytes& target = (r[0] & 1) ? bad.commands[0].params : bad.outputs[0].data;
+      if (r[0] & 2) {
+        target.resize(r[1] % 200);
+        noise.fill(target);
+      } else {
+        for (int k = 0; k <= r[3] % 3; ++k)
+          target[(r[1] * 256u + r[2] + k * 31u) % target.size()] ^= r[3] | 1;
+      }
+      EXPECT_FALSE(ledger_.verify(bad, {key}).ok()) << "round " << round;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace folio::contracts
