@@ -127,6 +127,8 @@ void add_consensus_commands(CLI::App& app, Groups& groups) {
       ->check(CLI::Range(1, 1'000'000));
   b->add_option("--command-bytes", bench->command_bytes, "Bytes per command")
       ->check(CLI::Range(8, 65536));
+  b->add_option("--threads", bench->threads,
+                "1: replicas and client share one thread; 0 (default): a thread per replica");
   b->add_option("--out", *out, "Where to write the JSON results");
   b->callback([bench, out] {
     sim::ConsensusBenchResult r = sim::run_consensus_bench(*bench);
@@ -134,9 +136,11 @@ void add_consensus_commands(CLI::App& app, Groups& groups) {
     std::cout << json;
     write_file(*out, json);
     std::fprintf(stderr,
-                 "consensus: %.0f commands/s, %.1f blocks/s, p50 %.1f ms, p99 %.1f ms; "
-                 "Ed25519 verify %.0f/s on this machine now; %.1f verifies per block\n",
-                 r.commands_per_s, r.blocks_per_s, r.p50_ms, r.p99_ms, r.ed25519_verify_per_s,
+                 "consensus: %.0f commands/s, %.1f blocks/s, p50 %.1f ms, p99 %.1f ms on %u "
+                 "thread(s) using %.2f CPU-seconds in %.2f s (%.0f commands per CPU-second); "
+                 "Ed25519 verify %.0f per CPU-second; %.1f verifies per block\n",
+                 r.commands_per_s, r.blocks_per_s, r.p50_ms, r.p99_ms, r.threads, r.cpu_s,
+                 r.elapsed_s, r.commands_per_cpu_s, r.ed25519_verify_per_s,
                  r.committed_blocks ? static_cast<double>(r.signatures_verified) / r.committed_blocks
                                     : 0.0);
     if (r.committed_commands == 0) throw CLI::RuntimeError(1);
