@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,6 +98,9 @@ const char* run_status_name(RunStatus status);
 struct RunInput {
   const uint8_t* tx = nullptr;          // canonical LedgerTransaction bytes
   size_t tx_size = 0;
+  // When set (and tx is null), produces the transaction bytes on the first tx_size/tx_read: most
+  // checkers read only their ContractView, and encoding the whole transaction is not free.
+  std::function<std::vector<uint8_t>()> tx_source;
   std::string contract;                 // the contract being verified
   const uint8_t* config = nullptr;      // deployment parameters from the contract's manifest
   size_t config_size = 0;

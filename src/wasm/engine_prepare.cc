@@ -340,121 +340,180 @@ uint64_t expr_cost(const wabt::Expr& expr) {
 // boundaries (function entry, block/loop/if bodies, and the code after each of them); a branch out
 // of the middle of a run only means the run was charged in full, which keeps the cost static.
 //
-// Every block subtracts, but only function entries and loop bodies also test the counter: between
-// two tests a run executes only forward, loop-free code of one function, so it can overdraw by at
-// most one function's worth of static cost before the next test, a host call, or the host's own
-// test at the end catches it. The verdict stays exact (a run whose charges exceed the budget is
-// out of gas, however it ends) and halves the cost of accounting in straight-line code.
+// wabt's interpreter pays much more for a global access than for a local one, so blocks add their
+// cost to a per-call accumulator local, and the accumulator is flushed into the global counter
+// where it matters: at loop heads (which also charge their own block and test the counter), before
+// every call, return, branch out of the function and memory.grow, and at the end of the body.
+// Function entries charge the global directly and test it. Between two tests a run executes only
+// forward, loop-free code of one function, so the counter can be overdrawn by at most one
+// function's static cost before a test, a host call, or the host's check after the run catches
+// it. The verdict is exact: a run whose charges exceed the budget ends out of gas, however it
+// ends. A run that traps loses the charges of its last unflushed blocks from the reported gas,
+// which is still the same on every machine.
 class GasInjector {
  public:
-  GasInjector(Index gas_global) : gas_(gas_global) {}
+  explicit GasInjector(Index gas_global) : gas_(gas_global) {}
   uint32_t charge_points = 0;
 
   void instrument_function(wabt::Func& func) {
     func_ = &func;
     scratch_local_ = -1;
-    instrument_list(func.exprs, true);
+    acc_local_ = static_cast<Index>(func.GetNumParamsAndLocals());
+    func.local_types.AppendDecl(Type::I64, 1);
+    instrument_list(func.exprs, Head::kFunction, 0);
+    insert_flush(func.exprs, func.exprs.end());
   }
 
  private:
   using ExprPtr = std::unique_ptr<wabt::Expr>;
+  using Iter = wabt::ExprList::iterator;
+  enum class Head { kFunction, kLoop, kOther };
 
   static ExprPtr i64_const(uint64_t v) {
     return std::make_unique<wabt::ConstExpr>(wabt::Const::I64(v));
   }
+  template <class T>
+  static ExprPtr op(Opcode opcode) {
+    return std::make_unique<T>(opcode);
+  }
+  ExprPtr global_get() const { return std::make_unique<wabt::GlobalGetExpr>(var(gas_)); }
+  ExprPtr global_set() const { return std::make_unique<wabt::GlobalSetExpr>(var(gas_)); }
+  ExprPtr acc_get() const { return std::make_unique<wabt::LocalGetExpr>(var(acc_local_)); }
+  ExprPtr acc_set() const { return std::make_unique<wabt::LocalSetExpr>(var(acc_local_)); }
 
-  // gas -= <value on the stack or `cost`>; if gas < 0: unreachable. The host tells an exhausted
-  // budget from a contract's own trap by the counter's sign.
-  void emit_charge(wabt::ExprList& list, wabt::ExprList::iterator before, ExprPtr amount_tail,
-                   bool test) {
-    list.insert(before, std::make_unique<wabt::GlobalGetExpr>(var(gas_)));
-    if (amount_tail) list.insert(before, std::move(amount_tail));
-    list.insert(before, std::make_unique<wabt::BinaryExpr>(Opcode::I64Sub));
-    list.insert(before, std::make_unique<wabt::GlobalSetExpr>(var(gas_)));
-    ++charge_points;
-    if (!test) return;
-    list.insert(before, std::make_unique<wabt::GlobalGetExpr>(var(gas_)));
+  // if (gas < 0) unreachable. The host tells an exhausted budget from a contract's own trap by
+  // the counter's sign.
+  void insert_test(wabt::ExprList& list, Iter before) {
+    list.insert(before, global_get());
     list.insert(before, i64_const(0));
-    list.insert(before, std::make_unique<wabt::CompareExpr>(Opcode::I64LtS));
+    list.insert(before, op<wabt::CompareExpr>(Opcode::I64LtS));
     auto check = std::make_unique<wabt::IfExpr>();
     check->true_.exprs.push_back(std::make_unique<wabt::UnreachableExpr>());
     list.insert(before, std::move(check));
   }
 
-  void charge_static(wabt::ExprList& list, wabt::ExprList::iterator before, uint64_t cost,
-                     bool test) {
-    if (cost == 0) return;
-    emit_charge(list, before, i64_const(cost), test);
+  // gas -= acc; acc = 0. Leaves the operand stack as it was.
+  void insert_flush(wabt::ExprList& list, Iter before) {
+    list.insert(before, global_get());
+    list.insert(before, acc_get());
+    list.insert(before, op<wabt::BinaryExpr>(Opcode::I64Sub));
+    list.insert(before, global_set());
+    list.insert(before, i64_const(0));
+    list.insert(before, acc_set());
   }
 
-  // memory.grow n: charge kMemoryGrowPerPage * n before growing, n kept in a scratch local.
-  void charge_grow(wabt::ExprList& list, wabt::ExprList::iterator grow) {
+  void charge(wabt::ExprList& list, Iter before, uint64_t cost, Head head) {
+    if (cost == 0 && head == Head::kOther) return;
+    ++charge_points;
+    if (head == Head::kOther) {  // acc += cost
+      list.insert(before, acc_get());
+      list.insert(before, i64_const(cost));
+      list.insert(before, op<wabt::BinaryExpr>(Opcode::I64Add));
+      list.insert(before, acc_set());
+      return;
+    }
+    list.insert(before, global_get());  // gas -= [acc +] cost, then test
+    if (head == Head::kLoop) {
+      list.insert(before, acc_get());
+      list.insert(before, op<wabt::BinaryExpr>(Opcode::I64Sub));
+    }
+    list.insert(before, i64_const(cost));
+    list.insert(before, op<wabt::BinaryExpr>(Opcode::I64Sub));
+    list.insert(before, global_set());
+    if (head == Head::kLoop) {
+      list.insert(before, i64_const(0));
+      list.insert(before, acc_set());
+    }
+    insert_test(list, before);
+  }
+
+  // memory.grow n: flush, then charge kMemoryGrowPerPage * n and test before growing, with n kept
+  // in a scratch local.
+  void charge_grow(wabt::ExprList& list, Iter grow) {
     if (scratch_local_ < 0) {
       scratch_local_ = static_cast<int64_t>(func_->GetNumParamsAndLocals());
       func_->local_types.AppendDecl(Type::I32, 1);
     }
     wabt::Var scratch = var(static_cast<Index>(scratch_local_));
     list.insert(grow, std::make_unique<wabt::LocalSetExpr>(scratch));
-    list.insert(grow, std::make_unique<wabt::GlobalGetExpr>(var(gas_)));
+    insert_flush(list, grow);
+    list.insert(grow, global_get());
     list.insert(grow, std::make_unique<wabt::LocalGetExpr>(scratch));
-    list.insert(grow, std::make_unique<wabt::ConvertExpr>(Opcode::I64ExtendI32U));
+    list.insert(grow, op<wabt::ConvertExpr>(Opcode::I64ExtendI32U));
     list.insert(grow, i64_const(GasCosts::kMemoryGrowPerPage));
-    list.insert(grow, std::make_unique<wabt::BinaryExpr>(Opcode::I64Mul));
-    list.insert(grow, std::make_unique<wabt::BinaryExpr>(Opcode::I64Sub));
-    list.insert(grow, std::make_unique<wabt::GlobalSetExpr>(var(gas_)));
-    list.insert(grow, std::make_unique<wabt::GlobalGetExpr>(var(gas_)));
-    list.insert(grow, i64_const(0));
-    list.insert(grow, std::make_unique<wabt::CompareExpr>(Opcode::I64LtS));
-    auto check = std::make_unique<wabt::IfExpr>();
-    check->true_.exprs.push_back(std::make_unique<wabt::UnreachableExpr>());
-    list.insert(grow, std::move(check));
+    list.insert(grow, op<wabt::BinaryExpr>(Opcode::I64Mul));
+    list.insert(grow, op<wabt::BinaryExpr>(Opcode::I64Sub));
+    list.insert(grow, global_set());
+    insert_test(list, grow);
     list.insert(grow, std::make_unique<wabt::LocalGetExpr>(scratch));
   }
 
-  // `test_head`: the first run of this list also tests the counter (function and loop bodies).
-  // Recursion depth is bounded by the pre-scan's block_nesting_max.
-  void instrument_list(wabt::ExprList& list, bool test_head) {
-    auto segment = list.begin();
-    bool test = test_head;
+  static bool leaves_function(const wabt::Var& target, Index depth) {
+    return target.is_index() && target.index() == depth;
+  }
+
+  // `depth`: how many labels enclose `list` inside the function (a branch to label `depth` leaves
+  // the function). Recursion is bounded by the pre-scan's block_nesting_max.
+  void instrument_list(wabt::ExprList& list, Head head, Index depth) {
+    Iter segment = list.begin();
     uint64_t cost = 0;
-    for (auto it = list.begin(); it != list.end(); ++it) {
+    for (Iter it = list.begin(); it != list.end(); ++it) {
       wabt::Expr& expr = *it;
       cost += expr_cost(expr);
       bool boundary = false;
       switch (expr.type()) {
         case wabt::ExprType::Block:
-          instrument_list(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs, false);
+          instrument_list(wabt::cast<wabt::BlockExpr>(&expr)->block.exprs, Head::kOther, depth + 1);
           boundary = true;
           break;
         case wabt::ExprType::Loop:
-          instrument_list(wabt::cast<wabt::LoopExpr>(&expr)->block.exprs, true);
+          instrument_list(wabt::cast<wabt::LoopExpr>(&expr)->block.exprs, Head::kLoop, depth + 1);
           boundary = true;
           break;
         case wabt::ExprType::If: {
           auto* if_expr = wabt::cast<wabt::IfExpr>(&expr);
-          instrument_list(if_expr->true_.exprs, false);
-          instrument_list(if_expr->false_, false);
+          instrument_list(if_expr->true_.exprs, Head::kOther, depth + 1);
+          instrument_list(if_expr->false_, Head::kOther, depth + 1);
           boundary = true;
           break;
         }
         case wabt::ExprType::MemoryGrow:
           charge_grow(list, it);
           break;
+        case wabt::ExprType::Call:
+        case wabt::ExprType::CallIndirect:
+        case wabt::ExprType::Return:
+          insert_flush(list, it);
+          break;
+        case wabt::ExprType::Br:
+          if (leaves_function(wabt::cast<wabt::BrExpr>(&expr)->var, depth)) insert_flush(list, it);
+          break;
+        case wabt::ExprType::BrIf:
+          if (leaves_function(wabt::cast<wabt::BrIfExpr>(&expr)->var, depth)) insert_flush(list, it);
+          break;
+        case wabt::ExprType::BrTable: {
+          auto* table = wabt::cast<wabt::BrTableExpr>(&expr);
+          bool leaves = leaves_function(table->default_target, depth);
+          for (const wabt::Var& target : table->targets) leaves = leaves || leaves_function(target, depth);
+          if (leaves) insert_flush(list, it);
+          break;
+        }
         default:
           break;
       }
       if (boundary) {
-        charge_static(list, segment, cost, test);
+        charge(list, segment, cost, head);
         cost = 0;
-        test = false;
+        head = Head::kOther;
         segment = std::next(it);
       }
     }
-    charge_static(list, segment, cost, test);
+    charge(list, segment, cost, head);
   }
 
   Index gas_;
   wabt::Func* func_ = nullptr;
+  Index acc_local_ = 0;
   int64_t scratch_local_ = -1;
 };
 

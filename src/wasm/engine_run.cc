@@ -24,6 +24,23 @@ constexpr const char* kOutOfGasTrap = "folio: out of gas";
 // What the host functions of one run share.
 struct HostContext {
   const RunInput* input = nullptr;
+  std::vector<uint8_t> lazy_tx;
+  bool tx_ready = false;
+  const uint8_t* tx = nullptr;
+  size_t tx_size = 0;
+
+  void ensure_tx() {
+    if (tx_ready) return;
+    tx_ready = true;
+    if (input->tx == nullptr && input->tx_source) {
+      lazy_tx = input->tx_source();
+      tx = lazy_tx.data();
+      tx_size = lazy_tx.size();
+    } else {
+      tx = input->tx;
+      tx_size = input->tx_size;
+    }
+  }
   interp::Global* gas = nullptr;
   interp::Memory* memory = nullptr;
   bool rejected = false;
@@ -83,13 +100,15 @@ interp::HostFunc::Callback host_function(int id, HostContext& ctx) {
       return [&ctx](interp::Thread& thread, const interp::Values&, interp::Values& results,
                     interp::Trap::Ptr* out) -> wabt::Result {
         if (!charge(ctx, 0)) return trap(thread, out, kOutOfGasTrap);
-        results[0] = interp::Value::Make(static_cast<uint32_t>(ctx.input->tx_size));
+        ctx.ensure_tx();
+        results[0] = interp::Value::Make(static_cast<uint32_t>(ctx.tx_size));
         return wabt::Result::Ok;
       };
     case 1:  // tx_read(dst, offset, len)
       return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,
                     interp::Trap::Ptr* out) -> wabt::Result {
-        return copy_out(ctx, thread, params, out, ctx.input->tx, ctx.input->tx_size, "tx_read");
+        ctx.ensure_tx();
+        return copy_out(ctx, thread, params, out, ctx.tx, ctx.tx_size, "tx_read");
       };
     case 2:  // contract_name(dst, cap) -> len
       return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values& results,

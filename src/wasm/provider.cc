@@ -24,10 +24,9 @@ class WasmContract : public ledger::Contract {
   }
 
   Execution run_with(const ledger::LedgerTransaction& tx, uint64_t budget) const {
-    Bytes encoded = codec::encode_to_bytes(tx);
     Bytes view = contract_view(tx, attachment_.manifest.name);
-    return run(*module_, encoded, attachment_.manifest.name, budget, attachment_.manifest.config,
-               view);
+    return run_lazy(*module_, [&tx] { return codec::encode_to_bytes(tx); },
+                    attachment_.manifest.name, budget, attachment_.manifest.config, view);
   }
 
  private:

@@ -60,6 +60,20 @@ Execution run(const Module& module, ByteView tx, std::string_view contract, uint
   return Execution{ran.status, std::move(ran.reason), ran.gas_used};
 }
 
+Execution run_lazy(const Module& module, std::function<Bytes()> encode_tx,
+                   std::string_view contract, uint64_t gas_budget, ByteView config, ByteView view) {
+  engine::RunInput input;
+  input.tx_source = std::move(encode_tx);
+  input.contract = std::string(contract);
+  input.gas_budget = gas_budget;
+  input.config = config.data();
+  input.config_size = config.size();
+  input.view = view.data();
+  input.view_size = view.size();
+  engine::RunOutcome ran = engine::engine_run(module.engine(), input);
+  return Execution{ran.status, std::move(ran.reason), ran.gas_used};
+}
+
 Result<std::shared_ptr<const Module>> ModuleCache::get(ByteView wasm) {
   crypto::Hash256 hash = crypto::sha256(wasm);
   {

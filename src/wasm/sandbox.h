@@ -10,6 +10,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,6 +86,10 @@ struct Execution {
 // the contract's deployment parameters `config` and its ContractView `view` (provider.h).
 Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget,
               ByteView config = {}, ByteView view = {});
+
+// As run(), with the transaction bytes produced by `encode_tx` only if the contract reads them.
+Execution run_lazy(const Module& module, std::function<Bytes()> encode_tx,
+                   std::string_view contract, uint64_t gas_budget, ByteView config, ByteView view);
 
 // Loaded modules (and rejections) by code hash, so a contract used by many transactions is
 // validated and instrumented once. Bounded: the oldest entry is dropped past entries_max.
