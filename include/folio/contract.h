@@ -133,8 +133,10 @@ static inline uint64_t folio_read_u64(folio_reader* r) {
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
   return v;
 }
-/* ULEB128 that fits 32 bits, minimal form only (as the canonical codec requires). */
+/* ULEB128 that fits 32 bits, minimal form only (as the canonical codec requires). Lengths and
+ * variant indexes are almost always one byte, which takes the loop-free path. */
 static inline uint32_t folio_read_uleb(folio_reader* r) {
+  if (!r->failed && r->cur < r->end && *r->cur < 0x80) return *r->cur++;
   uint64_t v = 0;
   for (int shift = 0; shift < 35; shift += 7) {
     uint8_t b = folio_read_u8(r);
@@ -163,9 +165,26 @@ static inline int folio_read_bool(folio_reader* r) {
   return b == 1;
 }
 
-/* Eight bytes at a time: keys are compared often, and every interpreted instruction costs. */
+static inline uint64_t folio_load_u64_(const uint8_t* p) {
+  uint64_t v;
+  __builtin_memcpy(&v, p, 8);
+  return v;
+}
+
+/* Eight bytes at a time, and without a loop for the 32- and 33-byte values that hashes and leaf
+ * keys are: keys are compared often, and every interpreted instruction (and loop) costs gas. */
 static inline int folio_bytes_equal(folio_bytes a, folio_bytes b) {
   if (a.len != b.len) return 0;
+  if (a.len == 32 || a.len == 33) {
+    const uint8_t* x = a.ptr;
+    const uint8_t* y = b.ptr;
+    uint64_t diff = (folio_load_u64_(x) ^ folio_load_u64_(y)) |
+                    (folio_load_u64_(x + 8) ^ folio_load_u64_(y + 8)) |
+                    (folio_load_u64_(x + 16) ^ folio_load_u64_(y + 16)) |
+                    (folio_load_u64_(x + 24) ^ folio_load_u64_(y + 24));
+    if (a.len == 33) diff |= (uint64_t)(x[32] ^ y[32]);
+    return diff == 0;
+  }
   uint32_t i = 0;
   for (; i + 8 <= a.len; i += 8) {
     uint64_t x, y;
@@ -210,7 +229,17 @@ static inline folio_bytes folio_read_key_at_depth(folio_reader* r, uint32_t dept
   }
   return out;
 }
-static inline folio_bytes folio_read_key(folio_reader* r) { return folio_read_key_at_depth(r, 0); }
+/* Leaf keys (the common case) without a call or a loop; compound keys through the general path. */
+static inline folio_bytes folio_read_key(folio_reader* r) {
+  folio_bytes out = {0, 0};
+  if (!r->failed && r->end - r->cur >= 33 && r->cur[0] == 0) {
+    out.ptr = r->cur;
+    out.len = 33;
+    r->cur += 33;
+    return out;
+  }
+  return folio_read_key_at_depth(r, 0);
+}
 
 /* ---- SDK: the transaction's parts ------------------------------------------------------------- */
 typedef struct {

@@ -171,7 +171,8 @@ void run_command(const RunOptions& o) {
     name = tx.commands[0].contract;
   }
   Bytes encoded = codec::encode_to_bytes(tx);
-  wasm::Execution e = wasm::run(*v.module, encoded, name, o.gas, config);
+  Bytes view = wasm::contract_view(tx, name);
+  wasm::Execution e = wasm::run(*v.module, encoded, name, o.gas, config, view);
   std::printf("%s %s\n", name.c_str(), e.describe().c_str());
   std::printf("  gas used  %llu of %llu\n", static_cast<unsigned long long>(e.gas_used),
               static_cast<unsigned long long>(o.gas));
