@@ -139,17 +139,18 @@ Row run_row(std::string key, std::string label, Reference reference, size_t runs
   return row;
 }
 
+using Signers = std::vector<const crypto::PrivateKey*>;
+
 ledger::SignedTransaction signed_by(const PrivacyTestLedger& ledger,
-                                    const ledger::WireTransaction& tx,
-                                    const crypto::PrivateKey& key) {
-  return ledger.sign(tx, {&key});
+                                    const ledger::WireTransaction& tx, const Signers& keys) {
+  return ledger.sign(tx, keys);
 }
 
 std::vector<ledger::StateAndRef> commit(PrivacyTestLedger& ledger,
-                                        const ledger::WireTransaction& tx,
-                                        const crypto::PrivateKey& key, const std::string& what) {
+                                        const ledger::WireTransaction& tx, const Signers& keys,
+                                        const std::string& what) {
   ledger::Verdict v;
-  auto out = ledger.commit(tx, {&key}, &v);
+  auto out = ledger.commit(tx, keys, &v);
   if (!v.ok()) fail("setting up " + what + ": " + v.describe());
   return out;
 }
@@ -196,7 +197,7 @@ void bench_zk(size_t runs, const std::string& out_dir) {
     issue.commands = {contracts::cscoin_issue(1000, ledger.mint().public_key())};
     issue.notary = notary;
     issue.salt = contracts::random_salt(prng);
-    auto accounts = commit(ledger, issue, ledger.mint(), "CSCoin accounts");
+    auto accounts = commit(ledger, issue, {&ledger.mint()}, "CSCoin accounts");
     rows.push_back(
         run_row("cscoin_transfer", "CSCoin transfer", {4.986, 5.750, 0.684, 0.474}, runs, ledger,
                 contracts::kCsCoinContract, [&] {
@@ -208,7 +209,7 @@ void bench_zk(size_t runs, const std::string& out_dir) {
                   tx.commands = {contracts::cscoin_transfer(flow)};
                   tx.notary = notary;
                   tx.salt = contracts::random_salt(prng);
-                  return signed_by(ledger, tx, alice);
+                  return signed_by(ledger, tx, {&alice});
                 }));
   }
 
@@ -217,37 +218,37 @@ void bench_zk(size_t runs, const std::string& out_dir) {
     crypto::PrivateKey utility = PrivacyTestLedger::key("utility"),
                        device = PrivacyTestLedger::key("meter"),
                        household = PrivacyTestLedger::key("household");
-    auto token = commit(ledger, contracts::smet_init(utility.public_key(), notary, prng), utility,
-                        "SMet token")[0];
+    auto token = commit(ledger, contracts::smet_init(utility.public_key(), notary, prng),
+                        {&utility}, "SMet token")[0];
     rows.push_back(run_row("smet_create_meter", "SMet createMeter", {4.786, 0.026, 0.480, 0.003},
                            runs, ledger, contracts::kSMetContract, [&] {
                              auto tx = must(contracts::smet_create_meter(token, device.public_key(),
                                                                          household.public_key(),
                                                                          "flat 3", prng),
                                             "createMeter");
-                             return signed_by(ledger, tx, device);
+                             return signed_by(ledger, tx, {&device, &utility});
                            }));
     auto meter = commit(ledger,
                         must(contracts::smet_create_meter(token, device.public_key(),
                                                           household.public_key(), "flat 3", prng),
                              "createMeter"),
-                        device, "SMet meter")[1];
+                        {&device, &utility}, "SMet meter")[1];
     const std::vector<uint64_t> readings = {10, 20, 30};
     const std::vector<uint64_t> tariffs = {5, 3, 5};
     rows.push_back(run_row("smet_add_reading", "SMet addReading", {5.286, 5.965, 0.506, 0.697},
                            runs, ledger, contracts::kSMetContract, [&] {
                              auto r = must(contracts::smet_add_reading(meter, 1, readings, prng),
                                            "addReading");
-                             return signed_by(ledger, r.first, device);
+                             return signed_by(ledger, r.first, {&device});
                            }));
     auto reading = must(contracts::smet_add_reading(meter, 1, readings, prng), "addReading");
-    auto read_meter = commit(ledger, reading.first, device, "SMet reading")[0];
+    auto read_meter = commit(ledger, reading.first, {&device}, "SMet reading")[0];
     rows.push_back(run_row("smet_compute_bill", "SMet computeBill", {5.043, 5.870, 0.513, 0.603},
                            runs, ledger, contracts::kSMetContract, [&] {
                              auto tx = must(contracts::smet_compute_bill(read_meter, reading.second,
                                                                          tariffs, prng),
                                             "computeBill");
-                             return signed_by(ledger, tx, household);
+                             return signed_by(ledger, tx, {&household});
                            }));
   }
 
@@ -264,7 +265,7 @@ void bench_zk(size_t runs, const std::string& out_dir) {
     }
     const std::vector<std::string> options = {"yes", "no"};
     auto token = commit(ledger, contracts::svote_init(organiser.public_key(), notary, prng),
-                        organiser, "SVote token")[0];
+                        {&organiser}, "SVote token")[0];
     auto create = [&] {
       return must(
           contracts::svote_create_election(token, options, voter_keys, authority.public_key(),
@@ -273,24 +274,26 @@ void bench_zk(size_t runs, const std::string& out_dir) {
     };
     rows.push_back(run_row("svote_create_election", "SVote createElection",
                            {11.733, 11.327, 1.028, 0.782}, runs, ledger, contracts::kSVoteContract,
-                           [&] { return signed_by(ledger, create(), authority); }));
-    auto election = commit(ledger, create(), authority, "SVote election")[1];
+                           [&] {
+                             return signed_by(ledger, create(), {&authority, &organiser});
+                           }));
+    auto election = commit(ledger, create(), {&authority, &organiser}, "SVote election")[1];
     rows.push_back(run_row(
         "svote_add_vote", "SVote addVote", {14.086, 28.178, 1.043, 1.433}, runs, ledger,
         contracts::kSVoteContract, [&] {
           auto tx = must(contracts::svote_add_vote(election, voter_keys[0], 0, prng), "addVote");
-          return signed_by(ledger, tx, voters[0]);
+          return signed_by(ledger, tx, {&voters[0]});
         }));
     ledger::StateAndRef closing = election;
     for (size_t i = 0; i < voters.size(); ++i)
       closing = commit(
           ledger, must(contracts::svote_add_vote(closing, voter_keys[i], i % 2, prng), "addVote"),
-          voters[i], "SVote votes")[0];
+          {&voters[i]}, "SVote votes")[0];
     rows.push_back(run_row(
         "svote_tally", "SVote tally", {253.286, 11.589, 7.793, 0.937}, runs, ledger,
         contracts::kSVoteContract, [&] {
           auto tx = must(contracts::svote_tally(closing, tally_keys, voters.size(), prng), "tally");
-          return signed_by(ledger, tx, authority);
+          return signed_by(ledger, tx, {&authority});
         }));
   }
 

@@ -64,6 +64,9 @@ Status verify_create_meter(const ledger::Command& command, const std::vector<SMe
   if (!meter.periods.empty()) return ledger::reject("a new meter has no readings");
   if (!signs(command, meter.key))
     return ledger::reject("createMeter is not signed by the meter's key " + meter.key.describe());
+  // The token is the owner's capability to register meters (the utility provisions them).
+  if (!signs(command, as<SMetToken>(ins[0])->owner))
+    return ledger::reject("createMeter is not signed by the token's owner");
   return ok_status();
 }
 
@@ -251,7 +254,10 @@ Result<ledger::WireTransaction> smet_create_meter(const ledger::StateAndRef& tok
   tx.outputs.push_back(token.state);
   tx.outputs.push_back(
       smet_state(SMetMeter{meter_key, owner, std::move(info), {}}, token.state.notary));
-  tx.commands.push_back(command(kCreateMeter, {}, {meter_key}));
+  std::vector<crypto::PublicKey> signers = {meter_key};
+  const crypto::PublicKey& token_owner = std::get<SMetToken>(s).owner;
+  if (token_owner != meter_key) signers.push_back(token_owner);
+  tx.commands.push_back(command(kCreateMeter, {}, std::move(signers)));
   tx.notary = token.state.notary;
   tx.salt = random_salt(prng);
   return tx;

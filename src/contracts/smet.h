@@ -3,8 +3,9 @@
 // to equal Σ tariffᵢ·readingᵢ over those commitments, so no verifier ever sees a reading.
 //
 // Types (one variant, SMetState, is the data of every SMet state):
-//   Token  the singleton that createMeter consumes and re-creates (Chainspace's pattern for
-//          contract-managed creation); made once by `init`, signed by its owner.
+//   Token  what createMeter consumes and re-creates (Chainspace's pattern for contract-managed
+//          creation): its owner's capability to register meters; made by `init`, signed by its
+//          owner.
 //   Meter  a meter's key (the device, which signs readings), its owner (the customer, who holds the
 //          openings and asks for bills), a description, and the committed readings of each period
 //          not yet billed.
@@ -12,7 +13,8 @@
 // Commands (one SMet command per transaction):
 //   init         no SMet input; outputs [Token]; the token's owner signs.
 //   createMeter  inputs [Token]; outputs [Token unchanged, Meter with no readings]; the meter's key
-//                signs (possession of the key, Chainspace's "signature on the key").
+//                signs (possession of the key, Chainspace's "signature on the key"), and so does
+//                the token's owner (the utility that provisions meters).
 //   addReading   inputs [Meter]; outputs [Meter with the period appended]; params: period and the
 //                Pedersen commitments Cᵢ = readingᵢ·G + rᵢ·H; the meter's key signs. Periods
 //                strictly increase.

@@ -32,7 +32,7 @@ class SMetTest : public ::testing::Test {
   ledger::StateAndRef meter(const crypto::PrivateKey& device) {
     auto tx = smet_create_meter(token(), device.public_key(), owner_.public_key(), "flat 3", prng_);
     EXPECT_TRUE(tx.ok());
-    return commit_ok(*tx, {&device})[1];
+    return commit_ok(*tx, {&device, &utility_})[1];
   }
 
   std::pair<ledger::StateAndRef, SMetReadingSecrets> read(const ledger::StateAndRef& m,
@@ -142,6 +142,13 @@ TEST_F(SMetTest, ProofCopiedIntoAnotherTransactionIsRefused) {
   EXPECT_TRUE(ledger_.verify(*second, {&owner_}).ok());
   second->commands[0].params = first->commands[0].params;
   expect_refused(*second, {&owner_}, "is not proven");
+}
+
+TEST_F(SMetTest, MeterNotApprovedByTheTokensOwnerIsRefused) {
+  auto tx = smet_create_meter(token(), meter_key_.public_key(), owner_.public_key(), "shed", prng_);
+  ASSERT_TRUE(tx.ok());
+  tx->commands[0].signers = {meter_key_.public_key()};
+  expect_refused(*tx, {&meter_key_}, "createMeter is not signed by the token's owner");
 }
 
 TEST_F(SMetTest, ReadingsSignedByAnotherKeyAreRefused) {

@@ -69,6 +69,9 @@ Status verify_create_election(const ledger::LedgerTransaction& tx, const ledger:
   if (vote.voters.empty()) return ledger::reject("an election has at least one voter");
   if (!signs(command, vote.tally_authority))
     return ledger::reject("createElection is not signed by the tally authority");
+  // The token is its owner's capability to open elections under this contract.
+  if (!signs(command, as<SVoteToken>(ins[0])->owner))
+    return ledger::reject("createElection is not signed by the token's owner");
   if (params->zero_proofs.size() != vote.options.size())
     return ledger::reject("createElection gives " + std::to_string(params->zero_proofs.size()) +
                           " zero proofs for " + std::to_string(vote.options.size()) + " options");
@@ -282,6 +285,9 @@ Result<ledger::WireTransaction> svote_create_election(const ledger::StateAndRef&
   FOLIO_ASSIGN_OR_RETURN(SVoteState s, svote_decode(token.state));
   if (as<SVoteToken>(s) == nullptr)
     return make_error(ErrorCode::kInvalidArgument, "state is not an SVote token");
+  std::vector<crypto::PublicKey> signers = {tally_authority};
+  const crypto::PublicKey& token_owner = std::get<SVoteToken>(s).owner;
+  if (token_owner != tally_authority) signers.push_back(token_owner);
   SVoteVote vote{std::move(options), std::move(voters), tally_authority, tally_key, {}};
   std::vector<ledger::StateRef> refs = {token.ref};
   zk::Transcript t = bound_transcript(kSVoteContract, kCreateElection, refs);
@@ -298,7 +304,7 @@ Result<ledger::WireTransaction> svote_create_election(const ledger::StateAndRef&
   tx.outputs.push_back(token.state);
   tx.outputs.push_back(svote_state(vote, token.state.notary));
   tx.commands.push_back(
-      command(kCreateElection, codec::encode_to_bytes(params), {tally_authority}));
+      command(kCreateElection, codec::encode_to_bytes(params), std::move(signers)));
   tx.notary = token.state.notary;
   tx.salt = random_salt(prng);
   return tx;

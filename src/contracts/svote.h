@@ -3,14 +3,16 @@
 // the final counts are decrypted, each with a proof of correct decryption.
 //
 // Types (one variant, SVoteState, is the data of every SVote state):
-//   Token  the singleton that createElection consumes and re-creates; made once by `init`.
+//   Token  what createElection consumes and re-creates: its owner's capability to open
+//          elections; made by `init`.
 //   Vote   an election in progress: options, the keys of voters who have not voted yet, the tally
 //          authority's signing key and ElGamal key, and one encrypted count per option.
 //   Tally  the result: options, plain counts, tally authority.
 // Commands (one SVote command per transaction):
 //   init            no SVote input; outputs [Token]; its owner signs.
 //   createElection  inputs [Token]; outputs [Token unchanged, Vote]; params: one EncryptsProof per
-//                   option that the initial count encrypts 0; the tally authority signs.
+//                   option that the initial count encrypts 0; the tally authority and the
+//                   token's owner sign.
 //   addVote         inputs [Vote]; outputs [Vote']; params: the voter's key, one ciphertext per
 //                   option, a BitProof per option (0 or 1) and an EncryptsProof that the ballot's
 //                   sum encrypts 1; the voter signs. Vote' equals Vote with the voter's key removed

@@ -42,7 +42,7 @@ class SVoteTest : public ::testing::Test {
     auto tx = svote_create_election(token, std::move(options), keys, authority_.public_key(),
                                     tally_keys_.public_key, prng_);
     EXPECT_TRUE(tx.ok());
-    return commit_ok(*tx, {&authority_})[1];
+    return commit_ok(*tx, {&authority_, &organiser_})[1];
   }
 
   ledger::StateAndRef vote(const ledger::StateAndRef& e, size_t voter, size_t choice) {
@@ -228,7 +228,18 @@ TEST_F(SVoteTest, InitialCountsMustBeProvenZero) {
   auto vote = std::get<SVoteVote>(*svote_decode(tx->outputs[1]));
   vote.counts[0].b = vote.counts[0].b + zk::Point::base_times(zk::Scalar::from_u64(5));
   tx->outputs[1] = svote_state(vote, ledger_.notary());
-  expect_refused(*tx, {&authority_}, "initial count of option 0 is not proven zero");
+  expect_refused(*tx, {&authority_, &organiser_}, "initial count of option 0 is not proven zero");
+}
+
+TEST_F(SVoteTest, ElectionNotApprovedByTheTokensOwnerIsRefused) {
+  voters_.push_back(PrivacyTestLedger::key("voter 0"));
+  auto token =
+      commit_ok(svote_init(organiser_.public_key(), ledger_.notary(), prng_), {&organiser_})[0];
+  auto tx = svote_create_election(token, {"yes", "no"}, {voters_[0].public_key()},
+                                  authority_.public_key(), tally_keys_.public_key, prng_);
+  ASSERT_TRUE(tx.ok());
+  tx->commands[0].signers = {authority_.public_key()};
+  expect_refused(*tx, {&authority_}, "createElection is not signed by the token's owner");
 }
 
 TEST_F(SVoteTest, MalformedBallotIsRefusedWithAReason) {
