@@ -20,7 +20,11 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
       highest_voted_view_(restored.safety.highest_voted_view),
       high_qc_(restored.safety.high_qc),
       high_tc_(restored.safety.high_tc),
-      committed_(restored.committed) {
+      committed_(restored.committed),
+      committed_commands_(config_.committed_commands_remembered_max) {
+  // REQUIRES: a BFT committee; with fewer than 4 replicas f = 0 and leaders would certify their
+  // own blocks alone.
+  FOLIO_ASSERT(config_.committee.size() >= 4);
   FOLIO_ASSERT(config_.committee.contains(config_.id));
   FOLIO_ASSERT(config_.limits.check().ok());
   FOLIO_ASSERT(view_ > View(0));
@@ -55,9 +59,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
   std::reverse(chain.begin(), chain.end());
   for (const BlockId& id : chain) {
     committed_order_.push_back(id);
-    for (const CommandId& c : blocks_.at(id).command_ids) {
-      if (committed_commands_.insert(c).second) committed_commands_order_.push_back(c);
-    }
+    for (const CommandId& c : blocks_.at(id).command_ids) committed_commands_.insert(c);
   }
   // Blocks beside the committed chain at or below its height can never commit.
   for (auto it = blocks_.begin(); it != blocks_.end();) {
@@ -196,6 +198,11 @@ void Replica::on_proposal(ReplicaId from, const Proposal& proposal) {
     ready_.rejections.push_back(std::move(*rejection));
     return;
   }
+  // One block per view from its leader: an equivocating leader cannot fill the store. A second
+  // block of the view still arrives by catch-up if a QC certifies it.
+  if (last_proposal_ && last_proposal_->first == b.view && last_proposal_->second != id)
+    return reject(from, RejectReason::kDuplicate, "a second proposal in one view (equivocation)");
+  last_proposal_ = {b.view, id};
   if (!insert_block(id, b, std::move(ids), std::move(sorted)))
     return reject(from, RejectReason::kInvalidBlock, "block does not extend its parent");
   if (!safe_to_vote(proposal)) {
@@ -446,11 +453,7 @@ void Replica::commit_chain(const BlockId& target, const QuorumCert& target_certi
     s.sorted_ids = {};
     for (const CommandId& c : s.command_ids) {
       mempool_.remove(c);
-      if (committed_commands_.insert(c).second) committed_commands_order_.push_back(c);
-    }
-    while (committed_commands_order_.size() > config_.committed_commands_remembered_max) {
-      committed_commands_.erase(committed_commands_order_.front());
-      committed_commands_order_.pop_front();
+      committed_commands_.insert(c);
     }
     committed_ = CommitPointer{id, s.block.height};
     committed_order_.push_back(id);

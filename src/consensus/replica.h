@@ -35,6 +35,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "consensus/command_window.h"
 #include "consensus/mempool.h"
 #include "consensus/types.h"
 #include "consensus/validate.h"
@@ -132,7 +133,7 @@ struct Ready {
 
 class Replica {
  public:
-  // REQUIRES: config.id is in the committee; config.limits.check() is ok.
+  // REQUIRES: config.committee.size() >= 4; config.id is in it; config.limits.check() is ok.
   Replica(ReplicaConfig config, const RestoredState& restored, int64_t now_ms);
 
   void tick(int64_t now_ms);
@@ -231,9 +232,9 @@ class Replica {
   std::map<BlockId, Missing> missing_;
   CommitPointer committed_;
   std::deque<BlockId> committed_order_;
-  std::unordered_set<CommandId> committed_commands_;
-  std::deque<CommandId> committed_commands_order_;
+  CommandWindow committed_commands_;
   std::optional<std::pair<ReplicaId, Proposal>> pending_proposal_;  // waiting for its parent
+  std::optional<std::pair<View, BlockId>> last_proposal_;  // the block accepted for that view
 
   // Pacemaker.
   int64_t view_started_ms_ = 0;

@@ -101,7 +101,10 @@ TEST(VotingRule, AtMostOneVotePerViewEvenForAnEquivocatingLeader) {
   EXPECT_EQ(votes_in(first)[0].block_id, block_id(a));
   ASSERT_TRUE(first.persist.safety.has_value());
   EXPECT_EQ(first.persist.safety->highest_voted_view, View(1));
-  EXPECT_TRUE(votes_in(solo.receive(1, Proposal{b, std::nullopt})).empty());
+  Ready second = solo.receive(1, Proposal{b, std::nullopt});
+  EXPECT_TRUE(votes_in(second).empty());
+  EXPECT_TRUE(rejected_for(second, RejectReason::kDuplicate));
+  EXPECT_EQ(solo.replica().find_block(block_id(b)), nullptr) << "equivocation filled the store";
   EXPECT_TRUE(votes_in(solo.receive(1, Proposal{a, std::nullopt})).empty());
 }
 

@@ -1,0 +1,57 @@
+#include "consensus/command_window.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <set>
+
+namespace folio::consensus {
+namespace {
+
+CommandId id_of(uint64_t i) { return command_id(codec::encode_to_bytes(i)); }
+
+TEST(CommandWindow, RemembersTheLastCapacityIdsAndForgetsOlderOnes) {
+  CommandWindow window(100);
+  for (uint64_t i = 0; i < 250; ++i) window.insert(id_of(i));
+  EXPECT_EQ(window.size(), 100u);
+  for (uint64_t i = 0; i < 150; ++i) EXPECT_FALSE(window.contains(id_of(i))) << i;
+  for (uint64_t i = 150; i < 250; ++i) EXPECT_TRUE(window.contains(id_of(i))) << i;
+}
+
+TEST(CommandWindow, AgreesWithAReferenceModelUnderChurn) {
+  // Colliding home slots are forced by a small window with many evictions; the reference is a
+  // FIFO plus a set.
+  CommandWindow window(37);
+  std::deque<CommandId> fifo;
+  std::set<CommandId> present;
+  uint64_t state = 12345;
+  for (int step = 0; step < 20'000; ++step) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    CommandId id = id_of(state % 120);
+    if (!present.contains(id)) {
+      fifo.push_back(id);
+      present.insert(id);
+      if (fifo.size() > 37) {
+        present.erase(fifo.front());
+        fifo.pop_front();
+      }
+    }
+    window.insert(id);
+    ASSERT_EQ(window.size(), fifo.size());
+    for (uint64_t k = 0; k < 120; k += 7)
+      ASSERT_EQ(window.contains(id_of(k)), present.contains(id_of(k))) << "step " << step;
+  }
+}
+
+TEST(CommandWindow, InsertingAPresentIdChangesNothing) {
+  CommandWindow window(3);
+  for (uint64_t i = 0; i < 3; ++i) window.insert(id_of(i));
+  window.insert(id_of(0));
+  window.insert(id_of(3));  // evicts 0, the oldest
+  EXPECT_FALSE(window.contains(id_of(0)));
+  EXPECT_TRUE(window.contains(id_of(1)));
+  EXPECT_TRUE(window.contains(id_of(3)));
+}
+
+}  // namespace
+}  // namespace folio::consensus
