@@ -42,6 +42,46 @@ static void fail_numbers(const char* a, uint64_t x, const char* b, uint64_t y) {
   folio_fail_message(&m);
 }
 
+/* PublicKey::describe(): "ed25519:3d4017c3", or the shape of a compound key. */
+static uint32_t count_leaves(folio_reader* r, uint32_t depth, uint32_t* members, uint32_t* threshold) {
+  uint32_t kind = folio_read_uleb(r);
+  if (kind == 0) { folio_read_fixed(r, 32); return 1; }
+  if (kind == 1) { folio_read_fixed(r, 33); return 1; }
+  if (kind != 2 || depth >= FOLIO_KEY_DEPTH_MAX) { r->failed = 1; return 0; }
+  uint32_t t = folio_read_u32(r);
+  uint32_t n = folio_read_uleb(r), leaves = 0, unused_members, unused_threshold;
+  for (uint32_t i = 0; i < n && !r->failed; ++i) {
+    leaves += count_leaves(r, depth + 1, &unused_members, &unused_threshold);
+    folio_read_u32(r);
+  }
+  *members = n;
+  *threshold = t;
+  return leaves;
+}
+
+static void add_key(folio_message* m, folio_bytes key) {
+  static const char hex[] = "0123456789abcdef";
+  if (key.len == 0) return;
+  if (key.ptr[0] == 0 || key.ptr[0] == 1) {
+    folio_message_add(m, key.ptr[0] == 0 ? "ed25519:" : "ecdsa-p256:");
+    for (uint32_t i = 1; i < 5 && i < key.len; ++i) {
+      char pair[3] = {hex[key.ptr[i] >> 4], hex[key.ptr[i] & 15], 0};
+      folio_message_add(m, pair);
+    }
+    return;
+  }
+  folio_reader r = folio_reader_of(key);
+  uint32_t members = 0, threshold = 0;
+  uint32_t leaves = count_leaves(&r, 0, &members, &threshold);
+  folio_message_add(m, "compound(threshold ");
+  folio_message_add_u64(m, threshold);
+  folio_message_add(m, " over ");
+  folio_message_add_u64(m, members);
+  folio_message_add(m, " members, ");
+  folio_message_add_u64(m, leaves);
+  folio_message_add(m, " leaves)");
+}
+
 static int verify_transfer(const folio_command* command, uint32_t n_in, uint32_t n_out) {
   folio_reader r = folio_reader_of(command->params);
   folio_bytes flow_from = folio_read_key(&r);
@@ -66,7 +106,12 @@ static int verify_transfer(const folio_command* command, uint32_t n_in, uint32_t
   if (outs[1].balance != to->balance + amount)
     fail_numbers("the receiver's new balance is ", outs[1].balance, ", expected ",
                  to->balance + amount);
-  if (!folio_command_signed_by(command, from->owner)) folio_fail("transfer is not signed by the sender");
+  if (!folio_command_signed_by(command, from->owner)) {
+    folio_message m = {{0}, 0};
+    folio_message_add(&m, "transfer is not signed by the sender ");
+    add_key(&m, from->owner);
+    folio_fail_message(&m);
+  }
   return 0;
 }
 
