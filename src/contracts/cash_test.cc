@@ -13,25 +13,35 @@ using testing::LedgerDsl;
 class CashTest : public ::testing::Test {
  protected:
   CashAmount gbp(uint64_t pennies, std::string_view issuer = "bank") {
-    return CashAmount{pennies, IssuedCurrency{PartyAndReference{ledger.party(issuer), Bytes{1}}, "GBP"}};
+    return CashAmount{pennies,
+                      IssuedCurrency{PartyAndReference{ledger.party(issuer), Bytes{1}}, "GBP"}};
   }
-  ledger::TransactionState cash(uint64_t pennies, std::string_view owner, std::string_view issuer = "bank") {
+  ledger::TransactionState cash(uint64_t pennies, std::string_view owner,
+                                std::string_view issuer = "bank") {
     return cash_output(gbp(pennies, issuer), ledger.public_key(owner), ledger.notary());
   }
   CashAmount dollars(uint64_t cents, std::string_view issuer = "bank") {
-    return CashAmount{cents, IssuedCurrency{PartyAndReference{ledger.party(issuer), Bytes{1}}, "USD"}};
+    return CashAmount{cents,
+                      IssuedCurrency{PartyAndReference{ledger.party(issuer), Bytes{1}}, "USD"}};
   }
-  ledger::TransactionState usd(uint64_t cents, std::string_view owner, std::string_view issuer = "bank") {
+  ledger::TransactionState usd(uint64_t cents, std::string_view owner,
+                               std::string_view issuer = "bank") {
     return cash_output(dollars(cents, issuer), ledger.public_key(owner), ledger.notary());
   }
   void issue(std::string label, uint64_t pennies, std::string_view owner) {
-    ledger.transaction().output(std::move(label), cash(pennies, owner)).command(cash_issue(ledger.public_key("bank"))).verifies();
+    ledger.transaction()
+        .output(std::move(label), cash(pennies, owner))
+        .command(cash_issue(ledger.public_key("bank")))
+        .verifies();
   }
   LedgerDsl ledger;
 };
 
 TEST_F(CashTest, IssueRequiresTheIssuersSignature) {
-  ledger.transaction().output(cash(100, "alice")).command(cash_issue(ledger.public_key("bank"))).verifies();
+  ledger.transaction()
+      .output(cash(100, "alice"))
+      .command(cash_issue(ledger.public_key("bank")))
+      .verifies();
   ledger.transaction()
       .output(cash(100, "alice"))
       .command(cash_issue(ledger.public_key("mallory")))
@@ -73,7 +83,6 @@ TEST_F(CashTest, MoveWithoutOwnerSignatureFails) {
       .fails_with(ledger::Rule::kMissingSignature, "has not signed");
 }
 
-
 TEST_F(CashTest, ZeroAmountIsRefused) {
   ledger.transaction()
       .output(cash(0, "alice"))
@@ -106,7 +115,10 @@ TEST_F(CashTest, StateThatIsNotCashIsRefused) {
 
 TEST_F(CashTest, DifferentCurrenciesDoNotOffsetEachOther) {
   issue("pounds", 100, "alice");
-  ledger.transaction().output("dollars", usd(100, "alice")).command(cash_issue(ledger.public_key("bank"))).verifies();
+  ledger.transaction()
+      .output("dollars", usd(100, "alice"))
+      .command(cash_issue(ledger.public_key("bank")))
+      .verifies();
   ledger.transaction()
       .input("pounds")
       .input("dollars")
@@ -155,7 +167,8 @@ TEST_F(CashTest, MovingCashCannotIssueAnotherIssuersToken) {
       .output(cash(50, "bob", "bank2"))
       .command(cash_move({ledger.public_key("alice")}))
       .fails_with(ledger::Rule::kContractRejected,
-                  "issuance of GBP issued by O=bank2,L=London,C=GB is not signed by the issuer in an Issue command");
+                  "issuance of GBP issued by O=bank2,L=London,C=GB is not signed by the issuer in "
+                  "an Issue command");
   ledger.transaction()
       .input("a")
       .output(cash(100, "bob"))
@@ -173,8 +186,8 @@ TEST_F(CashTest, EveryOwnerOfConsumedCashSignsTheMove) {
       .input("bob's")
       .output(cash(150, "carol"))
       .command(cash_move({ledger.public_key("alice")}))
-      .fails_with(ledger::Rule::kContractRejected,
-                  "owner " + ledger.public_key("bob").describe() + " of consumed GBP issued by O=bank");
+      .fails_with(ledger::Rule::kContractRejected, "owner " + ledger.public_key("bob").describe() +
+                                                       " of consumed GBP issued by O=bank");
   ledger.transaction()
       .input("alice's")
       .input("bob's")
@@ -206,7 +219,8 @@ TEST_F(CashTest, ExitNeedsTheIssuersSignature) {
       .input("a")
       .output(cash(60, "alice"))
       .command(cash_exit(gbp(40), {ledger.public_key("alice")}))
-      .fails_with(ledger::Rule::kContractRejected, "Exit of GBP issued by O=bank,L=London,C=GB is not signed by its issuer");
+      .fails_with(ledger::Rule::kContractRejected,
+                  "Exit of GBP issued by O=bank,L=London,C=GB is not signed by its issuer");
 }
 
 TEST_F(CashTest, ExitNeedsTheOwnersSignature) {
@@ -216,8 +230,9 @@ TEST_F(CashTest, ExitNeedsTheOwnersSignature) {
       .output(cash(60, "alice"))
       .command(cash_exit(gbp(40), {ledger.public_key("bank")}))
       .fails_with(ledger::Rule::kContractRejected,
-                  "owner " + ledger.public_key("alice").describe() + " of consumed GBP issued by O=bank,L=London,C=GB "
-                  "has not signed a Exit command");
+                  "owner " + ledger.public_key("alice").describe() +
+                      " of consumed GBP issued by O=bank,L=London,C=GB "
+                      "has not signed a Exit command");
 }
 
 TEST_F(CashTest, ExitMustConserveAmounts) {
@@ -226,7 +241,8 @@ TEST_F(CashTest, ExitMustConserveAmounts) {
       .input("a")
       .output(cash(60, "alice"))
       .command(cash_exit(gbp(50), {ledger.public_key("bank"), ledger.public_key("alice")}))
-      .fails_with(ledger::Rule::kContractRejected, "not conserved: inputs 100, outputs 60, exited 50");
+      .fails_with(ledger::Rule::kContractRejected,
+                  "not conserved: inputs 100, outputs 60, exited 50");
 }
 
 // Regression: outputs plus the exited amount were summed without an overflow check, so an exit of
@@ -241,7 +257,8 @@ TEST_F(CashTest, ExitSoLargeItWrapsAroundDoesNotCreateMoney) {
   ledger.transaction()
       .input("a")
       .output(cash(1ull << 63, "alice"))
-      .command(cash_exit(gbp((1ull << 63) + 100), {ledger.public_key("bank"), ledger.public_key("alice")}))
+      .command(cash_exit(gbp((1ull << 63) + 100),
+                         {ledger.public_key("bank"), ledger.public_key("alice")}))
       .fails_with(ledger::Rule::kContractRejected, "not conserved");
 }
 
@@ -259,14 +276,15 @@ TEST_F(CashTest, ExitOfCashThatIsNotConsumedIsRefused) {
   ledger.transaction()
       .input("a")
       .output(cash(100, "alice"))
-      .command(cash_exit(dollars(40),
-                         {ledger.public_key("bank"), ledger.public_key("alice")}))
-      .fails_with(ledger::Rule::kContractRejected, "Exit of USD issued by O=bank,L=London,C=GB but no such cash is consumed");
+      .command(cash_exit(dollars(40), {ledger.public_key("bank"), ledger.public_key("alice")}))
+      .fails_with(ledger::Rule::kContractRejected,
+                  "Exit of USD issued by O=bank,L=London,C=GB but no such cash is consumed");
 }
 
 TEST_F(CashTest, ExitParametersThatDoNotDecodeAreRefused) {
   issue("a", 100, "alice");
-  ledger::Command exit = cash_exit(gbp(40), {ledger.public_key("bank"), ledger.public_key("alice")});
+  ledger::Command exit =
+      cash_exit(gbp(40), {ledger.public_key("bank"), ledger.public_key("alice")});
   exit.params.pop_back();
   ledger.transaction()
       .input("a")
@@ -290,7 +308,8 @@ TEST_F(CashTest, AmountsThatOverflowAreRefused) {
       .output(cash(1ull << 63, "alice"))
       .output(cash(1ull << 63, "alice"))
       .command(cash_issue(ledger.public_key("bank")))
-      .fails_with(ledger::Rule::kContractRejected, "output amounts of GBP issued by O=bank,L=London,C=GB overflow");
+      .fails_with(ledger::Rule::kContractRejected,
+                  "output amounts of GBP issued by O=bank,L=London,C=GB overflow");
   issue("half", 1ull << 63, "alice");
   issue("other half", 1ull << 63, "alice");
   ledger.transaction()
@@ -298,14 +317,16 @@ TEST_F(CashTest, AmountsThatOverflowAreRefused) {
       .input("other half")
       .output(cash(1, "bob"))
       .command(cash_move({ledger.public_key("alice")}))
-      .fails_with(ledger::Rule::kContractRejected, "input amounts of GBP issued by O=bank,L=London,C=GB overflow");
+      .fails_with(ledger::Rule::kContractRejected,
+                  "input amounts of GBP issued by O=bank,L=London,C=GB overflow");
 }
 
 TEST_F(CashTest, UnknownCommandIsRefused) {
   issue("a", 100, "alice");
   ledger.transaction()
       .input("a")
-      .command(ledger::Command{std::string(kCashContract), "Burn", {}, {ledger.public_key("alice")}})
+      .command(
+          ledger::Command{std::string(kCashContract), "Burn", {}, {ledger.public_key("alice")}})
       .fails_with(ledger::Rule::kContractRejected, "unknown command Burn");
 }
 
@@ -332,7 +353,8 @@ TEST_F(CashTest, CashWithoutACashCommandIsRefused) {
       .output(cash(100, "alice"))
       .output(cscoin_account(ledger.public_key("alice"), 0, ledger.notary()))
       .command(cscoin_create_account(ledger.public_key("alice")))
-      .fails_with(ledger::Rule::kContractRejected, "cash is consumed or created but no Cash command is given");
+      .fails_with(ledger::Rule::kContractRejected,
+                  "cash is consumed or created but no Cash command is given");
 }
 
 TEST_F(CashTest, CashCommandWithoutCashIsRefused) {
@@ -340,7 +362,8 @@ TEST_F(CashTest, CashCommandWithoutCashIsRefused) {
       .output(cscoin_account(ledger.public_key("alice"), 0, ledger.notary()))
       .command(cscoin_create_account(ledger.public_key("alice")))
       .command(cash_issue(ledger.public_key("bank")))
-      .fails_with(ledger::Rule::kContractRejected, "a Cash command but no cash is consumed or created");
+      .fails_with(ledger::Rule::kContractRejected,
+                  "a Cash command but no cash is consumed or created");
 }
 
 TEST_F(CashTest, IssueCommandThatIssuesNothingIsRefused) {

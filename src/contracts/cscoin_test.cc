@@ -1,48 +1,50 @@
 // folio.CSCoin, rule by rule, through the whole verification pipeline (the ledger DSL).
 //
 // The cases, so that a port (the WebAssembly CSCoin) can mirror them one for one. The mint
-// authority is the key named "mint"; "accounts" are CsCoinAccount{owner, balance} outputs.
+// authority is the key named "mint"; accounts are CsCoinAccount{owner, balance} outputs. Each
+// line: the case, then "ok" or the substring the rejection must contain.
 //
-//   createAccount
-//     C1 a new account with balance 0, signed by its owner                   verifies
-//     C2 a new account with a non-zero balance                               "starts with balance 0, not 5"
-//     C3 signed by someone other than the new owner                          "not signed by the new account's owner"
-//     C4 two new accounts                                                    "creates exactly one account"
-//     C5 consuming an account                                                "consumes no CSCoin account"
-//     C6 with parameters                                                     "takes no parameters"
-//   issue
-//     I1 accounts summing to the supply, signed by the mint                  verifies
-//     I2 signed by someone else                                              "not signed by the mint authority"
-//     I3 balances not summing to the supply                                  "sum to 140, not the supply 150"
-//     I4 balances overflowing                                                "issued balances overflow"
-//     I5 consuming an account                                                "issue consumes no CSCoin account"
-//     I6 creating no account                                                 "creates at least one account"
-//     I7 parameters that do not decode                                       "issue parameters do not decode"
-//   transfer  (inputs [from, to], outputs [from', to'], params = the value flow)
-//     T1 a transfer signed by the sender; its value flow is readable         verifies
-//     T2 more than the sender's balance                                      "exceeds the balance"
-//     T3 the sender's new balance wrong                                      "the sender's new balance is"
-//     T4 the receiver's new balance wrong                                    "the receiver's new balance is"
-//     T5 an account changing owner                                           "changes an account's owner"
-//     T6 not signed by the sender                                            "not signed by the sender"
-//     T7 a value flow naming other owners                                    "does not name the consumed accounts' owners"
-//     T8 between two accounts of one owner                                   "transfer from an account to itself"
-//     T9 of zero                                                             "transfer of zero"
-//     T10 not two accounts in and two out                                    "consumes two accounts [from, to]"
-//     T11 a receiving balance that would overflow                            "the receiving balance overflows"
-//     T12 parameters that do not decode                                      "transfer parameters do not decode"
-//   any command
-//     G1 two CSCoin commands                                                 "exactly one CSCoin command, not 2"
-//     G2 an account created without a command                                "exactly one CSCoin command, not 0"
-//     G3 an unknown command                                                  "unknown command mint"
-//     G4 a CSCoin state that is not an account                               "output 0 is not a CSCoin account"
-//     G5 an account only referenced needs no command                         verifies
-//     G6 the participant of an account is its owner
-//   composition (Chainspace's dependency traces, through the transfer's public returns)
-//     X1 a shop order paid by a transfer of at least its price               verifies
-//     X2 paid too little                                                     "test.Shop: order 2 for 30 is unpaid"
-//     X3 paid to someone else                                                "test.Shop: order 2 for 30 is unpaid"
-//     X4 no transfer at all                                                  "test.Shop: order 0 for 30 is unpaid"
+// createAccount
+//   C1  new account, balance 0, signed by its owner        ok
+//   C2  new account with balance 5                         "starts with balance 0, not 5"
+//   C3  signed by someone other than the new owner         "not signed by the new account's owner"
+//   C4  two new accounts                                   "creates exactly one account"
+//   C5  consumes an account                                "consumes no CSCoin account"
+//   C6  has parameters                                     "takes no parameters"
+// issue
+//   I1  balances sum to the supply, signed by the mint     ok
+//   I2  signed by someone else                             "not signed by the mint authority"
+//   I3  balances sum to 140, supply 150                    "sum to 140, not the supply 150"
+//   I4  balances overflow                                  "issued balances overflow"
+//   I5  consumes an account                                "issue consumes no CSCoin account"
+//   I6  creates no account                                 "creates at least one account"
+//   I7  parameters do not decode                           "issue parameters do not decode"
+// transfer: inputs [from, to], outputs [from', to'], params = the value flow (public returns)
+//   T1  signed by the sender; the value flow is readable   ok
+//   T2  more than the sender's balance                     "exceeds the balance"
+//   T3  the sender's new balance is wrong                  "the sender's new balance is"
+//   T4  the receiver's new balance is wrong                "the receiver's new balance is"
+//   T5  an account changes owner                           "changes an account's owner"
+//   T6  not signed by the sender                           "not signed by the sender"
+//   T7  the value flow names other owners                  "does not name the consumed accounts'"
+//   T8  between two accounts of one owner                  "transfer from an account to itself"
+//   T9  of zero                                            "transfer of zero"
+//   T10 not two accounts in and two out                    "consumes two accounts [from, to]"
+//   T11 the receiving balance would overflow               "the receiving balance overflows"
+//   T12 parameters do not decode                           "transfer parameters do not decode"
+// any command
+//   G1  two CSCoin commands                                "exactly one CSCoin command, not 2"
+//   G2  an account created without a command               "exactly one CSCoin command, not 0"
+//   G3  an unknown command "mint"                          "unknown command mint"
+//   G4  a CSCoin state that is not an account              "output 0 is not a CSCoin account"
+//   G5  an account that is only referenced                 ok (no command needed)
+//   G6  the participant of an account is its owner
+// composition (Chainspace's dependency traces): test.Shop accepts an order only if the
+// transaction's CSCoin value flows pay its merchant at least its price
+//   X1  order paid in full by the transfer                 ok
+//   X2  paid 29 of 30                                      "test.Shop: order 2 for 30 is unpaid"
+//   X3  paid to someone else                               "test.Shop: order 2 for 30 is unpaid"
+//   X4  no transfer at all                                 "test.Shop: order 0 for 30 is unpaid"
 #include "contracts/cscoin.h"
 
 #include <gtest/gtest.h>
@@ -90,7 +92,10 @@ class CsCoinTest : public ::testing::Test {
 // ---- createAccount ----
 
 TEST_F(CsCoinTest, C1_NewAccountWithZeroBalanceSignedByItsOwner) {
-  ledger.transaction().output(account("carol", 0)).command(cscoin_create_account(key("carol"))).verifies();
+  ledger.transaction()
+      .output(account("carol", 0))
+      .command(cscoin_create_account(key("carol")))
+      .verifies();
 }
 
 TEST_F(CsCoinTest, C2_NewAccountWithABalanceIsRefused) {
@@ -104,7 +109,8 @@ TEST_F(CsCoinTest, C3_NewAccountNotSignedByItsOwnerIsRefused) {
   ledger.transaction()
       .output(account("carol", 0))
       .command(cscoin_create_account(key("mallory")))
-      .fails_with(Rule::kContractRejected, "createAccount is not signed by the new account's owner");
+      .fails_with(Rule::kContractRejected,
+                  "createAccount is not signed by the new account's owner");
 }
 
 TEST_F(CsCoinTest, C4_CreatingTwoAccountsAtOnceIsRefused) {
@@ -127,8 +133,10 @@ TEST_F(CsCoinTest, C5_CreateAccountConsumingAnAccountIsRefused) {
 TEST_F(CsCoinTest, C6_CreateAccountWithParametersIsRefused) {
   ledger::Command c = cscoin_create_account(key("carol"));
   c.params = Bytes{0};
-  ledger.transaction().output(account("carol", 0)).command(c).fails_with(Rule::kContractRejected,
-                                                                        "createAccount takes no parameters");
+  ledger.transaction()
+      .output(account("carol", 0))
+      .command(c)
+      .fails_with(Rule::kContractRejected, "createAccount takes no parameters");
 }
 
 // ---- issue ----
@@ -181,8 +189,10 @@ TEST_F(CsCoinTest, I6_IssueCreatingNoAccountIsRefused) {
 TEST_F(CsCoinTest, I7_IssueParametersThatDoNotDecodeAreRefused) {
   ledger::Command c = cscoin_issue(150, key("mint"));
   c.params.pop_back();
-  ledger.transaction().output(account("alice", 150)).command(c).fails_with(Rule::kContractRejected,
-                                                                          "issue parameters do not decode");
+  ledger.transaction()
+      .output(account("alice", 150))
+      .command(c)
+      .fails_with(Rule::kContractRejected, "issue parameters do not decode");
 }
 
 // ---- transfer ----
@@ -199,18 +209,21 @@ TEST_F(CsCoinTest, T1_TransferSignedByTheSenderMovesValueAndReturnsTheFlow) {
 
 TEST_F(CsCoinTest, T2_TransferBeyondTheBalanceIsRefused) {
   issue_supply();
-  transfer(101, 0, 151).fails_with(Rule::kContractRejected, "transfer of 101 exceeds the balance 100");
+  transfer(101, 0, 151)
+      .fails_with(Rule::kContractRejected, "transfer of 101 exceeds the balance 100");
   transfer(100, 0, 150).verifies();  // the whole balance is fine
 }
 
 TEST_F(CsCoinTest, T3_WrongSenderBalanceIsRefused) {
   issue_supply();
-  transfer(30, 71, 80).fails_with(Rule::kContractRejected, "the sender's new balance is 71, expected 70");
+  transfer(30, 71, 80)
+      .fails_with(Rule::kContractRejected, "the sender's new balance is 71, expected 70");
 }
 
 TEST_F(CsCoinTest, T4_WrongReceiverBalanceIsRefused) {
   issue_supply();
-  transfer(30, 70, 81).fails_with(Rule::kContractRejected, "the receiver's new balance is 81, expected 80");
+  transfer(30, 70, 81)
+      .fails_with(Rule::kContractRejected, "the receiver's new balance is 81, expected 80");
 }
 
 TEST_F(CsCoinTest, T5_TransferThatChangesAnOwnerIsRefused) {
@@ -234,7 +247,8 @@ TEST_F(CsCoinTest, T6_TransferNotSignedByTheSenderIsRefused) {
       .output(account("alice", 70))
       .output(account("bob", 80))
       .command(c)
-      .fails_with(Rule::kContractRejected, "transfer is not signed by the sender " + key("alice").describe());
+      .fails_with(Rule::kContractRejected,
+                  "transfer is not signed by the sender " + key("alice").describe());
 }
 
 TEST_F(CsCoinTest, T7_ValueFlowNamingOtherOwnersIsRefused) {
@@ -245,12 +259,16 @@ TEST_F(CsCoinTest, T7_ValueFlowNamingOtherOwnersIsRefused) {
       .output(account("alice", 70))
       .output(account("bob", 80))
       .command(cscoin_transfer(flow("alice", "carol", 30)))
-      .fails_with(Rule::kContractRejected, "the declared value flow does not name the consumed accounts' owners");
+      .fails_with(Rule::kContractRejected,
+                  "the declared value flow does not name the consumed accounts' owners");
 }
 
 TEST_F(CsCoinTest, T8_TransferBetweenAccountsOfOneOwnerIsRefused) {
   issue_supply();
-  ledger.transaction().output("alice's second", account("alice", 0)).command(cscoin_create_account(key("alice"))).verifies();
+  ledger.transaction()
+      .output("alice's second", account("alice", 0))
+      .command(cscoin_create_account(key("alice")))
+      .verifies();
   ledger.transaction()
       .input("alice")
       .input("alice's second")
@@ -276,8 +294,14 @@ TEST_F(CsCoinTest, T10_TransferNotOfTwoAccountsIsRefused) {
 }
 
 TEST_F(CsCoinTest, T11_ReceivingBalanceThatWouldOverflowIsRefused) {
-  ledger.transaction().output("alice", account("alice", 10)).command(cscoin_issue(10, key("mint"))).verifies();
-  ledger.transaction().output("bob", account("bob", UINT64_MAX)).command(cscoin_issue(UINT64_MAX, key("mint"))).verifies();
+  ledger.transaction()
+      .output("alice", account("alice", 10))
+      .command(cscoin_issue(10, key("mint")))
+      .verifies();
+  ledger.transaction()
+      .output("bob", account("bob", UINT64_MAX))
+      .command(cscoin_issue(UINT64_MAX, key("mint")))
+      .verifies();
   transfer(1, 9, 0).fails_with(Rule::kContractRejected, "the receiving balance overflows");
 }
 
@@ -301,12 +325,14 @@ TEST_F(CsCoinTest, G1_TwoCsCoinCommandsAreRefused) {
       .output(account("carol", 0))
       .command(cscoin_create_account(key("carol")))
       .command(cscoin_issue(0, key("mint")))
-      .fails_with(Rule::kContractRejected, "a transaction carries exactly one CSCoin command, not 2");
+      .fails_with(Rule::kContractRejected,
+                  "a transaction carries exactly one CSCoin command, not 2");
 }
 
 TEST_F(CsCoinTest, G2_AccountWithoutACommandIsRefused) {
-  ledger.transaction().output(account("carol", 0)).fails_with(Rule::kContractRejected,
-                                                              "exactly one CSCoin command, not 0");
+  ledger.transaction()
+      .output(account("carol", 0))
+      .fails_with(Rule::kContractRejected, "exactly one CSCoin command, not 0");
 }
 
 TEST_F(CsCoinTest, G3_UnknownCommandIsRefused) {
@@ -370,8 +396,8 @@ class Shop : public ledger::Contract {
         return f.to == order->merchant && f.amount >= order->price;
       });
       if (!paid)
-        return ledger::reject("order " + std::to_string(i) + " for " + std::to_string(order->price) +
-                              " is unpaid");
+        return ledger::reject("order " + std::to_string(i) + " for " +
+                              std::to_string(order->price) + " is unpaid");
     }
     return ok_status();
   }
@@ -382,8 +408,9 @@ class CsCoinCompositionTest : public CsCoinTest {
   CsCoinCompositionTest() { EXPECT_TRUE(ledger.registry().add(std::make_unique<Shop>()).ok()); }
   // An order of bob's goods for 30.
   ledger::TransactionState order() {
-    return ledger::TransactionState{codec::encode_to_bytes(ShopOrder{key("bob"), 30}), std::string(kShopContract),
-                                    ledger.notary(), std::nullopt, ledger::AlwaysAcceptConstraint{}};
+    return ledger::TransactionState{codec::encode_to_bytes(ShopOrder{key("bob"), 30}),
+                                    std::string(kShopContract), ledger.notary(), std::nullopt,
+                                    ledger::AlwaysAcceptConstraint{}};
   }
 };
 
@@ -394,12 +421,17 @@ TEST_F(CsCoinCompositionTest, X1_OrderPaidInTheSameTransactionVerifies) {
 
 TEST_F(CsCoinCompositionTest, X2_OrderPaidTooLittleIsRefused) {
   issue_supply();
-  transfer(29, 71, 79).output(order()).fails_with(Rule::kContractRejected, "test.Shop: order 2 for 30 is unpaid");
+  transfer(29, 71, 79)
+      .output(order())
+      .fails_with(Rule::kContractRejected, "test.Shop: order 2 for 30 is unpaid");
 }
 
 TEST_F(CsCoinCompositionTest, X3_OrderPaidToSomeoneElseIsRefused) {
   issue_supply();
-  ledger.transaction().output("carol", account("carol", 0)).command(cscoin_create_account(key("carol"))).verifies();
+  ledger.transaction()
+      .output("carol", account("carol", 0))
+      .command(cscoin_create_account(key("carol")))
+      .verifies();
   ledger.transaction()
       .input("alice")
       .input("carol")
@@ -411,7 +443,8 @@ TEST_F(CsCoinCompositionTest, X3_OrderPaidToSomeoneElseIsRefused) {
 }
 
 TEST_F(CsCoinCompositionTest, X4_OrderWithoutAnyPaymentIsRefused) {
-  ledger.transaction().output(order()).fails_with(Rule::kContractRejected, "test.Shop: order 0 for 30 is unpaid");
+  ledger.transaction().output(order()).fails_with(Rule::kContractRejected,
+                                                  "test.Shop: order 0 for 30 is unpaid");
 }
 
 }  // namespace

@@ -23,13 +23,15 @@ class TimeLockTest : public ::testing::Test {
   crypto::PublicKey key(std::string_view name) { return ledger.public_key(name); }
   ledger::TransactionState cash(uint64_t pennies, std::string_view owner,
                                 std::optional<uint32_t> encumbrance = std::nullopt) {
-    CashAmount amount{pennies, IssuedCurrency{PartyAndReference{ledger.party("bank"), Bytes{1}}, "GBP"}};
+    CashAmount amount{pennies,
+                      IssuedCurrency{PartyAndReference{ledger.party("bank"), Bytes{1}}, "GBP"}};
     ledger::TransactionState s = cash_output(amount, key(owner), ledger.notary());
     s.encumbrance = encumbrance;
     return s;
   }
   ledger::TransactionState lock(std::string_view owner, std::optional<uint32_t> encumbrance) {
-    ledger::TransactionState s = timelock_output(TimeLockState{Timestamp(kUnlockTime), key(owner)}, ledger.notary());
+    ledger::TransactionState s =
+        timelock_output(TimeLockState{Timestamp(kUnlockTime), key(owner)}, ledger.notary());
     s.encumbrance = encumbrance;
     return s;
   }
@@ -45,8 +47,11 @@ class TimeLockTest : public ::testing::Test {
   // Alice pays the frozen cash to bob, releasing the lock (input 1), in the given window.
   testing::TxDsl release(std::optional<TimeWindow> window) {
     testing::TxDsl t = ledger.transaction();
-    t.input("asset").input("lock").output(cash(100, "bob")).command(cash_move({key("alice")})).command(
-        timelock_release(key("alice")));
+    t.input("asset")
+        .input("lock")
+        .output(cash(100, "bob"))
+        .command(cash_move({key("alice")}))
+        .command(timelock_release(key("alice")));
     if (window) t.time_window(*window);
     return t;
   }
@@ -69,14 +74,19 @@ TEST_F(TimeLockTest, ReleasedCashMovesFreelyAfterwards) {
       .command(timelock_release(key("alice")))
       .time_window(TimeWindow{Timestamp(kUnlockTime + 5), Timestamp(kUnlockTime + 10)})
       .verifies();
-  ledger.transaction().input("free").output(cash(100, "carol")).command(cash_move({key("bob")})).verifies();
+  ledger.transaction()
+      .input("free")
+      .output(cash(100, "carol"))
+      .command(cash_move({key("bob")}))
+      .verifies();
 }
 
 TEST_F(TimeLockTest, ReleaseBeforeTheLockTimeIsRefused) {
   freeze();
   release(TimeWindow{Timestamp(kUnlockTime - 1), std::nullopt})
-      .fails_with(Rule::kContractRejected, "folio.TimeLock: input 1 is locked until 1000000; the time window must "
-                                           "start at or after that time");
+      .fails_with(Rule::kContractRejected,
+                  "folio.TimeLock: input 1 is locked until 1000000; the time window must "
+                  "start at or after that time");
 }
 
 TEST_F(TimeLockTest, ReleaseWithoutAStartTimeIsRefused) {
@@ -96,7 +106,8 @@ TEST_F(TimeLockTest, ReleaseNotSignedByTheLockOwnerIsRefused) {
       .command(cash_move({key("alice")}))
       .command(timelock_release(key("bob")))
       .time_window(TimeWindow{Timestamp(kUnlockTime), std::nullopt})
-      .fails_with(Rule::kContractRejected, "input 1: the lock's owner has not signed a Release command");
+      .fails_with(Rule::kContractRejected,
+                  "input 1: the lock's owner has not signed a Release command");
   // A Lock command by the owner is no Release.
   ledger.transaction()
       .input("asset")
@@ -105,7 +116,8 @@ TEST_F(TimeLockTest, ReleaseNotSignedByTheLockOwnerIsRefused) {
       .command(cash_move({key("alice")}))
       .command(timelock_lock(key("alice")))
       .time_window(TimeWindow{Timestamp(kUnlockTime), std::nullopt})
-      .fails_with(Rule::kContractRejected, "input 1: the lock's owner has not signed a Release command");
+      .fails_with(Rule::kContractRejected,
+                  "input 1: the lock's owner has not signed a Release command");
 }
 
 TEST_F(TimeLockTest, AssetConsumedWithoutItsLockIsRefused) {
@@ -115,8 +127,21 @@ TEST_F(TimeLockTest, AssetConsumedWithoutItsLockIsRefused) {
       .output(cash(100, "bob"))
       .command(cash_move({key("alice")}))
       .time_window(TimeWindow{Timestamp(kUnlockTime), std::nullopt})
-      .fails_with(Rule::kEncumbranceNotConsumed, "input 0 (" + ledger.ref("asset").describe() + ") is encumbered by " +
+      .fails_with(Rule::kEncumbranceNotConsumed, "input 0 (" + ledger.ref("asset").describe() +
+                                                     ") is encumbered by " +
                                                      ledger.ref("lock").describe());
+}
+
+TEST_F(TimeLockTest, LockReleasedWithoutItsAssetIsRefused) {
+  freeze();
+  ledger.transaction()
+      .input("lock")
+      .output(cash(100, "bob"))
+      .command(timelock_release(key("alice")))
+      .time_window(TimeWindow{Timestamp(kUnlockTime), std::nullopt})
+      .fails_with(Rule::kEncumbranceNotConsumed, "input 0 (" + ledger.ref("lock").describe() +
+                                                     ") is encumbered by " +
+                                                     ledger.ref("asset").describe());
 }
 
 TEST_F(TimeLockTest, LockThatEncumbersNothingIsRefused) {
@@ -134,13 +159,15 @@ TEST_F(TimeLockTest, LockNotSignedByItsOwnerIsRefused) {
       .output(lock("alice", 0))
       .command(cash_issue(key("bank")))
       .command(timelock_lock(key("bob")))
-      .fails_with(Rule::kContractRejected, "output 1: the lock's owner has not signed a Lock command");
+      .fails_with(Rule::kContractRejected,
+                  "output 1: the lock's owner has not signed a Lock command");
   ledger.transaction()
       .output(cash(100, "alice", 1))
       .output(lock("alice", 0))
       .command(cash_issue(key("bank")))
       .command(timelock_release(key("alice")))
-      .fails_with(Rule::kContractRejected, "output 1: the lock's owner has not signed a Lock command");
+      .fails_with(Rule::kContractRejected,
+                  "output 1: the lock's owner has not signed a Lock command");
 }
 
 TEST_F(TimeLockTest, UnknownCommandIsRefused) {

@@ -1,7 +1,7 @@
 // Property tests of the canonical encoding of every ledger and contract type (rapidcheck): each
-// value round-trips to an equal value and byte-identical re-encoding; every strict prefix of a valid
-// encoding fails to decode; random and mutated bytes either decode to a value that re-encodes to
-// exactly those bytes, or fail, and never crash. Also properties of tear-offs and proofs over
+// value round-trips to an equal value and byte-identical re-encoding; every strict prefix of a
+// valid encoding fails to decode; random and mutated bytes either decode to a value that re-encodes
+// to exactly those bytes, or fail, and never crash. Also properties of tear-offs and proofs over
 // random transactions.
 //
 // Generators build canonical values only (printable non-empty names, distinct signers, compound
@@ -44,9 +44,12 @@ crypto::Hash256 seed_of(int n) {
 const std::vector<PublicKey>& key_pool() {
   static const std::vector<PublicKey> pool = [] {
     std::vector<PublicKey> keys;
-    for (int i = 1; i <= 4; ++i) keys.push_back(crypto::PrivateKey::ed25519(seed_of(i)).public_key());
+    for (int i = 1; i <= 4; ++i)
+      keys.push_back(crypto::PrivateKey::ed25519(seed_of(i)).public_key());
     for (int i = 5; i <= 6; ++i)
-      keys.push_back(crypto::PrivateKey::from_seed(crypto::SignatureScheme::kEcdsaP256, seed_of(i)).value().public_key());
+      keys.push_back(crypto::PrivateKey::from_seed(crypto::SignatureScheme::kEcdsaP256, seed_of(i))
+                         .value()
+                         .public_key());
     PublicKey either = PublicKey::compound(1, {{keys[0], 1}, {keys[4], 1}}).value();
     keys.push_back(either);
     keys.push_back(PublicKey::compound(2, {{keys[1], 1}, {keys[2], 2}, {either, 1}}).value());
@@ -98,14 +101,15 @@ Gen<Timestamp> timestamp() {
 
 // A non-empty set of distinct keys, in pool order.
 Gen<std::vector<PublicKey>> signers() {
-  return rc::gen::map(rc::gen::container<std::vector<bool>>(key_pool().size(), rc::gen::arbitrary<bool>()),
-                      [](const std::vector<bool>& chosen) {
-                        std::vector<PublicKey> out;
-                        for (size_t i = 0; i < chosen.size(); ++i)
-                          if (chosen[i]) out.push_back(key_pool()[i]);
-                        if (out.empty()) out.push_back(key_pool()[0]);
-                        return out;
-                      });
+  return rc::gen::map(
+      rc::gen::container<std::vector<bool>>(key_pool().size(), rc::gen::arbitrary<bool>()),
+      [](const std::vector<bool>& chosen) {
+        std::vector<PublicKey> out;
+        for (size_t i = 0; i < chosen.size(); ++i)
+          if (chosen[i]) out.push_back(key_pool()[i]);
+        if (out.empty()) out.push_back(key_pool()[0]);
+        return out;
+      });
 }
 
 Gen<StateRef> state_ref() {
@@ -116,9 +120,10 @@ Gen<StateRef> state_ref() {
 }
 
 Gen<Party> party() {
-  return rc::gen::map(rc::gen::tuple(name(), public_key()), [](const std::tuple<std::string, PublicKey>& t) {
-    return Party{std::get<0>(t), std::get<1>(t)};
-  });
+  return rc::gen::map(rc::gen::tuple(name(), public_key()),
+                      [](const std::tuple<std::string, PublicKey>& t) {
+                        return Party{std::get<0>(t), std::get<1>(t)};
+                      });
 }
 
 Gen<AlwaysAcceptConstraint> always_accept() { return rc::gen::just(AlwaysAcceptConstraint{}); }
@@ -130,24 +135,29 @@ Gen<SignatureConstraint> signature_constraint() {
 }
 Gen<AttachmentConstraint> constraint() {
   return rc::gen::oneOf(
-      rc::gen::map(always_accept(), [](AlwaysAcceptConstraint c) { return AttachmentConstraint(c); }),
+      rc::gen::map(always_accept(),
+                   [](AlwaysAcceptConstraint c) { return AttachmentConstraint(c); }),
       rc::gen::map(hash_constraint(), [](HashConstraint c) { return AttachmentConstraint(c); }),
-      rc::gen::map(signature_constraint(), [](SignatureConstraint c) { return AttachmentConstraint(c); }));
+      rc::gen::map(signature_constraint(),
+                   [](SignatureConstraint c) { return AttachmentConstraint(c); }));
 }
 
 Gen<TransactionState> transaction_state() {
-  return rc::gen::map(
-      rc::gen::tuple(bytes(40), name(), party(), optional(rc::gen::arbitrary<uint32_t>()), constraint()),
-      [](const std::tuple<Bytes, std::string, Party, std::optional<uint32_t>, AttachmentConstraint>& t) {
-        return TransactionState{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t), std::get<4>(t)};
-      });
+  return rc::gen::map(rc::gen::tuple(bytes(40), name(), party(),
+                                     optional(rc::gen::arbitrary<uint32_t>()), constraint()),
+                      [](const std::tuple<Bytes, std::string, Party, std::optional<uint32_t>,
+                                          AttachmentConstraint>& t) {
+                        return TransactionState{std::get<0>(t), std::get<1>(t), std::get<2>(t),
+                                                std::get<3>(t), std::get<4>(t)};
+                      });
 }
 
 Gen<Command> command() {
-  return rc::gen::map(rc::gen::tuple(name(), name(), bytes(24), signers()),
-                      [](const std::tuple<std::string, std::string, Bytes, std::vector<PublicKey>>& t) {
-                        return Command{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)};
-                      });
+  return rc::gen::map(
+      rc::gen::tuple(name(), name(), bytes(24), signers()),
+      [](const std::tuple<std::string, std::string, Bytes, std::vector<PublicKey>>& t) {
+        return Command{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)};
+      });
 }
 
 Gen<TimeWindow> time_window() {
@@ -164,9 +174,10 @@ Gen<AttachmentId> attachment_id() {
 Gen<WireTransaction> wire_transaction() {
   auto ids = rc::gen::tuple(small_vector(state_ref(), 3), small_vector(state_ref(), 2),
                             small_vector(attachment_id(), 2), fixed_bytes<32>());
-  auto body = rc::gen::tuple(small_vector(transaction_state(), 3), small_vector(command(), 2), optional(party()),
-                             optional(time_window()),
-                             optional(rc::gen::map(hash(), [](const Hash256& h) { return NetworkParametersHash(h); })));
+  auto body = rc::gen::tuple(
+      small_vector(transaction_state(), 3), small_vector(command(), 2), optional(party()),
+      optional(time_window()),
+      optional(rc::gen::map(hash(), [](const Hash256& h) { return NetworkParametersHash(h); })));
   return rc::gen::map(rc::gen::tuple(ids, body), [](const auto& t) {
     const auto& [inputs, references, attachments, salt] = std::get<0>(t);
     const auto& [outputs, commands, notary, window, parameters] = std::get<1>(t);
@@ -185,12 +196,13 @@ Gen<WireTransaction> wire_transaction() {
 }
 
 Gen<crypto::Signature> signature() {
-  return rc::gen::map(rc::gen::tuple(rc::gen::element(crypto::SignatureScheme::kEd25519,
-                                                      crypto::SignatureScheme::kEcdsaP256),
-                                     fixed_bytes<crypto::kSignatureBytes>()),
-                      [](const std::tuple<crypto::SignatureScheme, FixedBytes<crypto::kSignatureBytes>>& t) {
-                        return crypto::Signature{std::get<0>(t), std::get<1>(t)};
-                      });
+  return rc::gen::map(
+      rc::gen::tuple(
+          rc::gen::element(crypto::SignatureScheme::kEd25519, crypto::SignatureScheme::kEcdsaP256),
+          fixed_bytes<crypto::kSignatureBytes>()),
+      [](const std::tuple<crypto::SignatureScheme, FixedBytes<crypto::kSignatureBytes>>& t) {
+        return crypto::Signature{std::get<0>(t), std::get<1>(t)};
+      });
 }
 
 Gen<TransactionSignature> transaction_signature() {
@@ -223,7 +235,9 @@ struct TearOff {
 
 Gen<TearOff> tear_off() {
   return rc::gen::map(rc::gen::tuple(wire_transaction(), rc::gen::arbitrary<uint64_t>()),
-                      [](const std::tuple<WireTransaction, uint64_t>& t) { return TearOff{std::get<0>(t), std::get<1>(t)}; });
+                      [](const std::tuple<WireTransaction, uint64_t>& t) {
+                        return TearOff{std::get<0>(t), std::get<1>(t)};
+                      });
 }
 
 Gen<FilteredTransaction> filtered_transaction() {
@@ -232,12 +246,13 @@ Gen<FilteredTransaction> filtered_transaction() {
 
 // A transaction with at least one output, and a choice among its components.
 Gen<std::pair<WireTransaction, uint32_t>> transaction_and_choice() {
-  return rc::gen::map(rc::gen::tuple(wire_transaction(), transaction_state(), rc::gen::arbitrary<uint32_t>()),
-                      [](const std::tuple<WireTransaction, TransactionState, uint32_t>& t) {
-                        WireTransaction tx = std::get<0>(t);
-                        if (tx.outputs.empty()) tx.outputs.push_back(std::get<1>(t));
-                        return std::make_pair(tx, std::get<2>(t));
-                      });
+  return rc::gen::map(
+      rc::gen::tuple(wire_transaction(), transaction_state(), rc::gen::arbitrary<uint32_t>()),
+      [](const std::tuple<WireTransaction, TransactionState, uint32_t>& t) {
+        WireTransaction tx = std::get<0>(t);
+        if (tx.outputs.empty()) tx.outputs.push_back(std::get<1>(t));
+        return std::make_pair(tx, std::get<2>(t));
+      });
 }
 
 Gen<ComponentProof> component_proof() {
@@ -245,7 +260,8 @@ Gen<ComponentProof> component_proof() {
     std::vector<std::pair<ComponentGroup, uint32_t>> positions;
     for (uint32_t g = 0; g < kComponentGroupCount; ++g) {
       auto group = static_cast<ComponentGroup>(g);
-      for (uint32_t i = 0; i < t.first.components(group).size(); ++i) positions.emplace_back(group, i);
+      for (uint32_t i = 0; i < t.first.components(group).size(); ++i)
+        positions.emplace_back(group, i);
     }
     auto [group, index] = positions[t.second % positions.size()];
     return t.first.prove(group, index);
@@ -254,7 +270,8 @@ Gen<ComponentProof> component_proof() {
 
 Gen<ProvedState> proved_state() {
   return rc::gen::map(transaction_and_choice(), [](const std::pair<WireTransaction, uint32_t>& t) {
-    return prove_output(t.first, t.first.id(), t.second % static_cast<uint32_t>(t.first.outputs.size()));
+    return prove_output(t.first, t.first.id(),
+                        t.second % static_cast<uint32_t>(t.first.outputs.size()));
   });
 }
 
@@ -266,15 +283,16 @@ Gen<StateAndRef> state_and_ref() {
 }
 
 Gen<Attachment> attachment() {
-  return rc::gen::map(rc::gen::tuple(attachment_id(), small_vector(name(), 3), small_vector(public_key(), 3)),
-                      [](const std::tuple<AttachmentId, std::vector<std::string>, std::vector<PublicKey>>& t) {
-                        return Attachment{std::get<0>(t), std::get<1>(t), std::get<2>(t)};
-                      });
+  return rc::gen::map(
+      rc::gen::tuple(attachment_id(), small_vector(name(), 3), small_vector(public_key(), 3)),
+      [](const std::tuple<AttachmentId, std::vector<std::string>, std::vector<PublicKey>>& t) {
+        return Attachment{std::get<0>(t), std::get<1>(t), std::get<2>(t)};
+      });
 }
 
 Gen<LedgerTransaction> ledger_transaction() {
-  auto resolved = rc::gen::tuple(hash(), small_vector(state_and_ref(), 2), small_vector(state_and_ref(), 2),
-                                 small_vector(attachment(), 2));
+  auto resolved = rc::gen::tuple(hash(), small_vector(state_and_ref(), 2),
+                                 small_vector(state_and_ref(), 2), small_vector(attachment(), 2));
   return rc::gen::map(rc::gen::tuple(resolved, wire_transaction()), [](const auto& t) {
     const auto& [id, inputs, references, attachments] = std::get<0>(t);
     const WireTransaction& wire = std::get<1>(t);
@@ -296,10 +314,11 @@ Gen<LedgerTransaction> ledger_transaction() {
 
 Gen<IssuedCurrency> issued_currency() {
   auto currency = rc::gen::container<std::string>(3, rc::gen::inRange<char>('A', 'Z' + 1));
-  return rc::gen::map(rc::gen::tuple(party(), bytes(contracts::kIssuerReferenceBytesMax), currency),
-                      [](const std::tuple<Party, Bytes, std::string>& t) {
-                        return IssuedCurrency{PartyAndReference{std::get<0>(t), std::get<1>(t)}, std::get<2>(t)};
-                      });
+  return rc::gen::map(
+      rc::gen::tuple(party(), bytes(contracts::kIssuerReferenceBytesMax), currency),
+      [](const std::tuple<Party, Bytes, std::string>& t) {
+        return IssuedCurrency{PartyAndReference{std::get<0>(t), std::get<1>(t)}, std::get<2>(t)};
+      });
 }
 
 Gen<CashAmount> cash_amount() {
@@ -310,9 +329,10 @@ Gen<CashAmount> cash_amount() {
 }
 
 Gen<CashState> cash_state() {
-  return rc::gen::map(rc::gen::tuple(cash_amount(), public_key()), [](const std::tuple<CashAmount, PublicKey>& t) {
-    return CashState{std::get<0>(t), std::get<1>(t)};
-  });
+  return rc::gen::map(rc::gen::tuple(cash_amount(), public_key()),
+                      [](const std::tuple<CashAmount, PublicKey>& t) {
+                        return CashState{std::get<0>(t), std::get<1>(t)};
+                      });
 }
 
 Gen<CsCoinAccount> cscoin_account() {
@@ -330,9 +350,10 @@ Gen<CsCoinValueFlow> cscoin_value_flow() {
 }
 
 Gen<TimeLockState> timelock_state() {
-  return rc::gen::map(rc::gen::tuple(timestamp(), public_key()), [](const std::tuple<Timestamp, PublicKey>& t) {
-    return TimeLockState{std::get<0>(t), std::get<1>(t)};
-  });
+  return rc::gen::map(rc::gen::tuple(timestamp(), public_key()),
+                      [](const std::tuple<Timestamp, PublicKey>& t) {
+                        return TimeLockState{std::get<0>(t), std::get<1>(t)};
+                      });
 }
 
 }  // namespace gen
@@ -364,7 +385,8 @@ void check_encoding(const T& value) {
 template <class T>
 void check_canonical_or_fails(ByteView input) {
   auto decoded = codec::decode_from_bytes<T>(input);
-  if (decoded.ok()) RC_ASSERT(codec::encode_to_bytes(*decoded) == Bytes(input.begin(), input.end()));
+  if (decoded.ok())
+    RC_ASSERT(codec::encode_to_bytes(*decoded) == Bytes(input.begin(), input.end()));
 }
 
 // A valid encoding with one byte changed, inserted or removed.
@@ -384,15 +406,15 @@ void check_mutations(const T& value) {
   check_canonical_or_fails<T>(removed);
 }
 
-#define FOLIO_CODEC_PROPERTIES(Name, Type, generator)                                        \
-  RC_GTEST_PROP(CodecProperty, Name##RoundTripsAndPrefixesFail, ()) {                        \
-    check_encoding<Type>(*generator);                                                        \
-  }                                                                                          \
-  RC_GTEST_PROP(CodecProperty, Name##MutatedEncodingsDecodeCanonicallyOrFail, ()) {          \
-    check_mutations<Type>(*generator);                                                       \
-  }                                                                                          \
+#define FOLIO_CODEC_PROPERTIES(Name, Type, generator)                                         \
+  RC_GTEST_PROP(CodecProperty, Name##RoundTripsAndPrefixesFail, ()) {                         \
+    check_encoding<Type>(*generator);                                                         \
+  }                                                                                           \
+  RC_GTEST_PROP(CodecProperty, Name##MutatedEncodingsDecodeCanonicallyOrFail, ()) {           \
+    check_mutations<Type>(*generator);                                                        \
+  }                                                                                           \
   RC_GTEST_PROP(CodecProperty, Name##RandomBytesDecodeCanonicallyOrFail, (const Bytes& in)) { \
-    check_canonical_or_fails<Type>(in);                                                      \
+    check_canonical_or_fails<Type>(in);                                                       \
   }
 
 FOLIO_CODEC_PROPERTIES(StateRef, StateRef, gen::state_ref())
@@ -433,10 +455,33 @@ TEST(CodecProperty, NonCanonicalValuesAreRefused) {
   EXPECT_FALSE(codec::decode_from_bytes<Command>(codec::encode_to_bytes(twice)).ok());
   IssuedCurrency lower{PartyAndReference{Party{"O=Bank", gen::key_pool()[0]}, {}}, "gbp"};
   EXPECT_FALSE(codec::decode_from_bytes<IssuedCurrency>(codec::encode_to_bytes(lower)).ok());
-  IssuedCurrency long_reference{PartyAndReference{Party{"O=Bank", gen::key_pool()[0]},
-                                                  Bytes(contracts::kIssuerReferenceBytesMax + 1, 7)},
-                                "GBP"};
-  EXPECT_FALSE(codec::decode_from_bytes<IssuedCurrency>(codec::encode_to_bytes(long_reference)).ok());
+  IssuedCurrency long_reference{
+      PartyAndReference{Party{"O=Bank", gen::key_pool()[0]},
+                        Bytes(contracts::kIssuerReferenceBytesMax + 1, 7)},
+      "GBP"};
+  EXPECT_FALSE(
+      codec::decode_from_bytes<IssuedCurrency>(codec::encode_to_bytes(long_reference)).ok());
+  Party long_name{std::string(kPartyNameBytesMax + 1, 'x'), gen::key_pool()[0]};
+  EXPECT_FALSE(codec::decode_from_bytes<Party>(codec::encode_to_bytes(long_name)).ok());
+  Party longest_name{std::string(kPartyNameBytesMax, 'x'), gen::key_pool()[0]};
+  EXPECT_TRUE(codec::decode_from_bytes<Party>(codec::encode_to_bytes(longest_name)).ok());
+  TransactionState nameless{
+      {}, "", Party{"O=Notary", gen::key_pool()[0]}, std::nullopt, AlwaysAcceptConstraint{}};
+  EXPECT_FALSE(codec::decode_from_bytes<TransactionState>(codec::encode_to_bytes(nameless)).ok());
+  WireTransaction crowded;
+  crowded.inputs.resize(kComponentsPerGroupMax + 1);
+  EXPECT_FALSE(codec::decode_from_bytes<WireTransaction>(codec::encode_to_bytes(crowded)).ok());
+  crowded.inputs.resize(kComponentsPerGroupMax);
+  EXPECT_TRUE(codec::decode_from_bytes<WireTransaction>(codec::encode_to_bytes(crowded)).ok());
+  Command crowd{"test.Dummy", "Go", {}, {}};
+  for (uint8_t i = 0; i <= kSignersPerCommandMax; ++i) {
+    crypto::Hash256 raw;
+    raw.bytes[0] = i;
+    crowd.signers.push_back(PublicKey::ed25519(raw));
+  }
+  EXPECT_FALSE(codec::decode_from_bytes<Command>(codec::encode_to_bytes(crowd)).ok());
+  crowd.signers.pop_back();
+  EXPECT_TRUE(codec::decode_from_bytes<Command>(codec::encode_to_bytes(crowd)).ok());
   Bytes encoded = codec::encode_to_bytes(StateRef{});
   encoded.push_back(0);
   EXPECT_FALSE(codec::decode_from_bytes<StateRef>(encoded).ok()) << "a trailing byte";
@@ -464,7 +509,8 @@ RC_GTEST_PROP(TearOff, RandomTearOffVerifiesAndRevealsExactlyWhatWasKept, ()) {
         revealed.push_back(c.index);
       }
     RC_ASSERT(revealed == expected);
-    bool all_visible = parts.empty() ? gen::kept(t.mask, group, 0) : expected.size() == parts.size();
+    bool all_visible =
+        parts.empty() ? gen::kept(t.mask, group, 0) : expected.size() == parts.size();
     RC_ASSERT(ftx.check_all_visible(group).ok() == all_visible);
   }
   auto outputs = ftx.revealed<TransactionState>(ComponentGroup::kOutputs);
@@ -484,7 +530,8 @@ RC_GTEST_PROP(TearOff, FlippingAnyRevealedByteIsDetected, ()) {
   RC_ASSERT(!revealed.empty());  // there is always an output
   FilteredComponent& component = *revealed[choice % revealed.size()];
   RC_ASSERT(!component.data.empty());  // no component encodes to nothing
-  component.data[*rc::gen::inRange<size_t>(0, component.data.size())] ^= *rc::gen::inRange<uint8_t>(1, 255);
+  component.data[*rc::gen::inRange<size_t>(0, component.data.size())] ^=
+      *rc::gen::inRange<uint8_t>(1, 255);
   RC_ASSERT_FALSE(ftx.verify().ok());
 }
 
@@ -492,8 +539,8 @@ RC_GTEST_PROP(TearOff, ProofsOfRandomComponentsVerifyOnlyAgainstTheirOwnId, ()) 
   const auto proof = *gen::component_proof();
   const auto other = *gen::hash();
   // Recover the id the proof leads to from its own branches, then check both directions.
-  auto inner = crypto::merkle_compute_root(component_leaf(proof.component.nonce, proof.component.data),
-                                           proof.component.proof);
+  auto inner = crypto::merkle_compute_root(
+      component_leaf(proof.component.nonce, proof.component.data), proof.component.proof);
   RC_ASSERT(inner.has_value());
   auto id = crypto::merkle_compute_root(group_root(proof.count, *inner), proof.group_proof);
   RC_ASSERT(id.has_value());

@@ -14,13 +14,19 @@ namespace {
 
 using crypto::PublicKey;
 
-crypto::PrivateKey key_of(std::string_view name) { return crypto::PrivateKey::ed25519(crypto::sha256(as_bytes(name))); }
+crypto::PrivateKey key_of(std::string_view name) {
+  return crypto::PrivateKey::ed25519(crypto::sha256(as_bytes(name)));
+}
 PublicKey public_key_of(std::string_view name) { return key_of(name).public_key(); }
 Hash256 hash_of(std::string_view text) { return crypto::sha256(as_bytes(text)); }
-Party party_of(std::string_view name) { return Party{"O=" + std::string(name) + ",L=London,C=GB", public_key_of(name)}; }
+Party party_of(std::string_view name) {
+  return Party{"O=" + std::string(name) + ",L=London,C=GB", public_key_of(name)};
+}
 
-TransactionState state_of(std::string_view owner, std::optional<uint32_t> encumbrance = std::nullopt) {
-  return TransactionState{to_bytes(owner), "test.Dummy", party_of("Notary"), encumbrance, AlwaysAcceptConstraint{}};
+TransactionState state_of(std::string_view owner,
+                          std::optional<uint32_t> encumbrance = std::nullopt) {
+  return TransactionState{to_bytes(owner), "test.Dummy", party_of("Notary"), encumbrance,
+                          AlwaysAcceptConstraint{}};
 }
 
 // A transaction with every component group populated.
@@ -43,6 +49,18 @@ std::vector<ComponentGroup> all_groups() {
   std::vector<ComponentGroup> out;
   for (uint32_t g = 0; g < kComponentGroupCount; ++g) out.push_back(static_cast<ComponentGroup>(g));
   return out;
+}
+
+TEST(TimeWindow, ContainsFromItsStartUpToButExcludingItsEnd) {
+  TimeWindow window{Timestamp(10), Timestamp(20)};
+  EXPECT_FALSE(window.contains(Timestamp(9)));
+  EXPECT_TRUE(window.contains(Timestamp(10)));
+  EXPECT_TRUE(window.contains(Timestamp(19)));
+  EXPECT_FALSE(window.contains(Timestamp(20)));
+  EXPECT_TRUE((TimeWindow{std::nullopt, Timestamp(20)}).contains(Timestamp(INT64_MIN)));
+  EXPECT_TRUE((TimeWindow{Timestamp(10), std::nullopt}).contains(Timestamp(INT64_MAX)));
+  EXPECT_FALSE(window.malformation().has_value());
+  EXPECT_TRUE((TimeWindow{}).malformation().has_value());
 }
 
 // ---- Ids ---------------------------------------------------------------------------------------
@@ -88,7 +106,8 @@ TEST(TransactionId, FollowsTheDocumentedConstruction) {
   w.string("Pay");
   w.bytes(Bytes{1, 2, 3});
   EXPECT_EQ(tx.components(ComponentGroup::kCommands)[0], w.take());
-  EXPECT_EQ(tx.components(ComponentGroup::kSigners)[1], codec::encode_to_bytes(tx.commands[1].signers));
+  EXPECT_EQ(tx.components(ComponentGroup::kSigners)[1],
+            codec::encode_to_bytes(tx.commands[1].signers));
 }
 
 struct Change {
@@ -100,45 +119,79 @@ struct Change {
 std::vector<Change> single_changes() {
   using G = ComponentGroup;
   return {
-      {"an input's transaction", {G::kInputs}, [](auto& tx) { tx.inputs[1].tx_id = TxId(hash_of("other")); }},
+      {"an input's transaction",
+       {G::kInputs},
+       [](auto& tx) { tx.inputs[1].tx_id = TxId(hash_of("other")); }},
       {"an input's index", {G::kInputs}, [](auto& tx) { tx.inputs[0].index = 7; }},
-      {"the order of inputs", {G::kInputs}, [](auto& tx) { std::swap(tx.inputs[0], tx.inputs[1]); }},
-      {"one more input", {G::kInputs}, [](auto& tx) { tx.inputs.push_back(StateRef{TxId(hash_of("x")), 0}); }},
+      {"the order of inputs",
+       {G::kInputs},
+       [](auto& tx) { std::swap(tx.inputs[0], tx.inputs[1]); }},
+      {"one more input",
+       {G::kInputs},
+       [](auto& tx) {
+         tx.inputs.push_back(StateRef{TxId(hash_of("x")), 0});
+       }},
       {"one input fewer", {G::kInputs}, [](auto& tx) { tx.inputs.pop_back(); }},
       {"an output's data", {G::kOutputs}, [](auto& tx) { tx.outputs[2].data.push_back(0); }},
-      {"an output's contract", {G::kOutputs}, [](auto& tx) { tx.outputs[0].contract = "test.Other"; }},
-      {"an output's notary", {G::kOutputs}, [](auto& tx) { tx.outputs[1].notary = party_of("Other"); }},
+      {"an output's contract",
+       {G::kOutputs},
+       [](auto& tx) { tx.outputs[0].contract = "test.Other"; }},
+      {"an output's notary",
+       {G::kOutputs},
+       [](auto& tx) { tx.outputs[1].notary = party_of("Other"); }},
       {"an output's encumbrance", {G::kOutputs}, [](auto& tx) { tx.outputs[2].encumbrance = 0; }},
       {"an output's constraint",
        {G::kOutputs},
-       [](auto& tx) { tx.outputs[2].constraint = HashConstraint{AttachmentId(hash_of("dummy code"))}; }},
+       [](auto& tx) {
+         tx.outputs[2].constraint = HashConstraint{AttachmentId(hash_of("dummy code"))};
+       }},
       {"one output fewer", {G::kOutputs}, [](auto& tx) { tx.outputs.pop_back(); }},
       {"a command's name", {G::kCommands}, [](auto& tx) { tx.commands[0].name = "Steal"; }},
-      {"a command's contract", {G::kCommands}, [](auto& tx) { tx.commands[1].contract = "test.Other"; }},
+      {"a command's contract",
+       {G::kCommands},
+       [](auto& tx) { tx.commands[1].contract = "test.Other"; }},
       {"a command's params", {G::kCommands}, [](auto& tx) { tx.commands[0].params[2] = 4; }},
-      {"a command's signer", {G::kSigners}, [](auto& tx) { tx.commands[0].signers[0] = public_key_of("mallory"); }},
+      {"a command's signer",
+       {G::kSigners},
+       [](auto& tx) { tx.commands[0].signers[0] = public_key_of("mallory"); }},
       {"the order of a command's signers",
        {G::kSigners},
        [](auto& tx) { std::swap(tx.commands[1].signers[0], tx.commands[1].signers[1]); }},
       {"one more command",
        {G::kCommands, G::kSigners},
-       [](auto& tx) { tx.commands.push_back(Command{"test.Dummy", "Pay", {}, {public_key_of("dave")}}); }},
-      {"an attachment", {G::kAttachments}, [](auto& tx) { tx.attachments[1] = AttachmentId(hash_of("library v2")); }},
+       [](auto& tx) {
+         tx.commands.push_back(Command{"test.Dummy", "Pay", {}, {public_key_of("dave")}});
+       }},
+      {"an attachment",
+       {G::kAttachments},
+       [](auto& tx) { tx.attachments[1] = AttachmentId(hash_of("library v2")); }},
       {"one attachment fewer", {G::kAttachments}, [](auto& tx) { tx.attachments.pop_back(); }},
-      {"the notary's name", {G::kNotary}, [](auto& tx) { tx.notary->name = "O=Notary,L=Paris,C=FR"; }},
-      {"the notary's key", {G::kNotary}, [](auto& tx) { tx.notary->owning_key = public_key_of("other"); }},
+      {"the notary's name",
+       {G::kNotary},
+       [](auto& tx) { tx.notary->name = "O=Notary,L=Paris,C=FR"; }},
+      {"the notary's key",
+       {G::kNotary},
+       [](auto& tx) { tx.notary->owning_key = public_key_of("other"); }},
       {"no notary", {G::kNotary}, [](auto& tx) { tx.notary.reset(); }},
-      {"the window's start", {G::kTimeWindow}, [](auto& tx) { tx.time_window->from = Timestamp(999); }},
+      {"the window's start",
+       {G::kTimeWindow},
+       [](auto& tx) { tx.time_window->from = Timestamp(999); }},
       {"the window's end", {G::kTimeWindow}, [](auto& tx) { tx.time_window->until.reset(); }},
       {"no time window", {G::kTimeWindow}, [](auto& tx) { tx.time_window.reset(); }},
       {"a reference", {G::kReferences}, [](auto& tx) { tx.references[0].index = 3; }},
       {"one more reference",
        {G::kReferences},
-       [](auto& tx) { tx.references.push_back(StateRef{TxId(hash_of("rates")), 3}); }},
+       [](auto& tx) {
+         tx.references.push_back(StateRef{TxId(hash_of("rates")), 3});
+       }},
       {"the network parameters",
        {G::kNetworkParameters},
-       [](auto& tx) { tx.network_parameters_hash = NetworkParametersHash(hash_of("parameters v2")); }},
-      {"no network parameters", {G::kNetworkParameters}, [](auto& tx) { tx.network_parameters_hash.reset(); }},
+       [](auto& tx) {
+         tx.network_parameters_hash = NetworkParametersHash(hash_of("parameters v2"));
+       }},
+      {"no network parameters",
+       {G::kNetworkParameters},
+       [](auto& tx) { tx.network_parameters_hash.reset(); }},
       {"the salt", {}, [](auto& tx) { tx.salt.bytes[31] ^= 1; }},
   };
 }
@@ -177,9 +230,11 @@ TEST(TransactionId, SignaturesSitOutsideTheId) {
   stx.signatures.push_back(sign_transaction(key_of("alice"), unsigned_id));
   stx.signatures.push_back(sign_transaction(key_of("bob"), unsigned_id));
   EXPECT_EQ(stx.id(), unsigned_id);
-  EXPECT_TRUE(crypto::verify(public_key_of("alice"), signature_payload(unsigned_id), stx.signatures[0].signature));
+  EXPECT_TRUE(crypto::verify(public_key_of("alice"), signature_payload(unsigned_id),
+                             stx.signatures[0].signature));
   // The signature is over the domain-tagged id, not the bare id.
-  EXPECT_FALSE(crypto::verify(public_key_of("alice"), unsigned_id.value().view(), stx.signatures[0].signature));
+  EXPECT_FALSE(crypto::verify(public_key_of("alice"), unsigned_id.value().view(),
+                              stx.signatures[0].signature));
   Bytes payload = to_bytes("folio/tx-signature/v1");
   payload.insert(payload.end(), unsigned_id.value().bytes.begin(), unsigned_id.value().bytes.end());
   EXPECT_EQ(signature_payload(unsigned_id), payload);
@@ -187,9 +242,11 @@ TEST(TransactionId, SignaturesSitOutsideTheId) {
 
 TEST(SignedTransaction, RequiredSignersAreEveryCommandsSignersOnce) {
   SignedTransaction stx{full_transaction(), {}};
-  stx.tx.commands.push_back(Command{"test.Dummy", "Again", {}, {public_key_of("alice"), public_key_of("bob")}});
+  stx.tx.commands.push_back(
+      Command{"test.Dummy", "Again", {}, {public_key_of("alice"), public_key_of("bob")}});
   std::vector<PublicKey> required = stx.required_signers();
-  std::set<PublicKey> expected = {public_key_of("alice"), public_key_of("bob"), public_key_of("carol")};
+  std::set<PublicKey> expected = {public_key_of("alice"), public_key_of("bob"),
+                                  public_key_of("carol")};
   EXPECT_EQ(std::set<PublicKey>(required.begin(), required.end()), expected);
   EXPECT_EQ(required.size(), 3u);
 }
@@ -199,8 +256,8 @@ TEST(SignedTransaction, RequiredSignersAreEveryCommandsSignersOnce) {
 // What a non-validating notary sees: the second input, every output, the notary and the signers.
 FilteredTransaction notary_view(const WireTransaction& tx) {
   return tx.filter([](ComponentGroup g, uint32_t i) {
-    return (g == ComponentGroup::kInputs && i == 1) || g == ComponentGroup::kOutputs || g == ComponentGroup::kNotary ||
-           g == ComponentGroup::kSigners;
+    return (g == ComponentGroup::kInputs && i == 1) || g == ComponentGroup::kOutputs ||
+           g == ComponentGroup::kNotary || g == ComponentGroup::kSigners;
   });
 }
 
@@ -217,13 +274,15 @@ TEST(FilteredTransaction, KeepsOnlyTheChosenComponents) {
   EXPECT_EQ(inputs->components[0].index, 1u);
   EXPECT_EQ(inputs->components[0].data, tx.components(ComponentGroup::kInputs)[1]);
   EXPECT_EQ(ftx.find(ComponentGroup::kOutputs)->components.size(), 3u);
-  for (ComponentGroup hidden : {ComponentGroup::kCommands, ComponentGroup::kAttachments, ComponentGroup::kTimeWindow,
-                                ComponentGroup::kReferences, ComponentGroup::kNetworkParameters})
+  for (ComponentGroup hidden :
+       {ComponentGroup::kCommands, ComponentGroup::kAttachments, ComponentGroup::kTimeWindow,
+        ComponentGroup::kReferences, ComponentGroup::kNetworkParameters})
     EXPECT_EQ(ftx.find(hidden), nullptr) << to_string(hidden);
   // Nothing hidden leaks through the encoding: no hidden component's bytes appear in it.
   Bytes encoded = codec::encode_to_bytes(ftx);
   Bytes hidden_input = tx.components(ComponentGroup::kInputs)[0];
-  EXPECT_EQ(std::search(encoded.begin(), encoded.end(), hidden_input.begin(), hidden_input.end()), encoded.end());
+  EXPECT_EQ(std::search(encoded.begin(), encoded.end(), hidden_input.begin(), hidden_input.end()),
+            encoded.end());
 }
 
 TEST(FilteredTransaction, ChecksThatAGroupIsWhollyVisible) {
@@ -244,7 +303,8 @@ TEST(FilteredTransaction, ChecksThatAGroupIsWhollyVisible) {
   ASSERT_FALSE(hidden.ok());
   EXPECT_EQ(hidden.error().context, "commands group is not revealed");
   // An empty group that was not asked for is not proved empty.
-  FilteredTransaction without = tx.filter([](ComponentGroup g, uint32_t) { return g == ComponentGroup::kOutputs; });
+  FilteredTransaction without =
+      tx.filter([](ComponentGroup g, uint32_t) { return g == ComponentGroup::kOutputs; });
   EXPECT_FALSE(without.check_all_visible(ComponentGroup::kReferences).ok());
   // Dropping a revealed component leaves a valid tear-off that no longer shows the whole group.
   FilteredTransaction dropped = ftx;
@@ -269,11 +329,14 @@ FilteredGroup& group_of(FilteredTransaction& ftx, ComponentGroup group) {
 
 std::vector<Tamper> tampers() {
   using G = ComponentGroup;
-  auto input = [](FilteredTransaction& f) -> FilteredComponent& { return group_of(f, G::kInputs).components[0]; };
+  auto input = [](FilteredTransaction& f) -> FilteredComponent& {
+    return group_of(f, G::kInputs).components[0];
+  };
   return {
       {"component data", "inputs component 1 does not match the transaction id",
        [=](auto& f) { input(f).data.back() ^= 1; }},
-      {"component nonce", "inputs component 1 does not match", [=](auto& f) { input(f).nonce.bytes[0] ^= 1; }},
+      {"component nonce", "inputs component 1 does not match",
+       [=](auto& f) { input(f).nonce.bytes[0] ^= 1; }},
       {"component index", "inputs component 0: its branch is for another position",
        [=](auto& f) { input(f).index = 0; }},
       {"component and branch index", "inputs component 0 does not match",
@@ -300,8 +363,10 @@ std::vector<Tamper> tampers() {
        [](auto& f) { group_of(f, G::kOutputs).inner_root.bytes[0] ^= 1; }},
       {"a group root", "the group roots do not hash to transaction id",
        [](auto& f) { f.group_roots[3].bytes[0] ^= 1; }},
-      {"a missing group root", "must carry 9 group roots, not 8", [](auto& f) { f.group_roots.pop_back(); }},
-      {"the id", "the group roots do not hash to transaction id", [](auto& f) { f.id.mutable_value().bytes[0] ^= 1; }},
+      {"a missing group root", "must carry 9 group roots, not 8",
+       [](auto& f) { f.group_roots.pop_back(); }},
+      {"the id", "the group roots do not hash to transaction id",
+       [](auto& f) { f.id.mutable_value().bytes[0] ^= 1; }},
       {"a group passed off as another", "references group: its count or root does not match",
        [](auto& f) { group_of(f, G::kInputs).group = G::kReferences; }},
       {"the order of groups", "filtered groups are not in strictly ascending order",
@@ -332,14 +397,16 @@ TEST(FilteredTransaction, TamperingWithAnyFieldIsDetected) {
     ASSERT_FALSE(s.ok()) << "tampering with " << t.what << " went unnoticed";
     EXPECT_EQ(s.error().code, ErrorCode::kVerification) << t.what;
     EXPECT_NE(s.error().context.find(t.expected), std::string::npos)
-        << "tampering with " << t.what << ": expected '" << t.expected << "', got: " << s.error().context;
+        << "tampering with " << t.what << ": expected '" << t.expected
+        << "', got: " << s.error().context;
   }
 }
 
 TEST(FilteredTransaction, RevealedComponentsDecode) {
   WireTransaction tx = full_transaction();
   FilteredTransaction ftx = tx.filter([](ComponentGroup g, uint32_t i) {
-    return g != ComponentGroup::kInputs && g != ComponentGroup::kCommands && !(g == ComponentGroup::kOutputs && i == 1);
+    return g != ComponentGroup::kInputs && g != ComponentGroup::kCommands &&
+           !(g == ComponentGroup::kOutputs && i == 1);
   });
   ASSERT_TRUE(ftx.verify().ok());
   auto outputs = ftx.revealed<TransactionState>(ComponentGroup::kOutputs);
@@ -370,7 +437,8 @@ TEST(FilteredTransaction, RevealedComponentsDecode) {
   EXPECT_TRUE(inputs->empty());
   auto wrong = ftx.revealed<Party>(ComponentGroup::kAttachments);
   ASSERT_FALSE(wrong.ok());
-  EXPECT_NE(wrong.error().context.find("attachments component 0"), std::string::npos) << wrong.error().context;
+  EXPECT_NE(wrong.error().context.find("attachments component 0"), std::string::npos)
+      << wrong.error().context;
 }
 
 // ---- Component proofs and proved states --------------------------------------------------------
@@ -400,19 +468,27 @@ TEST(ComponentProof, TamperingIsDetected) {
     change(p);
     Status s = p.verify(against);
     ASSERT_FALSE(s.ok()) << what;
-    EXPECT_NE(s.error().context.find(expected), std::string::npos) << what << ": " << s.error().context;
+    EXPECT_NE(s.error().context.find(expected), std::string::npos)
+        << what << ": " << s.error().context;
   };
-  expect_fails("content", [](auto& p) { p.component.data[0] ^= 1; }, "outputs component 1 does not match", id);
-  expect_fails("index", [](auto& p) { p.component.index = 2; }, "its branch is for another position", id);
-  expect_fails("count", [](auto& p) { p.count = 4; }, "its branch is for another position", id);
-  expect_fails("group", [](auto& p) { p.group = ComponentGroup::kReferences; }, "the group branch is for another group",
-               id);
-  expect_fails("group branch", [](auto& p) { p.group_proof.siblings[0].bytes[0] ^= 1; },
-               "outputs component 1 is not part of transaction", id);
+  expect_fails(
+      "content", [](auto& p) { p.component.data[0] ^= 1; }, "outputs component 1 does not match",
+      id);
+  expect_fails(
+      "index", [](auto& p) { p.component.index = 2; }, "its branch is for another position", id);
+  expect_fails(
+      "count", [](auto& p) { p.count = 4; }, "its branch is for another position", id);
+  expect_fails(
+      "group", [](auto& p) { p.group = ComponentGroup::kReferences; },
+      "the group branch is for another group", id);
+  expect_fails(
+      "group branch", [](auto& p) { p.group_proof.siblings[0].bytes[0] ^= 1; },
+      "outputs component 1 is not part of transaction", id);
   WireTransaction other = tx;
   other.salt.bytes[0] ^= 1;
-  expect_fails("another transaction's id", [](auto&) {}, "is not part of transaction " + other.id().value().short_hex(),
-               other.id());
+  expect_fails(
+      "another transaction's id", [](auto&) {},
+      "is not part of transaction " + other.id().value().short_hex(), other.id());
   // The same component proved in another transaction does not prove it in this one.
   ComponentProof foreign = other.prove(ComponentGroup::kOutputs, 1);
   EXPECT_EQ(foreign.component.data, original.component.data);
@@ -440,7 +516,8 @@ TEST(ProvedState, TamperingIsDetected) {
   };
   ProvedState content = original;
   content.state.data.push_back(9);
-  EXPECT_NE(failure(content).find("the content differs from the proved one"), std::string::npos) << failure(content);
+  EXPECT_NE(failure(content).find("the content differs from the proved one"), std::string::npos)
+      << failure(content);
 
   ProvedState index = original;
   index.ref.index = 2;
@@ -456,14 +533,16 @@ TEST(ProvedState, TamperingIsDetected) {
 
   ProvedState elsewhere = original;
   elsewhere.ref.tx_id = TxId(hash_of("another transaction"));
-  EXPECT_NE(failure(elsewhere).find("is not part of transaction"), std::string::npos) << failure(elsewhere);
+  EXPECT_NE(failure(elsewhere).find("is not part of transaction"), std::string::npos)
+      << failure(elsewhere);
 
   // The same state, proved inside another transaction, does not prove the output of this one.
   WireTransaction other = tx;
   other.salt.bytes[5] ^= 1;
   ProvedState foreign = original;
   foreign.proof = prove_output(other, other.id(), 1).proof;
-  EXPECT_NE(failure(foreign).find("is not part of transaction " + id.value().short_hex()), std::string::npos)
+  EXPECT_NE(failure(foreign).find("is not part of transaction " + id.value().short_hex()),
+            std::string::npos)
       << failure(foreign);
 
   ProvedState not_an_output = original;

@@ -58,7 +58,8 @@ class VerifyTest : public ::testing::Test {
     EXPECT_TRUE(ledger.registry().add(std::make_unique<SilentContract>()).ok());
   }
 
-  TransactionState dummy(std::string_view owner, std::optional<uint32_t> encumbrance = std::nullopt) {
+  TransactionState dummy(std::string_view owner,
+                         std::optional<uint32_t> encumbrance = std::nullopt) {
     return TransactionState{codec::encode_to_bytes(DummyState{ledger.public_key(owner)}),
                             std::string(kDummyContract), ledger.notary(), encumbrance,
                             AlwaysAcceptConstraint{}};
@@ -77,7 +78,8 @@ class VerifyTest : public ::testing::Test {
     ledger.transaction().output(std::move(label), dummy(owner)).command(act_by(owner)).verifies();
   }
   Verdict verdict_of(const SignedTransaction& stx, const VerifyOptions& options = {}) {
-    return verify_transaction(stx, ledger.states(), ledger.attachments(), ledger.registry(), options);
+    return verify_transaction(stx, ledger.states(), ledger.attachments(), ledger.registry(),
+                              options);
   }
   Attachment code(std::string_view name, std::vector<std::string> contracts,
                   std::vector<PublicKey> signers = {}) {
@@ -98,12 +100,18 @@ void expect_rule(const Verdict& v, Rule rule, std::string_view substring) {
 // ---- Structure ---------------------------------------------------------------------------------
 
 TEST_F(VerifyTest, TransactionThatNeitherConsumesNorCreatesIsEmpty) {
-  ledger.transaction().command(act_by("alice")).fails_with(Rule::kEmptyTransaction, "neither consumes nor creates");
+  ledger.transaction()
+      .command(act_by("alice"))
+      .fails_with(Rule::kEmptyTransaction, "neither consumes nor creates");
   ledger.transaction().output(dummy("alice")).command(act_by("alice")).verifies();
 }
 
 TEST_F(VerifyTest, IssuanceNeedsNoNotaryButConsumingReferencingAndTimingDo) {
-  ledger.transaction().notary(std::nullopt).output(dummy("alice")).command(act_by("alice")).verifies();
+  ledger.transaction()
+      .notary(std::nullopt)
+      .output(dummy("alice"))
+      .command(act_by("alice"))
+      .verifies();
   create("d");
   ledger.transaction()
       .notary(std::nullopt)
@@ -127,24 +135,35 @@ TEST_F(VerifyTest, IssuanceNeedsNoNotaryButConsumingReferencingAndTimingDo) {
 TEST_F(VerifyTest, StateConsumedTwiceInOneTransactionIsRefused) {
   create("d1");
   create("d2");
-  ledger.transaction().input("d1").input("d1").command(act_by("alice")).fails_with(Rule::kDuplicateInput,
-                                                                                  "input 1 (");
+  ledger.transaction()
+      .input("d1")
+      .input("d1")
+      .command(act_by("alice"))
+      .fails_with(Rule::kDuplicateInput, "input 1 (");
   ledger.transaction().input("d1").input("d2").command(act_by("alice")).verifies();
 }
 
 TEST_F(VerifyTest, InputGovernedByAnotherNotaryIsRefused) {
   ledger.transaction()
       .notary(other_notary())
-      .output("elsewhere", [&] {
-        TransactionState s = dummy("alice");
-        s.notary = other_notary();
-        return s;
-      }())
+      .output("elsewhere",
+              [&] {
+                TransactionState s = dummy("alice");
+                s.notary = other_notary();
+                return s;
+              }())
       .command(act_by("alice"))
       .verifies();
-  ledger.transaction().input("elsewhere").command(act_by("alice")).fails_with(
-      Rule::kInputNotaryMismatch, "input 0 (" + ledger.ref("elsewhere").describe() + ") is governed by notary");
-  ledger.transaction().notary(other_notary()).input("elsewhere").command(act_by("alice")).verifies();
+  ledger.transaction()
+      .input("elsewhere")
+      .command(act_by("alice"))
+      .fails_with(Rule::kInputNotaryMismatch,
+                  "input 0 (" + ledger.ref("elsewhere").describe() + ") is governed by notary");
+  ledger.transaction()
+      .notary(other_notary())
+      .input("elsewhere")
+      .command(act_by("alice"))
+      .verifies();
 }
 
 TEST_F(VerifyTest, OutputNamingAnotherNotaryIsRefused) {
@@ -165,7 +184,8 @@ TEST_F(VerifyTest, SameAttachmentTwiceIsRefused) {
       .attachment(lib)
       .attachment(lib)
       .command(act_by("alice"))
-      .fails_with(Rule::kDuplicateAttachment, "attachment " + lib.id.value().short_hex() + " is attached twice");
+      .fails_with(Rule::kDuplicateAttachment,
+                  "attachment " + lib.id.value().short_hex() + " is attached twice");
   ledger.transaction()
       .output(dummy("alice"))
       .attachment(lib)
@@ -174,16 +194,74 @@ TEST_F(VerifyTest, SameAttachmentTwiceIsRefused) {
       .verifies();
 }
 
+// Past a handful of states the membership checks switch to a hash set: the rules hold there too.
+class ManyStatesTest : public VerifyTest {
+ protected:
+  static constexpr int kStates = 20;
+  ManyStatesTest() {
+    TxDsl t = ledger.transaction();
+    for (int i = 0; i < kStates; ++i) t.output("d" + std::to_string(i), dummy("alice"));
+    t.command(act_by("alice")).verifies();
+  }
+  TxDsl consuming_all() {
+    TxDsl t = ledger.transaction();
+    for (int i = 0; i < kStates; ++i) t.input("d" + std::to_string(i));
+    t.command(act_by("alice"));
+    return t;
+  }
+};
+
+TEST_F(ManyStatesTest, DuplicateAmongManyInputsIsFound) {
+  consuming_all().verifies();
+  consuming_all().input("d3").fails_with(Rule::kDuplicateInput,
+                                         "input 20 (" + ledger.ref("d3").describe());
+}
+
+TEST_F(ManyStatesTest, InputAlsoReferencedAmongManyIsFound) {
+  create("rate");
+  consuming_all().reference("rate").verifies();
+  consuming_all().reference("rate").reference("d17").fails_with(
+      Rule::kInputIsAlsoReference,
+      "state " + ledger.ref("d17").describe() + " is both consumed and referenced");
+}
+
+TEST_F(ManyStatesTest, DuplicateAmongManyReferencesIsFound) {
+  TxDsl reading = ledger.transaction();
+  for (int i = 0; i < kStates; ++i) reading.reference("d" + std::to_string(i));
+  reading.output(dummy("bob")).command(act_by("bob"));
+  TxDsl again = reading;
+  reading.verifies();
+  again.reference("d19").fails_with(Rule::kDuplicateReference,
+                                    "reference 20 (" + ledger.ref("d19").describe());
+}
+
+TEST_F(ManyStatesTest, EncumbranceAmongManyInputsMustBeConsumed) {
+  ledger.transaction()
+      .output("asset", dummy("alice", 1))
+      .output("lock", dummy("alice", 0))
+      .command(act_by("alice"))
+      .verifies();
+  consuming_all().input("asset").input("lock").verifies();
+  consuming_all().input("asset").fails_with(
+      Rule::kEncumbranceNotConsumed,
+      "input 20 (" + ledger.ref("asset").describe() + ") is encumbered by");
+}
+
 // ---- Resolution --------------------------------------------------------------------------------
 
 TEST_F(VerifyTest, InputOfAnUnknownTransactionIsUnresolved) {
   StateRef nowhere{TxId(crypto::sha256(as_bytes("never happened"))), 0};
-  ledger.transaction().input(nowhere).command(act_by("alice")).fails_with(
-      Rule::kUnresolvedDependency, "input 0 (" + nowhere.describe() + "): unknown state");
+  ledger.transaction()
+      .input(nowhere)
+      .command(act_by("alice"))
+      .fails_with(Rule::kUnresolvedDependency,
+                  "input 0 (" + nowhere.describe() + "): unknown state");
   create("d");
   StateRef beyond{ledger.ref("d").tx_id, 1};  // the transaction exists but has one output
-  ledger.transaction().input(beyond).command(act_by("alice")).fails_with(Rule::kUnresolvedDependency,
-                                                                        "input 0 (" + beyond.describe());
+  ledger.transaction()
+      .input(beyond)
+      .command(act_by("alice"))
+      .fails_with(Rule::kUnresolvedDependency, "input 0 (" + beyond.describe());
   ledger.transaction().input("d").command(act_by("alice")).verifies();
 }
 
@@ -199,7 +277,8 @@ TEST_F(VerifyTest, UnknownReferenceAndUnknownAttachmentAreUnresolved) {
       .output(dummy("alice"))
       .tweak([&](WireTransaction& tx) { tx.attachments.push_back(unknown); })
       .command(act_by("alice"))
-      .fails_with(Rule::kUnresolvedDependency, "attachment 0: unknown attachment " + unknown.value().short_hex());
+      .fails_with(Rule::kUnresolvedDependency,
+                  "attachment 0: unknown attachment " + unknown.value().short_hex());
 }
 
 // ---- References --------------------------------------------------------------------------------
@@ -229,7 +308,8 @@ TEST_F(VerifyTest, StateReferencedTwiceIsRefused) {
       .reference("rate")
       .output(dummy("bob"))
       .command(act_by("bob"))
-      .fails_with(Rule::kDuplicateReference, "reference 1 (" + ledger.ref("rate").describe() + ") is referenced twice");
+      .fails_with(Rule::kDuplicateReference,
+                  "reference 1 (" + ledger.ref("rate").describe() + ") is referenced twice");
   ledger.transaction()
       .reference("rate")
       .reference("other rate")
@@ -241,8 +321,12 @@ TEST_F(VerifyTest, StateReferencedTwiceIsRefused) {
 TEST_F(VerifyTest, StateBothConsumedAndReferencedIsRefused) {
   create("d");
   create("e");
-  ledger.transaction().input("d").reference("d").command(act_by("alice")).fails_with(
-      Rule::kInputIsAlsoReference, "state " + ledger.ref("d").describe() + " is both consumed and referenced");
+  ledger.transaction()
+      .input("d")
+      .reference("d")
+      .command(act_by("alice"))
+      .fails_with(Rule::kInputIsAlsoReference,
+                  "state " + ledger.ref("d").describe() + " is both consumed and referenced");
   ledger.transaction().input("d").reference("e").command(act_by("alice")).verifies();
 }
 
@@ -253,8 +337,13 @@ TEST_F(VerifyTest, EncumbranceBeyondTheOutputsIsRefused) {
       .output(dummy("alice"))
       .output(dummy("alice", 5))
       .command(act_by("alice"))
-      .fails_with(Rule::kEncumbranceOutOfRange, "output 1 is encumbered by output 5, but the transaction has only 2");
-  ledger.transaction().output(dummy("alice", 1)).output(dummy("alice", 0)).command(act_by("alice")).verifies();
+      .fails_with(Rule::kEncumbranceOutOfRange,
+                  "output 1 is encumbered by output 5, but the transaction has only 2");
+  ledger.transaction()
+      .output(dummy("alice", 1))
+      .output(dummy("alice", 0))
+      .command(act_by("alice"))
+      .verifies();
 }
 
 TEST_F(VerifyTest, OutputEncumberedByItselfIsRefused) {
@@ -275,7 +364,8 @@ TEST_F(VerifyTest, EncumbranceUnderAnotherNotaryIsRefused) {
       .output(dummy("alice", 1))
       .output(elsewhere)
       .command(act_by("alice"))
-      .fails_with(Rule::kEncumbranceNotaryMismatch, "output 0 and its encumbrance, output 1, name different notaries");
+      .fails_with(Rule::kEncumbranceNotaryMismatch,
+                  "output 0 and its encumbrance, output 1, name different notaries");
   ledger.transaction()
       .notary(std::nullopt)
       .output(dummy("alice", 1))
@@ -290,14 +380,16 @@ TEST_F(VerifyTest, EncumbranceThatIsNotMutualIsRefused) {
       .output(dummy("alice", 1))
       .output(dummy("alice"))
       .command(act_by("alice"))
-      .fails_with(Rule::kEncumbranceNotMutual, "output 0 is encumbered by output 1, which is not itself encumbered");
+      .fails_with(Rule::kEncumbranceNotMutual,
+                  "output 0 is encumbered by output 1, which is not itself encumbered");
   // The other way: two outputs share one encumbrance.
   ledger.transaction()
       .output(dummy("alice", 2))
       .output(dummy("alice", 2))
       .output(dummy("alice", 0))
       .command(act_by("alice"))
-      .fails_with(Rule::kEncumbranceNotMutual, "output 2 is the encumbrance of more than one output");
+      .fails_with(Rule::kEncumbranceNotMutual,
+                  "output 2 is the encumbrance of more than one output");
 }
 
 TEST_F(VerifyTest, MutualPairIsCreatedAndConsumedTogether) {
@@ -306,7 +398,12 @@ TEST_F(VerifyTest, MutualPairIsCreatedAndConsumedTogether) {
       .output("lock", dummy("alice", 0))
       .command(act_by("alice"))
       .verifies();
-  ledger.transaction().input("lock").input("asset").output(dummy("bob")).command(act_by("alice")).verifies();
+  ledger.transaction()
+      .input("lock")
+      .input("asset")
+      .output(dummy("bob"))
+      .command(act_by("alice"))
+      .verifies();
 }
 
 TEST_F(VerifyTest, EncumberedStateConsumedWithoutItsEncumbranceIsRefused) {
@@ -315,12 +412,17 @@ TEST_F(VerifyTest, EncumberedStateConsumedWithoutItsEncumbranceIsRefused) {
       .output("lock", dummy("alice", 0))
       .command(act_by("alice"))
       .verifies();
-  ledger.transaction().input("asset").command(act_by("alice")).fails_with(
-      Rule::kEncumbranceNotConsumed, "input 0 (" + ledger.ref("asset").describe() + ") is encumbered by " +
-                                         ledger.ref("lock").describe() + ", which this transaction does not consume");
-  ledger.transaction().input("lock").command(act_by("alice")).fails_with(Rule::kEncumbranceNotConsumed,
-                                                                        "is encumbered by " +
-                                                                            ledger.ref("asset").describe());
+  ledger.transaction()
+      .input("asset")
+      .command(act_by("alice"))
+      .fails_with(Rule::kEncumbranceNotConsumed,
+                  "input 0 (" + ledger.ref("asset").describe() + ") is encumbered by " +
+                      ledger.ref("lock").describe() + ", which this transaction does not consume");
+  ledger.transaction()
+      .input("lock")
+      .command(act_by("alice"))
+      .fails_with(Rule::kEncumbranceNotConsumed,
+                  "is encumbered by " + ledger.ref("asset").describe());
 }
 
 // ---- Contract constraints ----------------------------------------------------------------------
@@ -328,14 +430,19 @@ TEST_F(VerifyTest, EncumberedStateConsumedWithoutItsEncumbranceIsRefused) {
 TEST_F(VerifyTest, HashConstraintAcceptsOnlyItsAttachment) {
   Attachment v1 = code("dummy v1", {std::string(kDummyContract)});
   Attachment v2 = code("dummy v2", {std::string(kDummyContract)});
-  ledger.transaction().output(dummy_with(HashConstraint{v1.id})).attachment(v1).command(act_by("alice")).verifies();
+  ledger.transaction()
+      .output(dummy_with(HashConstraint{v1.id}))
+      .attachment(v1)
+      .command(act_by("alice"))
+      .verifies();
   ledger.transaction()
       .output(dummy_with(HashConstraint{v1.id}))
       .attachment(v2)
       .command(act_by("alice"))
-      .fails_with(Rule::kConstraintHashMismatch, "output 0 requires contract test.Dummy from attachment " +
-                                                     v1.id.value().short_hex() + ", but attachment " +
-                                                     v2.id.value().short_hex() + " provides it");
+      .fails_with(Rule::kConstraintHashMismatch,
+                  "output 0 requires contract test.Dummy from attachment " +
+                      v1.id.value().short_hex() + ", but attachment " + v2.id.value().short_hex() +
+                      " provides it");
 }
 
 TEST_F(VerifyTest, ConstrainedInputIsCheckedWhenConsumed) {
@@ -346,18 +453,27 @@ TEST_F(VerifyTest, ConstrainedInputIsCheckedWhenConsumed) {
       .attachment(v1)
       .command(act_by("alice"))
       .verifies();
-  ledger.transaction().input("pinned").attachment(v2).command(act_by("alice")).fails_with(
-      Rule::kConstraintHashMismatch, "input 0 (" + ledger.ref("pinned").describe() + ") requires contract");
-  ledger.transaction().input("pinned").command(act_by("alice")).fails_with(Rule::kConstraintNoAttachment, "input 0");
+  ledger.transaction()
+      .input("pinned")
+      .attachment(v2)
+      .command(act_by("alice"))
+      .fails_with(Rule::kConstraintHashMismatch,
+                  "input 0 (" + ledger.ref("pinned").describe() + ") requires contract");
+  ledger.transaction()
+      .input("pinned")
+      .command(act_by("alice"))
+      .fails_with(Rule::kConstraintNoAttachment, "input 0");
   ledger.transaction().input("pinned").attachment(v1).command(act_by("alice")).verifies();
 }
 
 TEST_F(VerifyTest, SignatureConstraintNeedsTheWholeCompoundKey) {
-  auto developers = PublicKey::compound(2, {{ledger.public_key("dev1"), 1}, {ledger.public_key("dev2"), 1}});
+  auto developers =
+      PublicKey::compound(2, {{ledger.public_key("dev1"), 1}, {ledger.public_key("dev2"), 1}});
   ASSERT_TRUE(developers.ok());
   Attachment both = code("dummy signed by both", {std::string(kDummyContract)},
                          {ledger.public_key("dev1"), ledger.public_key("dev2")});
-  Attachment one = code("dummy signed by one", {std::string(kDummyContract)}, {ledger.public_key("dev1")});
+  Attachment one =
+      code("dummy signed by one", {std::string(kDummyContract)}, {ledger.public_key("dev1")});
   ledger.transaction()
       .output(dummy_with(SignatureConstraint{*developers}))
       .attachment(both)
@@ -382,7 +498,10 @@ TEST_F(VerifyTest, ConstraintWithoutAnAttachmentProvidingTheContractIsRefused) {
                   "output 0 is constrained to hash " + v1.id.value().short_hex() +
                       " but no attachment provides contract test.Dummy");
   // Always-accept states need no attachment at all.
-  ledger.transaction().output(dummy_with(AlwaysAcceptConstraint{})).command(act_by("alice")).verifies();
+  ledger.transaction()
+      .output(dummy_with(AlwaysAcceptConstraint{}))
+      .command(act_by("alice"))
+      .verifies();
 }
 
 TEST_F(VerifyTest, TwoAttachmentsProvidingOneContractAreAmbiguous) {
@@ -393,9 +512,9 @@ TEST_F(VerifyTest, TwoAttachmentsProvidingOneContractAreAmbiguous) {
       .attachment(v1)
       .attachment(v2)
       .command(act_by("alice"))
-      .fails_with(Rule::kConstraintAmbiguousAttachment, "output 0: attachments " + v1.id.value().short_hex() +
-                                                            " and " + v2.id.value().short_hex() +
-                                                            " both provide contract test.Dummy");
+      .fails_with(Rule::kConstraintAmbiguousAttachment,
+                  "output 0: attachments " + v1.id.value().short_hex() + " and " +
+                      v2.id.value().short_hex() + " both provide contract test.Dummy");
 }
 
 // ---- Time windows ------------------------------------------------------------------------------
@@ -452,7 +571,8 @@ TEST_F(VerifyTest, SignatureOverAnotherTransactionIsInvalid) {
 }
 
 TEST_F(VerifyTest, SignatureClaimingACompoundKeyIsInvalid) {
-  auto pair = PublicKey::compound(1, {{ledger.public_key("alice"), 1}, {ledger.public_key("bob"), 1}});
+  auto pair =
+      PublicKey::compound(1, {{ledger.public_key("alice"), 1}, {ledger.public_key("bob"), 1}});
   ASSERT_TRUE(pair.ok());
   TxDsl t = ledger.transaction();
   t.output(dummy("alice")).command(act_by("alice"));
@@ -470,8 +590,8 @@ TEST_F(VerifyTest, RepeatedSignatureIsRefused) {
   ASSERT_EQ(stx.signatures.size(), 2u);
   EXPECT_TRUE(verdict_of(stx).ok());
   stx.signatures.push_back(stx.signatures[0]);
-  expect_rule(verdict_of(stx), Rule::kDuplicateSignature, "signature 2 by " + stx.signatures[0].by.describe() +
-                                                              " repeats");
+  expect_rule(verdict_of(stx), Rule::kDuplicateSignature,
+              "signature 2 by " + stx.signatures[0].by.describe() + " repeats");
 }
 
 TEST_F(VerifyTest, MissingSignatureIsRefusedUnlessAllowed) {
@@ -479,8 +599,8 @@ TEST_F(VerifyTest, MissingSignatureIsRefusedUnlessAllowed) {
       .output(dummy("alice"))
       .command(act({ledger.public_key("alice"), ledger.public_key("Notary")}))
       .without_signature_of("Notary")
-      .fails_with(Rule::kMissingSignature,
-                  "signer " + ledger.public_key("Notary").describe() + " of command test.Dummy.Act has not signed");
+      .fails_with(Rule::kMissingSignature, "signer " + ledger.public_key("Notary").describe() +
+                                               " of command test.Dummy.Act has not signed");
   // Before notarisation the notary's signature is allowed to be missing, and only the notary's.
   ledger.transaction()
       .output(dummy("alice"))
@@ -498,16 +618,22 @@ TEST_F(VerifyTest, MissingSignatureIsRefusedUnlessAllowed) {
 }
 
 TEST_F(VerifyTest, SignatureOfSomeoneWhoIsNotRequiredIsHarmless) {
-  ledger.transaction().output(dummy("alice")).command(act_by("alice")).signed_by("carol").verifies();
+  ledger.transaction()
+      .output(dummy("alice"))
+      .command(act_by("alice"))
+      .signed_by("carol")
+      .verifies();
 }
 
 class CompoundSignerTest : public VerifyTest {
  protected:
   // Two of {a, b, one of {c1, c2}}.
   PublicKey board() {
-    auto either = PublicKey::compound(1, {{ledger.public_key("c1"), 1}, {ledger.public_key("c2"), 1}});
+    auto either =
+        PublicKey::compound(1, {{ledger.public_key("c1"), 1}, {ledger.public_key("c2"), 1}});
     EXPECT_TRUE(either.ok());
-    auto key = PublicKey::compound(2, {{ledger.public_key("a"), 1}, {ledger.public_key("b"), 1}, {*either, 1}});
+    auto key = PublicKey::compound(
+        2, {{ledger.public_key("a"), 1}, {ledger.public_key("b"), 1}, {*either, 1}});
     EXPECT_TRUE(key.ok());
     return *key;
   }
@@ -532,10 +658,8 @@ TEST_F(CompoundSignerTest, NotFulfilledByTooFewLeaves) {
       .without_signature_of("c2")
       .fails_with(Rule::kMissingSignature, "signer compound(threshold 2 over 3 members, 4 leaves)");
   // Both leaves of the nested 1-of-2 count once.
-  board_transaction()
-      .without_signature_of("a")
-      .without_signature_of("b")
-      .fails_with(Rule::kMissingSignature, "signer compound(threshold 2");
+  board_transaction().without_signature_of("a").without_signature_of("b").fails_with(
+      Rule::kMissingSignature, "signer compound(threshold 2");
 }
 
 // ---- Contracts ---------------------------------------------------------------------------------
@@ -543,12 +667,17 @@ TEST_F(CompoundSignerTest, NotFulfilledByTooFewLeaves) {
 TEST_F(VerifyTest, StateOfAnUnknownContractIsRefused) {
   TransactionState orphan = dummy("alice");
   orphan.contract = "test.Nobody";
-  ledger.transaction().output(orphan).command(act_by("alice")).fails_with(Rule::kUnknownContract,
-                                                                         "no code for contract test.Nobody");
+  ledger.transaction()
+      .output(orphan)
+      .command(act_by("alice"))
+      .fails_with(Rule::kUnknownContract, "no code for contract test.Nobody");
   // A command alone names a contract that must exist, as does a referenced state.
   Command stray = act_by("alice");
   stray.contract = "test.Nobody";
-  ledger.transaction().output(dummy("alice")).command(stray).fails_with(Rule::kUnknownContract, "test.Nobody");
+  ledger.transaction()
+      .output(dummy("alice"))
+      .command(stray)
+      .fails_with(Rule::kUnknownContract, "test.Nobody");
   StateRef planted{TxId(crypto::sha256(as_bytes("planted"))), 0};
   ledger.states().add(planted, orphan);
   ledger.transaction()
@@ -588,18 +717,34 @@ class NotaryChangeTest : public VerifyTest {
 
 TEST_F(NotaryChangeTest, ValidChangeMovesStatesToTheNewNotary) {
   create("d");
-  ledger.transaction().input("d").output("moved", moved(dummy("alice"))).command(change_by_alice()).verifies();
+  ledger.transaction()
+      .input("d")
+      .output("moved", moved(dummy("alice")))
+      .command(change_by_alice())
+      .verifies();
   // The new notary now governs the state; the old one no longer can.
-  ledger.transaction().input("moved").command(act_by("alice")).fails_with(Rule::kInputNotaryMismatch, "input 0");
+  ledger.transaction()
+      .input("moved")
+      .command(act_by("alice"))
+      .fails_with(Rule::kInputNotaryMismatch, "input 0");
   ledger.transaction().notary(other_notary()).input("moved").command(act_by("alice")).verifies();
 }
 
 TEST_F(NotaryChangeTest, MovesCashWhoseOwnerSigns) {
-  contracts::CashAmount pounds{100, contracts::IssuedCurrency{{ledger.party("bank"), Bytes{1}}, "GBP"}};
-  TransactionState cash = contracts::cash_output(pounds, ledger.public_key("alice"), ledger.notary());
-  ledger.transaction().output("cash", cash).command(contracts::cash_issue(ledger.public_key("bank"))).verifies();
-  ledger.transaction().input("cash").output(moved(cash)).command(change(other_notary(), {ledger.public_key("bob")}))
-      .fails_with(Rule::kNotaryChangeMalformed, "participant " + ledger.public_key("alice").describe() +
+  contracts::CashAmount pounds{100,
+                               contracts::IssuedCurrency{{ledger.party("bank"), Bytes{1}}, "GBP"}};
+  TransactionState cash =
+      contracts::cash_output(pounds, ledger.public_key("alice"), ledger.notary());
+  ledger.transaction()
+      .output("cash", cash)
+      .command(contracts::cash_issue(ledger.public_key("bank")))
+      .verifies();
+  ledger.transaction()
+      .input("cash")
+      .output(moved(cash))
+      .command(change(other_notary(), {ledger.public_key("bob")}))
+      .fails_with(Rule::kNotaryChangeMalformed, "participant " +
+                                                    ledger.public_key("alice").describe() +
                                                     " is not a signer of the change");
   ledger.transaction().input("cash").output(moved(cash)).command(change_by_alice()).verifies();
 }
@@ -618,21 +763,29 @@ TEST_F(NotaryChangeTest, UnknownChangeCommandIsMalformed) {
   create("d");
   Command c = change_by_alice();
   c.name = "Swap";
-  ledger.transaction().input("d").output(moved(dummy("alice"))).command(c).fails_with(
-      Rule::kNotaryChangeMalformed, "unknown notary-change command Swap");
+  ledger.transaction()
+      .input("d")
+      .output(moved(dummy("alice")))
+      .command(c)
+      .fails_with(Rule::kNotaryChangeMalformed, "unknown notary-change command Swap");
 }
 
 TEST_F(NotaryChangeTest, NewNotaryThatDoesNotDecodeIsMalformed) {
   create("d");
   Command c = change_by_alice();
   c.params.push_back(0);  // a trailing byte
-  ledger.transaction().input("d").output(moved(dummy("alice"))).command(c).fails_with(
-      Rule::kNotaryChangeMalformed, "the new notary does not decode");
+  ledger.transaction()
+      .input("d")
+      .output(moved(dummy("alice")))
+      .command(c)
+      .fails_with(Rule::kNotaryChangeMalformed, "the new notary does not decode");
 }
 
 TEST_F(NotaryChangeTest, ChangeWithoutInputsIsMalformed) {
-  ledger.transaction().output(moved(dummy("alice"))).command(change_by_alice()).fails_with(
-      Rule::kNotaryChangeMalformed, "consumes at least one state");
+  ledger.transaction()
+      .output(moved(dummy("alice")))
+      .command(change_by_alice())
+      .fails_with(Rule::kNotaryChangeMalformed, "consumes at least one state");
 }
 
 TEST_F(NotaryChangeTest, ChangeToTheCurrentNotaryIsMalformed) {
@@ -671,16 +824,21 @@ TEST_F(NotaryChangeTest, ChangeThatAltersMoreThanTheNotaryIsMalformed) {
       .input("d")
       .output(moved(dummy("bob")))  // a new owner as well
       .command(change_by_alice())
-      .fails_with(Rule::kNotaryChangeMalformed,
-                  "output 0 is not input 0 (" + ledger.ref("d").describe() + ") unchanged but for its notary");
+      .fails_with(Rule::kNotaryChangeMalformed, "output 0 is not input 0 (" +
+                                                    ledger.ref("d").describe() +
+                                                    ") unchanged but for its notary");
 }
 
 TEST_F(NotaryChangeTest, StateWhoseContractDeclaresNoParticipantsCannotMove) {
   TransactionState silent = dummy("alice");
   silent.contract = std::string(kSilentContract);
   ledger.transaction().output("s", silent).command(act_by("alice")).verifies();
-  ledger.transaction().input("s").output(moved(silent)).command(change_by_alice()).fails_with(
-      Rule::kNotaryChangeMalformed, "contract test.Silent does not declare participants");
+  ledger.transaction()
+      .input("s")
+      .output(moved(silent))
+      .command(change_by_alice())
+      .fails_with(Rule::kNotaryChangeMalformed,
+                  "contract test.Silent does not declare participants");
 }
 
 TEST_F(NotaryChangeTest, StateOfAnUnknownContractCannotMove) {
@@ -688,7 +846,8 @@ TEST_F(NotaryChangeTest, StateOfAnUnknownContractCannotMove) {
   TxDsl t = ledger.transaction();
   t.input("d").output(moved(dummy("alice"))).command(change_by_alice());
   ContractRegistry empty;
-  Verdict v = verify_transaction(t.signed_transaction(), ledger.states(), ledger.attachments(), empty);
+  Verdict v =
+      verify_transaction(t.signed_transaction(), ledger.states(), ledger.attachments(), empty);
   expect_rule(v, Rule::kUnknownContract, "no code for contract test.Dummy");
 }
 
@@ -701,7 +860,8 @@ TEST_F(NotaryChangeTest, EveryParticipantMustSign) {
       .output(moved(dummy("alice")))
       .output(moved(dummy("bob")))
       .command(change_by_alice())
-      .fails_with(Rule::kNotaryChangeMalformed, "input 1 (" + ledger.ref("d2").describe() + "): participant " +
+      .fails_with(Rule::kNotaryChangeMalformed, "input 1 (" + ledger.ref("d2").describe() +
+                                                    "): participant " +
                                                     ledger.public_key("bob").describe());
   ledger.transaction()
       .input("d1")
