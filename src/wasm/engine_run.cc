@@ -177,16 +177,36 @@ RunOutcome outcome(RunStatus status, std::string reason, uint64_t gas_used) {
   return RunOutcome{status, std::move(reason), gas_used};
 }
 
-// Compiling a module into a store copies its whole description, which costs more than running a
-// small checker; so each thread keeps its stores and compiled modules for the last few modules it
-// ran. Only the store is shared between runs: each run has its own instance, memory, globals and
-// host functions, and the store collects them when the run ends, so no state carries over.
+// Compiling a module into a store copies its whole description, and instantiating it allocates
+// every function object, which together cost more than running a small checker. So each thread
+// keeps, for the last few modules it ran, a store with the compiled module and one idle instance.
+// Before an instance is used again, its memory is restored byte for byte to the image it had
+// right after instantiation and every global to its initial value; an instance whose memory grew
+// is discarded instead (wasm memory cannot shrink). Tables cannot change (the validator refuses
+// table.set, table.grow and the bulk-memory instructions), nor can data segments be dropped, so
+// memory and globals are all of an instance's state: a reused instance is indistinguishable from
+// a fresh one, and no run can see anything of an earlier one.
+struct PooledInstance {
+  HostContext ctx;  // the host functions hold references to it; reset for every run
+  std::vector<interp::HostFunc::Ptr> hosts;
+  interp::Instance::Ptr instance;
+  interp::Global::Ptr gas;
+  interp::Memory::Ptr memory;
+  interp::Func::Ptr verify;
+  std::vector<interp::Global::Ptr> globals;
+  std::vector<interp::Value> global_init;
+  std::vector<uint8_t> memory_init;
+};
+
 struct CompiledInStore {
   uint64_t module_id = 0;
-  std::unique_ptr<interp::Store> store;  // declared first: destroyed after the module's root
+  std::unique_ptr<interp::Store> store;  // declared first: destroyed after every root below
   interp::Module::Ptr module;
+  std::unique_ptr<PooledInstance> idle;
+  uint32_t runs_since_collect = 0;
 };
 constexpr size_t kCompiledPerThreadMax = 8;
+constexpr uint32_t kRunsPerCollect = 64;  // traps allocate in the store; collect now and then
 
 CompiledInStore& compiled_for(const EngineModule& module) {
   thread_local std::vector<std::unique_ptr<CompiledInStore>> cache;
@@ -201,45 +221,86 @@ CompiledInStore& compiled_for(const EngineModule& module) {
   return *cache.back();
 }
 
-RunOutcome run_in(const EngineModule& module, const RunInput& input, interp::Store& store,
-                  const interp::Module::Ptr& compiled);
+// A new instance with its host functions, or null and the (deterministic) reason.
+std::unique_ptr<PooledInstance> instantiate(const EngineModule& module, interp::Store& store,
+                                            const interp::Module::Ptr& compiled,
+                                            std::string* failure) {
+  auto p = std::make_unique<PooledInstance>();
+  interp::RefVec imports;
+  const auto& abi = abi_imports();
+  for (int id : module.import_host_ids) {
+    p->hosts.push_back(interp::HostFunc::New(store, func_type(abi[id]), host_function(id, p->ctx)));
+    imports.push_back(p->hosts.back().ref());
+  }
+  interp::Trap::Ptr trap_ptr;
+  p->instance = interp::Instance::Instantiate(store, compiled.ref(), imports, &trap_ptr);
+  if (!p->instance) {
+    *failure = "instantiation failed: " + (trap_ptr ? trap_ptr->message() : std::string("?"));
+    return nullptr;
+  }
+  for (interp::Ref ref : p->instance->globals()) {
+    p->globals.push_back(store.UnsafeGet<interp::Global>(ref));
+    p->global_init.push_back(p->globals.back()->Get());
+  }
+  p->gas = p->globals.at(module.gas_global_index);
+  p->memory = store.UnsafeGet<interp::Memory>(p->instance->memories().at(0));
+  p->verify = store.UnsafeGet<interp::Func>(p->instance->funcs().at(module.verify_func_index));
+  const uint8_t* image = p->memory->UnsafeData();
+  p->memory_init.assign(image, image + p->memory->ByteSize());
+  return p;
+}
+
+// Back to the state right after instantiation; false if that is impossible (memory grew).
+bool restore(PooledInstance& p) {
+  if (p.memory->ByteSize() != p.memory_init.size()) return false;
+  if (!p.memory_init.empty()) std::memcpy(p.memory->UnsafeData(), p.memory_init.data(), p.memory_init.size());
+  for (size_t i = 0; i < p.globals.size(); ++i) p.globals[i]->UnsafeSet(p.global_init[i]);
+  return true;
+}
+
+RunOutcome run_on(const EngineModule& module, const RunInput& input, interp::Store& store,
+                  PooledInstance& p);
 
 RunOutcome run(const EngineModule& module, const RunInput& input) {
   CompiledInStore& cached = compiled_for(module);
-  RunOutcome out = run_in(module, input, *cached.store, cached.module);
-  cached.store->Collect();  // frees this run's instance, memory and host functions
+  std::unique_ptr<PooledInstance> p = std::move(cached.idle);
+  bool collect = false;
+  if (!p) {
+    std::string failure;
+    p = instantiate(module, *cached.store, cached.module, &failure);
+    if (!p) {
+      cached.store->Collect();
+      return outcome(RunStatus::kTrapped, failure, 0);
+    }
+  }
+  RunOutcome out = run_on(module, input, *cached.store, *p);
+  if (restore(*p)) {
+    cached.idle = std::move(p);
+  } else {
+    p.reset();  // its memory grew: drop it now, with its memory
+    collect = true;
+  }
+  if (collect || ++cached.runs_since_collect >= kRunsPerCollect) {
+    cached.store->Collect();
+    cached.runs_since_collect = 0;
+  }
   return out;
 }
 
-RunOutcome run_in(const EngineModule& module, const RunInput& input, interp::Store& store,
-                  const interp::Module::Ptr& compiled) {
+RunOutcome run_on(const EngineModule& module, const RunInput& input, interp::Store& store,
+                  PooledInstance& p) {
+  (void)module;
   constexpr uint64_t kBudgetMax = static_cast<uint64_t>(INT64_MAX);
   uint64_t budget = std::min(input.gas_budget, kBudgetMax);
 
-  HostContext ctx;
+  p.ctx = HostContext{};
+  HostContext& ctx = p.ctx;
   ctx.input = &input;
-  interp::RefVec imports;
-  std::vector<interp::HostFunc::Ptr> hosts;  // rooted until the run ends
-  const auto& abi = abi_imports();
-  for (int id : module.import_host_ids) {
-    hosts.push_back(interp::HostFunc::New(store, func_type(abi[id]), host_function(id, ctx)));
-    imports.push_back(hosts.back().ref());
-  }
+  ctx.gas = p.gas.get();
+  ctx.memory = p.memory.get();
+  interp::Global::Ptr& gas = p.gas;
+  interp::Func::Ptr& verify = p.verify;
   interp::Trap::Ptr trap_ptr;
-  interp::Instance::Ptr instance =
-      interp::Instance::Instantiate(store, compiled.ref(), imports, &trap_ptr);
-  if (!instance) {
-    return outcome(RunStatus::kTrapped,
-                   "instantiation failed: " + (trap_ptr ? trap_ptr->message() : std::string("?")),
-                   0);
-  }
-  interp::Global::Ptr gas = store.UnsafeGet<interp::Global>(
-      instance->globals().at(module.gas_global_index));
-  interp::Memory::Ptr memory = store.UnsafeGet<interp::Memory>(instance->memories().at(0));
-  interp::Func::Ptr verify = store.UnsafeGet<interp::Func>(
-      instance->funcs().at(module.verify_func_index));
-  ctx.gas = gas.get();
-  ctx.memory = memory.get();
   gas->UnsafeSet(interp::Value::Make(static_cast<int64_t>(budget)));
 
   interp::Values params;

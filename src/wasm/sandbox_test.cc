@@ -349,6 +349,25 @@ TEST(Run, NoStateSurvivesBetweenRuns) {
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(run(*module, kTx, "c", 1000).accepted());
 }
 
+TEST(Run, GrownMemoryDoesNotSurviveIntoTheNextRun) {
+  // Fails unless it starts with exactly one zeroed page and its data segment intact.
+  auto module = must_load(R"((module (memory (export "memory") 1 4)
+      (data (i32.const 100) "\07")
+      (func (export "folio_verify") (result i32)
+        (if (i32.ne (memory.size) (i32.const 1)) (then (return (i32.const 1))))
+        (if (i32.ne (i32.load8_u (i32.const 100)) (i32.const 7)) (then (return (i32.const 2))))
+        (if (i32.ne (i32.load (i32.const 200)) (i32.const 0)) (then (return (i32.const 3))))
+        (i32.store8 (i32.const 100) (i32.const 9))
+        (i32.store (i32.const 200) (i32.const 5))
+        (drop (memory.grow (i32.const 1)))
+        (i32.store (i32.const 70000) (i32.const 1))
+        (i32.const 0))))");
+  for (int i = 0; i < 3; ++i) {
+    Execution e = run(*module, kTx, "c", 100'000);
+    EXPECT_TRUE(e.accepted()) << "run " << i << ": " << e.describe();
+  }
+}
+
 TEST(Cache, LoadsEachModuleOnceByHash) {
   ModuleCache cache;
   Bytes wasm = wat(kAccept);
