@@ -19,18 +19,25 @@ uint64_t CommandWindow::home(const CommandId& id) {
   return h;
 }
 
+uint64_t CommandWindow::fingerprint(const CommandId& id) {
+  uint32_t f;
+  std::memcpy(&f, id.data() + 8, sizeof(f));
+  return static_cast<uint64_t>(f) << 32;
+}
+
 bool CommandWindow::contains(const CommandId& id) const {
+  uint64_t f = fingerprint(id);
   for (size_t s = home(id) & mask_;; s = (s + 1) & mask_) {
-    uint32_t v = slots_[s];
+    uint64_t v = slots_[s];
     if (v == 0) return false;
-    if (ring_[v - 1] == id) return true;
+    if ((v & 0xffffffff00000000ull) == f && ring_[ring_index(v)] == id) return true;
   }
 }
 
 size_t CommandWindow::find_slot(const CommandId& id) const {
   for (size_t s = home(id) & mask_;; s = (s + 1) & mask_) {
     FOLIO_ASSERT(slots_[s] != 0);
-    if (ring_[slots_[s] - 1] == id) return s;
+    if (ring_[ring_index(slots_[s])] == id) return s;
   }
 }
 
@@ -38,7 +45,7 @@ void CommandWindow::erase_slot(size_t slot) {
   // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
   size_t hole = slot;
   for (size_t s = (hole + 1) & mask_; slots_[s] != 0; s = (s + 1) & mask_) {
-    size_t want = home(ring_[slots_[s] - 1]) & mask_;
+    size_t want = home(ring_[ring_index(slots_[s])]) & mask_;
     // Move the entry back into the hole unless its home lies cyclically in (hole, s].
     bool home_between = hole <= s ? (want > hole && want <= s) : (want > hole || want <= s);
     if (!home_between) {
@@ -49,10 +56,11 @@ void CommandWindow::erase_slot(size_t slot) {
   slots_[hole] = 0;
 }
 
-void CommandWindow::place(uint32_t ring_index) {
-  size_t s = home(ring_[ring_index]) & mask_;
+void CommandWindow::place(uint32_t index) {
+  const CommandId& id = ring_[index];
+  size_t s = home(id) & mask_;
   while (slots_[s] != 0) s = (s + 1) & mask_;
-  slots_[s] = ring_index + 1;
+  slots_[s] = fingerprint(id) | (static_cast<uint64_t>(index) + 1);
 }
 
 void CommandWindow::grow() {

@@ -27,16 +27,20 @@ class CommandWindow {
 
  private:
   static uint64_t home(const CommandId& id);
+  static uint64_t fingerprint(const CommandId& id);
+  static uint32_t ring_index(uint64_t slot) { return static_cast<uint32_t>(slot) - 1; }
   // The slot holding ring index `index`, or of `id`: REQUIRES present.
   size_t find_slot(const CommandId& id) const;
   void erase_slot(size_t slot);
-  void place(uint32_t ring_index);
+  void place(uint32_t index);
   void grow();
 
   size_t capacity_;
   std::vector<CommandId> ring_;  // grows to capacity_, then overwritten oldest first
   size_t oldest_ = 0;            // ring index of the oldest id once the ring is full
-  std::vector<uint32_t> slots_;  // 0: empty; else ring index + 1
+  // 0: empty; else a 32-bit fingerprint of the id (high half) and ring index + 1 (low half), so
+  // that a lookup of an absent id rarely touches the ring.
+  std::vector<uint64_t> slots_;
   size_t mask_ = 0;
 };
 

@@ -28,7 +28,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
   FOLIO_ASSERT(config_.committee.contains(config_.id));
   FOLIO_ASSERT(config_.limits.check().ok());
   FOLIO_ASSERT(view_ > View(0));
-  blocks_.emplace(genesis_id(), Stored{genesis_block(), {}, {}, true});
+  blocks_.emplace(genesis_id(), Stored{std::make_shared<const Block>(genesis_block()), {}, {}, true});
 
   // Restore the block tree parents first; blocks whose parent did not survive are dropped.
   std::vector<const Block*> sorted;
@@ -42,7 +42,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
     for (const Bytes& c : b->commands) ids.push_back(command_id(c));
     std::vector<CommandId> sorted = ids;
     std::sort(sorted.begin(), sorted.end());
-    blocks_.emplace(id, Stored{*b, std::move(ids), std::move(sorted), false});
+    blocks_.emplace(id, Stored{std::make_shared<const Block>(*b), std::move(ids), std::move(sorted), false});
   }
   // The commit pointer is persisted in the same write as the blocks it names.
   FOLIO_ASSERT(blocks_.contains(committed_.block_id));
@@ -54,7 +54,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
     it->second.sorted_ids = {};
     chain.push_back(cur);
     if (cur == genesis_id()) break;
-    cur = it->second.block.parent();
+    cur = it->second.block->parent();
   }
   std::reverse(chain.begin(), chain.end());
   for (const BlockId& id : chain) {
@@ -63,7 +63,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
   }
   // Blocks beside the committed chain at or below its height can never commit.
   for (auto it = blocks_.begin(); it != blocks_.end();) {
-    if (!it->second.committed && it->second.block.height <= committed_.height) {
+    if (!it->second.committed && it->second.block->height <= committed_.height) {
       it = blocks_.erase(it);
     } else {
       ++it;
@@ -75,7 +75,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
 
 const Block* Replica::find_block(const BlockId& id) const {
   auto it = blocks_.find(id);
-  return it == blocks_.end() ? nullptr : &it->second.block;
+  return it == blocks_.end() ? nullptr : it->second.block.get();
 }
 
 int64_t Replica::view_duration_ms() const {
@@ -217,7 +217,7 @@ void Replica::on_proposal(ReplicaId from, const Proposal& proposal) {
 std::optional<Rejection> Replica::check_proposal(ReplicaId from, const Proposal& proposal,
                                                  const std::vector<CommandId>& sorted_ids) const {
   const Block& b = proposal.block;
-  const Block& parent = blocks_.at(b.parent()).block;
+  const Block& parent = *blocks_.at(b.parent()).block;
   auto bad = [&](RejectReason reason, std::string detail) {
     return std::optional<Rejection>(Rejection{from, reason, std::move(detail)});
   };
@@ -257,13 +257,13 @@ Replica::Branch Replica::pending_branch(const BlockId& tip) const {
     auto it = blocks_.find(cur);
     if (it == blocks_.end()) return out;
     const Stored& s = it->second;
-    if (s.block.height <= committed_.height) {
+    if (s.block->height <= committed_.height) {
       out.reaches_committed = cur == committed_.block_id;
       return out;
     }
     out.any_commands |= !s.command_ids.empty();
     out.blocks.push_back(&s);
-    cur = s.block.parent();
+    cur = s.block->parent();
   }
 }
 
@@ -388,10 +388,10 @@ void Replica::try_propose() {
     return;
   Proposal p;
   p.block.view = view_;
-  p.block.height = parent->second.block.height.next();
+  p.block.height = parent->second.block->height.next();
   p.block.leader = config_.id;
   p.block.timestamp_ms = std::max<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(now_ms_, 0)),
-                                            parent->second.block.timestamp_ms + 1);
+                                            parent->second.block->timestamp_ms + 1);
   p.block.qc = high_qc_;
   p.block.commands = std::move(batch);
   p.tc = std::move(tc);
@@ -405,7 +405,7 @@ void Replica::try_propose() {
 void Replica::try_commit(const QuorumCert& qc) {
   auto child = blocks_.find(qc.block_id);
   if (child == blocks_.end()) return;
-  const Block& c = child->second.block;
+  const Block& c = *child->second.block;
   if (config_.test_only_commit_on_one_chain) {
     if (c.height > committed_.height) commit_chain(child->first, qc);
     return;
@@ -414,8 +414,8 @@ void Replica::try_commit(const QuorumCert& qc) {
   if (parent == blocks_.end()) return;
   // Two-chain commit rule (Jolteon): a certified block whose parent is from the previous view
   // commits that parent.
-  if (c.view != parent->second.block.view.next()) return;
-  if (parent->second.block.height <= committed_.height) {
+  if (c.view != parent->second.block->view.next()) return;
+  if (parent->second.block->height <= committed_.height) {
     if (!parent->second.committed) {
       ready_.reports.push_back(
           Report{ReportKind::kConflictingCommit, "a block beside the committed chain is committed"});
@@ -432,7 +432,7 @@ void Replica::commit_chain(const BlockId& target, const QuorumCert& target_certi
   for (;;) {
     auto it = blocks_.find(cur);
     if (it == blocks_.end()) return;  // cannot happen: blocks are stored only after their parent
-    const Block& b = it->second.block;
+    const Block& b = *it->second.block;
     if (b.height <= committed_.height) {
       if (cur != committed_.block_id) {
         ready_.reports.push_back(Report{ReportKind::kConflictingCommit,
@@ -455,7 +455,7 @@ void Replica::commit_chain(const BlockId& target, const QuorumCert& target_certi
       mempool_.remove(c);
       committed_commands_.insert(c);
     }
-    committed_ = CommitPointer{id, s.block.height};
+    committed_ = CommitPointer{id, s.block->height};
     committed_order_.push_back(id);
     ready_.commit.push_back(CommittedBlock{id, s.block, std::move(cert)});
   }
@@ -468,12 +468,12 @@ void Replica::prune() {
   // commit. Visiting by height removes descendants after their ancestors.
   std::vector<std::pair<Height, BlockId>> uncommitted;
   for (const auto& [id, s] : blocks_) {
-    if (!s.committed) uncommitted.emplace_back(s.block.height, id);
+    if (!s.committed) uncommitted.emplace_back(s.block->height, id);
   }
   std::sort(uncommitted.begin(), uncommitted.end());
   for (const auto& [height, id] : uncommitted) {
     const Stored& s = blocks_.at(id);
-    if (height <= committed_.height || !blocks_.contains(s.block.parent())) {
+    if (height <= committed_.height || !blocks_.contains(s.block->parent())) {
       blocks_.erase(id);
       ready_.persist.pruned.push_back(id);
     }
@@ -496,7 +496,7 @@ bool Replica::insert_block(const BlockId& id, const Block& block, std::vector<Co
   if (blocks_.contains(id)) return true;
   auto parent = blocks_.find(block.parent());
   if (parent == blocks_.end()) return false;
-  const Block& p = parent->second.block;
+  const Block& p = *parent->second.block;
   if (block.height <= committed_.height || p.height.next() != block.height ||
       p.view != block.qc.view || block.view <= p.view)
     return false;
@@ -509,8 +509,9 @@ bool Replica::insert_block(const BlockId& id, const Block& block, std::vector<Co
     sorted = ids;
     std::sort(sorted.begin(), sorted.end());
   }
-  blocks_.emplace(id, Stored{block, std::move(ids), std::move(sorted), false});
-  ready_.persist.blocks.push_back(block);
+  auto shared = std::make_shared<const Block>(block);
+  blocks_.emplace(id, Stored{shared, std::move(ids), std::move(sorted), false});
+  ready_.persist.blocks.push_back(std::move(shared));
   return true;
 }
 
@@ -529,8 +530,8 @@ void Replica::on_block_request(ReplicaId from, const BlockRequest& request) {
   while (response.blocks.size() < request.count && cur != genesis_id()) {
     auto it = blocks_.find(cur);
     if (it == blocks_.end()) break;
-    response.blocks.push_back(it->second.block);
-    cur = it->second.block.parent();
+    response.blocks.push_back(*it->second.block);
+    cur = it->second.block->parent();
   }
   if (!response.blocks.empty()) send(from, std::move(response));
 }

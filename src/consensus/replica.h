@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -96,7 +97,7 @@ struct Outgoing {
 // timestamp in `block` is the shard's agreed time at this height.
 struct CommittedBlock {
   BlockId id;
-  Block block;
+  std::shared_ptr<const Block> block;  // immutable, shared with the replica's store
   QuorumCert certificate;
 };
 
@@ -114,7 +115,7 @@ struct Report {
 struct Ready {
   struct Persist {
     std::optional<SafetyState> safety;
-    std::vector<Block> blocks;    // new blocks to store
+    std::vector<std::shared_ptr<const Block>> blocks;  // new blocks to store (immutable, shared)
     std::vector<BlockId> pruned;  // blocks that may be deleted
     std::optional<CommitPointer> committed;
     bool empty() const { return !safety && blocks.empty() && pruned.empty() && !committed; }
@@ -159,7 +160,7 @@ class Replica {
 
  private:
   struct Stored {
-    Block block;
+    std::shared_ptr<const Block> block;  // immutable; shared with Ready's persist and commit
     std::vector<CommandId> command_ids;
     std::vector<CommandId> sorted_ids;  // while uncommitted: for de-duplication
     bool committed = false;

@@ -19,7 +19,7 @@ Bytes command(int i) { return to_bytes("command-" + std::to_string(i)); }
 std::vector<Bytes> commands_of(const std::vector<CommittedBlock>& log) {
   std::vector<Bytes> out;
   for (const CommittedBlock& c : log)
-    for (const Bytes& b : c.block.commands) out.push_back(b);
+    for (const Bytes& b : c.block->commands) out.push_back(b);
   return out;
 }
 
@@ -193,7 +193,7 @@ TEST(CommitRule, TwoChainCommitsOnlyAcrossConsecutiveViews) {
   EXPECT_EQ(r.commit[0].id, block_id(a));
   EXPECT_EQ(r.commit[1].id, block_id(b));
   EXPECT_EQ(r.commit[1].certificate.block_id, block_id(b));
-  EXPECT_EQ(r.commit[1].block.timestamp_ms, 20u);
+  EXPECT_EQ(r.commit[1].block->timestamp_ms, 20u);
   ASSERT_TRUE(r.persist.committed.has_value());
   EXPECT_EQ(r.persist.committed->height, Height(2));
 }
@@ -279,7 +279,7 @@ TEST(Batching, BatchCountBoundLimitsBlocks) {
   for (int i = 0; i < 100; ++i) cluster.submit_all(command(i));
   cluster.run_for(2000);
   expect_logs_agree(cluster, 4, 100);
-  for (const CommittedBlock& c : cluster.committed(0)) EXPECT_LE(c.block.commands.size(), 7u);
+  for (const CommittedBlock& c : cluster.committed(0)) EXPECT_LE(c.block->commands.size(), 7u);
 }
 
 TEST(ViewChange, TimeoutCertificateMovesStuckView) {

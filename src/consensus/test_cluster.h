@@ -80,7 +80,7 @@ class TestCluster {
     Ready ready = replicas_[i]->take_ready();
     Disk& disk = disks_[i];
     if (ready.persist.safety) disk.safety = *ready.persist.safety;
-    for (const Block& b : ready.persist.blocks) disk.blocks[block_id(b)] = b;
+    for (const auto& b : ready.persist.blocks) disk.blocks[block_id(*b)] = *b;
     for (const BlockId& id : ready.persist.pruned) disk.blocks.erase(id);
     if (ready.persist.committed) disk.committed = *ready.persist.committed;
     for (const Outgoing& out : ready.send) {

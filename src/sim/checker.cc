@@ -21,7 +21,7 @@ void Checker::on_submit(const Bytes& command, int64_t at_ms) {
 void Checker::on_commit(uint32_t replica, const consensus::CommittedBlock& c, int64_t at_ms) {
   if (!honest_[replica]) return;
   Log& log = logs_[replica];
-  uint64_t height = c.block.height.value();
+  uint64_t height = c.block->height.value();
   if (height != log.blocks.size() + 1) {
     violation("agreement: replica " + std::to_string(replica) + " committed height " +
               std::to_string(height) + " after " + std::to_string(log.blocks.size()));
@@ -39,7 +39,7 @@ void Checker::on_commit(uint32_t replica, const consensus::CommittedBlock& c, in
               std::to_string(it->second.second) + " committed " +
               it->second.first.value().short_hex());
   }
-  for (const Bytes& command : c.block.commands) {
+  for (const Bytes& command : c.block->commands) {
     consensus::CommandId id = consensus::command_id(command);
     auto submitted = submitted_at_.find(id);
     if (submitted == submitted_at_.end()) {

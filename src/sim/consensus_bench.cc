@@ -208,7 +208,7 @@ void run_single_thread(const ConsensusBenchOptions& options, ConsensusBenchResul
       int64_t t = micros();
       for (const consensus::CommittedBlock& c : ready.commit) {
         ++result.committed_blocks;
-        for (const Bytes& command : c.block.commands) {
+        for (const Bytes& command : c.block->commands) {
           latencies_us.push_back(t - submitted_at(command));
           ++result.committed_commands;
           --in_flight;
@@ -327,11 +327,11 @@ ConsensusBenchResult run_consensus_bench(const ConsensusBenchOptions& options) {
         int64_t now = micros();
         for (const consensus::CommittedBlock& c : ready.commit) {
           ++committed_blocks;
-          for (const Bytes& command : c.block.commands) {
+          for (const Bytes& command : c.block->commands) {
             latencies_us.push_back(now - submitted_at(command));
             ++committed_commands;
           }
-          in_flight -= static_cast<int64_t>(c.block.commands.size());
+          in_flight -= static_cast<int64_t>(c.block->commands.size());
         }
       }
       replica.advance(ready);

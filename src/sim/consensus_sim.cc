@@ -255,7 +255,7 @@ void Simulation::flush(uint32_t i, int64_t t) {
   }
   Disk& disk = node.disk;
   if (ready.persist.safety) disk.safety = *ready.persist.safety;
-  for (const auto& b : ready.persist.blocks) disk.blocks[consensus::block_id(b)] = b;
+  for (const auto& b : ready.persist.blocks) disk.blocks[consensus::block_id(*b)] = *b;
   for (const auto& id : ready.persist.pruned) disk.blocks.erase(id);
   if (ready.persist.committed) disk.committed = *ready.persist.committed;
   if (node.byzantine) {
