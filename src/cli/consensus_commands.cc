@@ -43,8 +43,9 @@ void run_sim(const SimFlags& flags) {
     throw CLI::RuntimeError(1);
   }
   if (o.byzantine > (o.replicas - 1) / 3) {
-    std::cerr << "warning: " << o.byzantine << " Byzantine replicas exceed f = "
-              << (o.replicas - 1) / 3 << "; safety and liveness are not expected to hold\n";
+    std::cerr << "warning: " << o.byzantine
+              << " Byzantine replicas exceed f = " << (o.replicas - 1) / 3
+              << "; safety and liveness are not expected to hold\n";
   }
   if (o.heal_ms < 2'000) {
     std::cerr << "error: --heal-ms must be at least 2000\n";
@@ -135,14 +136,14 @@ void add_consensus_commands(CLI::App& app, Groups& groups) {
     std::string json = r.json();
     std::cout << json;
     write_file(*out, json);
-    std::fprintf(stderr,
-                 "consensus: %.0f commands/s, %.1f blocks/s, p50 %.1f ms, p99 %.1f ms on %u "
-                 "thread(s) using %.2f CPU-seconds in %.2f s (%.0f commands per CPU-second); "
-                 "Ed25519 verify %.0f per CPU-second; %.1f verifies per block\n",
-                 r.commands_per_s, r.blocks_per_s, r.p50_ms, r.p99_ms, r.threads, r.cpu_s,
-                 r.elapsed_s, r.commands_per_cpu_s, r.ed25519_verify_per_s,
-                 r.committed_blocks ? static_cast<double>(r.signatures_verified) / r.committed_blocks
-                                    : 0.0);
+    std::fprintf(
+        stderr,
+        "consensus: %.0f commands/s, %.1f blocks/s, p50 %.1f ms, p99 %.1f ms on %u "
+        "thread(s) using %.2f CPU-seconds in %.2f s (%.0f commands per CPU-second); "
+        "Ed25519 verify %.0f per CPU-second; %.1f verifies per block\n",
+        r.commands_per_s, r.blocks_per_s, r.p50_ms, r.p99_ms, r.threads, r.cpu_s, r.elapsed_s,
+        r.commands_per_cpu_s, r.ed25519_verify_per_s,
+        r.committed_blocks ? static_cast<double>(r.signatures_verified) / r.committed_blocks : 0.0);
     if (r.committed_commands == 0) throw CLI::RuntimeError(1);
   });
 }

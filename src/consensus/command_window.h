@@ -3,8 +3,8 @@
 // The replica refuses to commit a command twice within this window. Ids are kept in a ring (oldest
 // evicted first) indexed by an open-addressing table with linear probing and backward-shift
 // deletion, both flat arrays: the window is consulted for every submitted and every proposed
-// command, so it must not chase pointers. Storage grows with use up to the capacity. Command ids are
-// SHA-256 digests, so their first eight bytes serve as the hash. Value type; not thread-safe.
+// command, so it must not chase pointers. Storage grows with use up to the capacity. Command ids
+// are SHA-256 digests, so their first eight bytes serve as the hash. Value type; not thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -51,7 +51,8 @@ TEST(Mempool, RemovedAndReAddedCommandsKeepArrivalOrderAndBoundedMemory) {
   Mempool pool(MempoolLimits{1000, 100'000, 100});
   auto none = [](const CommandId&) { return false; };
   for (int round = 0; round < 50; ++round) {
-    for (int i = 0; i < 10; ++i) (void)pool.add(command_id(cmd(round * 10 + i)), cmd(round * 10 + i));
+    for (int i = 0; i < 10; ++i)
+      (void)pool.add(command_id(cmd(round * 10 + i)), cmd(round * 10 + i));
     for (int i = 1; i < 10; i += 2) pool.remove(command_id(cmd(round * 10 + i)));
   }
   EXPECT_EQ(pool.size(), 250u);

@@ -28,7 +28,8 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
   FOLIO_ASSERT(config_.committee.contains(config_.id));
   FOLIO_ASSERT(config_.limits.check().ok());
   FOLIO_ASSERT(view_ > View(0));
-  blocks_.emplace(genesis_id(), Stored{std::make_shared<const Block>(genesis_block()), {}, {}, true});
+  blocks_.emplace(genesis_id(),
+                  Stored{std::make_shared<const Block>(genesis_block()), {}, {}, true});
 
   // Restore the block tree parents first; blocks whose parent did not survive are dropped.
   std::vector<const Block*> sorted;
@@ -42,7 +43,8 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
     for (const Bytes& c : b->commands) ids.push_back(command_id(c));
     std::vector<CommandId> sorted = ids;
     std::sort(sorted.begin(), sorted.end());
-    blocks_.emplace(id, Stored{std::make_shared<const Block>(*b), std::move(ids), std::move(sorted), false});
+    blocks_.emplace(
+        id, Stored{std::make_shared<const Block>(*b), std::move(ids), std::move(sorted), false});
   }
   // The commit pointer is persisted in the same write as the blocks it names.
   FOLIO_ASSERT(blocks_.contains(committed_.block_id));
@@ -83,7 +85,8 @@ int64_t Replica::view_duration_ms() const {
   return config_.view_timeout_ms << shift;
 }
 
-// ---- Inputs ---------------------------------------------------------------------------------------
+// ---- Inputs
+// ---------------------------------------------------------------------------------------
 
 void Replica::tick(int64_t now_ms) {
   now_ms_ = now_ms;
@@ -173,7 +176,8 @@ void Replica::reject(ReplicaId from, RejectReason reason, std::string detail) {
   ready_.rejections.push_back(Rejection{from, reason, std::move(detail)});
 }
 
-// ---- Proposals and votes --------------------------------------------------------------------------
+// ---- Proposals and votes
+// --------------------------------------------------------------------------
 
 void Replica::on_proposal(ReplicaId from, const Proposal& proposal) {
   const Block& b = proposal.block;
@@ -269,7 +273,8 @@ Replica::Branch Replica::pending_branch(const BlockId& tip) const {
 
 void Replica::on_vote(ReplicaId from, const Vote& vote) {
   // The leader of view+1 collects the votes of view.
-  if (vote.view.next() < view_) return reject(from, RejectReason::kStaleView, "vote for a past view");
+  if (vote.view.next() < view_)
+    return reject(from, RejectReason::kStaleView, "vote for a past view");
   if (vote.view.value() > view_.value() + config_.future_views_max)
     return reject(from, RejectReason::kFutureView, "vote too far ahead");
   if (!is_leader(vote.view.next()))
@@ -289,7 +294,8 @@ void Replica::on_vote(ReplicaId from, const Vote& vote) {
   process_qc(qc, from);
 }
 
-// ---- Certificates, views and timeouts --------------------------------------------------------------
+// ---- Certificates, views and timeouts
+// --------------------------------------------------------------
 
 void Replica::process_qc(const QuorumCert& qc, ReplicaId source) {
   if (qc.view > high_qc_.view) {
@@ -384,7 +390,8 @@ void Replica::try_propose() {
                       [&](const CommandId& id) { return branch.contains(id); });
   // Propose at once while there is something to order or to commit; otherwise wait a little so
   // an idle shard does not spin, but propose before the view times out.
-  if (batch.empty() && !uncommitted_commands && now_ms_ < view_started_ms_ + config_.idle_proposal_delay_ms)
+  if (batch.empty() && !uncommitted_commands &&
+      now_ms_ < view_started_ms_ + config_.idle_proposal_delay_ms)
     return;
   Proposal p;
   p.block.view = view_;
@@ -400,7 +407,8 @@ void Replica::try_propose() {
   self_queue_.push_back(std::move(p));
 }
 
-// ---- Commit ---------------------------------------------------------------------------------------
+// ---- Commit
+// ---------------------------------------------------------------------------------------
 
 void Replica::try_commit(const QuorumCert& qc) {
   auto child = blocks_.find(qc.block_id);
@@ -417,8 +425,8 @@ void Replica::try_commit(const QuorumCert& qc) {
   if (c.view != parent->second.block->view.next()) return;
   if (parent->second.block->height <= committed_.height) {
     if (!parent->second.committed) {
-      ready_.reports.push_back(
-          Report{ReportKind::kConflictingCommit, "a block beside the committed chain is committed"});
+      ready_.reports.push_back(Report{ReportKind::kConflictingCommit,
+                                      "a block beside the committed chain is committed"});
     }
     return;
   }
@@ -489,7 +497,8 @@ void Replica::prune() {
   }
 }
 
-// ---- Block store and catch-up ----------------------------------------------------------------------
+// ---- Block store and catch-up
+// ----------------------------------------------------------------------
 
 bool Replica::insert_block(const BlockId& id, const Block& block, std::vector<CommandId> ids,
                            std::vector<CommandId> sorted) {

@@ -9,8 +9,8 @@
 //  - votes go to the next leader; 2f+1 form a QC, which moves every replica that sees it on;
 //  - a replica whose view timer expires stops voting in that view and broadcasts a signed timeout
 //    carrying its highest QC; 2f+1 form a TC, which moves the view on; f+1 timeouts for the current
-//    view make a replica time out too (so one honest timeout cannot be starved); view timers back off
-//    exponentially while views keep failing and reset when a QC makes progress;
+//    view make a replica time out too (so one honest timeout cannot be starved); view timers back
+//    off exponentially while views keep failing and reset when a QC makes progress;
 //  - two-chain commit: a block B commits, with its ancestors, once a QC certifies a child B' of B
 //    with B'.view == B.view + 1.
 //
@@ -116,14 +116,14 @@ struct Ready {
   struct Persist {
     std::optional<SafetyState> safety;
     std::vector<std::shared_ptr<const Block>> blocks;  // new blocks to store (immutable, shared)
-    std::vector<BlockId> pruned;  // blocks that may be deleted
+    std::vector<BlockId> pruned;                       // blocks that may be deleted
     std::optional<CommitPointer> committed;
     bool empty() const { return !safety && blocks.empty() && pruned.empty() && !committed; }
   };
-  Persist persist;                       // 1. make durable
-  std::vector<Outgoing> send;            // 2. then send
-  std::vector<CommittedBlock> commit;    // 3. then apply, in order
-  std::vector<Rejection> rejections;     // inputs refused by the protocol rules
+  Persist persist;                     // 1. make durable
+  std::vector<Outgoing> send;          // 2. then send
+  std::vector<CommittedBlock> commit;  // 3. then apply, in order
+  std::vector<Rejection> rejections;   // inputs refused by the protocol rules
   std::vector<Report> reports;
 
   bool empty() const {

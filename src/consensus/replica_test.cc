@@ -160,8 +160,8 @@ TEST(Timestamp, LeaderClockOutsideTheBoundGetsNoVote) {
   EXPECT_TRUE(votes_in(r).empty());
   EXPECT_TRUE(rejected_for(r, RejectReason::kBadTimestamp));
   Block past = make_block(1, genesis_qc(), 5000 - 1001);
-  EXPECT_TRUE(rejected_for(solo.receive(1, Proposal{past, std::nullopt}),
-                           RejectReason::kBadTimestamp));
+  EXPECT_TRUE(
+      rejected_for(solo.receive(1, Proposal{past, std::nullopt}), RejectReason::kBadTimestamp));
   Block fine = make_block(1, genesis_qc(), 5000 + 999);
   EXPECT_EQ(votes_in(solo.receive(1, Proposal{fine, std::nullopt})).size(), 1u);
 }
@@ -312,7 +312,8 @@ TEST(Persistence, RestartedReplicaNeverVotesTwiceInAView) {
   Block a = make_block(1, genesis_qc(), 1, {command(1)});
   Block b = make_block(1, genesis_qc(), 2, {command(2)});
   auto deliver = [&](const Block& blk) {
-    cluster.deliver({ReplicaId(1), ReplicaId(0), codec::encode_to_bytes(Message(Proposal{blk, {}}))});
+    cluster.deliver(
+        {ReplicaId(1), ReplicaId(0), codec::encode_to_bytes(Message(Proposal{blk, {}}))});
   };
   deliver(a);
   ASSERT_EQ(votes_sent(), 1u);

@@ -78,8 +78,9 @@ TEST(Signing, VoteAndTimeoutPayloadsAreDomainSeparated) {
 }
 
 TEST(TimeoutCert, ReportsTheHighestQcViewOfItsSigners) {
-  TimeoutCert tc{View(9), {TcEntry{ReplicaId(0), View(3), {}}, TcEntry{ReplicaId(1), View(7), {}},
-                           TcEntry{ReplicaId(2), View(5), {}}}};
+  TimeoutCert tc{View(9),
+                 {TcEntry{ReplicaId(0), View(3), {}}, TcEntry{ReplicaId(1), View(7), {}},
+                  TcEntry{ReplicaId(2), View(5), {}}}};
   EXPECT_EQ(tc.max_high_qc_view(), View(7));
 }
 

@@ -11,21 +11,36 @@ Rejection reject(ReplicaId from, RejectReason reason, std::string detail) {
 
 std::string_view to_string(RejectReason reason) {
   switch (reason) {
-    case RejectReason::kMalformed: return "malformed";
-    case RejectReason::kOversize: return "oversize";
-    case RejectReason::kUnknownReplica: return "unknown replica";
-    case RejectReason::kBadSignature: return "bad signature";
-    case RejectReason::kWrongSender: return "wrong sender";
-    case RejectReason::kWrongLeader: return "wrong leader";
-    case RejectReason::kInvalidCertificate: return "invalid certificate";
-    case RejectReason::kStaleView: return "stale view";
-    case RejectReason::kFutureView: return "future view";
-    case RejectReason::kInvalidBlock: return "invalid block";
-    case RejectReason::kBadTimestamp: return "bad timestamp";
-    case RejectReason::kUnsafe: return "unsafe to vote";
-    case RejectReason::kUnsolicited: return "unsolicited";
-    case RejectReason::kDuplicate: return "duplicate";
-    case RejectReason::kMempoolFull: return "mempool full";
+    case RejectReason::kMalformed:
+      return "malformed";
+    case RejectReason::kOversize:
+      return "oversize";
+    case RejectReason::kUnknownReplica:
+      return "unknown replica";
+    case RejectReason::kBadSignature:
+      return "bad signature";
+    case RejectReason::kWrongSender:
+      return "wrong sender";
+    case RejectReason::kWrongLeader:
+      return "wrong leader";
+    case RejectReason::kInvalidCertificate:
+      return "invalid certificate";
+    case RejectReason::kStaleView:
+      return "stale view";
+    case RejectReason::kFutureView:
+      return "future view";
+    case RejectReason::kInvalidBlock:
+      return "invalid block";
+    case RejectReason::kBadTimestamp:
+      return "bad timestamp";
+    case RejectReason::kUnsafe:
+      return "unsafe to vote";
+    case RejectReason::kUnsolicited:
+      return "unsolicited";
+    case RejectReason::kDuplicate:
+      return "duplicate";
+    case RejectReason::kMempoolFull:
+      return "mempool full";
   }
   return "unknown reason";
 }

@@ -66,7 +66,9 @@ class Committee {
   // REQUIRES: contains(id)
   const crypto::PublicKey& key(ReplicaId id) const;
   // Round-robin leader rotation.
-  ReplicaId leader(View view) const { return ReplicaId(static_cast<uint32_t>(view.value() % size())); }
+  ReplicaId leader(View view) const {
+    return ReplicaId(static_cast<uint32_t>(view.value() % size()));
+  }
 
  private:
   std::vector<crypto::PublicKey> keys_;

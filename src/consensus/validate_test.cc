@@ -149,9 +149,15 @@ TEST_F(ValidatorTest, ArbitraryBytesNeverCrashAndAreRejectedAsMalformed) {
   for (int i = 0; i < 2000; ++i) {
     Bytes bytes = valid;
     switch (i % 4) {
-      case 0: bytes[next() % bytes.size()] ^= static_cast<uint8_t>(1 + next() % 255); break;
-      case 1: bytes.resize(next() % bytes.size()); break;
-      case 2: bytes.insert(bytes.begin() + static_cast<long>(next() % bytes.size()), 0xff); break;
+      case 0:
+        bytes[next() % bytes.size()] ^= static_cast<uint8_t>(1 + next() % 255);
+        break;
+      case 1:
+        bytes.resize(next() % bytes.size());
+        break;
+      case 2:
+        bytes.insert(bytes.begin() + static_cast<long>(next() % bytes.size()), 0xff);
+        break;
       default:
         bytes.resize(next() % 64);
         for (uint8_t& b : bytes) b = static_cast<uint8_t>(next());
@@ -169,8 +175,7 @@ TEST_F(ValidatorTest, OversizeInputIsRejectedBeforeDecoding) {
 
 TEST_F(ValidatorTest, BlockRequestCountIsBounded) {
   EXPECT_EQ(reason(check(ReplicaId(0), BlockRequest{genesis_id(), 0})), RejectReason::kOversize);
-  EXPECT_EQ(reason(check(ReplicaId(0), BlockRequest{genesis_id(), 1000})),
-            RejectReason::kOversize);
+  EXPECT_EQ(reason(check(ReplicaId(0), BlockRequest{genesis_id(), 1000})), RejectReason::kOversize);
 }
 
 TEST(Committee, QuorumIsTwoFPlusOneAndLeadersRotate) {

@@ -19,9 +19,9 @@ constexpr uint32_t kGarbagePpm = 50'000;
 }  // namespace
 
 std::string describe_behaviours(uint32_t behaviours) {
-  static constexpr const char* kNames[] = {"equivocate", "propose-to-one", "stale-timeouts",
-                                           "conflicting-votes", "withhold-votes", "replay",
-                                           "forge", "garbage", "fork-after-timeout"};
+  static constexpr const char* kNames[] = {
+      "equivocate", "propose-to-one", "stale-timeouts", "conflicting-votes", "withhold-votes",
+      "replay",     "forge",          "garbage",        "fork-after-timeout"};
   std::string out;
   for (uint32_t i = 0; i < 9; ++i) {
     if ((behaviours & (1u << i)) == 0) continue;
@@ -165,8 +165,7 @@ void Byzantine::try_fork(const consensus::Replica& inner, std::vector<Packet>& o
   for (uint32_t to = 0; to < replicas_; ++to)
     if (to != self.value() && to != f.target) out.push_back(Packet{to, bytes});
   // And vote for it, although this replica already voted for the block it showed.
-  consensus::Vote v =
-      consensus::make_vote(key_, self, fork.block, consensus::block_id(fork.block));
+  consensus::Vote v = consensus::make_vote(key_, self, fork.block, consensus::block_id(fork.block));
   uint32_t next_leader = committee.leader(fork.block.view.next()).value();
   if (next_leader != self.value())
     out.push_back(Packet{next_leader, codec::encode_to_bytes(Message(v))});
@@ -204,8 +203,7 @@ void Byzantine::on_tick(const consensus::Replica& inner, std::vector<Packet>& ou
         consensus::QuorumCert qc{id, fake.view, fake.height, {}};
         for (uint32_t i = 0; i < inner.config().committee.quorum(); ++i)
           qc.votes.push_back(consensus::QcVote{ReplicaId(i), v.signature});
-        consensus::Timeout t =
-            consensus::make_timeout(key_, self, fake.view.next(), qc);
+        consensus::Timeout t = consensus::make_timeout(key_, self, fake.view.next(), qc);
         out.push_back(Packet{random_peer(self),
                              codec::encode_to_bytes(Message(TimeoutMessage{t, std::nullopt}))});
         return;

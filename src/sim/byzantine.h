@@ -21,14 +21,14 @@
 namespace folio::sim {
 
 enum Behaviour : uint32_t {
-  kEquivocate = 1u << 0,          // two different proposals in one view, split between peers
-  kProposeToOne = 1u << 1,        // the proposal reaches one peer only
-  kStaleTimeouts = 1u << 2,       // timeouts report an older QC than the replica holds
-  kConflictingVotes = 1u << 3,    // votes for every proposal seen and for made-up blocks
+  kEquivocate = 1u << 0,        // two different proposals in one view, split between peers
+  kProposeToOne = 1u << 1,      // the proposal reaches one peer only
+  kStaleTimeouts = 1u << 2,     // timeouts report an older QC than the replica holds
+  kConflictingVotes = 1u << 3,  // votes for every proposal seen and for made-up blocks
   kWithholdVotes = 1u << 4,
-  kReplay = 1u << 5,              // re-sends old messages it received or sent
-  kForge = 1u << 6,               // votes and timeouts with bad signatures or others' names
-  kGarbage = 1u << 7,             // bytes that do not decode, or flipped bits
+  kReplay = 1u << 5,   // re-sends old messages it received or sent
+  kForge = 1u << 6,    // votes and timeouts with bad signatures or others' names
+  kGarbage = 1u << 7,  // bytes that do not decode, or flipped bits
   // As leader of view w: show the proposal (and with it the QC of view w-1) to one peer only,
   // time out in w-1 reporting an older QC, assemble a TC of w-1 from the honest timeouts, and
   // propose a second block of view w that abandons the block certified in w-1.

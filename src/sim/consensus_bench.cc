@@ -4,8 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -123,8 +123,8 @@ Setup make_committee(const ConsensusBenchOptions& options) {
     config.committed_blocks_retained_max = 64;
     config.view_timeout_ms = 1000;
     config.idle_proposal_delay_ms = 5;
-    setup.replicas.push_back(std::make_unique<consensus::Replica>(
-        std::move(config), consensus::RestoredState{}, 0));
+    setup.replicas.push_back(
+        std::make_unique<consensus::Replica>(std::move(config), consensus::RestoredState{}, 0));
     setup.validators.push_back(std::make_unique<consensus::Validator>(committee, limits));
   }
   return setup;
@@ -376,7 +376,8 @@ ConsensusBenchResult run_consensus_bench(const ConsensusBenchOptions& options) {
       int64_t now = micros();
       std::vector<std::shared_ptr<const Bytes>> fresh;
       for (int64_t k = 0; k < room; ++k)
-        fresh.push_back(std::make_shared<const Bytes>(make_command(options.command_bytes, next++, now)));
+        fresh.push_back(
+            std::make_shared<const Bytes>(make_command(options.command_bytes, next++, now)));
       in_flight += room;
       for (uint32_t to = 0; to < n; ++to) {
         {

@@ -4,13 +4,13 @@
 //
 // A closed-loop client keeps `outstanding` commands of `command_bytes` in flight, submitting each
 // to every replica (as a client would broadcast to a shard); a command's latency runs from its
-// submission to its commit at replica 0. By default each replica runs on its own thread (its Replica and
-// Validator are touched by that thread only; mailboxes are the only shared state), plus one client
-// thread, so on a machine of two cores the replicas share two cores. Nothing is written to disk (a
-// node would fsync the safety state before each vote). Ed25519 verification throughput is measured
-// in the same process just before the run, per second of CPU time, as the physical bound; the
-// threads' CPU time is reported too because the machine may be shared.
-// Uses the wall clock and threads; not part of the pure modules. Call from one thread.
+// submission to its commit at replica 0. By default each replica runs on its own thread (its
+// Replica and Validator are touched by that thread only; mailboxes are the only shared state), plus
+// one client thread, so on a machine of two cores the replicas share two cores. Nothing is written
+// to disk (a node would fsync the safety state before each vote). Ed25519 verification throughput
+// is measured in the same process just before the run, per second of CPU time, as the physical
+// bound; the threads' CPU time is reported too because the machine may be shared. Uses the wall
+// clock and threads; not part of the pure modules. Call from one thread.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +39,7 @@ struct ConsensusBenchResult {
   double p50_ms = 0;
   double p99_ms = 0;
   double ed25519_verify_per_s = 0;
-  double commands_per_cpu_s = 0;  // committed commands per second of this thread's CPU time
+  double commands_per_cpu_s = 0;     // committed commands per second of this thread's CPU time
   uint64_t signatures_verified = 0;  // by all validators during the run
   uint64_t signatures_made = 0;
   uint64_t messages = 0;

@@ -379,10 +379,9 @@ std::string SimOptions::describe() const {
   std::ostringstream out;
   out << "n=" << replicas << " byz=" << byzantine;
   if (byzantine_behaviours != 0) out << "(" << describe_behaviours(byzantine_behaviours) << ")";
-  out << " loss=" << percent(loss_ppm)
-      << " dup=" << percent(duplicate_ppm) << (partitions ? " partitions" : "")
-      << (crashes ? " crashes" : "") << (clock_drift ? " drift" : "")
-      << (break_commit_rule ? " BROKEN-COMMIT-RULE" : "");
+  out << " loss=" << percent(loss_ppm) << " dup=" << percent(duplicate_ppm)
+      << (partitions ? " partitions" : "") << (crashes ? " crashes" : "")
+      << (clock_drift ? " drift" : "") << (break_commit_rule ? " BROKEN-COMMIT-RULE" : "");
   return out.str();
 }
 

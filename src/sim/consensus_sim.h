@@ -28,16 +28,16 @@ namespace folio::sim {
 struct SimOptions {
   uint64_t seed = 1;
   uint32_t replicas = 4;
-  uint32_t byzantine = 0;       // at most f for the checkers to expect safety and liveness
+  uint32_t byzantine = 0;             // at most f for the checkers to expect safety and liveness
   uint32_t byzantine_behaviours = 0;  // sim::Behaviour flags; 0: a random mix per replica
-  uint32_t commands = 100;      // submitted by clients during the fault phase
+  uint32_t commands = 100;            // submitted by clients during the fault phase
   uint32_t command_bytes = 32;
-  int64_t heal_ms = 5'000;      // faults stop here
+  int64_t heal_ms = 5'000;  // faults stop here
   int64_t liveness_bound_ms = 30'000;
   // Network.
   int64_t latency_min_ms = 1;
   int64_t latency_spread_ms = 20;
-  uint32_t tail_ppm = 20'000;   // messages delayed up to 10x the spread more
+  uint32_t tail_ppm = 20'000;  // messages delayed up to 10x the spread more
   uint32_t loss_ppm = 0;
   uint32_t duplicate_ppm = 0;
   bool partitions = false;
@@ -49,8 +49,8 @@ struct SimOptions {
   // Negative control: honest replicas commit on a one-chain rule.
   bool break_commit_rule = false;
 
-  std::string describe() const;         // "n=4 byz=1 loss=5% ..."
-  std::string command_line() const;     // the `folio sim consensus` invocation that reproduces it
+  std::string describe() const;      // "n=4 byz=1 loss=5% ..."
+  std::string command_line() const;  // the `folio sim consensus` invocation that reproduces it
 };
 
 // The fault mix for seed `seed` in a sweep: a deterministic function of the seed and the base.
@@ -59,7 +59,7 @@ SimOptions sweep_options(uint64_t seed, const SimOptions& base);
 struct SimResult {
   SimOptions options;
   std::vector<std::string> violations;
-  uint64_t committed_blocks = 0;    // at the honest replica with the longest log
+  uint64_t committed_blocks = 0;  // at the honest replica with the longest log
   uint64_t committed_commands = 0;
   uint64_t highest_view = 0;
   uint64_t messages_sent = 0;
@@ -67,7 +67,7 @@ struct SimResult {
   uint64_t rejections = 0;
   uint64_t crashes = 0;
   uint64_t signatures_verified = 0;
-  int64_t end_ms = 0;                // simulated time at which the run stopped
+  int64_t end_ms = 0;                  // simulated time at which the run stopped
   int64_t last_commit_latency_ms = 0;  // the slowest command, from max(submit, heal)
 
   bool ok() const { return violations.empty(); }

@@ -1,8 +1,7 @@
-#include "sim/consensus_sim.h"
-
 #include <gtest/gtest.h>
 
 #include "sim/byzantine.h"
+#include "sim/consensus_sim.h"
 
 namespace folio::sim {
 namespace {
@@ -79,8 +78,7 @@ TEST(NegativeControl, BrokenCommitRuleIsCaughtAsAnAgreementViolation) {
     o.break_commit_rule = true;
     SimResult broken = run_consensus_sim(o);
     bool agreement = false;
-    for (const std::string& v : broken.violations)
-      agreement |= v.rfind("agreement", 0) == 0;
+    for (const std::string& v : broken.violations) agreement |= v.rfind("agreement", 0) == 0;
     caught += agreement;
     o.break_commit_rule = false;
     SimResult intact = run_consensus_sim(o);
