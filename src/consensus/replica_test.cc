@@ -223,6 +223,33 @@ TEST(CatchUp, UnsolicitedBlockResponseIsRejected) {
   EXPECT_EQ(solo.replica().stored_blocks(), 1u);
 }
 
+TEST(CatchUp, MissingParentIsFetchedVerifiedByHashAndThenVotedOn) {
+  Solo solo;
+  (void)solo.tick(100);
+  Block a = make_block(1, genesis_qc(), 10, {command(1)});
+  Block b = make_block(2, make_qc(a, 3), 20, {command(2)});
+  // The replica missed `a`: the proposal of `b` waits while `a` is requested from its sender.
+  Ready r = solo.receive(2, Proposal{b, std::nullopt});
+  EXPECT_TRUE(votes_in(r).empty());
+  ASSERT_EQ(r.send.size(), 1u);
+  const auto* request = std::get_if<BlockRequest>(&r.send[0].message);
+  ASSERT_NE(request, nullptr);
+  EXPECT_EQ(request->block_id, block_id(a));
+  EXPECT_EQ(r.send[0].to, ReplicaId(2));
+  // A block that does not hash to the requested id is refused, and so is a chain whose second
+  // block is not the first one's parent.
+  Block forged = make_block(1, genesis_qc(), 11, {command(9)});
+  EXPECT_TRUE(rejected_for(solo.receive(2, BlockResponse{{forged}}), RejectReason::kUnsolicited));
+  EXPECT_TRUE(
+      rejected_for(solo.receive(2, BlockResponse{{a, forged}}), RejectReason::kInvalidBlock));
+  EXPECT_EQ(solo.replica().find_block(block_id(a)), nullptr);
+  // The genuine block is stored, and the waiting proposal is voted on.
+  Ready ok = solo.receive(2, BlockResponse{{a}});
+  EXPECT_NE(solo.replica().find_block(block_id(a)), nullptr);
+  ASSERT_EQ(votes_in(ok).size(), 1u);
+  EXPECT_EQ(votes_in(ok)[0].block_id, block_id(b));
+}
+
 TEST(Pacemaker, ViewDurationBacksOffExponentiallyWhileViewsFail) {
   Solo solo;
   std::vector<int64_t> timeouts_at;

@@ -31,6 +31,11 @@ void Checker::on_commit(uint32_t replica, const consensus::CommittedBlock& c, in
     violation("agreement: replica " + std::to_string(replica) + " committed height " +
               std::to_string(height) + " with a certificate for another block");
   }
+  if (height > 1 && c.block->timestamp_ms <= log.last_timestamp_ms) {
+    violation("time: replica " + std::to_string(replica) + " committed height " +
+              std::to_string(height) + " with a timestamp not after its parent's");
+  }
+  log.last_timestamp_ms = c.block->timestamp_ms;
   log.blocks.push_back(c.id);
   auto [it, first] = agreed_.emplace(height, std::make_pair(c.id, replica));
   if (!first && it->second.first != c.id) {

@@ -5,6 +5,7 @@
 //    reports that the commit rule certified a block conflicting with its log;
 //  - validity: only submitted commands commit, and each commits at most once per replica;
 //  - durability: a vote leaves only after its view is durably recorded as voted;
+//  - agreed time: committed blocks' leader timestamps strictly increase along the log;
 //  - liveness: after healing, every submitted command commits at every honest replica within the
 //    bound; and at the end the honest replicas' committed command logs are equal.
 // Not thread-safe.
@@ -44,6 +45,7 @@ class Checker {
 
   struct Log {
     std::vector<consensus::BlockId> blocks;
+    uint64_t last_timestamp_ms = 0;
     std::vector<consensus::CommandId> commands;
     std::unordered_map<consensus::CommandId, int64_t> committed_at;
   };
