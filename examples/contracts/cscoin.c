@@ -43,11 +43,21 @@ static void fail_numbers(const char* a, uint64_t x, const char* b, uint64_t y) {
 }
 
 /* PublicKey::describe(): "ed25519:3d4017c3", or the shape of a compound key. */
-static uint32_t count_leaves(folio_reader* r, uint32_t depth, uint32_t* members, uint32_t* threshold) {
+static uint32_t count_leaves(folio_reader* r, uint32_t depth, uint32_t* members,
+                             uint32_t* threshold) {
   uint32_t kind = folio_read_uleb(r);
-  if (kind == 0) { folio_read_fixed(r, 32); return 1; }
-  if (kind == 1) { folio_read_fixed(r, 33); return 1; }
-  if (kind != 2 || depth >= FOLIO_KEY_DEPTH_MAX) { r->failed = 1; return 0; }
+  if (kind == 0) {
+    folio_read_fixed(r, 32);
+    return 1;
+  }
+  if (kind == 1) {
+    folio_read_fixed(r, 33);
+    return 1;
+  }
+  if (kind != 2 || depth >= FOLIO_KEY_DEPTH_MAX) {
+    r->failed = 1;
+    return 0;
+  }
   uint32_t t = folio_read_u32(r);
   uint32_t n = folio_read_uleb(r), leaves = 0, unused_members, unused_threshold;
   for (uint32_t i = 0; i < n && !r->failed; ++i) {
@@ -95,10 +105,12 @@ static int verify_transfer(const folio_command* command, uint32_t n_in, uint32_t
   if (folio_bytes_equal(from->owner, to->owner)) folio_fail("transfer from an account to itself");
   if (!folio_bytes_equal(flow_from, from->owner) || !folio_bytes_equal(flow_to, to->owner))
     folio_fail("the declared value flow does not name the consumed accounts' owners");
-  if (!folio_bytes_equal(outs[0].owner, from->owner) || !folio_bytes_equal(outs[1].owner, to->owner))
+  if (!folio_bytes_equal(outs[0].owner, from->owner) ||
+      !folio_bytes_equal(outs[1].owner, to->owner))
     folio_fail("transfer changes an account's owner");
   if (amount == 0) folio_fail("transfer of zero");
-  if (amount > from->balance) fail_numbers("transfer of ", amount, " exceeds the balance ", from->balance);
+  if (amount > from->balance)
+    fail_numbers("transfer of ", amount, " exceeds the balance ", from->balance);
   if (to->balance > UINT64_MAX - amount) folio_fail("the receiving balance overflows");
   if (outs[0].balance != from->balance - amount)
     fail_numbers("the sender's new balance is ", outs[0].balance, ", expected ",
@@ -177,9 +189,11 @@ FOLIO_EXPORT(folio_verify) int32_t folio_verify(void) {
     folio_reader k = folio_reader_of(mint);
     folio_read_key(&k);
     if (!folio_reader_done(&k)) folio_fail("the contract's config is not a mint authority key");
-    if (!folio_command_signed_by(&command, mint)) folio_fail("issue is not signed by the mint authority");
+    if (!folio_command_signed_by(&command, mint))
+      folio_fail("issue is not signed by the mint authority");
     if (out_overflow) folio_fail("issued balances overflow");
-    if (out_total != supply) fail_numbers("issued balances sum to ", out_total, ", not the supply ", supply);
+    if (out_total != supply)
+      fail_numbers("issued balances sum to ", out_total, ", not the supply ", supply);
     return 0;
   }
   if (folio_bytes_is(command.name, "transfer")) return verify_transfer(&command, n_in, n_out);

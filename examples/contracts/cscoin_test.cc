@@ -39,13 +39,17 @@ class CsCoinTwinTest : public ::testing::Test {
   }
   testing::TxDsl transfer(uint64_t amount, uint64_t alice_after, uint64_t bob_after) {
     testing::TxDsl t = ledger.transaction();
-    t.input("alice").input("bob").output(account("alice", alice_after)).output(account("bob", bob_after))
+    t.input("alice")
+        .input("bob")
+        .output(account("alice", alice_after))
+        .output(account("bob", bob_after))
         .command(cscoin_transfer(flow("alice", "bob", amount)));
     return t;
   }
   contracts::CashAmount pounds() {
     return contracts::CashAmount{
-        100, contracts::IssuedCurrency{contracts::PartyAndReference{ledger.party("bank"), {}}, "GBP"}};
+        100,
+        contracts::IssuedCurrency{contracts::PartyAndReference{ledger.party("bank"), {}}, "GBP"}};
   }
 
   testing::LedgerDsl ledger;
@@ -55,16 +59,21 @@ class CsCoinTwinTest : public ::testing::Test {
 // ---- createAccount ----
 
 TEST_F(CsCoinTwinTest, C1_NewAccountWithZeroBalanceSignedByItsOwner) {
-  twin.verifies(ledger.transaction().output(account("carol", 0)).command(cscoin_create_account(key("carol"))));
+  twin.verifies(ledger.transaction()
+                    .output(account("carol", 0))
+                    .command(cscoin_create_account(key("carol"))));
 }
 
 TEST_F(CsCoinTwinTest, C2_NewAccountWithABalanceIsRefused) {
-  twin.fails_with(ledger.transaction().output(account("carol", 5)).command(cscoin_create_account(key("carol"))),
-                  "a new account starts with balance 0, not 5");
+  twin.fails_with(
+      ledger.transaction().output(account("carol", 5)).command(cscoin_create_account(key("carol"))),
+      "a new account starts with balance 0, not 5");
 }
 
 TEST_F(CsCoinTwinTest, C3_NewAccountNotSignedByItsOwnerIsRefused) {
-  twin.fails_with(ledger.transaction().output(account("carol", 0)).command(cscoin_create_account(key("mallory"))),
+  twin.fails_with(ledger.transaction()
+                      .output(account("carol", 0))
+                      .command(cscoin_create_account(key("mallory"))),
                   "createAccount is not signed by the new account's owner");
 }
 
@@ -78,7 +87,9 @@ TEST_F(CsCoinTwinTest, C4_CreatingTwoAccountsAtOnceIsRefused) {
 
 TEST_F(CsCoinTwinTest, C5_CreateAccountConsumingAnAccountIsRefused) {
   issue_supply();
-  twin.fails_with(ledger.transaction().input("alice").output(account("carol", 0))
+  twin.fails_with(ledger.transaction()
+                      .input("alice")
+                      .output(account("carol", 0))
                       .command(cscoin_create_account(key("carol"))),
                   "createAccount consumes no CSCoin account");
 }
@@ -120,7 +131,9 @@ TEST_F(CsCoinTwinTest, I4_BalancesThatOverflowAreRefused) {
 
 TEST_F(CsCoinTwinTest, I5_IssueConsumingAnAccountIsRefused) {
   issue_supply();
-  twin.fails_with(ledger.transaction().input("alice").output(account("alice", 200))
+  twin.fails_with(ledger.transaction()
+                      .input("alice")
+                      .output(account("alice", 200))
                       .command(cscoin_issue(200, key("mint"))),
                   "issue consumes no CSCoin account");
 }
@@ -165,8 +178,12 @@ TEST_F(CsCoinTwinTest, T4_WrongReceiverBalanceIsRefused) {
 
 TEST_F(CsCoinTwinTest, T5_TransferThatChangesAnOwnerIsRefused) {
   issue_supply();
-  twin.fails_with(ledger.transaction().input("alice").input("bob").output(account("alice", 70))
-                      .output(account("carol", 80)).command(cscoin_transfer(flow("alice", "bob", 30))),
+  twin.fails_with(ledger.transaction()
+                      .input("alice")
+                      .input("bob")
+                      .output(account("alice", 70))
+                      .output(account("carol", 80))
+                      .command(cscoin_transfer(flow("alice", "bob", 30))),
                   "transfer changes an account's owner");
 }
 
@@ -174,24 +191,37 @@ TEST_F(CsCoinTwinTest, T6_TransferNotSignedByTheSenderIsRefused) {
   issue_supply();
   ledger::Command c = cscoin_transfer(flow("alice", "bob", 30));
   c.signers = {key("bob")};
-  twin.fails_with(ledger.transaction().input("alice").input("bob").output(account("alice", 70))
-                      .output(account("bob", 80)).command(c),
+  twin.fails_with(ledger.transaction()
+                      .input("alice")
+                      .input("bob")
+                      .output(account("alice", 70))
+                      .output(account("bob", 80))
+                      .command(c),
                   "transfer is not signed by the sender " + key("alice").describe());
 }
 
 TEST_F(CsCoinTwinTest, T7_ValueFlowNamingOtherOwnersIsRefused) {
   issue_supply();
-  twin.fails_with(ledger.transaction().input("alice").input("bob").output(account("alice", 70))
-                      .output(account("bob", 80)).command(cscoin_transfer(flow("alice", "carol", 30))),
+  twin.fails_with(ledger.transaction()
+                      .input("alice")
+                      .input("bob")
+                      .output(account("alice", 70))
+                      .output(account("bob", 80))
+                      .command(cscoin_transfer(flow("alice", "carol", 30))),
                   "the declared value flow does not name the consumed accounts' owners");
 }
 
 TEST_F(CsCoinTwinTest, T8_TransferBetweenAccountsOfOneOwnerIsRefused) {
   issue_supply();
-  twin.verifies(ledger.transaction().output("alice's second", account("alice", 0))
+  twin.verifies(ledger.transaction()
+                    .output("alice's second", account("alice", 0))
                     .command(cscoin_create_account(key("alice"))));
-  twin.fails_with(ledger.transaction().input("alice").input("alice's second").output(account("alice", 70))
-                      .output(account("alice", 30)).command(cscoin_transfer(flow("alice", "alice", 30))),
+  twin.fails_with(ledger.transaction()
+                      .input("alice")
+                      .input("alice's second")
+                      .output(account("alice", 70))
+                      .output(account("alice", 30))
+                      .command(cscoin_transfer(flow("alice", "alice", 30))),
                   "transfer from an account to itself");
 }
 
@@ -202,14 +232,20 @@ TEST_F(CsCoinTwinTest, T9_TransferOfZeroIsRefused) {
 
 TEST_F(CsCoinTwinTest, T10_TransferNotOfTwoAccountsIsRefused) {
   issue_supply();
-  twin.fails_with(ledger.transaction().input("alice").output(account("alice", 70)).output(account("bob", 30))
+  twin.fails_with(ledger.transaction()
+                      .input("alice")
+                      .output(account("alice", 70))
+                      .output(account("bob", 30))
                       .command(cscoin_transfer(flow("alice", "bob", 30))),
                   "transfer consumes two accounts [from, to]");
 }
 
 TEST_F(CsCoinTwinTest, T11_ReceivingBalanceThatWouldOverflowIsRefused) {
-  twin.verifies(ledger.transaction().output("alice", account("alice", 10)).command(cscoin_issue(10, key("mint"))));
-  twin.verifies(ledger.transaction().output("bob", account("bob", UINT64_MAX))
+  twin.verifies(ledger.transaction()
+                    .output("alice", account("alice", 10))
+                    .command(cscoin_issue(10, key("mint"))));
+  twin.verifies(ledger.transaction()
+                    .output("bob", account("bob", UINT64_MAX))
                     .command(cscoin_issue(UINT64_MAX, key("mint"))));
   twin.fails_with(transfer(1, 9, 0), "the receiving balance overflows");
 }
@@ -218,8 +254,12 @@ TEST_F(CsCoinTwinTest, T12_TransferParametersThatDoNotDecodeAreRefused) {
   issue_supply();
   ledger::Command c = cscoin_transfer(flow("alice", "bob", 30));
   c.params.push_back(0);
-  twin.fails_with(ledger.transaction().input("alice").input("bob").output(account("alice", 70))
-                      .output(account("bob", 80)).command(c),
+  twin.fails_with(ledger.transaction()
+                      .input("alice")
+                      .input("bob")
+                      .output(account("alice", 70))
+                      .output(account("bob", 80))
+                      .command(c),
                   "transfer parameters do not decode");
 }
 
@@ -234,13 +274,16 @@ TEST_F(CsCoinTwinTest, G1_TwoCsCoinCommandsAreRefused) {
 }
 
 TEST_F(CsCoinTwinTest, G2_AccountWithoutACommandIsRefused) {
-  twin.fails_with(ledger.transaction().output(account("carol", 0)), "exactly one CSCoin command, not 0");
+  twin.fails_with(ledger.transaction().output(account("carol", 0)),
+                  "exactly one CSCoin command, not 0");
 }
 
 TEST_F(CsCoinTwinTest, G3_UnknownCommandIsRefused) {
-  twin.fails_with(ledger.transaction().output(account("carol", 0))
-                      .command(ledger::Command{std::string(kCsCoinContract), "mint", {}, {key("carol")}}),
-                  "unknown command mint");
+  twin.fails_with(
+      ledger.transaction()
+          .output(account("carol", 0))
+          .command(ledger::Command{std::string(kCsCoinContract), "mint", {}, {key("carol")}}),
+      "unknown command mint");
 }
 
 TEST_F(CsCoinTwinTest, G4_StateThatIsNotAnAccountIsRefused) {
@@ -280,8 +323,8 @@ class Shop : public ledger::Contract {
         return f.to == order->merchant && f.amount >= order->price;
       });
       if (!paid) {
-        return ledger::reject("order " + std::to_string(i) + " for " + std::to_string(order->price) +
-                              " is unpaid");
+        return ledger::reject("order " + std::to_string(i) + " for " +
+                              std::to_string(order->price) + " is unpaid");
       }
     }
     return ok_status();
@@ -305,20 +348,28 @@ TEST_F(CsCoinTwinCompositionTest, X1_OrderPaidInTheSameTransactionVerifies) {
 
 TEST_F(CsCoinTwinCompositionTest, X2_OrderPaidTooLittleIsRefused) {
   issue_supply();
-  twin.fails_with(transfer(29, 71, 79).output(order()), "test.Shop: order 2 for 30 is unpaid", false);
+  twin.fails_with(transfer(29, 71, 79).output(order()), "test.Shop: order 2 for 30 is unpaid",
+                  false);
 }
 
 TEST_F(CsCoinTwinCompositionTest, X3_OrderPaidToSomeoneElseIsRefused) {
   issue_supply();
-  twin.verifies(ledger.transaction().output("carol", account("carol", 0)).command(cscoin_create_account(key("carol"))));
-  twin.fails_with(ledger.transaction().input("alice").input("carol").output(account("alice", 70))
-                      .output(account("carol", 30)).output(order())
+  twin.verifies(ledger.transaction()
+                    .output("carol", account("carol", 0))
+                    .command(cscoin_create_account(key("carol"))));
+  twin.fails_with(ledger.transaction()
+                      .input("alice")
+                      .input("carol")
+                      .output(account("alice", 70))
+                      .output(account("carol", 30))
+                      .output(order())
                       .command(cscoin_transfer(flow("alice", "carol", 30))),
                   "test.Shop: order 2 for 30 is unpaid", false);
 }
 
 TEST_F(CsCoinTwinCompositionTest, X4_OrderWithoutAnyPaymentIsRefused) {
-  twin.fails_with(ledger.transaction().output(order()), "test.Shop: order 0 for 30 is unpaid", false);
+  twin.fails_with(ledger.transaction().output(order()), "test.Shop: order 0 for 30 is unpaid",
+                  false);
 }
 
 }  // namespace

@@ -45,7 +45,8 @@ FOLIO_EXPORT(folio_verify) int32_t folio_verify(void) {
   if (folio_bytes_is(command.name, "settle")) {
     if (in_count != 1 || out_count != 0) folio_fail("settle consumes one IOU and makes none");
     if (!decode_iou(input.data, &iou)) folio_fail("the input is not an IOU");
-    if (!folio_command_signed_by(&command, iou.lender)) folio_fail("settle must be signed by the lender");
+    if (!folio_command_signed_by(&command, iou.lender))
+      folio_fail("settle must be signed by the lender");
     return 0;
   }
   folio_fail("unknown IOU command");

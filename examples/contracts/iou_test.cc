@@ -14,8 +14,10 @@ class IouTest : public ::testing::Test {
     EXPECT_TRUE(s.ok());
     return l;
   }
-  ledger::TransactionState iou(std::string_view lender, std::string_view borrower, uint64_t amount) {
-    return iou_state({ledger.public_key(lender), ledger.public_key(borrower), amount}, ledger.notary());
+  ledger::TransactionState iou(std::string_view lender, std::string_view borrower,
+                               uint64_t amount) {
+    return iou_state({ledger.public_key(lender), ledger.public_key(borrower), amount},
+                     ledger.notary());
   }
   ledger::Command create(std::vector<std::string_view> signers) {
     std::vector<crypto::PublicKey> keys;
@@ -27,11 +29,14 @@ class IouTest : public ::testing::Test {
 };
 
 TEST_F(IouTest, CreateNeedsBothPartiesAndAPositiveAmount) {
-  twin.verifies(ledger.transaction().output("iou", iou("alice", "bob", 10)).command(create({"alice", "bob"})));
+  twin.verifies(ledger.transaction()
+                    .output("iou", iou("alice", "bob", 10))
+                    .command(create({"alice", "bob"})));
   twin.fails_with(ledger.transaction().output(iou("alice", "bob", 10)).command(create({"alice"})),
                   "create must be signed by lender and borrower");
-  twin.fails_with(ledger.transaction().output(iou("alice", "bob", 0)).command(create({"alice", "bob"})),
-                  "an IOU is for a positive amount");
+  twin.fails_with(
+      ledger.transaction().output(iou("alice", "bob", 0)).command(create({"alice", "bob"})),
+      "an IOU is for a positive amount");
   twin.fails_with(ledger.transaction().output(iou("alice", "alice", 5)).command(create({"alice"})),
                   "lender and borrower must differ");
   twin.fails_with(ledger.transaction()
@@ -42,15 +47,19 @@ TEST_F(IouTest, CreateNeedsBothPartiesAndAPositiveAmount) {
 }
 
 TEST_F(IouTest, SettleNeedsTheLender) {
-  twin.verifies(ledger.transaction().output("iou", iou("alice", "bob", 10)).command(create({"alice", "bob"})));
-  twin.fails_with(ledger.transaction().input("iou").command(iou_command("settle", {ledger.public_key("bob")})),
-                  "settle must be signed by the lender");
+  twin.verifies(ledger.transaction()
+                    .output("iou", iou("alice", "bob", 10))
+                    .command(create({"alice", "bob"})));
+  twin.fails_with(
+      ledger.transaction().input("iou").command(iou_command("settle", {ledger.public_key("bob")})),
+      "settle must be signed by the lender");
   twin.fails_with(ledger.transaction()
                       .input("iou")
                       .output(iou("alice", "bob", 10))
                       .command(iou_command("settle", {ledger.public_key("alice")})),
                   "settle consumes one IOU and makes none");
-  twin.verifies(ledger.transaction().input("iou").command(iou_command("settle", {ledger.public_key("alice")})));
+  twin.verifies(ledger.transaction().input("iou").command(
+      iou_command("settle", {ledger.public_key("alice")})));
 }
 
 TEST_F(IouTest, MalformedStateAndUnknownCommandAreRejected) {
@@ -58,8 +67,9 @@ TEST_F(IouTest, MalformedStateAndUnknownCommandAreRejected) {
   junk.data = Bytes{1, 2, 3};
   twin.fails_with(ledger.transaction().output(junk).command(create({"alice", "bob"})),
                   "the output is not an IOU");
-  twin.fails_with(ledger.transaction().output(iou("alice", "bob", 1)).command(iou_command("forgive", {})),
-                  "unknown IOU command");
+  twin.fails_with(
+      ledger.transaction().output(iou("alice", "bob", 1)).command(iou_command("forgive", {})),
+      "unknown IOU command");
   ledger::Command with_params = create({"alice", "bob"});
   with_params.params = Bytes{0};
   twin.fails_with(ledger.transaction().output(iou("alice", "bob", 1)).command(with_params),

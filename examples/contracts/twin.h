@@ -23,7 +23,8 @@ class Twin {
   // Packs the wasm module at `wasm_path` as a contract attachment named `name` and imports it.
   // Contracts the attachment does not provide (other native contracts in the same transaction)
   // fall back to the ledger's native registry.
-  Twin(testing::LedgerDsl& ledger, std::string name, const std::string& wasm_path, Bytes config = {})
+  Twin(testing::LedgerDsl& ledger, std::string name, const std::string& wasm_path,
+       Bytes config = {})
       : ledger_(ledger), provider_(&ledger.registry()) {
     wasm::ContractManifest manifest{std::move(name), "1.0", wasm::kAbiVersion, std::move(config)};
     auto zip = wasm::build_contract_attachment(manifest, read_file_bytes(wasm_path));

@@ -87,7 +87,8 @@ FOLIO_IMPORT(view_size) int32_t folio_view_size(void);
 /* Copies view[offset, offset + len) to dst; traps when out of bounds. 50 gas + 1 per 8 bytes. */
 FOLIO_IMPORT(view_read) void folio_view_read(void* dst, uint32_t offset, uint32_t len);
 
-/* ---- SDK: byte views and a bounded reader ------------------------------------------------------ */
+/* ---- SDK: byte views and a bounded reader ------------------------------------------------------
+ */
 typedef struct {
   const uint8_t* ptr;
   uint32_t len;
@@ -105,7 +106,9 @@ static inline folio_reader folio_reader_of(folio_bytes b) {
   folio_reader r = {b.ptr, b.ptr + b.len, 0};
   return r;
 }
-static inline int folio_reader_done(const folio_reader* r) { return !r->failed && r->cur == r->end; }
+static inline int folio_reader_done(const folio_reader* r) {
+  return !r->failed && r->cur == r->end;
+}
 
 static inline int folio_take(folio_reader* r, uint32_t n, const uint8_t** out) {
   if (r->failed || (uint32_t)(r->end - r->cur) < n) {
@@ -241,7 +244,8 @@ static inline folio_bytes folio_read_key(folio_reader* r) {
   return folio_read_key_at_depth(r, 0);
 }
 
-/* ---- SDK: the transaction's parts ------------------------------------------------------------- */
+/* ---- SDK: the transaction's parts -------------------------------------------------------------
+ */
 typedef struct {
   folio_bytes name;
   folio_bytes key; /* encoded PublicKey */
@@ -253,8 +257,8 @@ typedef struct {
   folio_party notary;
   int has_encumbrance;
   uint32_t encumbrance;
-  uint32_t constraint_kind;  /* 0 always-accept, 1 attachment hash, 2 signature */
-  folio_bytes constraint;    /* the hash (32 bytes) or the encoded key */
+  uint32_t constraint_kind; /* 0 always-accept, 1 attachment hash, 2 signature */
+  folio_bytes constraint;   /* the hash (32 bytes) or the encoded key */
 } folio_state;
 
 typedef struct {
@@ -314,9 +318,12 @@ static inline folio_state folio_read_state(folio_reader* r) {
   s.constraint_kind = folio_read_uleb(r);
   s.constraint.ptr = 0;
   s.constraint.len = 0;
-  if (s.constraint_kind == 1) s.constraint = folio_read_fixed(r, 32);
-  else if (s.constraint_kind == 2) s.constraint = folio_read_key(r);
-  else if (s.constraint_kind != 0) r->failed = 1;
+  if (s.constraint_kind == 1)
+    s.constraint = folio_read_fixed(r, 32);
+  else if (s.constraint_kind == 2)
+    s.constraint = folio_read_key(r);
+  else if (s.constraint_kind != 0)
+    r->failed = 1;
   return s;
 }
 
@@ -355,12 +362,12 @@ static inline folio_attachment folio_read_attachment(folio_reader* r) {
 }
 
 /* Reads the count of a list and skips its elements with `read`, recording where it starts. */
-#define FOLIO_SKIP_LIST_(rd, list, count, read)                                    \
-  do {                                                                              \
-    (count) = folio_read_uleb(rd);                                                  \
-    (list).r = *(rd);                                                               \
-    (list).remaining = (count);                                                     \
-    for (uint32_t i_ = 0; i_ < (count) && !(rd)->failed; ++i_) (void)read(rd);      \
+#define FOLIO_SKIP_LIST_(rd, list, count, read)                                \
+  do {                                                                         \
+    (count) = folio_read_uleb(rd);                                             \
+    (list).r = *(rd);                                                          \
+    (list).remaining = (count);                                                \
+    for (uint32_t i_ = 0; i_ < (count) && !(rd)->failed; ++i_) (void)read(rd); \
   } while (0)
 
 /* Checks the whole encoding once and fills `tx`; 0 on success, -1 if the bytes do not decode.
@@ -482,7 +489,8 @@ static inline int folio_next_view_command(folio_list* l, folio_command* out) {
   return 1;
 }
 
-/* ---- SDK: talking to the host ----------------------------------------------------------------- */
+/* ---- SDK: talking to the host -----------------------------------------------------------------
+ */
 static inline uint32_t folio_strlen_(const char* s) {
   uint32_t n = 0;
   while (s[n] != 0) ++n;
@@ -505,7 +513,8 @@ static inline void folio_message_add(folio_message* m, const char* s) {
   for (uint32_t i = 0; s[i] != 0 && m->len < sizeof m->text; ++i) m->text[m->len++] = s[i];
 }
 static inline void folio_message_add_bytes(folio_message* m, folio_bytes b) {
-  for (uint32_t i = 0; i < b.len && m->len < sizeof m->text; ++i) m->text[m->len++] = (char)b.ptr[i];
+  for (uint32_t i = 0; i < b.len && m->len < sizeof m->text; ++i)
+    m->text[m->len++] = (char)b.ptr[i];
 }
 static inline void folio_message_add_u64(folio_message* m, uint64_t v) {
   char digits[20];
@@ -570,7 +579,7 @@ static inline folio_bytes folio_this_contract(void) {
 #endif
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
-#endif  /* FOLIO_CONTRACT_H_ */
+#endif /* FOLIO_CONTRACT_H_ */

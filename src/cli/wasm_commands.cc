@@ -42,7 +42,8 @@ void write_bytes(const std::string& path, ByteView bytes) {
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) fail("cannot write " + path);
 }
 
@@ -77,7 +78,8 @@ void validate_command(const std::string& path) {
   if (file.attachment) {
     const auto& m = file.attachment->manifest;
     std::printf("attachment %s\n", file.attachment->id.value().hex().c_str());
-    std::printf("  contract     %s %s (ABI %u)\n", m.name.c_str(), m.version.c_str(), m.abi_version);
+    std::printf("  contract     %s %s (ABI %u)\n", m.name.c_str(), m.version.c_str(),
+                m.abi_version);
     if (!file.attachment->legal_prose.empty())
       std::printf("  legal prose  %zu bytes\n", file.attachment->legal_prose.size());
   }
@@ -118,7 +120,8 @@ ledger::LedgerTransaction read_ledger_tx(const std::string& path,
   if (bytes->size() >= kLedgerTxMagic.size() &&
       std::equal(kLedgerTxMagic.begin(), kLedgerTxMagic.end(), bytes->begin())) {
     ByteView body(bytes->data() + kLedgerTxMagic.size(), bytes->size() - kLedgerTxMagic.size());
-    auto ltx = codec::decode_from_bytes<ledger::LedgerTransaction>(body, ledger::transaction_limits());
+    auto ltx =
+        codec::decode_from_bytes<ledger::LedgerTransaction>(body, ledger::transaction_limits());
     if (!ltx.ok()) fail(path + ": " + ltx.error().message());
     return std::move(ltx).value();
   }
@@ -256,15 +259,17 @@ struct CsCoinWorld {
 
 Bytes cscoin_attachment_zip(const std::string& module_path, const CsCoinWorld& world) {
   auto wasm_bytes = read_bytes(module_path);
-  if (!wasm_bytes.ok()) fail(wasm_bytes.error().message() + " (build the cscoin_wasm target or pass --module)");
+  if (!wasm_bytes.ok())
+    fail(wasm_bytes.error().message() + " (build the cscoin_wasm target or pass --module)");
   auto zip = wasm::build_contract_attachment(
-      {std::string(contracts::kCsCoinContract), "1.0", wasm::kAbiVersion, world.mint_config()}, *wasm_bytes,
-      "Port of the native folio.CSCoin checker.");
+      {std::string(contracts::kCsCoinContract), "1.0", wasm::kAbiVersion, world.mint_config()},
+      *wasm_bytes, "Port of the native folio.CSCoin checker.");
   if (!zip.ok()) fail(zip.error().message());
   return std::move(zip).value();
 }
 
-void sample_command(const std::string& module_path, const std::string& tx_out, const std::string& zip_out) {
+void sample_command(const std::string& module_path, const std::string& tx_out,
+                    const std::string& zip_out) {
   CsCoinWorld world;
   Bytes zip = cscoin_attachment_zip(module_path, world);
   wasm::WasmContractProvider provider;
@@ -312,18 +317,22 @@ void bench_command(const std::string& module_path, double seconds, const std::st
   ledger::SignedTransaction stx = world.transfer(250, *attachment);
 
   // Both must accept the same transaction before anything is timed.
-  for (const ledger::ContractProvider* p : {static_cast<const ledger::ContractProvider*>(&native),
-                                            static_cast<const ledger::ContractProvider*>(&wasm_provider)}) {
+  for (const ledger::ContractProvider* p :
+       {static_cast<const ledger::ContractProvider*>(&native),
+        static_cast<const ledger::ContractProvider*>(&wasm_provider)}) {
     ledger::Verdict v = ledger::verify_transaction(stx, world.states, world.attachments, *p);
     if (!v.ok()) fail("the benchmark transfer does not verify: " + v.describe());
   }
   auto ltx = ledger::resolve(stx.tx, stx.id(), world.states, world.attachments);
   if (!ltx.ok()) fail(ltx.error().message());
-  auto gas = wasm_provider.execute(attachment->id, contracts::kCsCoinContract, *ltx, wasm::kDefaultGasBudget);
+  auto gas = wasm_provider.execute(attachment->id, contracts::kCsCoinContract, *ltx,
+                                   wasm::kDefaultGasBudget);
   if (!gas.ok() || !gas->accepted()) fail("the wasm checker does not accept the transfer");
 
-  std::fprintf(stderr, "folio bench wasm: CSCoin transfer (2 accounts in, 2 out), %.1f s per figure, "
-               "median of 5 alternating rounds\n", seconds);
+  std::fprintf(stderr,
+               "folio bench wasm: CSCoin transfer (2 accounts in, 2 out), %.1f s per figure, "
+               "median of 5 alternating rounds\n",
+               seconds);
   // The machine is shared, so native and wasm are measured in alternating rounds and each figure
   // is the median of its rounds: a burst of load then hurts both sides alike.
   size_t sink = 0;
@@ -340,8 +349,10 @@ void bench_command(const std::string& module_path, double seconds, const std::st
     wasm_fulls.push_back(rate_per_second(slice, [&] {
       sink += ledger::verify_transaction(stx, world.states, world.attachments, wasm_provider).ok();
     }));
-    native_checks.push_back(rate_per_second(slice / 4, [&] { sink += native_checker->verify(*ltx).ok(); }));
-    wasm_checks.push_back(rate_per_second(slice / 4, [&] { sink += (*wasm_checker)->verify(*ltx).ok(); }));
+    native_checks.push_back(
+        rate_per_second(slice / 4, [&] { sink += native_checker->verify(*ltx).ok(); }));
+    wasm_checks.push_back(
+        rate_per_second(slice / 4, [&] { sink += (*wasm_checker)->verify(*ltx).ok(); }));
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -365,14 +376,16 @@ void bench_command(const std::string& module_path, double seconds, const std::st
         (loop $again
           (local.set $i (i32.sub (local.get $i) (i32.const 1)))
           (br_if $again (local.get $i)))
-        (i32.const 0))))", &loop_wasm, &wat_error)) {
+        (i32.const 0))))",
+                         &loop_wasm, &wat_error)) {
     fail("loop module: " + wat_error);
   }
   auto loop = wasm::validate(loop_wasm);
   if (!loop.ok()) fail("loop module: " + loop.describe());
   auto start = std::chrono::steady_clock::now();
   wasm::Execution ran = wasm::run(*loop.module, {}, "bench.Loop", 1'000'000'000);
-  double loop_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double loop_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!ran.accepted()) fail("loop module: " + ran.describe());
   double instructions = static_cast<double>(ran.gas_used) / loop_seconds;
   std::fprintf(stderr, "  wasm instructions        %10.0f /s (%llu in %.2f s)\n", instructions,
@@ -425,13 +438,17 @@ void add_wasm_commands(CLI::App& app, Groups& groups) {
   validate->add_option("FILE", o.validate_path, "contract.wasm or attachment.zip")->required();
   validate->callback([&o] { validate_command(o.validate_path); });
 
-  auto* run = groups.contract->add_subcommand("run", "Run a contract's checker against a transaction");
+  auto* run =
+      groups.contract->add_subcommand("run", "Run a contract's checker against a transaction");
   run->add_option("FILE", o.run.contract_path, "contract.wasm or attachment.zip")->required();
-  run->add_option("--tx", o.run.tx_path, "FOLIOTX1 transaction file or FOLIOLT1 resolved transaction")
+  run->add_option("--tx", o.run.tx_path,
+                  "FOLIOTX1 transaction file or FOLIOLT1 resolved transaction")
       ->required();
   run->add_option("--contract", o.run.contract_name, "Contract name (default: the manifest's)");
-  run->add_option("--gas", o.run.gas, "Gas budget")->check(CLI::Range(uint64_t{1}, wasm::kGasBudgetMax));
-  run->add_option("--config", o.run.config_hex, "Deployment config as hex (default: the manifest's)");
+  run->add_option("--gas", o.run.gas, "Gas budget")
+      ->check(CLI::Range(uint64_t{1}, wasm::kGasBudgetMax));
+  run->add_option("--config", o.run.config_hex,
+                  "Deployment config as hex (default: the manifest's)");
   run->callback([&o] { run_command(o.run); });
 
   auto* package = groups.contract->add_subcommand("package", "Build a contract attachment zip");
@@ -450,9 +467,11 @@ void add_wasm_commands(CLI::App& app, Groups& groups) {
   sample->add_option("--zip-out", o.sample_zip, "Attachment zip");
   sample->callback([&o] { sample_command(o.module, o.sample_tx, o.sample_zip); });
 
-  auto* bench = groups.bench->add_subcommand("wasm", "CSCoin transfer verification, native vs wasm");
+  auto* bench =
+      groups.bench->add_subcommand("wasm", "CSCoin transfer verification, native vs wasm");
   bench->add_option("--module", o.module, "cscoin.wasm");
-  bench->add_option("--seconds", o.bench_seconds, "Seconds per figure")->check(CLI::Range(0.1, 120.0));
+  bench->add_option("--seconds", o.bench_seconds, "Seconds per figure")
+      ->check(CLI::Range(0.1, 120.0));
   bench->add_option("--out", o.bench_out, "Where to write the JSON results");
   bench->callback([&o] { bench_command(o.module, o.bench_seconds, o.bench_out); });
 }

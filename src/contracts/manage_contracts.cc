@@ -14,16 +14,19 @@ Result<McObject> decode_object(const Bytes& data, const std::string& where) {
 Status ManageContracts::verify(const ledger::LedgerTransaction& tx) const {
   std::vector<McObject> ins, outs;
   for (size_t i : tx.input_indexes(kManageContracts)) {
-    FOLIO_ASSIGN_OR_RETURN(McObject o, decode_object(tx.inputs[i].state.data, "input " + std::to_string(i)));
+    FOLIO_ASSIGN_OR_RETURN(McObject o,
+                           decode_object(tx.inputs[i].state.data, "input " + std::to_string(i)));
     ins.push_back(std::move(o));
   }
   for (size_t i : tx.output_indexes(kManageContracts)) {
-    FOLIO_ASSIGN_OR_RETURN(McObject o, decode_object(tx.outputs[i].data, "output " + std::to_string(i)));
+    FOLIO_ASSIGN_OR_RETURN(McObject o,
+                           decode_object(tx.outputs[i].data, "output " + std::to_string(i)));
     outs.push_back(std::move(o));
   }
   std::vector<const ledger::Command*> commands = tx.commands_of(kManageContracts);
   if (commands.empty() && ins.empty() && outs.empty()) return ok_status();  // referenced only
-  if (commands.size() != 1) return ledger::reject("exactly one ManageContracts command is required");
+  if (commands.size() != 1)
+    return ledger::reject("exactly one ManageContracts command is required");
   const ledger::Command& command = *commands[0];
   auto signed_by = [&](const crypto::PublicKey& key) {
     return std::find(command.signers.begin(), command.signers.end(), key) != command.signers.end();
@@ -36,7 +39,8 @@ Status ManageContracts::verify(const ledger::LedgerTransaction& tx) const {
     if (!signed_by(operator_)) return ledger::reject("init is not signed by the network operator");
     return ok_status();
   }
-  if (command.name != "create") return ledger::reject("unknown ManageContracts command " + command.name);
+  if (command.name != "create")
+    return ledger::reject("unknown ManageContracts command " + command.name);
 
   auto params = codec::decode_from_bytes<McCreate>(command.params);
   if (!params.ok()) return ledger::reject("create parameters do not decode");
@@ -46,7 +50,8 @@ Status ManageContracts::verify(const ledger::LedgerTransaction& tx) const {
   if (sequence == UINT64_MAX) return ledger::reject("the token's sequence is exhausted");
   if (params->name.empty() || params->name.size() > ledger::kContractNameBytesMax)
     return ledger::reject("a contract name is 1 to 128 bytes");
-  if (params->name == kManageContracts) return ledger::reject("ManageContracts cannot be redeployed");
+  if (params->name == kManageContracts)
+    return ledger::reject("ManageContracts cannot be redeployed");
   if (params->shard_count == 0 || params->shard_count > kShardCountMax)
     return ledger::reject("shard_count must be 1 to " + std::to_string(kShardCountMax));
   McObject token{McToken{sequence + 1}};
@@ -83,8 +88,8 @@ ledger::Command mc_init(const crypto::PublicKey& operator_key) {
 }
 
 ledger::Command mc_create(const McCreate& params, const crypto::PublicKey& creator) {
-  return ledger::Command{std::string(kManageContracts), "create", codec::encode_to_bytes(params),
-                         {creator}};
+  return ledger::Command{
+      std::string(kManageContracts), "create", codec::encode_to_bytes(params), {creator}};
 }
 
 }  // namespace folio::contracts

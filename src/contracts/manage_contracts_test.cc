@@ -13,7 +13,8 @@ Bytes checker_zip(const std::string& name, const std::string& body = "(i32.const
   std::vector<uint8_t> wasm;
   std::string error;
   EXPECT_TRUE(wasm::wat_to_wasm(R"((module (memory (export "memory") 1 1)
-      (func (export "folio_verify") (result i32) )" + body + "))",
+      (func (export "folio_verify") (result i32) )" +
+                                    body + "))",
                                 &wasm, &error))
       << error;
   auto zip = wasm::build_contract_attachment({name, "1.0", wasm::kAbiVersion, {}}, wasm);

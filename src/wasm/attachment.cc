@@ -41,7 +41,8 @@ Result<Bytes> read_entry(zip_t* zip, zip_int64_t index, const char* name, size_t
                                                      " bytes, above " + std::to_string(bytes_max));
   }
   zip_file_t* file = zip_fopen_index(zip, static_cast<zip_uint64_t>(index), 0);
-  if (file == nullptr) return malformed(std::string(name) + " cannot be opened: " + zip_strerror(zip));
+  if (file == nullptr)
+    return malformed(std::string(name) + " cannot be opened: " + zip_strerror(zip));
   Bytes out(static_cast<size_t>(stat.size) + 1);
   zip_int64_t total = 0;
   while (static_cast<size_t>(total) < out.size()) {
@@ -62,7 +63,8 @@ Result<Bytes> read_entry(zip_t* zip, zip_int64_t index, const char* name, size_t
 
 Result<ContractManifest> parse_manifest(const Bytes& bytes) {
   nlohmann::json json = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
-  if (json.is_discarded() || !json.is_object()) return malformed("manifest.json is not a JSON object");
+  if (json.is_discarded() || !json.is_object())
+    return malformed("manifest.json is not a JSON object");
   ContractManifest m;
   for (const auto& [key, value] : json.items()) {
     if (key == "name" && value.is_string()) {
@@ -89,10 +91,10 @@ Result<ContractManifest> parse_manifest(const Bytes& bytes) {
     return malformed("manifest name must be 1 to 128 bytes");
   if (m.version.size() > kContractVersionBytesMax) return malformed("manifest version too long");
   if (m.abi_version != kAbiVersion) {
-    return make_error(ErrorCode::kUnsupported,
-                      "contract attachment: ABI version " + std::to_string(m.abi_version) +
-                          " is not supported (this verifier implements " +
-                          std::to_string(kAbiVersion) + ")");
+    return make_error(ErrorCode::kUnsupported, "contract attachment: ABI version " +
+                                                   std::to_string(m.abi_version) +
+                                                   " is not supported (this verifier implements " +
+                                                   std::to_string(kAbiVersion) + ")");
   }
   return m;
 }
@@ -131,7 +133,8 @@ Result<ContractAttachment> parse_contract_attachment(ByteView bytes) {
   zip_error_fini(&error);
   zip_int64_t entries = zip_get_num_entries(zip.get(), 0);
   if (entries < 0 || entries > kEntriesMax)
-    return malformed("holds " + std::to_string(entries) + " entries; expected contract.wasm, "
+    return malformed("holds " + std::to_string(entries) +
+                     " entries; expected contract.wasm, "
                      "manifest.json and optionally legal.md");
   ContractAttachment out;
   out.id = ledger::AttachmentId(crypto::sha256(bytes));
@@ -190,7 +193,8 @@ Result<Bytes> build_contract_attachment(const ContractManifest& manifest, ByteVi
       break;
     }
     // Stored, with a fixed time, so the bytes (and the id) do not depend on zlib or the clock.
-    ok = ok && zip_set_file_compression(zip, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0) == 0;
+    ok =
+        ok && zip_set_file_compression(zip, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0) == 0;
     ok = ok && zip_file_set_dostime(zip, static_cast<zip_uint64_t>(index), 0, 0x21, 0) == 0;
   }
   if (!ok || zip_close(zip) != 0) {

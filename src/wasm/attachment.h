@@ -29,10 +29,10 @@ constexpr size_t kConfigBytesMax = 16u << 10;
 constexpr size_t kContractVersionBytesMax = 64;
 
 struct ContractManifest {
-  std::string name;       // the contract it provides, e.g. "folio.CSCoin"
-  std::string version;    // free text, for people
+  std::string name;     // the contract it provides, e.g. "folio.CSCoin"
+  std::string version;  // free text, for people
   uint32_t abi_version = 1;
-  Bytes config;           // deployment parameters the contract reads with folio_config_read
+  Bytes config;  // deployment parameters the contract reads with folio_config_read
   friend bool operator==(const ContractManifest&, const ContractManifest&) = default;
 };
 

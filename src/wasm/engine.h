@@ -26,7 +26,7 @@ struct EngineLimits {
   uint32_t functions_max = 1024;           // defined plus imported
   uint32_t locals_per_function_max = 512;  // parameters plus declared locals
   uint32_t block_nesting_max = 256;        // block, loop and if nested inside one another
-  uint32_t memory_pages_max = 256;         // 16 MiB, the largest memory maximum a module may declare
+  uint32_t memory_pages_max = 256;  // 16 MiB, the largest memory maximum a module may declare
   uint32_t table_elements_max = 4096;
   uint32_t globals_max = 256;
   uint32_t exports_max = 256;
@@ -35,28 +35,28 @@ struct EngineLimits {
 // Why a module was refused, one value per rule so callers and tests can tell them apart.
 enum class RejectCode {
   kNone = 0,
-  kMalformed,          // not a well-formed or not a valid WebAssembly module
-  kTooLarge,           // module bytes or a count over its bound
-  kFloatingPoint,      // an f32/f64 type or opcode
-  kSimd,               // a v128 type or SIMD opcode
-  kForbiddenFeature,   // atomics, bulk memory, reference types, exceptions, tail calls
-  kForbiddenImport,    // an import outside the contract ABI, or with the wrong signature
-  kStartFunction,      // a start function (it would run at instantiation, outside the checker)
-  kMemoryUnbounded,    // a memory without a declared maximum
-  kMemoryTooLarge,     // a memory maximum above memory_pages_max
+  kMalformed,         // not a well-formed or not a valid WebAssembly module
+  kTooLarge,          // module bytes or a count over its bound
+  kFloatingPoint,     // an f32/f64 type or opcode
+  kSimd,              // a v128 type or SIMD opcode
+  kForbiddenFeature,  // atomics, bulk memory, reference types, exceptions, tail calls
+  kForbiddenImport,   // an import outside the contract ABI, or with the wrong signature
+  kStartFunction,     // a start function (it would run at instantiation, outside the checker)
+  kMemoryUnbounded,   // a memory without a declared maximum
+  kMemoryTooLarge,    // a memory maximum above memory_pages_max
   kTableTooLarge,
   kTooManyLocals,
   kTooManyFunctions,
   kNestingTooDeep,
-  kMissingExport,      // no `memory` or no `folio_verify` of type [] -> [i32]
-  kReservedName,       // the module exports a name the sandbox reserves for itself
+  kMissingExport,  // no `memory` or no `folio_verify` of type [] -> [i32]
+  kReservedName,   // the module exports a name the sandbox reserves for itself
 };
 const char* reject_code_name(RejectCode code);
 
 // One host function of the contract ABI (module "folio"): its name and wasm signature.
 struct HostImport {
   const char* name;
-  std::vector<uint8_t> params;   // 0x7f i32, 0x7e i64
+  std::vector<uint8_t> params;  // 0x7f i32, 0x7e i64
   std::vector<uint8_t> results;
 };
 // The ABI version 1 host functions, the only imports a module may have.
@@ -80,12 +80,12 @@ class EngineModule;
 
 struct PrepareOutcome {
   RejectCode code = RejectCode::kNone;
-  std::string reason;                   // empty when accepted
+  std::string reason;  // empty when accepted
   std::shared_ptr<const EngineModule> module;
-  std::vector<uint8_t> instrumented;    // the gas-injected binary
-  std::vector<std::string> exports;     // "func folio_verify", "memory memory", ...
+  std::vector<uint8_t> instrumented;  // the gas-injected binary
+  std::vector<std::string> exports;   // "func folio_verify", "memory memory", ...
   uint32_t functions = 0;
-  uint32_t accounting_blocks = 0;       // gas charge points injected
+  uint32_t accounting_blocks = 0;  // gas charge points injected
 };
 
 // Validates `wasm` against the limits and the contract ABI, injects gas accounting and compiles the
@@ -96,23 +96,23 @@ enum class RunStatus { kAccepted, kRejected, kOutOfGas, kTrapped };
 const char* run_status_name(RunStatus status);
 
 struct RunInput {
-  const uint8_t* tx = nullptr;          // canonical LedgerTransaction bytes
+  const uint8_t* tx = nullptr;  // canonical LedgerTransaction bytes
   size_t tx_size = 0;
   // When set (and tx is null), produces the transaction bytes on the first tx_size/tx_read: most
   // checkers read only their ContractView, and encoding the whole transaction is not free.
   std::function<std::vector<uint8_t>()> tx_source;
-  std::string contract;                 // the contract being verified
-  const uint8_t* config = nullptr;      // deployment parameters from the contract's manifest
+  std::string contract;             // the contract being verified
+  const uint8_t* config = nullptr;  // deployment parameters from the contract's manifest
   size_t config_size = 0;
-  const uint8_t* view = nullptr;        // the contract's own states and commands (ContractView)
+  const uint8_t* view = nullptr;  // the contract's own states and commands (ContractView)
   size_t view_size = 0;
   uint64_t gas_budget = 0;
 };
 
 struct RunOutcome {
   RunStatus status = RunStatus::kTrapped;
-  std::string reason;                   // the contract's reason, or the trap's
-  uint64_t gas_used = 0;                // equals the budget when out of gas
+  std::string reason;     // the contract's reason, or the trap's
+  uint64_t gas_used = 0;  // equals the budget when out of gas
 };
 
 // Runs the module's `folio_verify` against one transaction. Deterministic: the outcome, reason and

@@ -78,7 +78,7 @@ class Prescan : public wabt::BinaryReaderNop {
   Rejection rejection;
   std::string first_error;
   std::vector<std::pair<std::vector<Type>, std::vector<Type>>> types;
-  std::vector<Index> func_sigs;  // by function index, imports first
+  std::vector<Index> func_sigs;                             // by function index, imports first
   std::vector<std::pair<std::string, Index>> host_imports;  // name, signature index
   std::vector<std::pair<std::string, std::pair<wabt::ExternalKind, Index>>> exports;
   uint32_t memories = 0;
@@ -143,9 +143,9 @@ class Prescan : public wabt::BinaryReaderNop {
       return reject(RejectCode::kForbiddenFeature, "declares a table of " + type_name(elem_type));
     uint64_t size = limits->has_max ? limits->max : limits->initial;
     if (limits->initial > limits_.table_elements_max || size > limits_.table_elements_max) {
-      return reject(RejectCode::kTableTooLarge,
-                    "declares a table of up to " + std::to_string(size) + " elements, above " +
-                        std::to_string(limits_.table_elements_max));
+      return reject(RejectCode::kTableTooLarge, "declares a table of up to " +
+                                                    std::to_string(size) + " elements, above " +
+                                                    std::to_string(limits_.table_elements_max));
     }
     return wabt::Result::Ok;
   }
@@ -180,7 +180,8 @@ class Prescan : public wabt::BinaryReaderNop {
       return reject(RejectCode::kTooLarge, "declares " + std::to_string(count) + " exports");
     return wabt::Result::Ok;
   }
-  wabt::Result OnExport(Index, wabt::ExternalKind kind, Index item, std::string_view name) override {
+  wabt::Result OnExport(Index, wabt::ExternalKind kind, Index item,
+                        std::string_view name) override {
     if (name == kGasExportName)
       return reject(RejectCode::kReservedName, "exports the reserved name " + std::string(name));
     exports.emplace_back(std::string(name), std::make_pair(kind, item));
@@ -188,9 +189,8 @@ class Prescan : public wabt::BinaryReaderNop {
   }
 
   wabt::Result OnStartFunction(Index func) override {
-    return reject(RejectCode::kStartFunction,
-                  "declares start function " + std::to_string(func) +
-                      ": code may run only inside folio_verify");
+    return reject(RejectCode::kStartFunction, "declares start function " + std::to_string(func) +
+                                                  ": code may run only inside folio_verify");
   }
 
   wabt::Result BeginFunctionBody(Index index, wabt::Offset) override {
@@ -230,9 +230,9 @@ class Prescan : public wabt::BinaryReaderNop {
       case Opcode::If:
       case Opcode::Try:
         if (++depth_ > static_cast<int64_t>(limits_.block_nesting_max)) {
-          return reject(RejectCode::kNestingTooDeep,
-                        "function " + std::to_string(function_) + " nests blocks deeper than " +
-                            std::to_string(limits_.block_nesting_max));
+          return reject(RejectCode::kNestingTooDeep, "function " + std::to_string(function_) +
+                                                         " nests blocks deeper than " +
+                                                         std::to_string(limits_.block_nesting_max));
         }
         break;
       case Opcode::End:
@@ -313,11 +313,15 @@ class Prescan : public wabt::BinaryReaderNop {
 
 uint64_t expr_cost(const wabt::Expr& expr) {
   switch (expr.type()) {
-    case wabt::ExprType::Call: return GasCosts::kCall;
-    case wabt::ExprType::CallIndirect: return GasCosts::kCallIndirect;
+    case wabt::ExprType::Call:
+      return GasCosts::kCall;
+    case wabt::ExprType::CallIndirect:
+      return GasCosts::kCallIndirect;
     case wabt::ExprType::Load:
-    case wabt::ExprType::Store: return GasCosts::kMemoryAccess;
-    case wabt::ExprType::MemoryGrow: return GasCosts::kMemoryGrowBase;
+    case wabt::ExprType::Store:
+      return GasCosts::kMemoryAccess;
+    case wabt::ExprType::MemoryGrow:
+      return GasCosts::kMemoryGrowBase;
     case wabt::ExprType::Binary: {
       switch (wabt::cast<wabt::BinaryExpr>(&expr)->opcode) {
         case Opcode::I32DivS:
@@ -327,11 +331,14 @@ uint64_t expr_cost(const wabt::Expr& expr) {
         case Opcode::I64DivS:
         case Opcode::I64DivU:
         case Opcode::I64RemS:
-        case Opcode::I64RemU: return GasCosts::kDivision;
-        default: return GasCosts::kInstruction;
+        case Opcode::I64RemU:
+          return GasCosts::kDivision;
+        default:
+          return GasCosts::kInstruction;
       }
     }
-    default: return GasCosts::kInstruction;
+    default:
+      return GasCosts::kInstruction;
   }
 }
 
@@ -489,12 +496,14 @@ class GasInjector {
           if (leaves_function(wabt::cast<wabt::BrExpr>(&expr)->var, depth)) insert_flush(list, it);
           break;
         case wabt::ExprType::BrIf:
-          if (leaves_function(wabt::cast<wabt::BrIfExpr>(&expr)->var, depth)) insert_flush(list, it);
+          if (leaves_function(wabt::cast<wabt::BrIfExpr>(&expr)->var, depth))
+            insert_flush(list, it);
           break;
         case wabt::ExprType::BrTable: {
           auto* table = wabt::cast<wabt::BrTableExpr>(&expr);
           bool leaves = leaves_function(table->default_target, depth);
-          for (const wabt::Var& target : table->targets) leaves = leaves || leaves_function(target, depth);
+          for (const wabt::Var& target : table->targets)
+            leaves = leaves || leaves_function(target, depth);
           if (leaves) insert_flush(list, it);
           break;
         }
@@ -540,8 +549,7 @@ bool same_types(const std::vector<Type>& a, const std::vector<uint8_t>& b) {
 
 PrepareOutcome prepare(const uint8_t* wasm, size_t size, const EngineLimits& limits) {
   if (size > limits.module_bytes_max) {
-    return rejected(RejectCode::kTooLarge, "module is " + std::to_string(size) +
-                                               " bytes, above " +
+    return rejected(RejectCode::kTooLarge, "module is " + std::to_string(size) + " bytes, above " +
                                                std::to_string(limits.module_bytes_max));
   }
   if (size < 8) return rejected(RejectCode::kMalformed, "not a WebAssembly module: too short");
@@ -579,7 +587,8 @@ PrepareOutcome prepare(const uint8_t* wasm, size_t size, const EngineLimits& lim
     const auto& [kind, index] = item;
     export_names.push_back(std::string(wabt::GetKindName(kind)) + " " + name);
     if (name == kMemoryExportName && kind == wabt::ExternalKind::Memory) has_memory = true;
-    if (name == kVerifyExportName && kind == wabt::ExternalKind::Func && index < scan.func_sigs.size()) {
+    if (name == kVerifyExportName && kind == wabt::ExternalKind::Func &&
+        index < scan.func_sigs.size()) {
       Index sig = scan.func_sigs[index];
       if (sig < scan.types.size() && scan.types[sig].first.empty() &&
           scan.types[sig].second.size() == 1 && scan.types[sig].second[0] == Type::I32) {
@@ -599,7 +608,8 @@ PrepareOutcome prepare(const uint8_t* wasm, size_t size, const EngineLimits& lim
   wabt::Errors errors;
   wabt::ReadBinaryOptions ir_options(contract_features(), nullptr, false, true, false);
   if (wabt::Failed(wabt::ReadBinaryIr("contract.wasm", wasm, size, ir_options, &errors, &module)))
-    return rejected(RejectCode::kMalformed, "malformed module: " + first_message(errors, "unreadable"));
+    return rejected(RejectCode::kMalformed,
+                    "malformed module: " + first_message(errors, "unreadable"));
   wabt::ValidateOptions validate_options(contract_features());
   if (wabt::Failed(wabt::ValidateModule(&module, &errors, validate_options))) {
     return rejected(RejectCode::kMalformed,
@@ -657,22 +667,38 @@ PrepareOutcome prepare(const uint8_t* wasm, size_t size, const EngineLimits& lim
 
 const char* reject_code_name(RejectCode code) {
   switch (code) {
-    case RejectCode::kNone: return "none";
-    case RejectCode::kMalformed: return "malformed";
-    case RejectCode::kTooLarge: return "too large";
-    case RejectCode::kFloatingPoint: return "floating point";
-    case RejectCode::kSimd: return "SIMD";
-    case RejectCode::kForbiddenFeature: return "forbidden feature";
-    case RejectCode::kForbiddenImport: return "forbidden import";
-    case RejectCode::kStartFunction: return "start function";
-    case RejectCode::kMemoryUnbounded: return "unbounded memory";
-    case RejectCode::kMemoryTooLarge: return "memory too large";
-    case RejectCode::kTableTooLarge: return "table too large";
-    case RejectCode::kTooManyLocals: return "too many locals";
-    case RejectCode::kTooManyFunctions: return "too many functions";
-    case RejectCode::kNestingTooDeep: return "nesting too deep";
-    case RejectCode::kMissingExport: return "missing export";
-    case RejectCode::kReservedName: return "reserved name";
+    case RejectCode::kNone:
+      return "none";
+    case RejectCode::kMalformed:
+      return "malformed";
+    case RejectCode::kTooLarge:
+      return "too large";
+    case RejectCode::kFloatingPoint:
+      return "floating point";
+    case RejectCode::kSimd:
+      return "SIMD";
+    case RejectCode::kForbiddenFeature:
+      return "forbidden feature";
+    case RejectCode::kForbiddenImport:
+      return "forbidden import";
+    case RejectCode::kStartFunction:
+      return "start function";
+    case RejectCode::kMemoryUnbounded:
+      return "unbounded memory";
+    case RejectCode::kMemoryTooLarge:
+      return "memory too large";
+    case RejectCode::kTableTooLarge:
+      return "table too large";
+    case RejectCode::kTooManyLocals:
+      return "too many locals";
+    case RejectCode::kTooManyFunctions:
+      return "too many functions";
+    case RejectCode::kNestingTooDeep:
+      return "nesting too deep";
+    case RejectCode::kMissingExport:
+      return "missing export";
+    case RejectCode::kReservedName:
+      return "reserved name";
   }
   return "unknown";
 }

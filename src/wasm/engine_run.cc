@@ -253,7 +253,8 @@ std::unique_ptr<PooledInstance> instantiate(const EngineModule& module, interp::
 // Back to the state right after instantiation; false if that is impossible (memory grew).
 bool restore(PooledInstance& p) {
   if (p.memory->ByteSize() != p.memory_init.size()) return false;
-  if (!p.memory_init.empty()) std::memcpy(p.memory->UnsafeData(), p.memory_init.data(), p.memory_init.size());
+  if (!p.memory_init.empty())
+    std::memcpy(p.memory->UnsafeData(), p.memory_init.data(), p.memory_init.size());
   for (size_t i = 0; i < p.globals.size(); ++i) p.globals[i]->UnsafeSet(p.global_init[i]);
   return true;
 }
@@ -312,8 +313,8 @@ RunOutcome run_on(const EngineModule& module, const RunInput& input, interp::Sto
   // The counter first: accounting tests are deferred in straight-line code (see GasInjector), so
   // a run that overdrew and then rejected or trapped is out of gas, whatever it did next.
   if (ctx.out_of_gas || left < 0) {
-    return outcome(RunStatus::kOutOfGas, "out of gas: budget " + std::to_string(budget) +
-                                             " exhausted", budget);
+    return outcome(RunStatus::kOutOfGas,
+                   "out of gas: budget " + std::to_string(budget) + " exhausted", budget);
   }
   if (ctx.rejected) return outcome(RunStatus::kRejected, ctx.reason, used);
   if (wabt::Failed(called)) {
@@ -332,10 +333,14 @@ RunOutcome run_on(const EngineModule& module, const RunInput& input, interp::Sto
 
 const char* run_status_name(RunStatus status) {
   switch (status) {
-    case RunStatus::kAccepted: return "accepted";
-    case RunStatus::kRejected: return "rejected";
-    case RunStatus::kOutOfGas: return "out of gas";
-    case RunStatus::kTrapped: return "trapped";
+    case RunStatus::kAccepted:
+      return "accepted";
+    case RunStatus::kRejected:
+      return "rejected";
+    case RunStatus::kOutOfGas:
+      return "out of gas";
+    case RunStatus::kTrapped:
+      return "trapped";
   }
   return "unknown";
 }

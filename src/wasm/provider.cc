@@ -25,8 +25,9 @@ class WasmContract : public ledger::Contract {
 
   Execution run_with(const ledger::LedgerTransaction& tx, uint64_t budget) const {
     Bytes view = contract_view(tx, attachment_.manifest.name);
-    return run_lazy(*module_, [&tx] { return codec::encode_to_bytes(tx); },
-                    attachment_.manifest.name, budget, attachment_.manifest.config, view);
+    return run_lazy(
+        *module_, [&tx] { return codec::encode_to_bytes(tx); }, attachment_.manifest.name, budget,
+        attachment_.manifest.config, view);
   }
 
  private:
@@ -69,10 +70,12 @@ Bytes contract_view(const ledger::LedgerTransaction& tx, std::string_view contra
       w.bytes(state_at(i).data);
     }
   };
-  states(tx.inputs.size(), [&](size_t i) -> const ledger::TransactionState& { return tx.inputs[i].state; });
+  states(tx.inputs.size(),
+         [&](size_t i) -> const ledger::TransactionState& { return tx.inputs[i].state; });
   states(tx.references.size(),
          [&](size_t i) -> const ledger::TransactionState& { return tx.references[i].state; });
-  states(tx.outputs.size(), [&](size_t i) -> const ledger::TransactionState& { return tx.outputs[i]; });
+  states(tx.outputs.size(),
+         [&](size_t i) -> const ledger::TransactionState& { return tx.outputs[i]; });
   std::vector<uint32_t> commands;
   for (size_t i = 0; i < tx.commands.size(); ++i)
     if (tx.commands[i].contract == contract) commands.push_back(static_cast<uint32_t>(i));
@@ -94,7 +97,8 @@ Result<uint64_t> gas_budget(const ledger::LedgerTransaction& tx) {
   const ledger::Command& c = *commands[0];
   if (c.name != kGasBudgetCommand) return ledger::reject("unknown folio.Gas command " + c.name);
   auto budget = codec::decode_from_bytes<uint64_t>(c.params);
-  if (!budget.ok()) return ledger::reject("folio.Gas budget does not decode: " + budget.error().context);
+  if (!budget.ok())
+    return ledger::reject("folio.Gas budget does not decode: " + budget.error().context);
   if (*budget > kGasBudgetMax) {
     return ledger::reject("gas budget " + std::to_string(*budget) + " is above the maximum " +
                           std::to_string(kGasBudgetMax));
@@ -103,8 +107,10 @@ Result<uint64_t> gas_budget(const ledger::LedgerTransaction& tx) {
 }
 
 ledger::Command gas_budget_command(uint64_t budget, const crypto::PublicKey& payer) {
-  return ledger::Command{std::string(kGasContract), std::string(kGasBudgetCommand),
-                         codec::encode_to_bytes(budget), {payer}};
+  return ledger::Command{std::string(kGasContract),
+                         std::string(kGasBudgetCommand),
+                         codec::encode_to_bytes(budget),
+                         {payer}};
 }
 
 WasmContractProvider::WasmContractProvider(const ledger::ContractProvider* fallback, Limits limits)
@@ -119,9 +125,9 @@ Result<ledger::Attachment> WasmContractProvider::add(
   Bytes payload = attachment_signature_payload(parsed.id);
   for (const ledger::TransactionSignature& s : signatures) {
     if (!crypto::verify(s.by, payload, s.signature)) {
-      return make_error(ErrorCode::kVerification, "signature by " + s.by.describe() +
-                                                      " over attachment " +
-                                                      parsed.id.value().short_hex() + " is invalid");
+      return make_error(ErrorCode::kVerification,
+                        "signature by " + s.by.describe() + " over attachment " +
+                            parsed.id.value().short_hex() + " is invalid");
     }
     out.signers.push_back(s.by);
   }
@@ -135,8 +141,8 @@ Result<ledger::Attachment> WasmContractProvider::add(
   return out;
 }
 
-Result<const ledger::Contract*> WasmContractProvider::find(std::string_view contract,
-                                                           const ledger::LedgerTransaction& tx) const {
+Result<const ledger::Contract*> WasmContractProvider::find(
+    std::string_view contract, const ledger::LedgerTransaction& tx) const {
   if (contract == kGasContract) return static_cast<const ledger::Contract*>(gas_contract_.get());
   const ledger::Contract* found = nullptr;
   for (const ledger::Attachment& a : tx.attachments) {
@@ -151,8 +157,9 @@ Result<const ledger::Contract*> WasmContractProvider::find(std::string_view cont
   }
   if (found != nullptr) return found;
   if (fallback_ != nullptr) return fallback_->find(contract, tx);
-  return make_error(ErrorCode::kNotFound,
-                    "no attachment of the transaction provides wasm contract " + std::string(contract));
+  return make_error(
+      ErrorCode::kNotFound,
+      "no attachment of the transaction provides wasm contract " + std::string(contract));
 }
 
 Result<Execution> WasmContractProvider::execute(const ledger::AttachmentId& id,
@@ -161,7 +168,8 @@ Result<Execution> WasmContractProvider::execute(const ledger::AttachmentId& id,
                                                 uint64_t budget) const {
   auto it = entries_.find(id);
   if (it == entries_.end())
-    return make_error(ErrorCode::kNotFound, "attachment " + id.value().short_hex() + " is not imported");
+    return make_error(ErrorCode::kNotFound,
+                      "attachment " + id.value().short_hex() + " is not imported");
   if (it->second->attachment.manifest.name != contract) {
     return make_error(ErrorCode::kNotFound, "attachment " + id.value().short_hex() +
                                                 " does not provide " + std::string(contract));

@@ -89,8 +89,8 @@ class ProviderTest : public ::testing::Test {
     return added.value();
   }
   ledger::Verdict verdict(const testing::TxDsl& tx) {
-    return ledger::verify_transaction(tx.signed_transaction(), ledger.states(), ledger.attachments(),
-                                      provider);
+    return ledger::verify_transaction(tx.signed_transaction(), ledger.states(),
+                                      ledger.attachments(), provider);
   }
 
   testing::LedgerDsl ledger;
@@ -100,7 +100,9 @@ class ProviderTest : public ::testing::Test {
 TEST_F(ProviderTest, HashConstraintResolvesToTheAttachment) {
   ledger::Attachment a = import(attachment_zip("test.Thing", kAcceptAll));
   auto tx = ledger.transaction();
-  tx.output(state("test.Thing", ledger::HashConstraint{a.id})).command(command("test.Thing")).attachment(a);
+  tx.output(state("test.Thing", ledger::HashConstraint{a.id}))
+      .command(command("test.Thing"))
+      .attachment(a);
   EXPECT_TRUE(verdict(tx).ok()) << verdict(tx).describe();
 
   ledger::Attachment other = import(attachment_zip("test.Other", kAcceptAll));
@@ -108,7 +110,8 @@ TEST_F(ProviderTest, HashConstraintResolvesToTheAttachment) {
   wrong.output(state("test.Thing", ledger::HashConstraint{other.id}))
       .command(command("test.Thing"))
       .attachment(a);
-  EXPECT_EQ(verdict(wrong).rule, ledger::Rule::kConstraintHashMismatch) << verdict(wrong).describe();
+  EXPECT_EQ(verdict(wrong).rule, ledger::Rule::kConstraintHashMismatch)
+      << verdict(wrong).describe();
 }
 
 TEST_F(ProviderTest, CompoundKeyConstraintNeedsEnoughSigners) {
@@ -165,8 +168,7 @@ TEST_F(ProviderTest, GasBudgetComesFromTheTransactionAndExhaustionIsAVerdict) {
       .attachment(loop);
   ledger::Verdict first = verdict(tx);
   EXPECT_EQ(first.rule, ledger::Rule::kContractRejected);
-  EXPECT_NE(first.message.find("out of gas (gas 50000)"), std::string::npos)
-      << first.describe();
+  EXPECT_NE(first.message.find("out of gas (gas 50000)"), std::string::npos) << first.describe();
   EXPECT_EQ(verdict(tx).message, first.message);
 
   auto greedy = ledger.transaction();
@@ -180,7 +182,9 @@ TEST_F(ProviderTest, GasBudgetComesFromTheTransactionAndExhaustionIsAVerdict) {
   // The verifier is healthy afterwards: a good contract in the next transaction verifies.
   ledger::Attachment good = import(attachment_zip("test.Thing", kAcceptAll));
   auto next = ledger.transaction();
-  next.output(state("test.Thing", ledger::HashConstraint{good.id})).command(command("test.Thing")).attachment(good);
+  next.output(state("test.Thing", ledger::HashConstraint{good.id}))
+      .command(command("test.Thing"))
+      .attachment(good);
   EXPECT_TRUE(verdict(next).ok()) << verdict(next).describe();
 }
 

@@ -106,8 +106,8 @@ class ModuleCache {
   size_t entries_max_;
   mutable std::mutex mutex_;
   std::map<crypto::Hash256, Result<std::shared_ptr<const Module>>> entries_;  // GUARDED_BY(mutex_)
-  std::deque<crypto::Hash256> order_;  // GUARDED_BY(mutex_)
-  uint64_t hits_ = 0;                  // GUARDED_BY(mutex_)
+  std::deque<crypto::Hash256> order_;                                         // GUARDED_BY(mutex_)
+  uint64_t hits_ = 0;                                                         // GUARDED_BY(mutex_)
 };
 
 }  // namespace folio::wasm

@@ -20,8 +20,7 @@ std::string contract(const std::string& fields) {
   return "(module " + fields + "\n(memory (export \"memory\") 1 2))";
 }
 
-const std::string kAccept =
-    contract("(func (export \"folio_verify\") (result i32) (i32.const 0))");
+const std::string kAccept = contract("(func (export \"folio_verify\") (result i32) (i32.const 0))");
 
 std::shared_ptr<const Module> must_load(const std::string& text) {
   Validation v = validate(wat(text));
@@ -55,14 +54,17 @@ TEST(Validate, RejectsFloatingPointOpcode) {
 
 TEST(Validate, RejectsFloatingPointLocalAndConversion) {
   EXPECT_EQ(rejection(wat(contract(R"((func (export "folio_verify") (result i32) (local f64)
-      (i32.const 0)))"))), RejectCode::kFloatingPoint);
+      (i32.const 0)))"))),
+            RejectCode::kFloatingPoint);
   EXPECT_EQ(rejection(wat(contract(R"((func (export "folio_verify") (result i32)
-      (i32.reinterpret_f32 (f32.const 0))))"))), RejectCode::kFloatingPoint);
+      (i32.reinterpret_f32 (f32.const 0))))"))),
+            RejectCode::kFloatingPoint);
 }
 
 TEST(Validate, RejectsSimd) {
   EXPECT_EQ(rejection(wat(contract(R"((func (export "folio_verify") (result i32)
-      (i32x4.extract_lane 0 (v128.const i32x4 0 0 0 0))))"))), RejectCode::kSimd);
+      (i32x4.extract_lane 0 (v128.const i32x4 0 0 0 0))))"))),
+            RejectCode::kSimd);
 }
 
 TEST(Validate, RejectsBulkMemory) {
@@ -82,18 +84,19 @@ TEST(Validate, RejectsMemoryWithoutMaximumOrAboveCap) {
 
 TEST(Validate, RejectsHugeLocals) {
   Validation v = validate(wat(contract(R"((func (export "folio_verify") (result i32)
-      (local i64 i64) (local i32) (i32.const 0)))")), Limits{.locals_per_function_max = 2});
+      (local i64 i64) (local i32) (i32.const 0)))")),
+                          Limits{.locals_per_function_max = 2});
   EXPECT_EQ(v.code, RejectCode::kTooManyLocals);
   // One declaration of 2^28 - 1 locals is a few bytes of module: it must be refused, not
   // allocated. Written byte by byte, since no assembler would produce it.
-  Bytes huge = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-                0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,        // type: [] -> [i32]
-                0x03, 0x02, 0x01, 0x00,                          // one function of type 0
-                0x05, 0x04, 0x01, 0x01, 0x01, 0x02,              // memory 1..2 pages
-                0x07, 0x19, 0x02,                                // two exports
-                0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00,
-                0x0c, 'f', 'o', 'l', 'i', 'o', '_', 'v', 'e', 'r', 'i', 'f', 'y', 0x00, 0x00,
-                0x0a, 0x0b, 0x01, 0x09,                          // code: one body of 9 bytes
+  Bytes huge = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05,
+                0x01, 0x60, 0x00, 0x01, 0x7f,        // type: [] -> [i32]
+                0x03, 0x02, 0x01, 0x00,              // one function of type 0
+                0x05, 0x04, 0x01, 0x01, 0x01, 0x02,  // memory 1..2 pages
+                0x07, 0x19, 0x02,                    // two exports
+                0x06, 'm',  'e',  'm',  'o',  'r',  'y',  0x02, 0x00, 0x0c,
+                'f',  'o',  'l',  'i',  'o',  '_',  'v',  'e',  'r',  'i',
+                'f',  'y',  0x00, 0x00, 0x0a, 0x0b, 0x01, 0x09,  // code: one body of 9 bytes
                 0x01, 0xff, 0xff, 0xff, 0x7f, 0x7f,              // 268435455 locals of i32
                 0x41, 0x00, 0x0b};                               // i32.const 0, end
   Validation h = validate(huge);
@@ -177,8 +180,8 @@ TEST(Validate, RejectsNestingDeeperThanTheBound) {
   for (int i = 0; i < 40; ++i) body += "(block ";
   body += "(nop)";
   for (int i = 0; i < 40; ++i) body += ")";
-  std::string text = contract("(func (export \"folio_verify\") (result i32) " + body +
-                              " (i32.const 0))");
+  std::string text =
+      contract("(func (export \"folio_verify\") (result i32) " + body + " (i32.const 0))");
   EXPECT_EQ(rejection(wat(text), Limits{.block_nesting_max = 32}), RejectCode::kNestingTooDeep);
   EXPECT_TRUE(validate(wat(text)).ok());
 }
@@ -278,7 +281,8 @@ TEST(Gas, InfiniteLoopRunsOutDeterministically) {
 // A loop of n iterations; each iteration is one accounting block of known static cost.
 std::string counting_loop(int n) {
   return contract(R"((func (export "folio_verify") (result i32) (local $i i32)
-      (local.set $i (i32.const )" + std::to_string(n) + R"())
+      (local.set $i (i32.const )" +
+                  std::to_string(n) + R"())
       (loop $again
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br_if $again (local.get $i)))
