@@ -38,8 +38,8 @@ bool parse_range(const std::string& text, uint64_t& first, uint64_t& last) {
 
 void run_sim(const SimFlags& flags) {
   const sim::SimOptions& o = flags.options;
-  if (o.replicas < 4 || o.replicas > 64) {
-    std::cerr << "error: --replicas must be between 4 and 64\n";
+  if (o.replicas < 4 || o.replicas > sim::kSimReplicasMax) {
+    std::cerr << "error: --replicas must be between 4 and " << sim::kSimReplicasMax << "\n";
     throw CLI::RuntimeError(1);
   }
   if (o.byzantine > (o.replicas - 1) / 3) {

@@ -121,6 +121,8 @@ class Simulation {
 
 void Simulation::build() {
   uint32_t n = options_.replicas;
+  FOLIO_ASSERT(n >= 4 && n <= kSimReplicasMax);
+  FOLIO_ASSERT(options_.heal_ms > kDowntimeMaxMs + 1);
   for (uint32_t i = 0; i < n; ++i) {
     FixedBytes<32> seed;
     for (size_t k = 0; k < 32; k += 8) {

@@ -25,6 +25,9 @@
 
 namespace folio::sim {
 
+// Partitions are bit masks over replicas.
+constexpr uint32_t kSimReplicasMax = 32;
+
 struct SimOptions {
   uint64_t seed = 1;
   uint32_t replicas = 4;
