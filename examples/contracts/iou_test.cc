@@ -67,9 +67,10 @@ TEST_F(IouTest, MalformedStateAndUnknownCommandAreRejected) {
   junk.data = Bytes{1, 2, 3};
   twin.fails_with(ledger.transaction().output(junk).command(create({"alice", "bob"})),
                   "the output is not an IOU");
-  twin.fails_with(
-      ledger.transaction().output(iou("alice", "bob", 1)).command(iou_command("forgive", {})),
-      "unknown IOU command");
+  twin.fails_with(ledger.transaction()
+                      .output(iou("alice", "bob", 1))
+                      .command(iou_command("forgive", {ledger.public_key("alice")})),
+                  "unknown IOU command");
   ledger::Command with_params = create({"alice", "bob"});
   with_params.params = Bytes{0};
   twin.fails_with(ledger.transaction().output(iou("alice", "bob", 1)).command(with_params),

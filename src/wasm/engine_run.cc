@@ -196,6 +196,9 @@ struct PooledInstance {
   std::vector<interp::Global::Ptr> globals;
   std::vector<interp::Value> global_init;
   std::vector<uint8_t> memory_init;
+  // The interpreter thread (value and call stacks) of the last run, kept only after a run that
+  // returned normally: those leave both stacks empty, whereas a trap leaves frames behind.
+  std::unique_ptr<interp::Thread> thread;
 };
 
 struct CompiledInStore {
@@ -306,7 +309,9 @@ RunOutcome run_on(const EngineModule& module, const RunInput& input, interp::Sto
 
   interp::Values params;
   interp::Values results;
-  wabt::Result called = verify->Call(store, params, results, &trap_ptr);
+  if (!p.thread) p.thread = std::make_unique<interp::Thread>(store);
+  wabt::Result called = verify->Call(*p.thread, params, results, &trap_ptr);
+  if (wabt::Failed(called)) p.thread.reset();
   int64_t left = gas->Get().Get<int64_t>();
   uint64_t used = left < 0 ? budget : budget - static_cast<uint64_t>(left);
 
