@@ -43,6 +43,26 @@ std::string input_name(const LedgerTransaction& tx, size_t i) {
   return "input " + std::to_string(i) + " (" + tx.inputs[i].ref.describe() + ")";
 }
 
+// What the decoder enforces (TransactionState / Command / Party check_canonical), checked again
+// here because a transaction can also be built in memory.
+Verdict check_well_formed(const LedgerTransaction& tx) {
+  auto check = [](const std::string& what, Status s) {
+    return s.ok() ? Verdict::accept()
+                  : Verdict::fail(Rule::kMalformedComponent, what + ": " + s.error().context);
+  };
+  for (size_t i = 0; i < tx.outputs.size(); ++i) {
+    Verdict v = check("output " + std::to_string(i), tx.outputs[i].check_canonical());
+    if (v.ok()) v = check("output " + std::to_string(i), tx.outputs[i].notary.check_canonical());
+    if (!v.ok()) return v;
+  }
+  for (const Command& c : tx.commands) {
+    Verdict v = check("command " + c.contract + "." + c.name, c.check_canonical());
+    if (!v.ok()) return v;
+  }
+  if (tx.notary) return check("the notary", tx.notary->check_canonical());
+  return Verdict::accept();
+}
+
 Verdict check_structure(const LedgerTransaction& tx, bool notary_change) {
   if (tx.inputs.empty() && tx.outputs.empty())
     return Verdict::fail(Rule::kEmptyTransaction,
@@ -216,9 +236,17 @@ Verdict check_notary_change(const LedgerTransaction& tx, const ContractProvider&
   for (size_t i = 0; i < tx.inputs.size(); ++i) {
     TransactionState moved = tx.inputs[i].state;
     moved.notary = *new_notary;
+    // An encumbrance names an output of the creating transaction; once moved, it must name the
+    // output of this transaction that the encumbering state becomes (check_encumbrances has
+    // already made sure that state is among the inputs).
+    if (moved.encumbrance) {
+      StateRef encumbering{tx.inputs[i].ref.tx_id, *moved.encumbrance};
+      for (size_t j = 0; j < tx.inputs.size(); ++j)
+        if (tx.inputs[j].ref == encumbering) moved.encumbrance = static_cast<uint32_t>(j);
+    }
     if (tx.outputs[i] != moved)
       return malformed("output " + std::to_string(i) + " is not " + input_name(tx, i) +
-                       " unchanged but for its notary");
+                       " unchanged but for its notary (and its encumbrance's new index)");
     auto contract = contracts.find(moved.contract, tx);
     if (!contract.ok()) return Verdict::fail(Rule::kUnknownContract, contract.error().context);
     auto participants = (*contract)->participants(tx.inputs[i].state);
@@ -252,12 +280,15 @@ Verdict run_contracts(const LedgerTransaction& tx, const ContractProvider& contr
 Verdict verify_resolved(const LedgerTransaction& tx, const ContractProvider& contracts,
                         const SignedTransaction* stx, const VerifyOptions* options) {
   bool notary_change = is_notary_change(tx);
-  for (auto check : {check_structure(tx, notary_change), check_encumbrances(tx),
-                     check_constraints(tx), check_time_window(tx)}) {
-    if (!check.ok()) return check;
-  }
+  // In order, stopping at the first failure: later checks may rely on earlier ones.
+  Verdict v = check_well_formed(tx);
+  if (v.ok()) v = check_structure(tx, notary_change);
+  if (v.ok()) v = check_encumbrances(tx);
+  if (v.ok()) v = check_constraints(tx);
+  if (v.ok()) v = check_time_window(tx);
+  if (!v.ok()) return v;
   if (stx != nullptr) {
-    Verdict v = verify_signatures(*stx, tx.id, options->allowed_missing_signers);
+    v = verify_signatures(*stx, tx.id, options->allowed_missing_signers);
     if (!v.ok()) return v;
   }
   return notary_change ? check_notary_change(tx, contracts) : run_contracts(tx, contracts);
@@ -269,6 +300,8 @@ std::string_view to_string(Rule rule) {
   switch (rule) {
     case Rule::kOk:
       return "ok";
+    case Rule::kMalformedComponent:
+      return "malformed component";
     case Rule::kEmptyTransaction:
       return "empty transaction";
     case Rule::kMissingNotary:

@@ -17,6 +17,7 @@ namespace folio::ledger {
 enum class Rule : uint8_t {
   kOk = 0,
   // structure
+  kMalformedComponent,  // what the decoder would refuse, in a transaction built in memory
   kEmptyTransaction,
   kMissingNotary,
   kDuplicateInput,

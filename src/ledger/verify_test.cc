@@ -872,6 +872,92 @@ TEST_F(NotaryChangeTest, EveryParticipantMustSign) {
       .verifies();
 }
 
+TEST_F(NotaryChangeTest, EncumberedPairsFromDifferentTransactionsMoveWithRemappedIndexes) {
+  // Two asset/lock pairs, each at outputs [0, 1] of its own transaction.
+  for (const char* n : {"1", "2"}) {
+    ledger.transaction()
+        .output(std::string("asset") + n, dummy("alice", 1))
+        .output(std::string("lock") + n, dummy("alice", 0))
+        .command(act_by("alice"))
+        .verifies();
+  }
+  // Moved together as inputs [asset1, asset2, lock1, lock2]: each moved encumbrance must name the
+  // index its partner has in this transaction, not the one it had where it was created.
+  ledger.transaction()
+      .input("asset1")
+      .input("asset2")
+      .input("lock1")
+      .input("lock2")
+      .output("m-asset1", moved(dummy("alice", 2)))
+      .output("m-asset2", moved(dummy("alice", 3)))
+      .output("m-lock1", moved(dummy("alice", 0)))
+      .output("m-lock2", moved(dummy("alice", 1)))
+      .command(change_by_alice())
+      .verifies();
+  // The moved pairs are still mutual and are spent together under the new notary.
+  ledger.transaction()
+      .notary(other_notary())
+      .input("m-asset2")
+      .input("m-lock2")
+      .output(moved(dummy("bob")))
+      .command(act_by("alice"))
+      .verifies();
+}
+
+TEST_F(NotaryChangeTest, CopyingTheOldEncumbranceIndexesIsMalformed) {
+  for (const char* n : {"1", "2"}) {
+    ledger.transaction()
+        .output(std::string("asset") + n, dummy("alice", 1))
+        .output(std::string("lock") + n, dummy("alice", 0))
+        .command(act_by("alice"))
+        .verifies();
+  }
+  ledger.transaction()
+      .input("asset1")
+      .input("asset2")
+      .input("lock1")
+      .input("lock2")
+      .output(moved(dummy("alice", 1)))
+      .output(moved(dummy("alice", 1)))
+      .output(moved(dummy("alice", 0)))
+      .output(moved(dummy("alice", 0)))
+      .command(change_by_alice())
+      .fails_with(Rule::kEncumbranceSelf, "output 1 is encumbered by itself");
+}
+
+// ---- Components built in memory ----------------------------------------------------------------
+
+TEST_F(VerifyTest, CommandWithoutSignersBuiltInMemoryIsMalformed) {
+  // The decoder refuses such a command; the pipeline must refuse it too when it was never decoded.
+  ledger.transaction()
+      .output(dummy("alice"))
+      .command(Command{std::string(kDummyContract), "Act", {}, {}})
+      .fails_with(Rule::kMalformedComponent, "command test.Dummy.Act: command Act has no signers");
+  ledger.transaction()
+      .output(dummy("alice"))
+      .command(Command{std::string(kDummyContract),
+                       "Act",
+                       {},
+                       {ledger.public_key("alice"), ledger.public_key("alice")}})
+      .fails_with(Rule::kMalformedComponent, "twice");
+}
+
+TEST_F(VerifyTest, OutputWithAnInvalidNameBuiltInMemoryIsMalformed) {
+  TransactionState bad = dummy("alice");
+  bad.contract = "";
+  ledger.transaction()
+      .output(bad)
+      .command(act_by("alice"))
+      .fails_with(Rule::kMalformedComponent, "output 0: contract name is empty");
+  TransactionState bad_notary = dummy("alice");
+  bad_notary.notary.name = "O=\xff";
+  ledger.transaction()
+      .notary(bad_notary.notary)
+      .output(bad_notary)
+      .command(act_by("alice"))
+      .fails_with(Rule::kMalformedComponent, "not valid UTF-8");
+}
+
 // ---- The verdict itself ------------------------------------------------------------------------
 
 TEST(Verdict, DescribesTheRuleAndTheMessage) {
