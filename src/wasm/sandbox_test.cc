@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "wasm/wat.h"
 
 namespace folio::wasm {
@@ -370,6 +373,39 @@ TEST(Run, GrownMemoryDoesNotSurviveIntoTheNextRun) {
     Execution e = run(*module, kTx, "c", 100'000);
     EXPECT_TRUE(e.accepted()) << "run " << i << ": " << e.describe();
   }
+}
+
+TEST(Gas, RecursionWithTheMostLocalsStaysBounded) {
+  // 510 locals per frame (plus the parameter and the sandbox's own) in unbounded recursion: the
+  // interpreter's fixed call stack ends it, long before the value stack could grow large.
+  std::string locals;
+  for (int i = 0; i < 510; ++i) locals += " i64";
+  auto module = must_load(contract(R"((func $down (param i32) (result i32) (local)" + locals +
+                                   R"()
+        (call $down (i32.add (local.get 0) (i32.const 1))))
+      (func (export "folio_verify") (result i32) (call $down (i32.const 0))))"));
+  Execution e = run(*module, kTx, "c", 1'000'000'000);
+  EXPECT_EQ(e.status, RunStatus::kTrapped) << e.describe();
+  EXPECT_NE(e.reason.find("call stack exhausted"), std::string::npos) << e.reason;
+}
+
+TEST(Run, ConcurrentRunsAgree) {
+  // Each thread has its own compiled copy and instance; all must reach the same verdict and gas.
+  auto module = must_load(counting_loop(1000));
+  Execution expected = run(*module, kTx, "c", 1'000'000);
+  ASSERT_TRUE(expected.accepted());
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        Execution e = run(*module, kTx, "c", 1'000'000);
+        if (e.status != expected.status || e.gas_used != expected.gas_used) ++mismatches;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(Cache, LoadsEachModuleOnceByHash) {
