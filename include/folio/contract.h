@@ -1,7 +1,7 @@
 /* Folio WebAssembly contract ABI, version 1, and a small C SDK to use it.
  *
  * A contract is a C or C++ translation unit compiled with `clang --target=wasm32 -nostdlib`
- * (CMake: folio_wasm_contract() in cmake/FolioWasmContract.cmake). It exports
+ * (CMake: folio_wasm_contract() in src/wasm/folio_wasm_contract.cmake). It exports
  *   int32_t folio_verify(void)   0 accepts; anything else, or a call to folio_reject(), rejects
  *   memory "memory"              with a declared maximum (-Wl,--max-memory=N, at most 16 MiB)
  * and may import only the host functions declared below, from module "folio". It has no clock, no

@@ -1,5 +1,6 @@
-# folio_wasm_contract(NAME SOURCES a.c ... [MAX_MEMORY bytes]): builds a WebAssembly contract with
-# clang --target=wasm32 against include/folio/contract.h. The module lands in
+# folio_wasm_contract(NAME SOURCES a.c b.cc ... [MAX_MEMORY bytes]): builds a WebAssembly contract
+# from C or C++ (no exceptions, no RTTI, no standard library) with clang --target=wasm32 against
+# include/folio/contract.h. The module lands in
 # ${CMAKE_CURRENT_BINARY_DIR}/NAME.wasm, built by the target NAME_wasm, whose WASM_FILE property
 # holds that path. MAX_MEMORY (default 1 MiB) becomes the memory's declared maximum, which the
 # sandbox requires (at most 16 MiB). The stack is 16 KiB (clang's default is 64 KiB): every run
@@ -21,6 +22,7 @@ function(folio_wasm_contract name)
   add_custom_command(
     OUTPUT ${out}
     COMMAND ${FOLIO_WASM_CLANG} --target=wasm32 -O2 -nostdlib -ffreestanding -fvisibility=hidden
+            -fno-exceptions -fno-rtti
             -Wall -Wextra -Werror -I${PROJECT_SOURCE_DIR}/include
             -Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all -Wl,-z,stack-size=16384
             -Wl,--max-memory=${C_MAX_MEMORY}
