@@ -22,7 +22,10 @@ namespace folio::wasm::engine {
 // Bounds applied to every untrusted module. The defaults are what the verifier uses; tests lower
 // them to exercise each rejection.
 struct EngineLimits {
-  size_t module_bytes_max = 1u << 20;
+  // Contracts are tens of KiB; these two also bound the memory that validation and injection use
+  // (wabt's IR costs a few hundred bytes per block).
+  size_t module_bytes_max = 256u << 10;
+  uint32_t blocks_max = 65536;             // block, loop and if, in the whole module
   uint32_t functions_max = 1024;           // defined plus imported
   uint32_t locals_per_function_max = 512;  // parameters plus declared locals
   uint32_t block_nesting_max = 256;        // block, loop and if nested inside one another

@@ -229,6 +229,10 @@ class Prescan : public wabt::BinaryReaderNop {
       case Opcode::Loop:
       case Opcode::If:
       case Opcode::Try:
+        if (++blocks_ > limits_.blocks_max) {
+          return reject(RejectCode::kTooLarge,
+                        "has more than " + std::to_string(limits_.blocks_max) + " blocks");
+        }
         if (++depth_ > static_cast<int64_t>(limits_.block_nesting_max)) {
           return reject(RejectCode::kNestingTooDeep, "function " + std::to_string(function_) +
                                                          " nests blocks deeper than " +
@@ -307,6 +311,7 @@ class Prescan : public wabt::BinaryReaderNop {
 
   const EngineLimits& limits_;
   int64_t depth_ = 0;
+  uint64_t blocks_ = 0;
   Index function_ = 0;
   uint64_t locals_ = 0;
 };

@@ -189,6 +189,23 @@ TEST(Validate, RejectsNestingDeeperThanTheBound) {
   EXPECT_TRUE(validate(wat(text)).ok());
 }
 
+TEST(Validate, RejectsMoreBlocksThanTheBound) {
+  std::string body;
+  for (int i = 0; i < 20; ++i) body += "(block (nop))";
+  std::string text =
+      contract("(func (export \"folio_verify\") (result i32) " + body + " (i32.const 0))");
+  Validation v = validate(wat(text), Limits{.blocks_max = 16});
+  EXPECT_EQ(v.code, RejectCode::kTooLarge);
+  EXPECT_NE(v.reason.find("more than 16 blocks"), std::string::npos) << v.reason;
+  EXPECT_TRUE(validate(wat(text)).ok());
+}
+
+TEST(Validate, RejectsModulesAboveTheSizeBound) {
+  Bytes big = wat(kAccept);
+  big.resize(Limits{}.module_bytes_max + 1, 0);
+  EXPECT_EQ(validate(big).code, RejectCode::kTooLarge);
+}
+
 TEST(Run, AcceptingCheckerUsesStaticGas) {
   auto module = must_load(kAccept);
   Execution e = run(*module, kTx, "c", 1000);
