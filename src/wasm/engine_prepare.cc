@@ -359,9 +359,9 @@ uint64_t expr_cost(const wabt::Expr& expr) {
 // Function entries charge the global directly and test it. Between two tests a run executes only
 // forward, loop-free code of one function, so the counter can be overdrawn by at most one
 // function's static cost before a test, a host call, or the host's check after the run catches
-// it. The verdict is exact: a run whose charges exceed the budget ends out of gas, however it
-// ends. A run that traps loses the charges of its last unflushed blocks from the reported gas,
-// which is still the same on every machine.
+// it: a run that returns or calls the host after exceeding its budget is out of gas. A run that
+// traps before its last blocks were flushed reports the trap and excludes them from its gas. Both
+// depend only on the code and the path, so they are the same on every machine.
 class GasInjector {
  public:
   explicit GasInjector(Index gas_global) : gas_(gas_global) {}
