@@ -1,7 +1,8 @@
 // Metered execution of a prepared module in wabt's interpreter. Compiled as C++17 (see engine.h).
 //
-// Each run gets a fresh instance, memory, globals, host functions and gas counter, so nothing leaks
-// between verifications; threads share only the immutable EngineModule. The interpreter is never
+// Each run starts from the module's post-instantiation state (memory image, globals, a reset gas
+// counter and host context), so nothing leaks between verifications; threads share only the
+// immutable EngineModule and keep their own stores (see PooledInstance). The interpreter is never
 // given an instruction or wall-clock budget: the injected counter is the only meter, which is what
 // makes the gas figure identical on every machine.
 #include <wabt/interp/interp.h>
@@ -262,8 +263,7 @@ bool restore(PooledInstance& p) {
   return true;
 }
 
-RunOutcome run_on(const EngineModule& module, const RunInput& input, interp::Store& store,
-                  PooledInstance& p);
+RunOutcome run_on(const RunInput& input, interp::Store& store, PooledInstance& p);
 
 RunOutcome run(const EngineModule& module, const RunInput& input) {
   CompiledInStore& cached = compiled_for(module);
@@ -277,7 +277,7 @@ RunOutcome run(const EngineModule& module, const RunInput& input) {
       return outcome(RunStatus::kTrapped, failure, 0);
     }
   }
-  RunOutcome out = run_on(module, input, *cached.store, *p);
+  RunOutcome out = run_on(input, *cached.store, *p);
   if (restore(*p)) {
     cached.idle = std::move(p);
   } else {
@@ -291,9 +291,7 @@ RunOutcome run(const EngineModule& module, const RunInput& input) {
   return out;
 }
 
-RunOutcome run_on(const EngineModule& module, const RunInput& input, interp::Store& store,
-                  PooledInstance& p) {
-  (void)module;
+RunOutcome run_on(const RunInput& input, interp::Store& store, PooledInstance& p) {
   constexpr uint64_t kBudgetMax = static_cast<uint64_t>(INT64_MAX);
   uint64_t budget = std::min(input.gas_budget, kBudgetMax);
 
