@@ -1,6 +1,7 @@
 #include "sim/consensus_bench.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -91,6 +92,7 @@ std::string ConsensusBenchResult::json() const {
       << "  \"message_bytes\": " << message_bytes << ",\n"
       << "  \"highest_view\": " << highest_view << ",\n"
       << "  \"rejections\": " << rejections << ",\n"
+      << "  \"rejection_reasons\": \"" << rejection_reasons << "\",\n"
       << "  \"threads\": " << threads << ",\n"
       << "  \"disk\": \"none (safety state kept in memory)\"\n"
       << "}\n";
@@ -164,6 +166,19 @@ struct Mailbox {
   }
 };
 
+using Reasons = std::array<uint64_t, consensus::enum_count(consensus::RejectReason{})>;
+
+std::string describe(const Reasons& reasons) {
+  std::string out;
+  for (size_t k = 0; k < reasons.size(); ++k) {
+    if (reasons[k] == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += std::string(consensus::to_string(static_cast<consensus::RejectReason>(k))) + ": " +
+           std::to_string(reasons[k]);
+  }
+  return out;
+}
+
 // One thread runs every replica and the client in turn.
 void run_single_thread(const ConsensusBenchOptions& options, ConsensusBenchResult& result) {
   result.threads = 1;
@@ -182,6 +197,7 @@ void run_single_thread(const ConsensusBenchOptions& options, ConsensusBenchResul
     std::shared_ptr<const Bytes> bytes;
   };
   std::vector<std::deque<Inbound>> inboxes(n);
+  Reasons reasons{};
   std::vector<int64_t> latencies_us;
   uint64_t next_command = 0;
   uint64_t in_flight = 0;
@@ -204,6 +220,7 @@ void run_single_thread(const ConsensusBenchOptions& options, ConsensusBenchResul
       }
     }
     result.rejections += ready.rejections.size();
+    for (const auto& r : ready.rejections) ++reasons[static_cast<size_t>(r.reason)];
     if (i == 0 && measuring) {
       int64_t t = micros();
       for (const consensus::CommittedBlock& c : ready.commit) {
@@ -245,6 +262,7 @@ void run_single_thread(const ConsensusBenchOptions& options, ConsensusBenchResul
           replicas[i]->step(*ok);
         } else {
           ++result.rejections;
+          ++reasons[static_cast<size_t>(std::get<consensus::Rejection>(v).reason)];
         }
         flush(i);
       }
@@ -265,6 +283,7 @@ void run_single_thread(const ConsensusBenchOptions& options, ConsensusBenchResul
   };
   result.p50_ms = percentile(0.50);
   result.p99_ms = percentile(0.99);
+  result.rejection_reasons = describe(reasons);
   for (uint32_t i = 0; i < n; ++i) {
     result.signatures_verified += validators[i]->signatures_verified();
     result.highest_view = std::max(result.highest_view, replicas[i]->view().value());
@@ -292,6 +311,7 @@ ConsensusBenchResult run_consensus_bench(const ConsensusBenchOptions& options) {
   std::atomic<uint64_t> message_bytes{0};
   std::atomic<uint64_t> signatures_made{0};
   std::atomic<uint64_t> rejections{0};
+  std::vector<Reasons> reasons(n, Reasons{});  // one per replica thread
   std::vector<double> cpu(n + 1, 0);
   // Written by replica 0's thread only; read after the join.
   std::vector<int64_t> latencies_us;
@@ -323,6 +343,7 @@ ConsensusBenchResult run_consensus_bench(const ConsensusBenchOptions& options) {
         }
       }
       rejections += ready.rejections.size();
+      for (const auto& r : ready.rejections) ++reasons[i][static_cast<size_t>(r.reason)];
       if (i == 0 && !stop.load(std::memory_order_relaxed)) {
         int64_t now = micros();
         for (const consensus::CommittedBlock& c : ready.commit) {
@@ -353,6 +374,7 @@ ConsensusBenchResult run_consensus_bench(const ConsensusBenchOptions& options) {
           replica.step(*ok);
         } else {
           ++rejections;
+          ++reasons[i][static_cast<size_t>(std::get<consensus::Rejection>(v).reason)];
         }
         flush();
       }
@@ -409,6 +431,10 @@ ConsensusBenchResult run_consensus_bench(const ConsensusBenchOptions& options) {
   result.message_bytes = message_bytes;
   result.signatures_made = signatures_made;
   result.rejections = rejections;
+  Reasons total{};
+  for (const Reasons& r : reasons)
+    for (size_t k = 0; k < total.size(); ++k) total[k] += r[k];
+  result.rejection_reasons = describe(total);
   std::sort(latencies_us.begin(), latencies_us.end());
   auto percentile = [&](double p) {
     if (latencies_us.empty()) return 0.0;

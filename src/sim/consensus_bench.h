@@ -46,6 +46,7 @@ struct ConsensusBenchResult {
   uint64_t message_bytes = 0;
   uint64_t highest_view = 0;
   uint64_t rejections = 0;
+  std::string rejection_reasons;  // "stale view: 12, ..." (late or duplicate messages are normal)
   uint32_t threads = 0;
 
   std::string json() const;
