@@ -1,4 +1,5 @@
-// example.IOU, native and WebAssembly, through the same cases.
+// example.IOU, native and WebAssembly, through the same cases: each case runs against the native
+// contract and against one wasm build, the C one (iou.c) or the C++ one (iou_cpp.cc).
 #include "iou.h"
 
 #include "twin.h"
@@ -6,9 +7,9 @@
 namespace folio::examples {
 namespace {
 
-class IouTest : public ::testing::Test {
+class IouTest : public ::testing::TestWithParam<const char*> {
  protected:
-  IouTest() : twin(init(ledger), std::string(kIouContract), FOLIO_IOU_WASM) {}
+  IouTest() : twin(init(ledger), std::string(kIouContract), GetParam()) {}
   static testing::LedgerDsl& init(testing::LedgerDsl& l) {
     Status s = l.registry().add(std::make_unique<Iou>());
     EXPECT_TRUE(s.ok());
@@ -28,7 +29,7 @@ class IouTest : public ::testing::Test {
   Twin twin;
 };
 
-TEST_F(IouTest, CreateNeedsBothPartiesAndAPositiveAmount) {
+TEST_P(IouTest, CreateNeedsBothPartiesAndAPositiveAmount) {
   twin.verifies(ledger.transaction()
                     .output("iou", iou("alice", "bob", 10))
                     .command(create({"alice", "bob"})));
@@ -46,7 +47,7 @@ TEST_F(IouTest, CreateNeedsBothPartiesAndAPositiveAmount) {
                   "create makes exactly one IOU");
 }
 
-TEST_F(IouTest, SettleNeedsTheLender) {
+TEST_P(IouTest, SettleNeedsTheLender) {
   twin.verifies(ledger.transaction()
                     .output("iou", iou("alice", "bob", 10))
                     .command(create({"alice", "bob"})));
@@ -62,7 +63,7 @@ TEST_F(IouTest, SettleNeedsTheLender) {
       iou_command("settle", {ledger.public_key("alice")})));
 }
 
-TEST_F(IouTest, MalformedStateAndUnknownCommandAreRejected) {
+TEST_P(IouTest, MalformedStateAndUnknownCommandAreRejected) {
   ledger::TransactionState junk = iou("alice", "bob", 1);
   junk.data = Bytes{1, 2, 3};
   twin.fails_with(ledger.transaction().output(junk).command(create({"alice", "bob"})),
@@ -81,6 +82,11 @@ TEST_F(IouTest, MalformedStateAndUnknownCommandAreRejected) {
                       .command(create({"bob", "alice"})),
                   "exactly one IOU command is required");
 }
+
+INSTANTIATE_TEST_SUITE_P(CAndCpp, IouTest, ::testing::Values(FOLIO_IOU_WASM, FOLIO_IOU_CPP_WASM),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return info.index == 0 ? std::string("C") : std::string("Cpp");
+                         });
 
 }  // namespace
 }  // namespace folio::examples
