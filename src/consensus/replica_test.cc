@@ -152,6 +152,56 @@ TEST(CommitRule, NegativeControlSwitchCommitsOnASingleCertificate) {
   EXPECT_EQ(r.commit[0].id, block_id(a));
 }
 
+std::vector<Proposal> proposals_in(const Ready& r) {
+  std::vector<Proposal> out;
+  for (const Outgoing& o : r.send)
+    if (const Proposal* p = std::get_if<Proposal>(&o.message)) out.push_back(*p);
+  return out;
+}
+
+TEST(QuorumCert, TwoFPlusOneDistinctVotesCertifyABlockAndTheNextLeaderProposes) {
+  // Replica 0 leads view 4, so it collects the votes of view 3.
+  Solo solo;
+  (void)solo.tick(100);
+  Block a = make_block(1, genesis_qc(), 10, {command(1)});
+  Block b = make_block(2, make_qc(a, 3), 20);
+  Block c = make_block(3, make_qc(b, 3), 30, {command(3)});
+  (void)solo.receive(1, Proposal{a, std::nullopt});
+  (void)solo.receive(2, Proposal{b, std::nullopt});
+  (void)solo.receive(3, Proposal{c, std::nullopt});  // replica 0 votes for c itself
+  Block other = make_block(3, make_qc(b, 3), 31);
+  auto vote = [](uint32_t voter, const Block& blk) {
+    return make_vote(replica_key(voter), ReplicaId(voter), blk, block_id(blk));
+  };
+  // Replica 1 votes twice (for c, then for a conflicting block): it counts once.
+  EXPECT_TRUE(proposals_in(solo.receive(1, vote(1, c))).empty());
+  EXPECT_TRUE(proposals_in(solo.receive(1, vote(1, other))).empty());
+  EXPECT_TRUE(proposals_in(solo.receive(1, vote(1, c))).empty());
+  EXPECT_EQ(solo.replica().view(), View(3));
+  // The third distinct voter completes 2f+1 = 3: a QC for c, view 4, and a proposal extending c.
+  Ready r = solo.receive(2, vote(2, c));
+  EXPECT_EQ(solo.replica().view(), View(4));
+  EXPECT_EQ(solo.replica().high_qc().block_id, block_id(c));
+  EXPECT_EQ(solo.replica().high_qc().votes.size(), 3u);
+  std::vector<Proposal> sent = proposals_in(r);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].block.view, View(4));
+  EXPECT_EQ(sent[0].block.parent(), block_id(c));
+  EXPECT_EQ(sent[0].block.leader, ReplicaId(0));
+  // QC(c), c's parent b being from view 2, commits b (a committed when c arrived with QC(b)).
+  ASSERT_EQ(r.commit.size(), 1u);
+  EXPECT_EQ(r.commit[0].id, block_id(b));
+}
+
+TEST(QuorumCert, VotesSentToAReplicaThatDoesNotLeadAreRejected) {
+  Solo solo;
+  Block a = make_block(1, genesis_qc(), 10);
+  (void)solo.receive(1, Proposal{a, std::nullopt});
+  // Votes of view 1 go to the leader of view 2, which is replica 2, not 0.
+  Ready r = solo.receive(3, make_vote(replica_key(3), ReplicaId(3), a, block_id(a)));
+  EXPECT_TRUE(rejected_for(r, RejectReason::kWrongLeader));
+}
+
 TEST(Timestamp, LeaderClockOutsideTheBoundGetsNoVote) {
   Solo solo([](ReplicaConfig& c) { c.view_timeout_ms = 100'000; });
   (void)solo.tick(5000);
