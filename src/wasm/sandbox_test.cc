@@ -323,6 +323,30 @@ TEST(Gas, CostIsStaticPerBlockAndLinearInIterations) {
   EXPECT_EQ(short_by_one.status, RunStatus::kOutOfGas);
 }
 
+TEST(Gas, ScheduleIsPinned) {
+  // Gas is consensus: this figure may change only with a new ABI version (docs/wasm.md, §3).
+  auto module = must_load(contract(R"((import "folio" "tx_size" (func $size (result i32)))
+      (func $f (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func (export "folio_verify") (result i32)
+        (drop (call $f (i32.const 1)))
+        (drop (i32.load (i32.const 0)))
+        (drop (i32.div_u (i32.const 7) (i32.const 2)))
+        (drop (call $size))
+        (drop (memory.grow (i32.const 1)))
+        (i32.const 0)))"));
+  Execution e = run(*module, kTx, "c", 1'000'000);
+  ASSERT_TRUE(e.accepted()) << e.describe();
+  // folio_verify: const + call 20 + drop, const + load 2 + drop, 2 consts + div 4 + drop,
+  // call 20 + drop, const + grow 100 + drop, const = 157; $f: 3 instructions; the host call 50;
+  // one page grown 2,000.
+  uint64_t expected = (1 + GasCosts::kCall + 1) + (1 + GasCosts::kMemoryAccess + 1) +
+                      (2 + GasCosts::kDivision + 1) + (GasCosts::kCall + 1) +
+                      (1 + GasCosts::kMemoryGrowBase + 1) + 1 + 3 + GasCosts::kHostCall +
+                      GasCosts::kMemoryGrowPerPage;
+  EXPECT_EQ(expected, 2210u);
+  EXPECT_EQ(e.gas_used, expected);
+}
+
 TEST(Gas, DeepRecursionFailsDeterministicallyAndVerifierStaysHealthy) {
   auto module = must_load(contract(R"((func $down (param i32) (result i32)
         (call $down (i32.add (local.get 0) (i32.const 1))))
