@@ -134,6 +134,9 @@ Result<ledger::Attachment> WasmContractProvider::add(
   std::sort(out.signers.begin(), out.signers.end());
   out.signers.erase(std::unique(out.signers.begin(), out.signers.end()), out.signers.end());
   FOLIO_ASSIGN_OR_RETURN(std::shared_ptr<const Module> module, cache_.get(parsed.wasm));
+  // Importing the same attachment again (say, with more signatures) keeps the first entry, so the
+  // contracts that find() already handed out stay valid.
+  if (entries_.count(out.id) != 0) return out;
   auto entry = std::make_unique<Entry>();
   entry->attachment = std::move(parsed);
   entry->contract = std::make_unique<WasmContract>(entry->attachment, std::move(module));

@@ -137,6 +137,23 @@ TEST_F(ProviderTest, CompoundKeyConstraintNeedsEnoughSigners) {
   EXPECT_EQ(ltx.rule, ledger::Rule::kConstraintSignatureUnfulfilled) << ltx.describe();
 }
 
+TEST_F(ProviderTest, ImportingTwiceKeepsContractsValid) {
+  Bytes zip = attachment_zip("test.Thing", kAcceptAll);
+  ledger::Attachment first = import(zip);
+  ledger::LedgerTransaction ltx;
+  ltx.attachments = {first};
+  auto before = provider.find("test.Thing", ltx);
+  ASSERT_TRUE(before.ok());
+  auto parsed = parse_contract_attachment(zip);
+  auto again = provider.add(zip, {sign_attachment(ledger.key("alice"), parsed->id)});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->signers, std::vector<crypto::PublicKey>{ledger.public_key("alice")});
+  auto after = provider.find("test.Thing", ltx);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*before, *after);
+  EXPECT_TRUE((*before)->verify(ltx).ok());
+}
+
 TEST_F(ProviderTest, ForgedAttachmentSignatureIsRefused) {
   Bytes zip = attachment_zip("test.Thing", kAcceptAll);
   auto parsed = parse_contract_attachment(zip);
