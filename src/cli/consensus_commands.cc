@@ -111,6 +111,8 @@ void add_consensus_commands(CLI::App& app, Groups& groups) {
   s->add_option("--liveness-bound-ms", flags->options.liveness_bound_ms,
                 "Every command must commit this soon after healing");
   s->add_flag("--partitions", flags->options.partitions, "Partition the network, then heal");
+  s->add_option("--split-from-ms", flags->options.split_from_ms,
+                "Split the committee in two halves from this time until healing");
   s->add_flag("--crashes", flags->options.crashes, "Crash and restart replicas");
   s->add_flag("--drift", flags->options.clock_drift, "Clock offsets and drift");
   s->add_flag("--break-commit-rule", flags->options.break_commit_rule,

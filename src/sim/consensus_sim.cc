@@ -182,6 +182,10 @@ void Simulation::build() {
       partitions_.push_back(Partition{start, end, mask});
     }
   }
+  if (options_.split_from_ms >= 0 && options_.split_from_ms < options_.heal_ms) {
+    uint64_t lower_half = (1ull << (n / 2)) - 1;
+    partitions_.push_back(Partition{options_.split_from_ms, options_.heal_ms, lower_half});
+  }
   // Clients submit commands at random times of the fault phase.
   for (uint32_t k = 0; k < options_.commands; ++k) {
     Bytes c(std::max<uint32_t>(options_.command_bytes, 8));
@@ -382,8 +386,9 @@ std::string SimOptions::describe() const {
   out << "n=" << replicas << " byz=" << byzantine;
   if (byzantine_behaviours != 0) out << "(" << describe_behaviours(byzantine_behaviours) << ")";
   out << " loss=" << percent(loss_ppm) << " dup=" << percent(duplicate_ppm)
-      << (partitions ? " partitions" : "") << (crashes ? " crashes" : "")
-      << (clock_drift ? " drift" : "") << (break_commit_rule ? " BROKEN-COMMIT-RULE" : "");
+      << (partitions ? " partitions" : "") << (split_from_ms >= 0 ? " split" : "")
+      << (crashes ? " crashes" : "") << (clock_drift ? " drift" : "")
+      << (break_commit_rule ? " BROKEN-COMMIT-RULE" : "");
   return out.str();
 }
 
@@ -394,6 +399,7 @@ std::string SimOptions::command_line() const {
       << " --duplicate-ppm " << duplicate_ppm << " --tail-ppm " << tail_ppm << " --heal-ms "
       << heal_ms;
   if (partitions) out << " --partitions";
+  if (split_from_ms >= 0) out << " --split-from-ms " << split_from_ms;
   if (crashes) out << " --crashes";
   if (clock_drift) out << " --drift";
   if (byzantine_behaviours != 0) out << " --behaviours " << byzantine_behaviours;

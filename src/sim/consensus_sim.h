@@ -44,6 +44,9 @@ struct SimOptions {
   uint32_t loss_ppm = 0;
   uint32_t duplicate_ppm = 0;
   bool partitions = false;
+  // When >= 0: from this time until healing, the committee is split in two halves, neither a
+  // quorum, so nothing can commit until the network heals (a liveness scenario).
+  int64_t split_from_ms = -1;
   bool crashes = false;
   bool clock_drift = false;
   // Consensus parameters.

@@ -63,6 +63,25 @@ TEST(Simulator, ByzantineMinorityInLargerCommitteesCannotBreakSafetyOrLiveness) 
   }
 }
 
+// Liveness after healing: from 1 s on the committee is split in halves (no quorum on either side),
+// so most commands cannot commit before the network heals at 5 s; all must commit afterwards, at
+// every honest replica, within the bound, with a Byzantine replica and lossy links before healing.
+TEST(Liveness, EveryCommandCommitsAfterASplitWithNoQuorumHeals) {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    SimOptions o;
+    o.seed = seed;
+    o.replicas = seed % 2 == 0 ? 4 : 7;
+    o.byzantine = 1;
+    o.loss_ppm = 20'000;
+    o.split_from_ms = 1'000;
+    SimResult r = run_consensus_sim(o);
+    EXPECT_TRUE(r.ok()) << r.summary_line();
+    EXPECT_EQ(r.committed_commands, o.commands) << r.summary_line();
+    // Commands submitted during the split waited for healing: the run outlived the heal.
+    EXPECT_GT(r.end_ms, o.heal_ms) << r.summary_line();
+  }
+}
+
 // Negative control: with the two-chain commit rule weakened to a one-chain rule, a Byzantine
 // leader that shows its QC to one replica only and lies about it in its timeouts makes honest
 // replicas commit conflicting blocks, and the checkers must say so. The same seeds with the
