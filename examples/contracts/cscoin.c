@@ -202,3 +202,16 @@ FOLIO_EXPORT(folio_verify) int32_t folio_verify(void) {
   folio_message_add_bytes(&m, command.name);
   folio_fail_message(&m);
 }
+
+/* The participant of an account is its owner (the native contract's participants()). */
+FOLIO_EXPORT(folio_participants) int32_t folio_participants(void) {
+  folio_view view;
+  folio_view_state state;
+  account a;
+  if (folio_view_parse(&view, folio_load_view()) != 0 ||
+      !folio_next_view_state(&view.outputs, &state))
+    folio_fail("no state given");
+  if (!decode_account(state.data, &a)) folio_fail("state is not a CSCoin account");
+  folio_participant(a.owner.ptr, a.owner.len);
+  return 0;
+}

@@ -1,8 +1,8 @@
 // folio.CSCoin, native (src/contracts/cscoin.cc) and its C port (cscoin.c), through the cases of
 // src/contracts/cscoin_test.cc one for one (same ids, same expected reasons). Each case runs the
 // same signed transaction through the native registry and through the wasm provider, and checks
-// that both accept, or both reject with the expected reason. G6 (participants) is native-only:
-// the ABI has no participants entry point yet.
+// that both accept, or both reject with the expected reason; G6 compares the participants that
+// each reports for an account.
 #include "contracts/cscoin.h"
 
 #include "contracts/cash.h"
@@ -299,6 +299,26 @@ TEST_F(CsCoinTwinTest, G5_ReferencedAccountNeedsNoCommand) {
                     .reference("alice")
                     .output(contracts::cash_output(pounds(), key("alice"), ledger.notary()))
                     .command(contracts::cash_issue(key("bank"))));
+}
+
+TEST_F(CsCoinTwinTest, G6_ParticipantIsTheOwner) {
+  contracts::CsCoin native(key("mint"));
+  ledger::LedgerTransaction ltx;
+  ltx.attachments = {twin.attachment()};
+  auto wasm = twin.provider().find(kCsCoinContract, ltx);
+  ASSERT_TRUE(wasm.ok());
+  auto native_keys = native.participants(account("alice", 3));
+  auto wasm_keys = (*wasm)->participants(account("alice", 3));
+  ASSERT_TRUE(native_keys.ok());
+  ASSERT_TRUE(wasm_keys.ok()) << wasm_keys.error().message();
+  EXPECT_EQ(*wasm_keys, std::vector<crypto::PublicKey>{key("alice")});
+  EXPECT_EQ(*wasm_keys, *native_keys);
+  ledger::TransactionState garbage = account("alice", 3);
+  garbage.data.pop_back();
+  EXPECT_FALSE(native.participants(garbage).ok());
+  auto wasm_garbage = (*wasm)->participants(garbage);
+  ASSERT_FALSE(wasm_garbage.ok());
+  EXPECT_NE(wasm_garbage.error().context.find("not a CSCoin account"), std::string::npos);
 }
 
 // ---- composition: test.Shop (native) reads the wasm CSCoin's public returns ----

@@ -4,6 +4,10 @@
  * (CMake: folio_wasm_contract() in src/wasm/folio_wasm_contract.cmake). It exports
  *   int32_t folio_verify(void)   0 accepts; anything else, or a call to folio_reject(), rejects
  *   memory "memory"              with a declared maximum (-Wl,--max-memory=N, at most 16 MiB)
+ * and optionally
+ *   int32_t folio_participants(void)  for the state given as the only output of the ContractView,
+ *                                     reports the keys that must agree to its notary change
+ *                                     through folio_participant(), and returns 0
  * and may import only the host functions declared below, from module "folio". It has no clock, no
  * randomness, no I/O and no floating point; the verifier refuses any module that tries. Every
  * basic block, call, memory growth and host call costs gas; a verification that exhausts its budget
@@ -86,6 +90,10 @@ FOLIO_IMPORT(config_read) void folio_config_read(void* dst, uint32_t offset, uin
 FOLIO_IMPORT(view_size) int32_t folio_view_size(void);
 /* Copies view[offset, offset + len) to dst; traps when out of bounds. 50 gas + 1 per 8 bytes. */
 FOLIO_IMPORT(view_read) void folio_view_read(void* dst, uint32_t offset, uint32_t len);
+
+/* Reports one participant of the state being asked about, as an encoded PublicKey (at most 64
+ * keys of 4 KiB). Only meaningful inside folio_participants. 50 gas + 1 per 8 bytes. */
+FOLIO_IMPORT(participant) void folio_participant(const void* key, uint32_t len);
 
 /* ---- SDK: byte views and a bounded reader ------------------------------------------------------
  */

@@ -98,7 +98,11 @@ PrepareOutcome engine_prepare(const uint8_t* wasm, size_t size, const EngineLimi
 enum class RunStatus { kAccepted, kRejected, kOutOfGas, kTrapped };
 const char* run_status_name(RunStatus status);
 
+// Which export a run calls.
+enum class Entry { kVerify, kParticipants };
+
 struct RunInput {
+  Entry entry = Entry::kVerify;
   const uint8_t* tx = nullptr;  // canonical LedgerTransaction bytes
   size_t tx_size = 0;
   // When set (and tx is null), produces the transaction bytes on the first tx_size/tx_read: most
@@ -114,12 +118,14 @@ struct RunInput {
 
 struct RunOutcome {
   RunStatus status = RunStatus::kTrapped;
-  std::string reason;     // the contract's reason, or the trap's
-  uint64_t gas_used = 0;  // equals the budget when out of gas
+  std::string reason;                              // the contract's reason, or the trap's
+  uint64_t gas_used = 0;                           // equals the budget when out of gas
+  std::vector<std::vector<uint8_t>> participants;  // what folio_participants reported
 };
 
-// Runs the module's `folio_verify` against one transaction. Deterministic: the outcome, reason and
-// gas depend only on the module, the input and the budget.
+// Runs the module's `folio_verify` (or, for Entry::kParticipants, `folio_participants`, whose
+// absence is a kRejected outcome) against one input. Deterministic: the outcome, reason and gas
+// depend only on the module, the input and the budget.
 RunOutcome engine_run(const EngineModule& module, const RunInput& input);
 
 }  // namespace folio::wasm::engine

@@ -14,9 +14,10 @@ class EngineModule {
  public:
   uint64_t id = 0;  // unique per prepared module, for per-thread caches
   wabt::interp::ModuleDesc desc;
-  uint32_t gas_global_index = 0;     // the injected counter among the instance's globals
-  uint32_t verify_func_index = 0;    // `folio_verify` among the instance's functions
-  std::vector<int> import_host_ids;  // for each import, its index in abi_imports()
+  uint32_t gas_global_index = 0;         // the injected counter among the instance's globals
+  uint32_t verify_func_index = 0;        // `folio_verify` among the instance's functions
+  int64_t participants_func_index = -1;  // `folio_participants`, or -1 when not exported
+  std::vector<int> import_host_ids;      // for each import, its index in abi_imports()
 };
 
 }  // namespace folio::wasm::engine

@@ -28,6 +28,7 @@ using wabt::Type;
 
 constexpr const char* kGasExportName = "__folio_gas";
 constexpr const char* kVerifyExportName = "folio_verify";
+constexpr const char* kParticipantsExportName = "folio_participants";
 constexpr const char* kMemoryExportName = "memory";
 constexpr const char* kHostModuleName = "folio";
 
@@ -587,18 +588,26 @@ PrepareOutcome prepare(const uint8_t* wasm, size_t size, const EngineLimits& lim
   }
   bool has_memory = false;
   int64_t verify_index = -1;
+  int64_t participants_index = -1;
   std::vector<std::string> export_names;
+  auto returns_i32 = [&scan](Index func) {
+    if (func >= scan.func_sigs.size()) return false;
+    Index sig = scan.func_sigs[func];
+    return sig < scan.types.size() && scan.types[sig].first.empty() &&
+           scan.types[sig].second.size() == 1 && scan.types[sig].second[0] == Type::I32;
+  };
   for (const auto& [name, item] : scan.exports) {
     const auto& [kind, index] = item;
     export_names.push_back(std::string(wabt::GetKindName(kind)) + " " + name);
     if (name == kMemoryExportName && kind == wabt::ExternalKind::Memory) has_memory = true;
-    if (name == kVerifyExportName && kind == wabt::ExternalKind::Func &&
-        index < scan.func_sigs.size()) {
-      Index sig = scan.func_sigs[index];
-      if (sig < scan.types.size() && scan.types[sig].first.empty() &&
-          scan.types[sig].second.size() == 1 && scan.types[sig].second[0] == Type::I32) {
-        verify_index = index;
+    if (name == kVerifyExportName && kind == wabt::ExternalKind::Func && returns_i32(index))
+      verify_index = index;
+    if (name == kParticipantsExportName && kind == wabt::ExternalKind::Func) {
+      if (!returns_i32(index)) {
+        return rejected(RejectCode::kMissingExport,
+                        "exports \"folio_participants\" with a type other than [] -> [i32]");
       }
+      participants_index = index;
     }
   }
   if (!has_memory || scan.memories != 1)
@@ -657,6 +666,7 @@ PrepareOutcome prepare(const uint8_t* wasm, size_t size, const EngineLimits& lim
   engine_module->id = next_id.fetch_add(1);
   engine_module->gas_global_index = gas_index;
   engine_module->verify_func_index = static_cast<uint32_t>(verify_index);
+  engine_module->participants_func_index = participants_index;
   engine_module->import_host_ids = std::move(host_ids);
 
   PrepareOutcome out;
@@ -718,6 +728,7 @@ const std::vector<HostImport>& abi_imports() {
       {"config_read", {0x7f, 0x7f, 0x7f}, {}},
       {"view_size", {}, {0x7f}},
       {"view_read", {0x7f, 0x7f, 0x7f}, {}},
+      {"participant", {0x7f, 0x7f}, {}},
   };
   return imports;
 }

@@ -47,7 +47,11 @@ struct HostContext {
   bool rejected = false;
   bool out_of_gas = false;
   std::string reason;
+  std::vector<std::vector<uint8_t>> participants;
 };
+
+constexpr size_t kParticipantsMax = 64;
+constexpr size_t kParticipantBytesMax = 4096;
 
 wabt::Result trap(interp::Thread& thread, interp::Trap::Ptr* out, const std::string& message) {
   *out = interp::Trap::New(thread.store(), message);
@@ -151,6 +155,19 @@ interp::HostFunc::Callback host_function(int id, HostContext& ctx) {
         return copy_out(ctx, thread, params, out, ctx.input->view, ctx.input->view_size,
                         "view_read");
       };
+    case 8:  // participant(ptr, len): one encoded key of the state's participants
+      return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,
+                    interp::Trap::Ptr* out) -> wabt::Result {
+        uint32_t ptr = params[0].Get<uint32_t>();
+        uint32_t len = params[1].Get<uint32_t>();
+        if (!charge(ctx, len)) return trap(thread, out, kOutOfGasTrap);
+        if (ctx.participants.size() >= kParticipantsMax || len > kParticipantBytesMax)
+          return trap(thread, out, "too many or too large participants");
+        uint8_t* key = guest_range(ctx, ptr, len);
+        if (key == nullptr) return trap(thread, out, "participant out of bounds");
+        ctx.participants.emplace_back(key, key + len);
+        return wabt::Result::Ok;
+      };
     default:  // 3, reject(ptr, len): never returns
       return [&ctx](interp::Thread& thread, const interp::Values& params, interp::Values&,
                     interp::Trap::Ptr* out) -> wabt::Result {
@@ -175,7 +192,11 @@ interp::FuncType func_type(const HostImport& host) {
 }
 
 RunOutcome outcome(RunStatus status, std::string reason, uint64_t gas_used) {
-  return RunOutcome{status, std::move(reason), gas_used};
+  RunOutcome out;
+  out.status = status;
+  out.reason = std::move(reason);
+  out.gas_used = gas_used;
+  return out;
 }
 
 // Compiling a module into a store copies its whole description, and instantiating it allocates
@@ -194,6 +215,7 @@ struct PooledInstance {
   interp::Global::Ptr gas;
   interp::Memory::Ptr memory;
   interp::Func::Ptr verify;
+  interp::Func::Ptr participants;  // null when the module does not export folio_participants
   std::vector<interp::Global::Ptr> globals;
   std::vector<interp::Value> global_init;
   std::vector<uint8_t> memory_init;
@@ -249,6 +271,10 @@ std::unique_ptr<PooledInstance> instantiate(const EngineModule& module, interp::
   p->gas = p->globals.at(module.gas_global_index);
   p->memory = store.UnsafeGet<interp::Memory>(p->instance->memories().at(0));
   p->verify = store.UnsafeGet<interp::Func>(p->instance->funcs().at(module.verify_func_index));
+  if (module.participants_func_index >= 0) {
+    p->participants = store.UnsafeGet<interp::Func>(
+        p->instance->funcs().at(static_cast<size_t>(module.participants_func_index)));
+  }
   const uint8_t* image = p->memory->UnsafeData();
   p->memory_init.assign(image, image + p->memory->ByteSize());
   return p;
@@ -301,7 +327,8 @@ RunOutcome run_on(const RunInput& input, interp::Store& store, PooledInstance& p
   ctx.gas = p.gas.get();
   ctx.memory = p.memory.get();
   interp::Global::Ptr& gas = p.gas;
-  interp::Func::Ptr& verify = p.verify;
+  interp::Func::Ptr& verify = input.entry == Entry::kVerify ? p.verify : p.participants;
+  if (!verify) return outcome(RunStatus::kRejected, "the contract declares no participants", 0);
   interp::Trap::Ptr trap_ptr;
   gas->UnsafeSet(interp::Value::Make(static_cast<int64_t>(budget)));
 
@@ -329,7 +356,9 @@ RunOutcome run_on(const RunInput& input, interp::Store& store, PooledInstance& p
     return outcome(RunStatus::kRejected,
                    "folio_verify returned " + std::to_string(code) + " without a reason", used);
   }
-  return outcome(RunStatus::kAccepted, "", used);
+  RunOutcome accepted = outcome(RunStatus::kAccepted, "", used);
+  accepted.participants = std::move(ctx.participants);
+  return accepted;
 }
 
 }  // namespace

@@ -23,6 +23,38 @@ class WasmContract : public ledger::Contract {
                           attachment_.id.value().short_hex());
   }
 
+  // The state goes in as the only output of a ContractView; the contract reports the keys.
+  Result<std::vector<crypto::PublicKey>> participants(
+      const ledger::TransactionState& state) const override {
+    codec::Writer view;
+    view.length(0);  // inputs
+    view.length(0);  // references
+    view.length(1);  // outputs
+    view.u32(0);
+    view.bytes(state.data);
+    view.length(0);  // commands
+    Execution e = run_participants(*module_, view.data(), attachment_.manifest.name,
+                                   kDefaultGasBudget, attachment_.manifest.config);
+    if (!e.accepted()) {
+      ErrorCode code = e.reason == "the contract declares no participants"
+                           ? ErrorCode::kUnsupported
+                           : ErrorCode::kVerification;
+      return make_error(code, "wasm contract " + attachment_.manifest.name +
+                                  " gives no participants: " + e.describe());
+    }
+    std::vector<crypto::PublicKey> keys;
+    for (size_t i = 0; i < e.participants.size(); ++i) {
+      auto key = codec::decode_from_bytes<crypto::PublicKey>(e.participants[i]);
+      if (!key.ok()) {
+        return make_error(ErrorCode::kVerification, "wasm contract " + attachment_.manifest.name +
+                                                        ": participant " + std::to_string(i) +
+                                                        " is not a canonical key");
+      }
+      keys.push_back(std::move(key).value());
+    }
+    return keys;
+  }
+
   Execution run_with(const ledger::LedgerTransaction& tx, uint64_t budget) const {
     Bytes view = contract_view(tx, attachment_.manifest.name);
     return run_lazy(

@@ -3,6 +3,19 @@
 
 namespace folio::wasm {
 
+namespace {
+
+Execution from_outcome(engine::RunOutcome ran) {
+  Execution out;
+  out.status = ran.status;
+  out.reason = std::move(ran.reason);
+  out.gas_used = ran.gas_used;
+  out.participants = std::move(ran.participants);
+  return out;
+}
+
+}  // namespace
+
 std::string Validation::describe() const {
   if (ok()) return "accepted";
   return std::string(engine::reject_code_name(code)) + ": " + reason;
@@ -57,7 +70,7 @@ Execution run(const Module& module, ByteView tx, std::string_view contract, uint
   input.view = view.data();
   input.view_size = view.size();
   engine::RunOutcome ran = engine::engine_run(module.engine(), input);
-  return Execution{ran.status, std::move(ran.reason), ran.gas_used};
+  return from_outcome(std::move(ran));
 }
 
 Execution run_lazy(const Module& module, std::function<Bytes()> encode_tx,
@@ -71,7 +84,20 @@ Execution run_lazy(const Module& module, std::function<Bytes()> encode_tx,
   input.view = view.data();
   input.view_size = view.size();
   engine::RunOutcome ran = engine::engine_run(module.engine(), input);
-  return Execution{ran.status, std::move(ran.reason), ran.gas_used};
+  return from_outcome(std::move(ran));
+}
+
+Execution run_participants(const Module& module, ByteView view, std::string_view contract,
+                           uint64_t gas_budget, ByteView config) {
+  engine::RunInput input;
+  input.entry = engine::Entry::kParticipants;
+  input.contract = std::string(contract);
+  input.gas_budget = gas_budget;
+  input.config = config.data();
+  input.config_size = config.size();
+  input.view = view.data();
+  input.view_size = view.size();
+  return from_outcome(engine::engine_run(module.engine(), input));
 }
 
 Result<std::shared_ptr<const Module>> ModuleCache::get(ByteView wasm) {

@@ -77,6 +77,7 @@ struct Execution {
   RunStatus status = RunStatus::kTrapped;
   std::string reason;
   uint64_t gas_used = 0;
+  std::vector<Bytes> participants;  // encoded keys, from run_participants only
   bool accepted() const { return status == RunStatus::kAccepted; }
   // "accepted (gas 1234)", "rejected: amounts differ (gas 99)", "out of gas: ... (gas 1000)".
   std::string describe() const;
@@ -90,6 +91,12 @@ Execution run(const Module& module, ByteView tx, std::string_view contract, uint
 // As run(), with the transaction bytes produced by `encode_tx` only if the contract reads them.
 Execution run_lazy(const Module& module, std::function<Bytes()> encode_tx,
                    std::string_view contract, uint64_t gas_budget, ByteView config, ByteView view);
+
+// Runs `folio_participants` of `module`: the state is the only output of `view`, and the contract
+// reports its participants' encoded keys through folio_participant(). A module without that
+// export gives kRejected, "the contract declares no participants".
+Execution run_participants(const Module& module, ByteView view, std::string_view contract,
+                           uint64_t gas_budget, ByteView config);
 
 // Loaded modules (and rejections) by code hash, so a contract used by many transactions is
 // validated and instrumented once. Bounded: the oldest entry is dropped past entries_max.

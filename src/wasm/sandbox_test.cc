@@ -449,6 +449,31 @@ TEST(Run, ConcurrentRunsAgree) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
+TEST(Run, ParticipantsEntryReportsKeys) {
+  auto module = must_load(contract(R"(
+      (import "folio" "participant" (func $participant (param i32 i32)))
+      (data (i32.const 0) "key-one" "key-two")
+      (func (export "folio_verify") (result i32) (i32.const 0))
+      (func (export "folio_participants") (result i32)
+        (call $participant (i32.const 0) (i32.const 7))
+        (call $participant (i32.const 7) (i32.const 7))
+        (i32.const 0)))"));
+  Execution e = run_participants(*module, {}, "c", 10'000, {});
+  ASSERT_TRUE(e.accepted()) << e.describe();
+  EXPECT_EQ(e.participants, (std::vector<Bytes>{to_bytes("key-one"), to_bytes("key-two")}));
+  // A verification of the same instance afterwards sees none of it.
+  Execution verify = run(*module, kTx, "c", 10'000);
+  EXPECT_TRUE(verify.accepted());
+  EXPECT_TRUE(verify.participants.empty());
+
+  Execution none = run_participants(*must_load(kAccept), {}, "c", 10'000, {});
+  EXPECT_EQ(none.status, RunStatus::kRejected);
+  EXPECT_EQ(none.reason, "the contract declares no participants");
+  EXPECT_EQ(rejection(wat(contract(R"((func (export "folio_verify") (result i32) (i32.const 0))
+      (func (export "folio_participants") (result i64) (i64.const 0)))"))),
+            RejectCode::kMissingExport);
+}
+
 TEST(Cache, LoadsEachModuleOnceByHash) {
   ModuleCache cache;
   Bytes wasm = wat(kAccept);
