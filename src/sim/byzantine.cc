@@ -20,10 +20,10 @@ constexpr uint32_t kGarbagePpm = 50'000;
 
 std::string describe_behaviours(uint32_t behaviours) {
   static constexpr const char* kNames[] = {
-      "equivocate", "propose-to-one", "stale-timeouts", "conflicting-votes", "withhold-votes",
-      "replay",     "forge",          "garbage",        "fork-after-timeout"};
+      "equivocate", "propose-to-one", "stale-timeouts", "conflicting-votes",  "withhold-votes",
+      "replay",     "forge",          "garbage",        "fork-after-timeout", "withhold-proposals"};
   std::string out;
-  for (uint32_t i = 0; i < 9; ++i) {
+  for (uint32_t i = 0; i < 10; ++i) {
     if ((behaviours & (1u << i)) == 0) continue;
     if (!out.empty()) out += '+';
     out += kNames[i];
@@ -57,6 +57,7 @@ std::vector<Packet> Byzantine::transform(const consensus::Replica& inner,
   for (const consensus::Outgoing& o : ready.send) {
     Message m = o.message;
     if (auto* p = std::get_if<Proposal>(&m)) {
+      if (has(kWithholdProposals)) continue;
       if (has(kForkAfterTimeout) && start_fork(inner, *p, out)) continue;
       if (has(kProposeToOne)) {
         out.push_back(Packet{random_peer(self), codec::encode_to_bytes(m)});

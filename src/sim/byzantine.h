@@ -2,10 +2,10 @@
 //
 // A Byzantine replica runs an honest Replica inside (so it knows the chain and can produce
 // plausible lies) and rewrites what that replica sends: it equivocates as leader, sends its
-// proposal to one peer only, reports stale QCs in its timeouts, votes for every proposal it sees
-// and for blocks that do not exist, withholds votes, replays old messages, forges signatures and
-// sends bytes that do not decode. Behaviours are bit flags chosen per run from the seed.
-// Owned by the simulator's node; not thread-safe.
+// proposal to one peer only or to none, reports stale QCs in its timeouts, votes for every proposal
+// it sees and for blocks that do not exist, withholds votes, replays old messages, forges
+// signatures and sends bytes that do not decode. Behaviours are bit flags chosen per run from the
+// seed. Owned by the simulator's node; not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +33,8 @@ enum Behaviour : uint32_t {
   // time out in w-1 reporting an older QC, assemble a TC of w-1 from the honest timeouts, and
   // propose a second block of view w that abandons the block certified in w-1.
   kForkAfterTimeout = 1u << 8,
-  kBehaviourAll = (1u << 9) - 1,
+  kWithholdProposals = 1u << 9,  // as leader, proposes nothing
+  kBehaviourAll = (1u << 10) - 1,
 };
 std::string describe_behaviours(uint32_t behaviours);
 
