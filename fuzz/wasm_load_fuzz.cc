@@ -1,7 +1,7 @@
 // libFuzzer target: the sandbox's module loader (pre-scan, wabt IR, validation, gas injection,
-// compilation) on arbitrary bytes, and, for whatever it accepts, a metered run against a small
-// transaction. Loading must never crash or assert; a refusal must carry a reason; an accepted
-// module must run to a verdict within its budget, twice with the same verdict and gas.
+// compilation) on arbitrary bytes, and, for whatever it accepts, metered runs of folio_verify
+// and folio_participants. Loading must never crash or assert; a refusal must carry a reason; an
+// accepted module must run to a verdict within its budget, twice with the same verdict and gas.
 #include <cstddef>
 #include <cstdint>
 
@@ -19,5 +19,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   folio::wasm::Execution b = folio::wasm::run(*v.module, kTx, "fuzz.Contract", 20'000, {}, kView);
   if (a.status != b.status || a.gas_used != b.gas_used || a.reason != b.reason) __builtin_trap();
   if (a.gas_used > 20'000) __builtin_trap();
+  folio::wasm::Execution p =
+      folio::wasm::run_participants(*v.module, kView, "fuzz.Contract", 20'000, {});
+  folio::wasm::Execution q =
+      folio::wasm::run_participants(*v.module, kView, "fuzz.Contract", 20'000, {});
+  if (p.status != q.status || p.gas_used != q.gas_used || p.participants != q.participants)
+    __builtin_trap();
   return 0;
 }
