@@ -18,7 +18,7 @@ static uint64_t out_total;
 static int out_overflow;
 
 /* CsCoinAccount = owner:PublicKey balance:u64, nothing after. */
-static int decode_account(folio_bytes data, account* out) {
+__attribute__((always_inline)) static inline int decode_account(folio_bytes data, account* out) {
   folio_reader r = folio_reader_of(data);
   out->owner = folio_read_key(&r);
   out->balance = folio_read_u64(&r);
