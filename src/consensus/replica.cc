@@ -213,6 +213,7 @@ void Replica::on_proposal(ReplicaId from, const Proposal& proposal) {
     if (b.view == highest_voted_view_) return;  // a duplicate or a second proposal in this view
     return reject(from, RejectReason::kUnsafe, "voting rule refuses the block");
   }
+  FOLIO_ASSERT(b.view == view_ && b.view > highest_voted_view_);
   highest_voted_view_ = b.view;
   mark_safety_dirty();
   send(config_.committee.leader(b.view.next()), make_vote(config_.key, config_.id, b, id));
@@ -346,6 +347,7 @@ void Replica::local_timeout() {
   TcEntry entry{config_.id, high_qc_.view, t.signature};
   send(std::nullopt, TimeoutMessage{std::move(t), high_tc_});
   record_timeout(v, entry);
+  FOLIO_ASSERT(highest_voted_view_ >= v);
 }
 
 void Replica::on_timeout(ReplicaId from, const TimeoutMessage& message) {
@@ -467,6 +469,7 @@ void Replica::commit_chain(const BlockId& target, const QuorumCert& target_certi
     committed_order_.push_back(id);
     ready_.commit.push_back(CommittedBlock{id, s.block, std::move(cert)});
   }
+  FOLIO_ASSERT(committed_.block_id == target);
   ready_.persist.committed = committed_;
   prune();
 }
