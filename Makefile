@@ -37,9 +37,19 @@ bench: build
 
 fuzz: setup
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFOLIO_FUZZ=ON
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target tx_decode_fuzz
-	mkdir -p $(FUZZ_BUILD)/corpus/tx_decode
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target tx_decode_fuzz wasm_load_fuzz wasm_attachment_fuzz cscoin_wasm iou_wasm
+	mkdir -p $(FUZZ_BUILD)/corpus/tx_decode $(FUZZ_BUILD)/corpus/wasm_load $(FUZZ_BUILD)/corpus/wasm_attachment
+	cp $(FUZZ_BUILD)/examples/contracts/*.wasm $(FUZZ_BUILD)/corpus/wasm_load/
 	./$(FUZZ_BUILD)/fuzz/tx_decode_fuzz -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus/tx_decode fuzz/corpus/tx_decode
+	./$(FUZZ_BUILD)/fuzz/wasm_load_fuzz -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus/wasm_load
+	./$(FUZZ_BUILD)/fuzz/wasm_attachment_fuzz -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus/wasm_attachment
+
+# Long runs outside make test: many simulator seeds, larger committees.
+SOAK_SEEDS ?= 1..20000
+soak: build
+	./$(BUILD)/folio sim consensus --seeds $(SOAK_SEEDS)
+	./$(BUILD)/folio sim consensus --seeds 1..2000 --replicas 7 --byzantine 2
+	./$(BUILD)/folio sim consensus --seeds 1..500 --replicas 10 --byzantine 3
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
