@@ -16,6 +16,7 @@ namespace {
 
 struct SimFlags {
   sim::SimOptions options;
+  bool replicas_given = false;  // a sweep keeps the committee size only if the user chose it
   uint64_t seed = 1;
   std::string seeds;  // "A..B"
 };
@@ -69,7 +70,7 @@ void run_sim(const SimFlags& flags) {
   // flags that reproduce it.
   uint64_t failures = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
-    sim::SimResult r = sim::run_consensus_sim(sim::sweep_options(seed, o));
+    sim::SimResult r = sim::run_consensus_sim(sim::sweep_options(seed, o, flags.replicas_given));
     std::cout << r.summary_line() << "\n";
     failures += !r.ok();
   }
@@ -99,7 +100,8 @@ void add_consensus_commands(CLI::App& app, Groups& groups) {
       "consensus", "Simulate one shard under faults and check agreement, validity and liveness");
   s->add_option("--seed", flags->seed, "The seed of one run");
   s->add_option("--seeds", flags->seeds, "A..B: a sweep, each seed with its own fault mix");
-  s->add_option("--replicas", flags->options.replicas, "Committee size n (3f+1)");
+  CLI::Option* replicas =
+      s->add_option("--replicas", flags->options.replicas, "Committee size n (3f+1)");
   s->add_option("--byzantine", flags->options.byzantine, "Byzantine replicas (at most f)");
   s->add_option("--behaviours", flags->options.byzantine_behaviours,
                 "Byzantine behaviour flags (0: random per replica)");
@@ -117,7 +119,10 @@ void add_consensus_commands(CLI::App& app, Groups& groups) {
   s->add_flag("--drift", flags->options.clock_drift, "Clock offsets and drift");
   s->add_flag("--break-commit-rule", flags->options.break_commit_rule,
               "Negative control: commit on one certificate (must be caught)");
-  s->callback([flags] { run_sim(*flags); });
+  s->callback([flags, replicas] {
+    flags->replicas_given = replicas->count() > 0;
+    run_sim(*flags);
+  });
 
   auto bench = std::make_shared<sim::ConsensusBenchOptions>();
   auto out = std::make_shared<std::string>("bench/results/consensus.json");

@@ -407,13 +407,14 @@ std::string SimOptions::command_line() const {
   return out.str();
 }
 
-SimOptions sweep_options(uint64_t seed, const SimOptions& base) {
+SimOptions sweep_options(uint64_t seed, const SimOptions& base, bool keep_replicas) {
   SimOptions o = base;
   o.seed = seed;
   Prng mix(seed ^ 0x5eed5eed5eed5eedull);
   uint64_t size = mix.below(20);
-  o.replicas = size < 15 ? 4 : size < 19 ? 7 : 10;
+  if (!keep_replicas) o.replicas = size < 15 ? 4 : size < 19 ? 7 : 10;
   uint32_t f = (o.replicas - 1) / 3;
+  o.byzantine = std::min(o.byzantine, f);
   switch (seed % 8) {
     case 0:  // clean network, latency only
       break;

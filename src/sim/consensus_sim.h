@@ -59,8 +59,11 @@ struct SimOptions {
   std::string command_line() const;  // the `folio sim consensus` invocation that reproduces it
 };
 
-// The fault mix for seed `seed` in a sweep: a deterministic function of the seed and the base.
-SimOptions sweep_options(uint64_t seed, const SimOptions& base);
+// The fault mix for seed `seed` in a sweep: a deterministic function of the seed and the base. The
+// committee size is drawn per seed unless `keep_replicas`; the number of Byzantine replicas is the
+// mix's own or the base's, and never more than f, so a sweep only asserts what the protocol
+// promises.
+SimOptions sweep_options(uint64_t seed, const SimOptions& base, bool keep_replicas = false);
 
 struct SimResult {
   SimOptions options;
