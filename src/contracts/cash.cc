@@ -19,10 +19,6 @@ bool add(uint64_t& total, uint64_t amount) {
   return true;
 }
 
-bool signs(const ledger::Command& c, const crypto::PublicKey& key) {
-  return std::find(c.signers.begin(), c.signers.end(), key) != c.signers.end();
-}
-
 std::string token_name(const IssuedCurrency& t) {
   return t.currency + " issued by " + t.issuer.party.name;
 }
@@ -99,7 +95,7 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
         return ledger::reject("Exit of " + token_name(e->amount.token) +
                               " but no such cash is consumed");
       if (!add(it->exited, e->amount.quantity)) return ledger::reject("exited amounts overflow");
-      if (!signs(*c, e->amount.token.issuer.party.owning_key))
+      if (!c->has_signer(e->amount.token.issuer.party.owning_key))
         return ledger::reject("Exit of " + token_name(e->amount.token) +
                               " is not signed by its issuer");
       exits.push_back(c);
@@ -122,7 +118,7 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
     if (t.inputs.empty()) {
       // Issuance: created from nothing, so the issuer must sign an Issue command.
       bool signed_issue = std::any_of(issues.begin(), issues.end(), [&](const ledger::Command* c) {
-        return signs(*c, t.token->issuer.party.owning_key);
+        return c->has_signer(t.token->issuer.party.owning_key);
       });
       if (!signed_issue)
         return ledger::reject("issuance of " + name +
@@ -141,7 +137,7 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
     for (size_t i = 0; i < t.inputs.size(); ++i) {
       const crypto::PublicKey& owner = t.inputs[i]->owner;
       bool ok = std::any_of(signing.begin(), signing.end(),
-                            [&](const ledger::Command* c) { return signs(*c, owner); });
+                            [&](const ledger::Command* c) { return c->has_signer(owner); });
       if (!ok)
         return ledger::reject("owner " + owner.describe() + " of consumed " + name +
                               " has not signed a " + (t.exited > 0 ? "Exit" : "Move") + " command");

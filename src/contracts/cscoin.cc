@@ -12,10 +12,6 @@ Result<CsCoinAccount> decode_account(const ledger::TransactionState& state,
   return a;
 }
 
-bool signs(const ledger::Command& c, const crypto::PublicKey& key) {
-  return std::find(c.signers.begin(), c.signers.end(), key) != c.signers.end();
-}
-
 }  // namespace
 
 Status CsCoin::verify(const ledger::LedgerTransaction& tx) const {
@@ -47,7 +43,7 @@ Status CsCoin::verify(const ledger::LedgerTransaction& tx) const {
     if (outs[0].balance != 0)
       return ledger::reject("a new account starts with balance 0, not " +
                             std::to_string(outs[0].balance));
-    if (!signs(command, outs[0].owner))
+    if (!command.has_signer(outs[0].owner))
       return ledger::reject("createAccount is not signed by the new account's owner");
     return ok_status();
   }
@@ -58,7 +54,7 @@ Status CsCoin::verify(const ledger::LedgerTransaction& tx) const {
       return ledger::reject("issue parameters do not decode: " + params.error().context);
     if (!ins.empty()) return ledger::reject("issue consumes no CSCoin account");
     if (outs.empty()) return ledger::reject("issue creates at least one account");
-    if (!signs(command, mint_authority_))
+    if (!command.has_signer(mint_authority_))
       return ledger::reject("issue is not signed by the mint authority");
     uint64_t total = 0;
     for (const CsCoinAccount& a : outs) {
@@ -97,7 +93,7 @@ Status CsCoin::verify(const ledger::LedgerTransaction& tx) const {
     if (outs[1].balance != to.balance + flow->amount)
       return ledger::reject("the receiver's new balance is " + std::to_string(outs[1].balance) +
                             ", expected " + std::to_string(to.balance + flow->amount));
-    if (!signs(command, from.owner))
+    if (!command.has_signer(from.owner))
       return ledger::reject("transfer is not signed by the sender " + from.owner.describe());
     return ok_status();
   }

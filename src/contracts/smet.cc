@@ -10,10 +10,6 @@ constexpr std::string_view kCreateMeter = "createMeter";
 constexpr std::string_view kAddReading = "addReading";
 constexpr std::string_view kComputeBill = "computeBill";
 
-bool signs(const ledger::Command& c, const crypto::PublicKey& key) {
-  return std::find(c.signers.begin(), c.signers.end(), key) != c.signers.end();
-}
-
 Result<SMetState> decode_at(const ledger::TransactionState& state, const std::string& where) {
   auto s = codec::decode_from_bytes<SMetState>(state.data);
   if (!s.ok()) return ledger::reject(where + " is not an SMet state: " + s.error().context);
@@ -46,7 +42,7 @@ Status verify_init(const ledger::Command& command, const std::vector<SMetState>&
   if (!ins.empty()) return ledger::reject("init consumes no SMet state");
   if (outs.size() != 1 || as<SMetToken>(outs[0]) == nullptr)
     return ledger::reject("init creates exactly one SMet token");
-  if (!signs(command, as<SMetToken>(outs[0])->owner))
+  if (!command.has_signer(as<SMetToken>(outs[0])->owner))
     return ledger::reject("init is not signed by the token's owner");
   return ok_status();
 }
@@ -62,10 +58,10 @@ Status verify_create_meter(const ledger::Command& command, const std::vector<SMe
     return ledger::reject("createMeter changes the token");
   const SMetMeter& meter = *as<SMetMeter>(outs[1]);
   if (!meter.periods.empty()) return ledger::reject("a new meter has no readings");
-  if (!signs(command, meter.key))
+  if (!command.has_signer(meter.key))
     return ledger::reject("createMeter is not signed by the meter's key " + meter.key.describe());
   // The token is the owner's capability to register meters (the utility provisions them).
-  if (!signs(command, as<SMetToken>(ins[0])->owner))
+  if (!command.has_signer(as<SMetToken>(ins[0])->owner))
     return ledger::reject("createMeter is not signed by the token's owner");
   return ok_status();
 }
@@ -96,7 +92,7 @@ Status verify_add_reading(const ledger::Command& command, const std::vector<SMet
   if (*as<SMetMeter>(outs[0]) != expected)
     return ledger::reject(
         "the new meter is not the consumed meter with the period's readings appended");
-  if (!signs(command, before.key))
+  if (!command.has_signer(before.key))
     return ledger::reject("addReading is not signed by the meter's key " + before.key.describe());
   return ok_status();
 }
@@ -132,7 +128,7 @@ Status verify_compute_bill(const ledger::LedgerTransaction& tx, const ledger::Co
   if (*as<SMetBill>(outs[1]) != expected_bill)
     return ledger::reject(
         "the bill does not state the meter, period, tariffs and total of the command");
-  if (!signs(command, meter.owner))
+  if (!command.has_signer(meter.owner))
     return ledger::reject("computeBill is not signed by the meter's owner");
   std::vector<ledger::StateRef> refs = input_refs(tx);
   std::vector<zk::Scalar> tariffs = to_scalars(params->tariffs);

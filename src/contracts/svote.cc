@@ -11,10 +11,6 @@ constexpr std::string_view kCreateElection = "createElection";
 constexpr std::string_view kAddVote = "addVote";
 constexpr std::string_view kTally = "tally";
 
-bool signs(const ledger::Command& c, const crypto::PublicKey& key) {
-  return std::find(c.signers.begin(), c.signers.end(), key) != c.signers.end();
-}
-
 Result<SVoteState> decode_at(const ledger::TransactionState& state, const std::string& where) {
   auto s = codec::decode_from_bytes<SVoteState>(state.data);
   if (!s.ok()) return ledger::reject(where + " is not an SVote state: " + s.error().context);
@@ -47,7 +43,7 @@ Status verify_init(const ledger::Command& command, const std::vector<SVoteState>
   if (!ins.empty()) return ledger::reject("init consumes no SVote state");
   if (outs.size() != 1 || as<SVoteToken>(outs[0]) == nullptr)
     return ledger::reject("init creates exactly one SVote token");
-  if (!signs(command, as<SVoteToken>(outs[0])->owner))
+  if (!command.has_signer(as<SVoteToken>(outs[0])->owner))
     return ledger::reject("init is not signed by the token's owner");
   return ok_status();
 }
@@ -67,10 +63,10 @@ Status verify_create_election(const ledger::LedgerTransaction& tx, const ledger:
   const SVoteVote& vote = *as<SVoteVote>(outs[1]);
   if (vote.options.size() < 2) return ledger::reject("an election has at least two options");
   if (vote.voters.empty()) return ledger::reject("an election has at least one voter");
-  if (!signs(command, vote.tally_authority))
+  if (!command.has_signer(vote.tally_authority))
     return ledger::reject("createElection is not signed by the tally authority");
   // The token is its owner's capability to open elections under this contract.
-  if (!signs(command, as<SVoteToken>(ins[0])->owner))
+  if (!command.has_signer(as<SVoteToken>(ins[0])->owner))
     return ledger::reject("createElection is not signed by the token's owner");
   if (params->zero_proofs.size() != vote.options.size())
     return ledger::reject("createElection gives " + std::to_string(params->zero_proofs.size()) +
@@ -102,7 +98,7 @@ Status verify_add_vote(const ledger::LedgerTransaction& tx, const ledger::Comman
   if (voter == before.voters.end())
     return ledger::reject("voter " + params->voter.describe() +
                           " is not on the election's list (or has already voted)");
-  if (!signs(command, params->voter))
+  if (!command.has_signer(params->voter))
     return ledger::reject("addVote is not signed by the voter " + params->voter.describe());
   const size_t n = before.options.size();
   if (params->ballot.size() != n || params->bit_proofs.size() != n)
@@ -139,7 +135,7 @@ Status verify_tally(const ledger::LedgerTransaction& tx, const ledger::Command& 
   if (outs.size() != 1 || as<SVoteTally>(outs[0]) == nullptr)
     return ledger::reject("tally creates exactly one tally");
   const SVoteVote& vote = *as<SVoteVote>(ins[0]);
-  if (!signs(command, vote.tally_authority))
+  if (!command.has_signer(vote.tally_authority))
     return ledger::reject("tally is not signed by the tally authority");
   const size_t n = vote.options.size();
   if (params->counts.size() != n || params->proofs.size() != n)

@@ -8,8 +8,7 @@ namespace {
 bool any_signed(const std::vector<const ledger::Command*>& commands, std::string_view name,
                 const crypto::PublicKey& key) {
   return std::any_of(commands.begin(), commands.end(), [&](const ledger::Command* c) {
-    return c->name == name &&
-           std::find(c->signers.begin(), c->signers.end(), key) != c->signers.end();
+    return c->name == name && c->has_signer(key);
   });
 }
 

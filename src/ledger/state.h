@@ -103,6 +103,12 @@ struct Command {
   FOLIO_FIELDS(contract, name, params, signers)
   friend bool operator==(const Command&, const Command&) = default;
   Status check_canonical() const;
+  // Whether `key` itself is among the signers (a contract's "did the owner sign this command").
+  bool has_signer(const PublicKey& key) const {
+    for (const PublicKey& k : signers)
+      if (k == key) return true;
+    return false;
+  }
 };
 
 // [from, until): from inclusive, until exclusive; at least one bound (the Corda seed,

@@ -166,6 +166,19 @@ struct Mailbox {
   }
 };
 
+// p50 and p99 of the commit latencies, in milliseconds. Sorts `latencies_us`.
+void set_latency_percentiles(std::vector<int64_t>& latencies_us, ConsensusBenchResult& result) {
+  std::sort(latencies_us.begin(), latencies_us.end());
+  auto percentile = [&](double p) {
+    if (latencies_us.empty()) return 0.0;
+    size_t index = std::min(latencies_us.size() - 1,
+                            static_cast<size_t>(p * static_cast<double>(latencies_us.size())));
+    return static_cast<double>(latencies_us[index]) / 1000.0;
+  };
+  result.p50_ms = percentile(0.50);
+  result.p99_ms = percentile(0.99);
+}
+
 using Reasons = std::array<uint64_t, consensus::enum_count(consensus::RejectReason{})>;
 
 std::string describe(const Reasons& reasons) {
@@ -274,15 +287,7 @@ void run_single_thread(const ConsensusBenchOptions& options, ConsensusBenchResul
   result.commands_per_cpu_s = static_cast<double>(result.committed_commands) / result.cpu_s;
   result.commands_per_s = static_cast<double>(result.committed_commands) / elapsed;
   result.blocks_per_s = static_cast<double>(result.committed_blocks) / elapsed;
-  std::sort(latencies_us.begin(), latencies_us.end());
-  auto percentile = [&](double p) {
-    if (latencies_us.empty()) return 0.0;
-    size_t index = std::min(latencies_us.size() - 1,
-                            static_cast<size_t>(p * static_cast<double>(latencies_us.size())));
-    return static_cast<double>(latencies_us[index]) / 1000.0;
-  };
-  result.p50_ms = percentile(0.50);
-  result.p99_ms = percentile(0.99);
+  set_latency_percentiles(latencies_us, result);
   result.rejection_reasons = describe(reasons);
   for (uint32_t i = 0; i < n; ++i) {
     result.signatures_verified += validators[i]->signatures_verified();
@@ -435,15 +440,7 @@ ConsensusBenchResult run_consensus_bench(const ConsensusBenchOptions& options) {
   for (const Reasons& r : reasons)
     for (size_t k = 0; k < total.size(); ++k) total[k] += r[k];
   result.rejection_reasons = describe(total);
-  std::sort(latencies_us.begin(), latencies_us.end());
-  auto percentile = [&](double p) {
-    if (latencies_us.empty()) return 0.0;
-    size_t index = std::min(latencies_us.size() - 1,
-                            static_cast<size_t>(p * static_cast<double>(latencies_us.size())));
-    return static_cast<double>(latencies_us[index]) / 1000.0;
-  };
-  result.p50_ms = percentile(0.50);
-  result.p99_ms = percentile(0.99);
+  set_latency_percentiles(latencies_us, result);
   for (uint32_t i = 0; i < n; ++i) {
     result.signatures_verified += setup.validators[i]->signatures_verified();
     result.highest_view = std::max(result.highest_view, setup.replicas[i]->view().value());
