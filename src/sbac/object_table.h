@@ -1,0 +1,227 @@
+// One shard's S-BAC state machine (Chainspace §V; Byzcuit's replay defences): the object table of
+// the states the shard manages, its dummy objects and its cache of transaction sessions, driven by
+// the commands its consensus log orders.
+//
+// The shard's BFT log (src/consensus) orders opaque commands; each replica decodes them as
+// ShardCommand and calls `execute` in log order with the block's agreed timestamp. Every honest
+// replica therefore reaches the same Outcome: a PrepareDecision (sign `prepared(...)`), an
+// AcceptDecision (sign `accepted(...)`), or a Rejection (sign nothing; the command was ignored).
+//
+// Rules (ARCHITECTURE.md §3):
+//  - prepare(T, s_T): commit iff every input and reference this shard manages is active, unlocked
+//  and
+//    has a sequence number not newer than s_T (Byzcuit), an output-only shard's dummy object is
+//    unlocked and not newer than s_T (Byzcuit: dummy objects put output-only shards in phase 1),
+//    T has not committed here and no other session of T holds a commit vote here (so T's outputs
+//    are created at most once, even for a T without inputs), the time window holds at the agreed
+//    time, and the validating check (a seam, see PrepareCheck) accepts T. On commit the objects are
+//    locked by the session.
+//  - accept(T, s_T, verdict, evidence): acted upon only if the session (T, s_T) is in the cache
+//    (Byzcuit: a replayed accept for another instance is ignored) and the evidence holds; commit
+//    consumes the inputs, releases references and dummy (they stay active), creates this shard's
+//    outputs; abort releases the session's locks and bumps the sequence numbers of T's objects here
+//    past s_T (Byzcuit), so votes from this instance can never count for a later one.
+//  - Every step is idempotent: a repeated prepare or accept of a session returns its recorded
+//    decision and changes nothing.
+//
+// Not thread-safe: one replica's executor owns a table. Pure: no clock, I/O or randomness.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "sbac/shard_map.h"
+#include "sbac/statements.h"
+
+namespace folio::sbac {
+
+// Bounds on a command beyond those of the codec.
+constexpr size_t kObjectsPerCommandMax = 4096;  // inputs + references, as ledger groups
+constexpr uint32_t kOutputsPerCommandMax = 4096;
+constexpr uint32_t kDummySlotsMax = 1024;
+
+// A session: one instance of a transaction, identified by (T, s_T).
+struct SessionKey {
+  ledger::TxId tx_id;
+  Sequence session;
+  FOLIO_FIELDS(tx_id, session)
+  friend auto operator<=>(const SessionKey&, const SessionKey&) = default;
+  friend bool operator==(const SessionKey&, const SessionKey&) = default;
+};
+
+// What the transaction manager asks every concerned shard to sequence in phase 1.
+// TODO(issue 4): bind these fields to the transaction id (a FilteredTransaction revealing inputs,
+// references, time window and one output for the outputs count), so a client cannot show different
+// shards different inputs.
+struct PrepareCommand {
+  ledger::TxId tx_id;
+  Sequence session;                          // s_T
+  std::vector<ledger::StateRef> inputs;      // strictly ascending
+  std::vector<ledger::StateRef> references;  // strictly ascending, disjoint from inputs
+  uint32_t output_count = 0;
+  std::optional<ledger::TimeWindow> time_window;
+  std::optional<uint32_t> dummy_slot;  // the dummy object every output-only shard locks
+  FOLIO_FIELDS(tx_id, session, inputs, references, output_count, time_window, dummy_slot)
+  friend bool operator==(const PrepareCommand&, const PrepareCommand&) = default;
+  Status check_canonical() const;
+};
+
+// Phase 2: the manager's decision with its evidence: for commit, a `prepared(T, s_T, commit)` vote
+// of every concerned shard; for abort, one `prepared(T, s_T, abort)` vote of a concerned shard
+// (Chainspace §V-A: ALLPREPARED(commit) / SOMEPREPARED(abort)).
+struct AcceptCommand {
+  ledger::TxId tx_id;
+  Sequence session;
+  Verdict verdict = Verdict::kAbort;
+  std::vector<PreparedVote> evidence;
+  FOLIO_FIELDS(tx_id, session, verdict, evidence)
+  friend bool operator==(const AcceptCommand&, const AcceptCommand&) = default;
+};
+
+using ShardCommand = std::variant<PrepareCommand, AcceptCommand>;
+
+enum class AbortReason : uint8_t {
+  kNone = 0,              // the verdict is commit
+  kObjectNotActive,       // an input or reference is unknown or consumed
+  kObjectLocked,          // an input, reference or the dummy is locked by another session
+  kSequenceNewer,         // an object's sequence number is newer than s_T (Byzcuit)
+  kDummyMissing,          // an output-only shard got no valid dummy slot
+  kAlreadyCommitted,      // T committed here before, or its outputs here exist
+  kSessionOpen,           // another session of T holds a commit vote here (one at a time)
+  kOutsideTimeWindow,     // the agreed time is outside T's time window
+  kRejectedByValidation,  // the validating check rejected T
+};
+constexpr uint32_t enum_count(AbortReason) { return 9; }
+constexpr std::string_view enum_name(AbortReason) { return "AbortReason"; }
+std::string_view to_string(AbortReason reason);
+
+struct PrepareDecision {
+  SessionKey key;
+  ShardId shard;
+  Verdict verdict = Verdict::kAbort;
+  AbortReason reason = AbortReason::kNone;
+  FOLIO_FIELDS(key, shard, verdict, reason)
+  friend bool operator==(const PrepareDecision&, const PrepareDecision&) = default;
+  Prepared statement(Epoch epoch) const {
+    return Prepared{key.tx_id, key.session, verdict, shard, epoch};
+  }
+};
+
+struct AcceptDecision {
+  SessionKey key;
+  ShardId shard;
+  Verdict verdict = Verdict::kAbort;
+  std::vector<ledger::StateRef> consumed;  // ascending
+  std::vector<ledger::StateRef> created;   // ascending
+  FOLIO_FIELDS(key, shard, verdict, consumed, created)
+  friend bool operator==(const AcceptDecision&, const AcceptDecision&) = default;
+  Accepted statement(Epoch epoch) const { return Accepted{key.tx_id, verdict, shard, epoch}; }
+};
+
+enum class RejectReason : uint8_t {
+  kMalformed = 0,       // the command breaks its own structural rules
+  kNotConcerned,        // no input, reference or output of T is managed by this shard
+  kSessionConflict,     // the session (T, s_T) was prepared with a different command
+  kNoSession,           // accept for a session not in the cache (Byzcuit: ignore replays)
+  kAlreadyDecided,      // accept with the other verdict for a session already accepted
+  kBadEvidence,         // the evidence does not support the verdict
+  kContradictsOwnVote,  // accept(commit) although this shard prepared abort
+};
+constexpr uint32_t enum_count(RejectReason) { return 7; }
+constexpr std::string_view enum_name(RejectReason) { return "RejectReason"; }
+std::string_view to_string(RejectReason reason);
+
+struct Rejection {
+  RejectReason reason = RejectReason::kMalformed;
+  std::string detail;
+  FOLIO_FIELDS(reason, detail)
+  friend bool operator==(const Rejection&, const Rejection&) = default;
+};
+
+using Outcome = std::variant<PrepareDecision, AcceptDecision, Rejection>;
+
+// The seam for validating mode (ARCHITECTURE.md §3): a shard that runs the contracts of the states
+// it manages implements this. The non-validating shard uses NonValidating.
+// TODO(issue 4): a validating implementation over ProvedStates and the contract registry.
+class PrepareCheck {
+ public:
+  virtual ~PrepareCheck() = default;
+  // Empty if T may commit as far as this shard's contracts are concerned, else why not.
+  virtual std::optional<std::string> reject(const PrepareCommand& command, ShardId shard) const = 0;
+};
+
+class NonValidating final : public PrepareCheck {
+ public:
+  std::optional<std::string> reject(const PrepareCommand&, ShardId) const override {
+    return std::nullopt;
+  }
+};
+
+struct ObjectEntry {
+  bool active = true;
+  std::optional<SessionKey> lock;  // the session whose prepared(commit) holds the object
+  Sequence sequence;               // Byzcuit: raised past s_T when a session aborts
+  friend bool operator==(const ObjectEntry&, const ObjectEntry&) = default;
+};
+
+class ObjectTable {
+ public:
+  // REQUIRES: map.contains(shard), dummy_slots <= kDummySlotsMax
+  ObjectTable(ShardId shard, ShardMap map, uint32_t dummy_slots);
+
+  // Places an active state without a transaction (bootstrap and tests). Fails if this shard does
+  // not manage `ref` or the table already knows it.
+  Status add_genesis(const ledger::StateRef& ref);
+
+  // Executes one sequenced command at the block's agreed time.
+  Outcome execute(const ShardCommand& command, ledger::Timestamp agreed_time,
+                  const PrepareCheck& check);
+  Outcome prepare(const PrepareCommand& command, ledger::Timestamp agreed_time,
+                  const PrepareCheck& check);
+  Outcome accept(const AcceptCommand& command);
+
+  ShardId shard() const { return shard_; }
+  const ShardMap& shard_map() const { return map_; }
+  const ObjectEntry* find(const ledger::StateRef& ref) const;
+  // REQUIRES: slot < dummy_slots
+  const ObjectEntry& dummy(uint32_t slot) const;
+  size_t session_count() const { return sessions_.size(); }
+
+ private:
+  struct Session {
+    PrepareCommand command;
+    PrepareDecision prepared;
+    std::set<ShardId> concerned;
+    std::vector<ledger::StateRef> inputs;      // those this shard manages
+    std::vector<ledger::StateRef> references;  // those this shard manages
+    std::vector<ledger::StateRef> outputs;     // those this shard creates
+    std::optional<uint32_t> dummy;             // the dummy slot locked here, if output-only
+    std::optional<AcceptDecision> accepted;
+  };
+
+  AbortReason evaluate(const Session& session, ledger::Timestamp agreed_time,
+                       const PrepareCheck& check) const;
+  std::optional<Rejection> check_evidence(const Session& session,
+                                          const AcceptCommand& command) const;
+  // Every object of the session that this shard tracks: inputs, references and the dummy.
+  std::vector<ObjectEntry*> objects_of(const Session& session);
+
+  ShardId shard_;
+  ShardMap map_;
+  std::map<ledger::StateRef, ObjectEntry> objects_;
+  std::vector<ObjectEntry> dummies_;
+  std::map<SessionKey, Session> sessions_;  // Byzcuit's cache of (T, s_T)
+  // Per transaction: the session holding a commit vote here, and whether T committed here.
+  struct TransactionRecord {
+    std::optional<Sequence> open_commit;
+    bool committed = false;
+  };
+  std::map<ledger::TxId, TransactionRecord> transactions_;
+};
+
+}  // namespace folio::sbac
