@@ -65,11 +65,15 @@ std::string_view to_string(RejectReason reason) {
       return "bad evidence";
     case RejectReason::kContradictsOwnVote:
       return "contradicts own vote";
+    case RejectReason::kNotSingleShard:
+      return "not single-shard";
   }
   return "unknown reject reason";
 }
 
 Status PrepareCommand::check_canonical() const {
+  if (session.value() > kSequenceMax)
+    return make_error(ErrorCode::kLimitExceeded, "session number past its maximum");
   if (inputs.size() + references.size() > kObjectsPerCommandMax)
     return make_error(ErrorCode::kLimitExceeded, "too many inputs and references");
   if (output_count > kOutputsPerCommandMax)
@@ -115,7 +119,9 @@ Outcome ObjectTable::execute(const ShardCommand& command, ledger::Timestamp agre
                              const PrepareCheck& check) {
   if (const auto* prepare_command = std::get_if<PrepareCommand>(&command))
     return prepare(*prepare_command, agreed_time, check);
-  return accept(std::get<AcceptCommand>(command));
+  if (const auto* accept_command = std::get_if<AcceptCommand>(&command))
+    return accept(*accept_command);
+  return single_shard(std::get<SingleShardCommand>(command), agreed_time, check);
 }
 
 AbortReason ObjectTable::evaluate(const Session& session, ledger::Timestamp agreed_time,
@@ -224,9 +230,10 @@ std::optional<Rejection> ObjectTable::check_evidence(const Session& session,
       return reject(RejectReason::kBadEvidence, where + ": " + status.error().context);
   }
   if (command.verdict == Verdict::kCommit) {
-    // Chainspace §V-A: ALLPREPARED(commit) needs a commit vote of every concerned shard.
+    // Chainspace §V-A: ALLPREPARED(commit) needs a commit vote of every concerned shard; this
+    // shard's own is in its log (the caller has checked that it prepared commit).
     for (ShardId shard : session.concerned)
-      if (!seen.contains(shard))
+      if (shard != shard_ && !seen.contains(shard))
         return reject(RejectReason::kBadEvidence,
                       "no commit vote of shard " + std::to_string(shard.value()));
     return std::nullopt;
@@ -297,6 +304,21 @@ Outcome ObjectTable::accept(const AcceptCommand& command) {
   }
   session.accepted = decision;
   return decision;
+}
+
+Outcome ObjectTable::single_shard(const SingleShardCommand& command, ledger::Timestamp agreed_time,
+                                  const PrepareCheck& check) {
+  const PrepareCommand& p = command.prepare;
+  if (Status s = p.check_canonical(); !s.ok())
+    return reject(RejectReason::kMalformed, s.error().context);
+  std::set<ShardId> concerned =
+      concerned_shards(p.tx_id, p.inputs, p.references, p.output_count, map_.shard_count());
+  if (concerned != std::set<ShardId>{shard_})
+    return reject(RejectReason::kNotSingleShard, "the transaction concerns other shards");
+  Outcome prepared = prepare(p, agreed_time, check);
+  const auto* decision = std::get_if<PrepareDecision>(&prepared);
+  if (decision == nullptr) return prepared;
+  return accept(AcceptCommand{p.tx_id, p.session, decision->verdict, {}});
 }
 
 }  // namespace folio::sbac

@@ -21,12 +21,15 @@
 //    consumes the inputs, releases references and dummy (they stay active), creates this shard's
 //    outputs; abort releases the session's locks and bumps the sequence numbers of T's objects here
 //    past s_T (Byzcuit), so votes from this instance can never count for a later one.
+//  - The evidence may omit this shard's own vote: a replica knows LOCALPREPARED for its own shard
+//    from its own log (Chainspace §V-A), which also gives the single-shard fast path.
 //  - Every step is idempotent: a repeated prepare or accept of a session returns its recorded
 //    decision and changes nothing.
 //
 // Not thread-safe: one replica's executor owns a table. Pure: no clock, I/O or randomness.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -44,6 +47,8 @@ namespace folio::sbac {
 constexpr size_t kObjectsPerCommandMax = 4096;  // inputs + references, as ledger groups
 constexpr uint32_t kOutputsPerCommandMax = 4096;
 constexpr uint32_t kDummySlotsMax = 1024;
+// The largest s_T: an abort raises sequence numbers to s_T + 1, which must not wrap.
+constexpr uint64_t kSequenceMax = UINT64_MAX - 1;
 
 // A session: one instance of a transaction, identified by (T, s_T).
 struct SessionKey {
@@ -60,7 +65,7 @@ struct SessionKey {
 // shards different inputs.
 struct PrepareCommand {
   ledger::TxId tx_id;
-  Sequence session;                          // s_T
+  Sequence session;                          // s_T, at most kSequenceMax
   std::vector<ledger::StateRef> inputs;      // strictly ascending
   std::vector<ledger::StateRef> references;  // strictly ascending, disjoint from inputs
   uint32_t output_count = 0;
@@ -83,7 +88,16 @@ struct AcceptCommand {
   friend bool operator==(const AcceptCommand&, const AcceptCommand&) = default;
 };
 
-using ShardCommand = std::variant<PrepareCommand, AcceptCommand>;
+// The single-shard fast path (ARCHITECTURE.md §3): when every input, reference and output of T is
+// on one shard, prepare and accept happen in one sequenced step; the shard's own verdict is the
+// whole of ALLPREPARED / SOMEPREPARED, so no evidence travels.
+struct SingleShardCommand {
+  PrepareCommand prepare;
+  FOLIO_FIELDS(prepare)
+  friend bool operator==(const SingleShardCommand&, const SingleShardCommand&) = default;
+};
+
+using ShardCommand = std::variant<PrepareCommand, AcceptCommand, SingleShardCommand>;
 
 enum class AbortReason : uint8_t {
   kNone = 0,              // the verdict is commit
@@ -131,8 +145,9 @@ enum class RejectReason : uint8_t {
   kAlreadyDecided,      // accept with the other verdict for a session already accepted
   kBadEvidence,         // the evidence does not support the verdict
   kContradictsOwnVote,  // accept(commit) although this shard prepared abort
+  kNotSingleShard,      // the fast path for a transaction that concerns other shards too
 };
-constexpr uint32_t enum_count(RejectReason) { return 7; }
+constexpr uint32_t enum_count(RejectReason) { return 8; }
 constexpr std::string_view enum_name(RejectReason) { return "RejectReason"; }
 std::string_view to_string(RejectReason reason);
 
@@ -184,6 +199,9 @@ class ObjectTable {
   Outcome prepare(const PrepareCommand& command, ledger::Timestamp agreed_time,
                   const PrepareCheck& check);
   Outcome accept(const AcceptCommand& command);
+  // Prepare then accept with this shard's own verdict; answers the AcceptDecision.
+  Outcome single_shard(const SingleShardCommand& command, ledger::Timestamp agreed_time,
+                       const PrepareCheck& check);
 
   ShardId shard() const { return shard_; }
   const ShardMap& shard_map() const { return map_; }

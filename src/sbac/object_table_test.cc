@@ -465,6 +465,69 @@ TEST_F(ObjectTableTest, CommandsOutsideTheShardOrMalformedAreRejected) {
   EXPECT_EQ(table(0).session_count(), 0u);
 }
 
+TEST_F(ObjectTableTest, TheSingleShardFastPathPreparesAndAcceptsInOneStep) {
+  StateRef a = genesis(0, "a");
+  TxId id = tx_with_output_on(0, "T");
+  SingleShardCommand fast{command(id, 0, {a}, {}, 1)};
+  AcceptDecision d = accepted_of(table(0).execute(fast, now_, non_validating_));
+  EXPECT_EQ(d.verdict, Verdict::kCommit);
+  EXPECT_EQ(d.consumed, std::vector<StateRef>{a});
+  EXPECT_EQ(d.created, (std::vector<StateRef>{StateRef{id, 0}}));
+  EXPECT_EQ(accepted_of(table(0).execute(fast, now_, non_validating_)), d);  // idempotent
+  // A double spend through the fast path aborts and bumps the sequence number.
+  TxId other = tx_with_output_on(0, "U");
+  AcceptDecision abort =
+      accepted_of(table(0).single_shard({command(other, 2, {a}, {}, 1)}, now_, non_validating_));
+  EXPECT_EQ(abort.verdict, Verdict::kAbort);
+  EXPECT_EQ(entry(a).sequence, Sequence(3));
+  // A transaction touching another shard must take the two-phase path.
+  StateRef b = genesis(1, "b");
+  StateRef c = genesis(0, "c");
+  EXPECT_EQ(rejection_of(table(0).single_shard({command(id, 1, {b, c})}, now_, non_validating_)),
+            "not single-shard");
+  EXPECT_FALSE(entry(c).lock);
+}
+
+TEST_F(ObjectTableTest, CommitEvidenceMayOmitOnlyTheShardsOwnVote) {
+  StateRef a = genesis(0, "a");
+  StateRef b = genesis(1, "b");
+  PrepareCommand c = command(testing::tx_id("T"), 0, {a, b});
+  auto votes = prepare_all(c);
+  AcceptCommand only_shard_1 = decide(votes);
+  ASSERT_EQ(only_shard_1.evidence.size(), 2u);
+  only_shard_1.evidence.erase(only_shard_1.evidence.begin());  // drop shard 0's vote
+  EXPECT_EQ(rejection_of(table(1).accept(only_shard_1)), "bad evidence");
+  EXPECT_EQ(accepted_of(table(0).accept(only_shard_1)).verdict, Verdict::kCommit);
+}
+
+TEST_F(ObjectTableTest, ASessionNumberThatWouldWrapIsMalformed) {
+  StateRef a = genesis(0, "a");
+  PrepareCommand c = command(testing::tx_id("T"), UINT64_MAX, {a});
+  EXPECT_EQ(rejection_of(table(0).prepare(c, now_, non_validating_)), "malformed");
+}
+
+// The certificate that the shards' accepted statements form verifies exactly when T committed.
+TEST_F(ObjectTableTest, AcceptedStatementsFormACertificateIffTheTransactionCommitted) {
+  StateRef a = genesis(0, "a");
+  StateRef b = genesis(1, "b");
+  auto certificate_of = [&](const PrepareCommand& c) {
+    AcceptCommand decision = decide(prepare_all(c));
+    NotarisationCertificate cert{net_.map.epoch, {}};
+    for (const auto& [shard, outcome] : accept_all(decision, concerned(c)))
+      cert.votes.push_back(vote(net_, accepted_of(outcome).statement(net_.map.epoch), 2, 2));
+    return cert;
+  };
+  PrepareCommand t1 = command(testing::tx_id("T1"), 0, {a, b}, {}, 2);
+  NotarisationCertificate committed = certificate_of(t1);
+  EXPECT_TRUE(verify_certificate(t1.tx_id, committed, concerned(t1), net_.map).ok());
+
+  PrepareCommand t2 = command(testing::tx_id("T2"), 0, {a, b});
+  NotarisationCertificate aborted = certificate_of(t2);
+  EXPECT_FALSE(verify_certificate(t2.tx_id, aborted, concerned(t2), net_.map).ok());
+  // Nor does T1's certificate stand in for T2.
+  EXPECT_FALSE(verify_certificate(t2.tx_id, committed, concerned(t2), net_.map).ok());
+}
+
 TEST(ShardCommand, RoundTripsAndDecodesStrictly) {
   auto net = make_network(2, 4);
   TxId id = testing::tx_id("T");
