@@ -1,0 +1,77 @@
+// The S-BAC transaction manager (ARCHITECTURE.md §3 steps 1, 3 and 4; Byzcuit's manager): the party
+// that drives one session (T, s_T) through both phases. Any party can run it: the client by
+// default, a replica of a concerned shard when the client disappears (the takeover timer is not
+// here yet).
+//
+// It is a pure state machine over values. Inputs are replicas' signed statements as they arrive
+// (from any sender, in any order, repeated or forged); each is checked against the shard map and
+// the session and then counted, or refused with a typed reason. Outputs are values the driver
+// sends: the PrepareCommand for every concerned shard, then one AcceptCommand, and finally the
+// notarisation certificate or the abort. f+1 matching signatures from distinct members make a
+// shard's vote (Chainspace §V-A): a commit needs one from every concerned shard (ALLPREPARED), a
+// single abort vote decides abort (SOMEPREPARED).
+//
+// Not thread-safe: one owner drives a manager.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+
+#include "sbac/object_table.h"
+
+namespace folio::sbac {
+
+enum class ManagerRefusal : uint8_t {
+  kWrongSession = 0,  // another transaction, session, epoch, or a shard not concerned
+  kInvalidSignature,  // not a member of the statement's shard, or a bad signature
+  kDuplicate,         // this replica's statement was already counted
+  kTooLate,           // a prepared statement after the decision
+};
+std::string_view to_string(ManagerRefusal refusal);
+
+class TransactionManager {
+ public:
+  enum class Phase : uint8_t { kPreparing, kAccepting, kCommitted, kAborted };
+
+  // REQUIRES: command.check_canonical() is OK
+  TransactionManager(PrepareCommand command, ShardMap map);
+
+  Phase phase() const { return phase_; }
+  const std::set<ShardId>& concerned() const { return concerned_; }
+  // What every concerned shard must sequence in phase 1 (to resend until the decision).
+  const PrepareCommand& prepare_command() const { return command_; }
+
+  // Counts one replica's signed `prepared` statement; empty if counted.
+  std::optional<ManagerRefusal> on_prepared(const Prepared& statement,
+                                            const ReplicaSignature& signature);
+  // Counts one replica's signed `accepted` statement; empty if counted.
+  std::optional<ManagerRefusal> on_accepted(const Accepted& statement,
+                                            const ReplicaSignature& signature);
+
+  // Phase 2's command with its evidence, once decided (every shard's commit vote, or one abort).
+  const std::optional<AcceptCommand>& accept_command() const { return accept_; }
+  // The certificate, once every concerned shard's f+1 `accepted(commit)` arrived.
+  const std::optional<NotarisationCertificate>& certificate() const { return certificate_; }
+
+ private:
+  // Signatures per shard and verdict, by signer (sorted, so evidence is canonical).
+  using Tally = std::map<ShardId, std::map<Verdict, std::map<crypto::PublicKey, ReplicaSignature>>>;
+
+  std::optional<ManagerRefusal> count(Tally& tally, ShardId shard, Verdict verdict,
+                                      const Bytes& payload, const ReplicaSignature& signature);
+  std::vector<ReplicaSignature> quorum_of(const Tally& tally, ShardId shard, Verdict verdict) const;
+  void decide();
+  void finish();
+
+  PrepareCommand command_;
+  ShardMap map_;
+  std::set<ShardId> concerned_;
+  Phase phase_ = Phase::kPreparing;
+  Tally prepared_;
+  Tally accepted_;
+  std::optional<AcceptCommand> accept_;
+  std::optional<NotarisationCertificate> certificate_;
+};
+
+}  // namespace folio::sbac
