@@ -91,8 +91,15 @@ Status PrepareCommand::check_canonical() const {
   return ok_status();
 }
 
+Result<ShardCommand> decode_command(ByteView bytes) {
+  codec::Limits limits;
+  limits.input_bytes_max = kCommandBytesMax;
+  return codec::decode_from_bytes<ShardCommand>(bytes, limits);
+}
+
 ObjectTable::ObjectTable(ShardId shard, ShardMap map, uint32_t dummy_slots)
     : shard_(shard), map_(std::move(map)), dummies_(dummy_slots) {
+  FOLIO_ASSERT(map_.check_canonical().ok());
   FOLIO_ASSERT(map_.contains(shard_));
   FOLIO_ASSERT(dummy_slots <= kDummySlotsMax);
 }
@@ -100,6 +107,8 @@ ObjectTable::ObjectTable(ShardId shard, ShardMap map, uint32_t dummy_slots)
 Status ObjectTable::add_genesis(const ledger::StateRef& ref) {
   if (shard_of(ref, map_) != shard_)
     return make_error(ErrorCode::kInvalidArgument, ref.describe() + " is not managed here");
+  if (transactions_.contains(ref.tx_id))
+    return make_error(ErrorCode::kConflict, ref.describe() + " belongs to a transaction seen here");
   if (!objects_.emplace(ref, ObjectEntry{}).second)
     return make_error(ErrorCode::kConflict, ref.describe() + " already exists");
   return ok_status();

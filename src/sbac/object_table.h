@@ -99,6 +99,14 @@ struct SingleShardCommand {
 
 using ShardCommand = std::variant<PrepareCommand, AcceptCommand, SingleShardCommand>;
 
+// The largest encoded command a shard accepts: a transaction's worth of refs plus one vote per
+// shard, each with at most n signatures.
+constexpr size_t kCommandBytesMax = 8u << 20;
+
+// Decodes one command from a committed block. Untrusted bytes: fails (kMalformed or
+// kLimitExceeded) on anything but one canonical ShardCommand of at most kCommandBytesMax bytes.
+Result<ShardCommand> decode_command(ByteView bytes);
+
 enum class AbortReason : uint8_t {
   kNone = 0,              // the verdict is commit
   kObjectNotActive,       // an input or reference is unknown or consumed
@@ -186,11 +194,12 @@ struct ObjectEntry {
 
 class ObjectTable {
  public:
-  // REQUIRES: map.contains(shard), dummy_slots <= kDummySlotsMax
+  // REQUIRES: map.check_canonical() is OK, map.contains(shard), dummy_slots <= kDummySlotsMax
   ObjectTable(ShardId shard, ShardMap map, uint32_t dummy_slots);
 
   // Places an active state without a transaction (bootstrap and tests). Fails if this shard does
-  // not manage `ref` or the table already knows it.
+  // not manage `ref`, the table already knows it, or ref.tx_id holds or held a commit vote here
+  // (the state would then be an output that only that transaction may create).
   Status add_genesis(const ledger::StateRef& ref);
 
   // Executes one sequenced command at the block's agreed time.

@@ -528,6 +528,31 @@ TEST_F(ObjectTableTest, AcceptedStatementsFormACertificateIffTheTransactionCommi
   EXPECT_FALSE(verify_certificate(t2.tx_id, committed, concerned(t2), net_.map).ok());
 }
 
+TEST_F(ObjectTableTest, GenesisCannotPlantAPendingTransactionsOutput) {
+  StateRef a = genesis(0, "a");
+  TxId id = tx_with_output_on(0, "T");
+  PrepareCommand c = command(id, 0, {a}, {}, 1);
+  EXPECT_EQ(prepared_of(table(0).prepare(c, now_, non_validating_)).verdict, Verdict::kCommit);
+  EXPECT_FALSE(table(0).add_genesis(StateRef{id, 0}).ok());
+  EXPECT_EQ(run(c), Verdict::kCommit);
+  EXPECT_FALSE(table(0).add_genesis(a).ok());  // already known
+}
+
+TEST(DecodeCommand, RejectsEveryTruncationAndGarbage) {
+  auto net = make_network(2, 4);
+  TxId id = testing::tx_id("T");
+  Prepared p{id, Sequence(3), Verdict::kCommit, ShardId(1), net.map.epoch};
+  Bytes bytes = codec::encode_to_bytes(
+      ShardCommand{AcceptCommand{id, Sequence(3), Verdict::kCommit, {vote(net, p, 2)}}});
+  ASSERT_TRUE(decode_command(bytes).ok());
+  for (size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(decode_command(ByteView(bytes.data(), n)).ok()) << n;
+  Bytes unknown_variant{7};
+  EXPECT_EQ(decode_command(unknown_variant).error().code, ErrorCode::kMalformed);
+  Bytes huge(kCommandBytesMax + 1, 0);
+  EXPECT_FALSE(decode_command(huge).ok());
+}
+
 TEST(ShardCommand, RoundTripsAndDecodesStrictly) {
   auto net = make_network(2, 4);
   TxId id = testing::tx_id("T");

@@ -95,7 +95,8 @@ struct NotarisationCertificate {
 // OK iff `certificate` proves that `tx_id` committed: its epoch is the map's; it holds exactly one
 // vote per shard in `concerned` and none for another shard; each vote is `accepted(tx_id, commit)`
 // for its shard and epoch and passes verify_vote. `concerned` comes from the verifier's own view of
-// the transaction (concerned_shards), never from the certificate.
+// the transaction (concerned_shards), never from the certificate. REQUIRES (also of verify_vote):
+// map.check_canonical() is OK, as it is for any decoded map.
 Status verify_certificate(const ledger::TxId& tx_id, const NotarisationCertificate& certificate,
                           const std::set<ShardId>& concerned, const ShardMap& map);
 

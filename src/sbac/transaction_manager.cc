@@ -19,6 +19,7 @@ std::string_view to_string(ManagerRefusal refusal) {
 TransactionManager::TransactionManager(PrepareCommand command, ShardMap map)
     : command_(std::move(command)), map_(std::move(map)) {
   FOLIO_ASSERT(command_.check_canonical().ok());
+  FOLIO_ASSERT(map_.check_canonical().ok());
   concerned_ = concerned_shards(command_.tx_id, command_.inputs, command_.references,
                                 command_.output_count, map_.shard_count());
   FOLIO_ASSERT(!concerned_.empty());

@@ -34,7 +34,7 @@ class TransactionManager {
  public:
   enum class Phase : uint8_t { kPreparing, kAccepting, kCommitted, kAborted };
 
-  // REQUIRES: command.check_canonical() is OK
+  // REQUIRES: command.check_canonical() and map.check_canonical() are OK
   TransactionManager(PrepareCommand command, ShardMap map);
 
   Phase phase() const { return phase_; }
