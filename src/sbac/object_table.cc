@@ -207,6 +207,8 @@ Outcome ObjectTable::prepare(const PrepareCommand& command, ledger::Timestamp ag
   session.prepared.key = key;
   session.prepared.shard = shard_;
   session.prepared.reason = evaluate(session, agreed_time, check);
+  for (ObjectEntry* entry : objects_of(session))
+    session.prepared.sequence_max = std::max(session.prepared.sequence_max, entry->sequence);
   session.prepared.verdict =
       session.prepared.reason == AbortReason::kNone ? Verdict::kCommit : Verdict::kAbort;
   if (session.prepared.verdict == Verdict::kCommit) {

@@ -127,7 +127,10 @@ struct PrepareDecision {
   ShardId shard;
   Verdict verdict = Verdict::kAbort;
   AbortReason reason = AbortReason::kNone;
-  FOLIO_FIELDS(key, shard, verdict, reason)
+  // The highest sequence number among the session's objects here when it was prepared: a manager
+  // retrying after kSequenceNewer picks an s_T at least this high (Byzcuit).
+  Sequence sequence_max;
+  FOLIO_FIELDS(key, shard, verdict, reason, sequence_max)
   friend bool operator==(const PrepareDecision&, const PrepareDecision&) = default;
   Prepared statement(Epoch epoch) const {
     return Prepared{key.tx_id, key.session, verdict, shard, epoch};

@@ -212,6 +212,7 @@ TEST_F(ObjectTableTest, AbortReleasesLocksAndBumpsSequenceNumbers) {
   PrepareDecision stale =
       prepared_of(table(0).prepare(command(testing::tx_id("U"), 4, {a}), now_, non_validating_));
   EXPECT_EQ(stale.reason, AbortReason::kSequenceNewer);
+  EXPECT_EQ(stale.sequence_max, Sequence(5));  // what a retry must reach
   // ...a later one can.
   EXPECT_EQ(run(command(testing::tx_id("U"), 5, {a})), Verdict::kCommit);
 }
