@@ -7,34 +7,32 @@
 namespace folio::ledger {
 namespace {
 
-// A set of state refs for the membership checks below: a linear scan for the few states most
-// transactions hold, a hash set beyond that.
+// A set of state refs for the membership checks below, sized when built: a linear scan for the few
+// states most transactions hold, a hash set beyond that.
 class RefSet {
  public:
-  explicit RefSet(size_t expected) {
-    if (expected > kLinearMax)
-      hashed_.reserve(expected);
-    else
-      small_.reserve(expected);
+  explicit RefSet(size_t size) : hashed_mode_(size > kLinearMax) {
+    if (hashed_mode_) {
+      hashed_.reserve(size);
+    } else {
+      small_.reserve(size);
+    }
   }
   // False if already present.
   bool insert(const StateRef& ref) {
+    if (hashed_mode_) return hashed_.insert(ref).second;
     if (contains(ref)) return false;
-    if (small_.size() < kLinearMax && hashed_.empty()) {
-      small_.push_back(ref);
-    } else {
-      if (hashed_.empty()) hashed_.insert(small_.begin(), small_.end());
-      hashed_.insert(ref);
-    }
+    small_.push_back(ref);
     return true;
   }
   bool contains(const StateRef& ref) const {
-    if (!hashed_.empty()) return hashed_.count(ref) > 0;
+    if (hashed_mode_) return hashed_.count(ref) > 0;
     return std::find(small_.begin(), small_.end(), ref) != small_.end();
   }
 
  private:
   static constexpr size_t kLinearMax = 16;
+  bool hashed_mode_;
   std::vector<StateRef> small_;
   std::unordered_set<StateRef> hashed_;
 };
@@ -46,20 +44,23 @@ std::string input_name(const LedgerTransaction& tx, size_t i) {
 // What the decoder enforces (TransactionState / Command / Party check_canonical), checked again
 // here because a transaction can also be built in memory.
 Verdict check_well_formed(const LedgerTransaction& tx) {
-  auto check = [](const std::string& what, Status s) {
-    return s.ok() ? Verdict::accept()
-                  : Verdict::fail(Rule::kMalformedComponent, what + ": " + s.error().context);
+  // The component's name is only built when it is needed for a message.
+  auto malformed = [](std::string what, const Status& s) {
+    return Verdict::fail(Rule::kMalformedComponent, what + ": " + s.error().context);
   };
   for (size_t i = 0; i < tx.outputs.size(); ++i) {
-    Verdict v = check("output " + std::to_string(i), tx.outputs[i].check_canonical());
-    if (v.ok()) v = check("output " + std::to_string(i), tx.outputs[i].notary.check_canonical());
-    if (!v.ok()) return v;
+    Status s = tx.outputs[i].check_canonical();
+    if (s.ok()) s = tx.outputs[i].notary.check_canonical();
+    if (!s.ok()) return malformed("output " + std::to_string(i), s);
   }
   for (const Command& c : tx.commands) {
-    Verdict v = check("command " + c.contract + "." + c.name, c.check_canonical());
-    if (!v.ok()) return v;
+    Status s = c.check_canonical();
+    if (!s.ok()) return malformed("command " + c.contract + "." + c.name, s);
   }
-  if (tx.notary) return check("the notary", tx.notary->check_canonical());
+  if (tx.notary) {
+    Status s = tx.notary->check_canonical();
+    if (!s.ok()) return malformed("the notary", s);
+  }
   return Verdict::accept();
 }
 
