@@ -108,12 +108,15 @@ Verdict check_structure(const LedgerTransaction& tx, bool notary_change) {
                 ", not the transaction's notary " + tx.notary->name +
                 " (only a notary-change transaction moves states between notaries)");
   }
-  for (size_t i = 0; i < tx.attachments.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (tx.attachments[i].id == tx.attachments[j].id)
-        return Verdict::fail(
-            Rule::kDuplicateAttachment,
-            "attachment " + tx.attachments[i].id.value().short_hex() + " is attached twice");
+  // Sorted ids find a repeat in O(n log n): a hostile transaction may carry thousands.
+  std::vector<AttachmentId> ids;
+  ids.reserve(tx.attachments.size());
+  for (const Attachment& a : tx.attachments) ids.push_back(a.id);
+  std::sort(ids.begin(), ids.end());
+  auto repeat = std::adjacent_find(ids.begin(), ids.end());
+  if (repeat != ids.end())
+    return Verdict::fail(Rule::kDuplicateAttachment,
+                         "attachment " + repeat->value().short_hex() + " is attached twice");
   return Verdict::accept();
 }
 
