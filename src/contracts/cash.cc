@@ -1,9 +1,12 @@
 #include "contracts/cash.h"
 
 #include <algorithm>
+#include <map>
 
 namespace folio::contracts {
 namespace {
+
+constexpr size_t kLinearGroupsMax = 8;
 
 struct Totals {
   std::vector<const CashState*> inputs;
@@ -44,10 +47,25 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
   // Decode every cash state and group by issued token, in order of first appearance (the same on
   // every verifier). Transactions hold few tokens, so a linear search beats a map.
   std::vector<CashState> ins, outs;
+  // Past a few tokens an ordered index keeps a hostile transaction with thousands of them from
+  // costing quadratic time.
   std::vector<Totals> groups;
-  auto group_of = [&groups](const IssuedCurrency& token) -> Totals& {
-    for (Totals& t : groups)
-      if (*t.token == token) return t;
+  std::map<Bytes, size_t> index;
+  auto find_group = [&](const IssuedCurrency& token) -> Totals* {
+    if (groups.size() <= kLinearGroupsMax) {
+      for (Totals& t : groups)
+        if (*t.token == token) return &t;
+      return nullptr;
+    }
+    if (index.empty())
+      for (size_t g = 0; g < groups.size(); ++g)
+        index[codec::encode_to_bytes(*groups[g].token)] = g;
+    auto it = index.find(codec::encode_to_bytes(token));
+    return it == index.end() ? nullptr : &groups[it->second];
+  };
+  auto group_of = [&](const IssuedCurrency& token) -> Totals& {
+    if (Totals* t = find_group(token)) return *t;
+    if (!index.empty()) index[codec::encode_to_bytes(token)] = groups.size();
     Totals& t = groups.emplace_back();
     t.token = &token;
     return t;
@@ -89,9 +107,8 @@ Status Cash::verify(const ledger::LedgerTransaction& tx) const {
       auto e = codec::decode_from_bytes<CashExit>(c->params);
       if (!e.ok()) return ledger::reject("Exit parameters do not decode: " + e.error().context);
       if (e->amount.quantity == 0) return ledger::reject("Exit of a zero amount");
-      auto it = std::find_if(groups.begin(), groups.end(),
-                             [&](const Totals& t) { return *t.token == e->amount.token; });
-      if (it == groups.end() || it->inputs.empty())
+      Totals* it = find_group(e->amount.token);
+      if (it == nullptr || it->inputs.empty())
         return ledger::reject("Exit of " + token_name(e->amount.token) +
                               " but no such cash is consumed");
       if (!add(it->exited, e->amount.quantity)) return ledger::reject("exited amounts overflow");

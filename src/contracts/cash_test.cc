@@ -9,6 +9,7 @@ namespace folio::contracts {
 namespace {
 
 using testing::LedgerDsl;
+using testing::TxDsl;
 
 class CashTest : public ::testing::Test {
  protected:
@@ -401,6 +402,30 @@ TEST_F(CashTest, ParticipantIsTheOwner) {
   ledger::TransactionState garbage = cash(100, "alice");
   garbage.data = Bytes{9};
   EXPECT_FALSE(contract.participants(garbage).ok());
+}
+
+TEST_F(CashTest, ManyTokensEachConserveOnTheirOwn) {
+  // Forty issued tokens (more than the linear search handles), each moved whole; one is inflated.
+  auto token_cash = [&](uint8_t reference, uint64_t pennies, std::string_view owner) {
+    CashAmount amount{
+        pennies, IssuedCurrency{PartyAndReference{ledger.party("bank"), Bytes{reference}}, "GBP"}};
+    return cash_output(amount, ledger.public_key(owner), ledger.notary());
+  };
+  for (uint8_t r = 0; r < 40; ++r)
+    ledger.transaction()
+        .output("t" + std::to_string(r), token_cash(r, 100 + r, "alice"))
+        .command(cash_issue(ledger.public_key("bank")))
+        .verifies();
+  auto move_all = [&](uint8_t inflated) {
+    TxDsl tx = ledger.transaction();
+    for (uint8_t r = 0; r < 40; ++r)
+      tx.input("t" + std::to_string(r))
+          .output(token_cash(r, 100 + r + (r == inflated ? 1 : 0), "bob"));
+    tx.command(cash_move({ledger.public_key("alice")}));
+    return tx;
+  };
+  move_all(255).verifies();
+  move_all(33).fails_with("amounts of GBP issued by O=bank,L=London,C=GB are not conserved");
 }
 
 }  // namespace
