@@ -1,6 +1,8 @@
 #include "ledger/verify.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -161,29 +163,48 @@ Verdict check_encumbrances(const LedgerTransaction& tx) {
   return Verdict::accept();
 }
 
-Verdict check_constraint(const LedgerTransaction& tx, const TransactionState& state,
-                         const std::string& name) {
-  if (std::holds_alternative<AlwaysAcceptConstraint>(state.constraint)) return Verdict::accept();
-  const Attachment* provider = nullptr;
+// Which attachments provide each contract: the first, and a second if another one does too (an
+// ambiguity). Built once per transaction, so checking every state costs a lookup, not a scan.
+struct Providers {
+  const Attachment* first = nullptr;
+  const Attachment* second = nullptr;
+};
+using ProviderIndex = std::map<std::string_view, Providers>;
+
+ProviderIndex index_providers(const LedgerTransaction& tx) {
+  ProviderIndex index;
   for (const Attachment& a : tx.attachments) {
     for (const std::string& c : a.contracts) {
-      if (c != state.contract) continue;
-      if (provider != nullptr)
-        return Verdict::fail(Rule::kConstraintAmbiguousAttachment,
-                             name + ": attachments " + provider->id.value().short_hex() + " and " +
-                                 a.id.value().short_hex() + " both provide contract " +
-                                 state.contract);
-      provider = &a;
+      Providers& p = index[c];
+      if (p.first == nullptr) {
+        p.first = &a;
+      } else if (p.second == nullptr) {
+        p.second = &a;
+      }
     }
   }
-  if (provider == nullptr)
+  return index;
+}
+
+// `name` is called only to word a failure.
+template <class Name>
+Verdict check_constraint(const ProviderIndex& providers, const TransactionState& state,
+                         const Name& name) {
+  auto it = providers.find(state.contract);
+  if (it == providers.end())
     return Verdict::fail(Rule::kConstraintNoAttachment,
-                         name + " is constrained to " + describe(state.constraint) +
+                         name() + " is constrained to " + describe(state.constraint) +
                              " but no attachment provides contract " + state.contract);
+  const Attachment* provider = it->second.first;
+  if (it->second.second != nullptr)
+    return Verdict::fail(Rule::kConstraintAmbiguousAttachment,
+                         name() + ": attachments " + provider->id.value().short_hex() + " and " +
+                             it->second.second->id.value().short_hex() + " both provide contract " +
+                             state.contract);
   if (const auto* hash = std::get_if<HashConstraint>(&state.constraint)) {
     if (hash->attachment != provider->id)
       return Verdict::fail(Rule::kConstraintHashMismatch,
-                           name + " requires contract " + state.contract + " from attachment " +
+                           name() + " requires contract " + state.contract + " from attachment " +
                                hash->attachment.value().short_hex() + ", but attachment " +
                                provider->id.value().short_hex() + " provides it");
     return Verdict::accept();
@@ -192,19 +213,28 @@ Verdict check_constraint(const LedgerTransaction& tx, const TransactionState& st
   std::set<PublicKey> signers(provider->signers.begin(), provider->signers.end());
   if (!signature.key.is_fulfilled_by(signers))
     return Verdict::fail(Rule::kConstraintSignatureUnfulfilled,
-                         name + " requires contract " + state.contract + " signed by " +
+                         name() + " requires contract " + state.contract + " signed by " +
                              signature.key.describe() + ", but attachment " +
                              provider->id.value().short_hex() + " is not signed by enough of it");
   return Verdict::accept();
 }
 
 Verdict check_constraints(const LedgerTransaction& tx) {
+  auto always = [](const TransactionState& s) {
+    return std::holds_alternative<AlwaysAcceptConstraint>(s.constraint);
+  };
+  std::optional<ProviderIndex> providers;  // built only if some state needs it
   for (size_t i = 0; i < tx.inputs.size(); ++i) {
-    Verdict v = check_constraint(tx, tx.inputs[i].state, input_name(tx, i));
+    if (always(tx.inputs[i].state)) continue;
+    if (!providers) providers = index_providers(tx);
+    Verdict v = check_constraint(*providers, tx.inputs[i].state, [&] { return input_name(tx, i); });
     if (!v.ok()) return v;
   }
   for (size_t i = 0; i < tx.outputs.size(); ++i) {
-    Verdict v = check_constraint(tx, tx.outputs[i], "output " + std::to_string(i));
+    if (always(tx.outputs[i])) continue;
+    if (!providers) providers = index_providers(tx);
+    Verdict v =
+        check_constraint(*providers, tx.outputs[i], [&] { return "output " + std::to_string(i); });
     if (!v.ok()) return v;
   }
   return Verdict::accept();
