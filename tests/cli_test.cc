@@ -65,6 +65,17 @@ TEST(Cli, MalformedFileIsOneLineErrorWithExitCodeOne) {
   EXPECT_EQ(missing.exit_code, 1);
 }
 
+TEST(Cli, DirectoriesAndUnwritablePathsAreErrorsNotCrashes) {
+  // Regressions: a directory was reported as "larger than the limit", and an unwritable output
+  // path aborted the process with an uncaught filesystem exception.
+  Outcome dir = folio("tx decode " + temp_dir());
+  EXPECT_EQ(dir.exit_code, 1);
+  EXPECT_NE(dir.err.find("is not a readable file"), std::string::npos) << dir.err;
+  Outcome unwritable = folio("tx sample --out /proc/folio-no-such-dir/x.tx");
+  EXPECT_EQ(unwritable.exit_code, 1);
+  EXPECT_NE(unwritable.err.find("cannot create"), std::string::npos) << unwritable.err;
+}
+
 TEST(Cli, DemoVerifiesTheChainAndConservesCash) {
   Outcome r = folio("demo --chain 300 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "cli/json.h"
 #include "contracts/cash.h"
 #include "contracts/native.h"
@@ -35,33 +36,6 @@ ledger::PrivacySalt fresh_salt() {
   ledger::PrivacySalt salt;
   randombytes_buf(salt.data(), salt.size());
   return salt;
-}
-
-Result<Bytes> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kIo, "cannot open " + path);
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0) return make_error(ErrorCode::kIo, "cannot read " + path);
-  if (static_cast<uint64_t>(size) > ledger::kTransactionBytesMax + 64)
-    return make_error(ErrorCode::kLimitExceeded, path + " is larger than the " +
-                                                     std::to_string(ledger::kTransactionBytesMax) +
-                                                     "-byte transaction limit");
-  in.seekg(0);
-  Bytes out(static_cast<size_t>(size));
-  in.read(reinterpret_cast<char*>(out.data()), size);
-  if (!in) return make_error(ErrorCode::kIo, "cannot read " + path);
-  return out;
-}
-
-Status write_file(const std::string& path, ByteView bytes) {
-  std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  if (!out) return make_error(ErrorCode::kIo, "cannot write " + path);
-  return ok_status();
 }
 
 [[noreturn]] void fail(const std::string& message) {
@@ -228,7 +202,7 @@ void run_demo(size_t chain_length, bool json) {
 // ---- folio tx ----
 
 void decode_command(const std::string& path) {
-  auto bytes = read_file(path);
+  auto bytes = read_file(path, ledger::kTransactionBytesMax + ledger::kTxFileMagic.size() + 8);
   if (!bytes.ok()) fail(bytes.error().message());
   auto content = ledger::decode_tx_file(*bytes);
   if (!content.ok()) fail(path + ": " + content.error().message());

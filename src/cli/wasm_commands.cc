@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "contracts/cscoin.h"
 #include "ledger/tx_file.h"
 #include "ledger/verify.h"
@@ -31,20 +32,14 @@ constexpr std::string_view kLedgerTxMagic = "FOLIOLT1";
   throw CLI::RuntimeError(1);
 }
 
-Result<Bytes> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kIo, "cannot read " + path);
-  Bytes out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return out;
-}
+// Contract files are modules or attachment zips; transaction files are smaller still.
+constexpr size_t kContractFileBytesMax = wasm::kAttachmentBytesMax;
+
+Result<Bytes> read_bytes(const std::string& path) { return read_file(path, kContractFileBytesMax); }
 
 void write_bytes(const std::string& path, ByteView bytes) {
-  std::filesystem::path p(path);
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  if (!out) fail("cannot write " + path);
+  Status s = write_file(path, bytes);
+  if (!s.ok()) fail(s.error().message());
 }
 
 bool is_zip(ByteView b) { return b.size() >= 4 && b[0] == 'P' && b[1] == 'K'; }
