@@ -58,45 +58,44 @@ std::string Execution::describe() const {
   return out + " (gas " + std::to_string(gas_used) + ")";
 }
 
-Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget,
-              ByteView config, ByteView view) {
+namespace {
+
+// The fields every entry point sets alike.
+engine::RunInput run_input(std::string_view contract, uint64_t gas_budget, ByteView config,
+                           ByteView view) {
   engine::RunInput input;
-  input.tx = tx.data();
-  input.tx_size = tx.size();
   input.contract = std::string(contract);
   input.gas_budget = gas_budget;
   input.config = config.data();
   input.config_size = config.size();
   input.view = view.data();
   input.view_size = view.size();
+  return input;
+}
+
+}  // namespace
+
+Execution run(const Module& module, ByteView tx, std::string_view contract, uint64_t gas_budget,
+              ByteView config, ByteView view) {
+  engine::RunInput input = run_input(contract, gas_budget, config, view);
+  input.tx = tx.data();
+  input.tx_size = tx.size();
   engine::RunOutcome ran = engine::engine_run(module.engine(), input);
   return from_outcome(std::move(ran));
 }
 
 Execution run_lazy(const Module& module, std::function<Bytes()> encode_tx,
                    std::string_view contract, uint64_t gas_budget, ByteView config, ByteView view) {
-  engine::RunInput input;
+  engine::RunInput input = run_input(contract, gas_budget, config, view);
   input.tx_source = std::move(encode_tx);
-  input.contract = std::string(contract);
-  input.gas_budget = gas_budget;
-  input.config = config.data();
-  input.config_size = config.size();
-  input.view = view.data();
-  input.view_size = view.size();
   engine::RunOutcome ran = engine::engine_run(module.engine(), input);
   return from_outcome(std::move(ran));
 }
 
 Execution run_participants(const Module& module, ByteView view, std::string_view contract,
                            uint64_t gas_budget, ByteView config) {
-  engine::RunInput input;
+  engine::RunInput input = run_input(contract, gas_budget, config, view);
   input.entry = engine::Entry::kParticipants;
-  input.contract = std::string(contract);
-  input.gas_budget = gas_budget;
-  input.config = config.data();
-  input.config_size = config.size();
-  input.view = view.data();
-  input.view_size = view.size();
   return from_outcome(engine::engine_run(module.engine(), input));
 }
 
