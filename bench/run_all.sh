@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 folio=./build/folio
 mkdir -p bench/results
 available=$("$folio" bench --help 2>/dev/null | awk '/^Subcommands:/{s=1;next} s&&NF{print $1}')
-for name in ledger consensus wasm zk; do
+for name in ledger consensus wasm zk sbac-sim node network; do
   if grep -qx "$name" <<<"$available"; then
     echo "== folio bench $name"
     case "$name" in

@@ -11,6 +11,10 @@ packages=(
   # libraries
   libssl-dev libsodium-dev libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libsqlite3-dev libzip-dev zipcmp zipmerge ziptool
+  # node storage, networking and services
+  postgresql libpq-dev libqpid-proton-cpp12-dev libcpp-httplib-dev
+  # benchmark plots
+  gnuplot-nox
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
 )

@@ -18,5 +18,9 @@ void add_ledger_commands(CLI::App& app, Groups& groups);  // demo, tx decode, be
 void add_zk_commands(CLI::App& app, Groups& groups);      // bench zk (when src/zk is built)
 void add_wasm_commands(CLI::App& app, Groups& groups);    // contract validate|run, bench wasm
 void add_consensus_commands(CLI::App& app, Groups& groups);  // sim consensus, bench consensus
+void add_sbac_commands(CLI::App& app, Groups& groups);       // sim sbac
+void add_sbac_bench_commands(CLI::App& app, Groups& groups);  // bench sbac-sim
+void add_identity_commands(CLI::App& app, Groups& groups);   // doorman run|approve, networkmap run
+void add_node_commands(CLI::App& app, Groups& groups);       // bench node (and later node run)
 
 }  // namespace folio::cli

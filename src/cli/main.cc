@@ -23,6 +23,18 @@ int main(int argc, char** argv) {
 #ifdef FOLIO_HAVE_CONSENSUS
   folio::cli::add_consensus_commands(app, groups);
 #endif
+#ifdef FOLIO_HAVE_SBAC
+  folio::cli::add_sbac_commands(app, groups);
+#endif
+#ifdef FOLIO_HAVE_SBAC_BENCH
+  folio::cli::add_sbac_bench_commands(app, groups);
+#endif
+#ifdef FOLIO_HAVE_IDENTITY
+  folio::cli::add_identity_commands(app, groups);
+#endif
+#ifdef FOLIO_HAVE_NODE
+  folio::cli::add_node_commands(app, groups);
+#endif
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

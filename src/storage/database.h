@@ -1,0 +1,104 @@
+// Database: the one storage interface of a node (ARCHITECTURE.md section 4), implemented by SQLite
+// (WAL, the default) and PostgreSQL (libpq).
+//
+// SQL is written once, in the common subset of both dialects, with `?` placeholders; the
+// PostgreSQL implementation rewrites them to $1, $2, ... Column types: INTEGER (64-bit), REAL,
+// TEXT, BLOB (BYTEA on PostgreSQL: the implementation maps the word BLOB in DDL). Upserts use
+// `INSERT ... ON CONFLICT DO NOTHING` / `DO UPDATE`, which both accept.
+//
+// Every write happens inside `transact`, which opens a transaction, runs the function, and commits
+// if it returned ok or rolls back otherwise (also when the commit itself fails: a full disk or a
+// dead server is an error Status, never a crash or a half-written state). A Database is used by
+// one thread at a time unless an implementation says otherwise.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace folio::storage {
+
+// NULL, INTEGER, REAL, TEXT, BLOB.
+using Value = std::variant<std::monostate, int64_t, double, std::string, Bytes>;
+
+struct Row {
+  std::vector<Value> values;
+
+  bool is_null(size_t i) const { return std::holds_alternative<std::monostate>(values.at(i)); }
+  // REQUIRES: the column holds that type (FOLIO_ASSERT otherwise).
+  int64_t integer(size_t i) const;
+  double real(size_t i) const;
+  const std::string& text(size_t i) const;
+  const Bytes& blob(size_t i) const;
+};
+
+using Rows = std::vector<Row>;
+using Params = std::span<const Value>;
+
+enum class Backend : uint8_t { kSqlite, kPostgres };
+
+// Statements inside one open transaction.
+class Session {
+ public:
+  virtual ~Session() = default;
+  // Runs a statement that returns no rows; the number of rows it changed.
+  virtual Result<int64_t> exec(std::string_view sql, Params params = {}) = 0;
+  virtual Result<Rows> query(std::string_view sql, Params params = {}) = 0;
+};
+
+// One schema step. Migrations are numbered from 1 without gaps; each runs once, in its own
+// transaction, recorded in a `schema_migrations(component, version)` table, so a node's modules
+// (vault, flows, notary, ...) each keep their own sequence under their own component name.
+struct Migration {
+  int64_t version;
+  std::string description;
+  std::vector<std::string> statements;
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+
+  virtual Backend backend() const = 0;
+
+  // BEGIN; fn; COMMIT if fn returned ok, else ROLLBACK. Not reentrant.
+  virtual Status transact(const std::function<Status(Session&)>& fn) = 0;
+
+  // One statement in its own transaction (convenience for reads and single writes).
+  virtual Result<int64_t> exec(std::string_view sql, Params params = {}) = 0;
+  virtual Result<Rows> query(std::string_view sql, Params params = {}) = 0;
+
+  // A query that cannot write: for operators' report SQL. Statements that would write are refused
+  // with kInvalidArgument before they run.
+  virtual Result<Rows> query_read_only(std::string_view sql, Params params = {}) = 0;
+
+  // Applies the component's migrations that have not run yet, in order. Refuses (kConflict) a
+  // database whose recorded version for the component is newer than the newest migration given.
+  virtual Status migrate(std::string_view component, std::span<const Migration> migrations) = 0;
+};
+
+struct SqliteOptions {
+  std::string path;  // ":memory:" for a private in-memory database
+  bool wal = true;
+  // NORMAL in WAL mode loses at most the last transactions on power loss, never consistency.
+  bool synchronous_full = false;
+};
+
+Result<std::unique_ptr<Database>> open_sqlite(const SqliteOptions& options);
+
+struct PostgresOptions {
+  std::string conninfo;  // libpq connection string, e.g. "host=/tmp/pg port=5432 dbname=folio"
+};
+
+Result<std::unique_ptr<Database>> open_postgres(const PostgresOptions& options);
+
+}  // namespace folio::storage
