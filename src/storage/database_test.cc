@@ -1,0 +1,247 @@
+#include "storage/database.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "storage/testing/both_backends.h"
+
+namespace folio::storage {
+namespace {
+
+using testing::BothBackends;
+
+class DatabaseTest : public BothBackends {};
+
+TEST_P(DatabaseTest, ValuesRoundTrip) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB)").ok());
+  Bytes large(1 << 20);
+  for (size_t k = 0; k < large.size(); ++k) large[k] = static_cast<uint8_t>(k * 7 + 3);
+  std::vector<std::vector<Value>> inputs = {
+      {std::monostate(), std::monostate(), std::monostate(), std::monostate()},
+      {std::numeric_limits<int64_t>::min(), -0.5, std::string(""), Bytes()},
+      {std::numeric_limits<int64_t>::max(), 1e300, std::string("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"),
+       Bytes{0, 1, 2, 0}},
+      {int64_t{0}, 0.0, std::string("it's a '?'"), large},
+  };
+  for (const auto& input : inputs) {
+    Result<int64_t> changed = db.exec("INSERT INTO t (i, r, s, b) VALUES (?, ?, ?, ?)", input);
+    ASSERT_TRUE(changed.ok()) << changed.error().message();
+    EXPECT_EQ(*changed, 1);
+  }
+  Result<Rows> rows = db.query("SELECT i, r, s, b FROM t ORDER BY i NULLS FIRST");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  ASSERT_EQ(rows->size(), 4u);
+  std::vector<std::vector<Value>> sorted = {inputs[0], inputs[1], inputs[3], inputs[2]};
+  for (size_t k = 0; k < sorted.size(); ++k) EXPECT_TRUE((*rows)[k].values == sorted[k]) << k;
+}
+
+TEST_P(DatabaseTest, FailedTransactionLeavesNothing) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)").ok());
+  Status status = db.transact([](Session& session) -> Status {
+    const Value row[] = {int64_t{1}, std::string("one")};
+    FOLIO_TRY(session.exec("INSERT INTO t (k, v) VALUES (?, ?)", row));
+    return make_error(ErrorCode::kInternal, "changed my mind");
+  });
+  EXPECT_FALSE(status.ok());
+  Result<Rows> rows = db.query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].integer(0), 0);
+}
+
+TEST_P(DatabaseTest, ConstraintViolationIsAConflictAndRollsBack) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)").ok());
+  const Value one[] = {int64_t{1}, std::string("one")};
+  ASSERT_TRUE(db.exec("INSERT INTO t (k, v) VALUES (?, ?)", one).ok());
+  Status status = db.transact([&](Session& session) -> Status {
+    const Value two[] = {int64_t{2}, std::string("two")};
+    FOLIO_TRY(session.exec("INSERT INTO t (k, v) VALUES (?, ?)", two));
+    FOLIO_TRY(session.exec("INSERT INTO t (k, v) VALUES (?, ?)", one));
+    return ok_status();
+  });
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kConflict) << status.error().message();
+  EXPECT_NE(status.error().context.find("INSERT INTO t"), std::string::npos)
+      << status.error().context;
+  Result<Rows> rows = db.query("SELECT k FROM t ORDER BY k");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].integer(0), 1);
+  // The connection is usable afterwards.
+  const Value three[] = {int64_t{3}, std::string("three")};
+  EXPECT_TRUE(db.exec("INSERT INTO t (k, v) VALUES (?, ?)", three).ok());
+  const Value null_value[] = {int64_t{4}, std::monostate()};
+  Result<int64_t> refused = db.exec("INSERT INTO t (k, v) VALUES (?, ?)", null_value);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(DatabaseTest, QuestionMarksInsideStringsAreNotParameters) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (a TEXT, b TEXT)").ok());
+  const Value one[] = {std::string("x?")};
+  ASSERT_TRUE(db.exec("INSERT INTO t (a, b) VALUES ('what?', ?)", one).ok());
+  const Value key[] = {std::string("x?")};
+  Result<Rows> rows = db.query("SELECT a, b, 'it''s ?' FROM t WHERE b = ? AND a = 'what?'", key);
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].text(0), "what?");
+  EXPECT_EQ((*rows)[0].text(1), "x?");
+  EXPECT_EQ((*rows)[0].text(2), "it's ?");
+}
+
+TEST_P(DatabaseTest, WrongParameterCountIsAnError) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (a INTEGER)").ok());
+  const Value two[] = {int64_t{1}, int64_t{2}};
+  Result<int64_t> changed = db.exec("INSERT INTO t (a) VALUES (?)", two);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_P(DatabaseTest, SyntaxErrorIsInvalidArgument) {
+  Result<Rows> rows = database().query("SELEC 1");
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().code, ErrorCode::kInvalidArgument) << rows.error().message();
+}
+
+TEST_P(DatabaseTest, TransactIsNotReentrant) {
+  Database& db = database();
+  Status inner_status = ok_status();
+  Status status = db.transact([&](Session&) -> Status {
+    inner_status = db.transact([](Session&) { return ok_status(); });
+    return ok_status();
+  });
+  EXPECT_TRUE(status.ok());
+  EXPECT_FALSE(inner_status.ok());
+}
+
+std::vector<Migration> three_migrations() {
+  return {
+      {1, "accounts", {"CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT NOT NULL)"}},
+      {2, "balances", {"ALTER TABLE accounts ADD COLUMN balance INTEGER", 
+                       "CREATE INDEX accounts_owner ON accounts (owner)"}},
+      {3, "blobs", {"CREATE TABLE blobs (k TEXT PRIMARY KEY, v BLOB, r REAL)"}},
+  };
+}
+
+Result<int64_t> recorded_version(Database& db, std::string_view component) {
+  const Value key[] = {std::string(component)};
+  FOLIO_ASSIGN_OR_RETURN(
+      Rows rows,
+      db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?", key));
+  return rows.at(0).integer(0);
+}
+
+TEST_P(DatabaseTest, MigrationsRunInOrderOnce) {
+  Database& db = database();
+  std::vector<Migration> migrations = three_migrations();
+  ASSERT_TRUE(db.migrate("bank", std::span(migrations).first(1)).ok());
+  EXPECT_EQ(*recorded_version(db, "bank"), 1);
+  Status status = db.migrate("bank", migrations);
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_EQ(*recorded_version(db, "bank"), 3);
+  // Idempotent: running them again does nothing (a second CREATE TABLE would fail).
+  status = db.migrate("bank", migrations);
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  const Value row[] = {int64_t{1}, std::string("alice"), int64_t{10}};
+  EXPECT_TRUE(db.exec("INSERT INTO accounts (id, owner, balance) VALUES (?, ?, ?)", row).ok());
+  // Components are independent.
+  EXPECT_TRUE(db.migrate("other", std::span(migrations).first(0)).ok());
+  EXPECT_EQ(*recorded_version(db, "other"), 0);
+}
+
+TEST_P(DatabaseTest, MigrationsRefuseANewerDatabaseAndGaps) {
+  Database& db = database();
+  std::vector<Migration> migrations = three_migrations();
+  ASSERT_TRUE(db.migrate("bank", migrations).ok());
+  Status older = db.migrate("bank", std::span(migrations).first(2));
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.error().code, ErrorCode::kConflict) << older.error().message();
+  Status none = db.migrate("bank", std::span(migrations).first(0));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ErrorCode::kConflict);
+
+  std::vector<Migration> gap = {{1, "a", {"CREATE TABLE a (x INTEGER)"}},
+                                {3, "c", {"CREATE TABLE c (x INTEGER)"}}};
+  Status gapped = db.migrate("gappy", gap);
+  ASSERT_FALSE(gapped.ok());
+  EXPECT_EQ(gapped.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(*recorded_version(db, "gappy"), 0);
+}
+
+TEST_P(DatabaseTest, FailedMigrationIsRolledBackWhole) {
+  Database& db = database();
+  std::vector<Migration> migrations = {
+      {1, "first", {"CREATE TABLE first_table (x INTEGER)"}},
+      {2, "broken", {"CREATE TABLE second_table (x INTEGER)", "CREATE TABLE oops ("}},
+  };
+  Status status = db.migrate("partial", migrations);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().context.find("broken"), std::string::npos) << status.error().context;
+  EXPECT_EQ(*recorded_version(db, "partial"), 1);
+  EXPECT_TRUE(db.query("SELECT x FROM first_table").ok());
+  EXPECT_FALSE(db.query("SELECT x FROM second_table").ok());
+  // Fixed code can then move on.
+  migrations[1].statements = {"CREATE TABLE second_table (x INTEGER)"};
+  ASSERT_TRUE(db.migrate("partial", migrations).ok());
+  EXPECT_TRUE(db.query("SELECT x FROM second_table").ok());
+}
+
+TEST_P(DatabaseTest, ReadOnlyQueriesRefuseWrites) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (a INTEGER)").ok());
+  ASSERT_TRUE(db.exec("INSERT INTO t (a) VALUES (1)").ok());
+  const Value one[] = {int64_t{1}};
+  Result<Rows> rows = db.query_read_only("SELECT a FROM t WHERE a = ?", one);
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_EQ(rows->size(), 1u);
+  for (std::string_view sql :
+       {"INSERT INTO t (a) VALUES (2)", "UPDATE t SET a = 3", "DELETE FROM t",
+        "CREATE TABLE u (b INTEGER)", "DROP TABLE t", "ALTER TABLE t ADD COLUMN c TEXT",
+        "INSERT INTO t (a) VALUES (2) RETURNING a", "SELECT 1; DELETE FROM t",
+        "BEGIN", "COMMIT"}) {
+    Result<Rows> refused = db.query_read_only(sql);
+    ASSERT_FALSE(refused.ok()) << sql;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument)
+        << sql << ": " << refused.error().message();
+  }
+  Result<Rows> after = db.query("SELECT COUNT(*), MIN(a) FROM t");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)[0].integer(0), 1);
+  EXPECT_EQ((*after)[0].integer(1), 1);
+  // Writes still work afterwards.
+  EXPECT_TRUE(db.exec("INSERT INTO t (a) VALUES (2)").ok());
+}
+
+TEST_P(DatabaseTest, OneStatementAtATime) {
+  Database& db = database();
+  Result<int64_t> changed = db.exec("CREATE TABLE a (x INTEGER); CREATE TABLE b (x INTEGER)");
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.error().code, ErrorCode::kInvalidArgument) << changed.error().message();
+  EXPECT_TRUE(db.exec("CREATE TABLE c (x INTEGER); -- trailing comment").ok());
+}
+
+FOLIO_INSTANTIATE_BOTH_BACKENDS(DatabaseTest);
+
+TEST(Sqlite, MissingDirectoryIsAClearError) {
+  Result<std::unique_ptr<Database>> db =
+      open_sqlite({.path = "/nonexistent-folio-dir/sub/node.db"});
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.error().code, ErrorCode::kIo);
+  EXPECT_NE(db.error().context.find("does not exist"), std::string::npos) << db.error().context;
+}
+
+TEST(Sqlite, PrivateMemoryDatabasesAreSeparate) {
+  auto a = open_sqlite({.path = ":memory:"});
+  auto b = open_sqlite({.path = ":memory:"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->exec("CREATE TABLE t (x INTEGER)").ok());
+  EXPECT_FALSE((*b)->query("SELECT x FROM t").ok());
+}
+
+}  // namespace
+}  // namespace folio::storage

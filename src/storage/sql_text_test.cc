@@ -1,0 +1,55 @@
+#include "storage/sql_text.h"
+
+#include <gtest/gtest.h>
+
+namespace folio::storage {
+namespace {
+
+TEST(TranslateForPostgres, NumbersPlaceholdersInOrder) {
+  PostgresSql out = translate_for_postgres("SELECT a FROM t WHERE b = ? AND c IN (?, ?)");
+  EXPECT_EQ(out.sql, "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)");
+  EXPECT_EQ(out.parameter_count, 3u);
+}
+
+TEST(TranslateForPostgres, LeavesQuestionMarksInStringsAndCommentsAlone) {
+  PostgresSql out = translate_for_postgres(
+      "SELECT '?', 'it''s ?', \"odd?name\", E'\\'?' -- why?\n, ? /* what? */ , $$?$$, $x$?$x$, ?");
+  EXPECT_EQ(out.sql,
+            "SELECT '?', 'it''s ?', \"odd?name\", E'\\'?' -- why?\n, $1 /* what? */ , $$?$$, "
+            "$x$?$x$, $2");
+  EXPECT_EQ(out.parameter_count, 2u);
+}
+
+TEST(TranslateForPostgres, UnterminatedStringKeepsTheRest) {
+  PostgresSql out = translate_for_postgres("SELECT ?, 'abc ?");
+  EXPECT_EQ(out.sql, "SELECT $1, 'abc ?");
+  EXPECT_EQ(out.parameter_count, 1u);
+}
+
+TEST(TranslateForPostgres, MapsColumnTypesInDdlOnly) {
+  EXPECT_EQ(translate_for_postgres(
+                "CREATE TABLE t (a INTEGER PRIMARY KEY, b blob, c Real, d TEXT, integer_count "
+                "INTEGER, e TEXT DEFAULT 'INTEGER')")
+                .sql,
+            "CREATE TABLE t (a BIGINT PRIMARY KEY, b BYTEA, c DOUBLE PRECISION, d TEXT, "
+            "integer_count BIGINT, e TEXT DEFAULT 'INTEGER')");
+  EXPECT_EQ(translate_for_postgres("  -- note\nalter TABLE t ADD COLUMN x BLOB").sql,
+            "  -- note\nalter TABLE t ADD COLUMN x BYTEA");
+  EXPECT_EQ(translate_for_postgres("SELECT CAST(a AS INTEGER) FROM t").sql,
+            "SELECT CAST(a AS INTEGER) FROM t");
+}
+
+TEST(SqlText, FirstKeywordSkipsCommentsAndSpace) {
+  EXPECT_EQ(first_keyword("  /* x */ -- y\n select 1"), "SELECT");
+  EXPECT_EQ(first_keyword(""), "");
+  EXPECT_EQ(first_keyword("   "), "");
+}
+
+TEST(SqlText, HeadIsShortAndHasNoValuesPastTheFirstWords) {
+  EXPECT_EQ(sql_head("INSERT   INTO\nvault_states (a, b) VALUES (?, ?)"),
+            "INSERT INTO vault_states (a,");
+  EXPECT_LE(sql_head(std::string(200, 'x')).size(), 43u);
+}
+
+}  // namespace
+}  // namespace folio::storage

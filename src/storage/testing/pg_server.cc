@@ -1,0 +1,141 @@
+#include "storage/testing/pg_server.h"
+
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+extern char** environ;
+
+namespace folio::storage::testing {
+namespace {
+
+constexpr const char* kServerUser = "postgres";
+
+}  // namespace
+
+std::string PgServer::binary_dir() {
+  const char* configured = std::getenv("FOLIO_PG_BIN");
+  return configured != nullptr && *configured != '\0' ? configured
+                                                      : "/usr/lib/postgresql/15/bin";
+}
+
+bool PgServer::binaries_available() {
+  std::error_code ec;
+  const std::filesystem::path dir = binary_dir();
+  return std::filesystem::exists(dir / "initdb", ec) && std::filesystem::exists(dir / "pg_ctl", ec) &&
+         std::filesystem::exists(dir / "postgres", ec);
+}
+
+// Runs a command (as the server's user when we are root) with its output in directory_/commands.log.
+Status PgServer::run(const std::vector<std::string>& command) const {
+  std::vector<std::string> full;
+  if (geteuid() == 0) full = {"/usr/sbin/runuser", "-u", kServerUser, "--"};
+  full.insert(full.end(), command.begin(), command.end());
+  std::vector<char*> argv;
+  for (std::string& part : full) argv.push_back(part.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const std::string log = directory_ + "/commands.log";
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addchdir_np(&actions, directory_.c_str());
+  pid_t pid = 0;
+  int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0)
+    return make_error(ErrorCode::kIo, "pg test server: cannot run " + full[0] + ": " +
+                                          std::strerror(spawned));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return make_error(ErrorCode::kIo, "pg test server: waitpid failed");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return make_error(ErrorCode::kIo, "pg test server: `" + command[0] + "` failed; see " + log);
+  return ok_status();
+}
+
+Status PgServer::start_server() {
+  const std::string options = "-c fsync=off -c full_page_writes=off -c listen_addresses='' "
+                              "-c unix_socket_directories='" + directory_ + "' -c port=5432";
+  FOLIO_TRY(run({binary_dir() + "/pg_ctl", "start", "-w", "-t", "60", "-D", directory_ + "/data",
+                 "-l", directory_ + "/server.log", "-o", options}));
+  running_ = true;
+  return ok_status();
+}
+
+Result<std::unique_ptr<PgServer>> PgServer::start() {
+  if (!binaries_available())
+    return make_error(ErrorCode::kNotFound,
+                      "PostgreSQL server binaries not found in " + binary_dir());
+  std::string pattern = (std::filesystem::temp_directory_path() / "folio-pg-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr)
+    return make_error(ErrorCode::kIo, "pg test server: mkdtemp failed: " + pattern);
+  std::unique_ptr<PgServer> server(new PgServer());
+  server->directory_ = pattern;
+  if (geteuid() == 0) {
+    const passwd* user = getpwnam(kServerUser);
+    if (user == nullptr)
+      return make_error(ErrorCode::kNotFound, "pg test server: no user named postgres");
+    if (chown(pattern.c_str(), user->pw_uid, user->pw_gid) != 0)
+      return make_error(ErrorCode::kIo, "pg test server: chown failed on " + pattern);
+  }
+  chmod(pattern.c_str(), 0700);
+  FOLIO_TRY(server->run({binary_dir() + "/initdb", "-D", pattern + "/data", "-U", "postgres",
+                         "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"}));
+  FOLIO_TRY(server->start_server());
+  return server;
+}
+
+PgServer::~PgServer() {
+  if (running_) (void)kill();
+  std::error_code ec;
+  if (!directory_.empty()) std::filesystem::remove_all(directory_, ec);
+}
+
+Status PgServer::kill() {
+  if (!running_) return ok_status();
+  running_ = false;
+  return run({binary_dir() + "/pg_ctl", "stop", "-w", "-m", "immediate", "-D",
+              directory_ + "/data"});
+}
+
+Status PgServer::restart() {
+  if (running_) return ok_status();
+  return start_server();
+}
+
+std::string PgServer::conninfo(std::string_view database) const {
+  return "host=" + directory_ + " port=5432 user=postgres dbname=" + std::string(database);
+}
+
+Result<std::string> PgServer::create_database() {
+  const std::string name = "folio_" + std::to_string(getpid()) + "_" + std::to_string(++next_database_);
+  PGconn* conn = PQconnectdb(conninfo("postgres").c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
+    PQfinish(conn);
+    return make_error(ErrorCode::kIo, "pg test server: cannot connect: " + message);
+  }
+  PGresult* result = PQexec(conn, ("CREATE DATABASE " + name).c_str());
+  const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+  std::string message = ok ? "" : PQresultErrorMessage(result);
+  PQclear(result);
+  PQfinish(conn);
+  if (!ok) return make_error(ErrorCode::kIo, "pg test server: CREATE DATABASE: " + message);
+  return conninfo(name);
+}
+
+}  // namespace folio::storage::testing

@@ -1,0 +1,50 @@
+// PgServer: a throwaway PostgreSQL 15 server for tests.
+//
+// start() runs initdb and pg_ctl (under `runuser -u postgres` when the process is root, since
+// initdb refuses root) in a fresh temporary directory owned by the server's user; the server
+// listens only on a unix socket in that directory, with fsync off. The destructor stops it and
+// deletes the directory. create_database() gives each test its own database. Not thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace folio::storage::testing {
+
+class PgServer {
+ public:
+  // Where the server binaries are looked for: $FOLIO_PG_BIN, else /usr/lib/postgresql/15/bin.
+  static std::string binary_dir();
+  // Whether initdb, pg_ctl and postgres exist there (the only reason for a test to skip).
+  static bool binaries_available();
+
+  static Result<std::unique_ptr<PgServer>> start();
+  ~PgServer();
+  PgServer(const PgServer&) = delete;
+  PgServer& operator=(const PgServer&) = delete;
+
+  // Creates a database with a fresh name and returns its libpq conninfo.
+  Result<std::string> create_database();
+  std::string conninfo(std::string_view database) const;
+
+  // Stops the server at once, as a crash would (pg_ctl stop -m immediate).
+  Status kill();
+  // Starts it again on the same data directory and socket.
+  Status restart();
+  bool running() const { return running_; }
+
+ private:
+  PgServer() = default;
+  Status run(const std::vector<std::string>& command) const;
+  Status start_server();
+
+  std::string directory_;  // the temporary directory: data/, the socket, logs
+  bool running_ = false;
+  int next_database_ = 0;
+};
+
+}  // namespace folio::storage::testing
