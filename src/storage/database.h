@@ -71,6 +71,9 @@ class Database {
   virtual Backend backend() const = 0;
 
   // BEGIN; fn; COMMIT if fn returned ok, else ROLLBACK. Not reentrant.
+  // A statement that fails inside fn dooms the transaction on both backends (PostgreSQL's rule):
+  // later statements fail too and transact returns the first error even if fn returned ok. So
+  // test for a row rather than catching a constraint error, or use ON CONFLICT DO NOTHING.
   virtual Status transact(const std::function<Status(Session&)>& fn) = 0;
 
   // One statement in its own transaction (convenience for reads and single writes).

@@ -225,7 +225,98 @@ TEST_P(DatabaseTest, OneStatementAtATime) {
   EXPECT_TRUE(db.exec("CREATE TABLE c (x INTEGER); -- trailing comment").ok());
 }
 
+TEST_P(DatabaseTest, AFailedStatementDoomsItsTransaction) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k INTEGER PRIMARY KEY)").ok());
+  ASSERT_TRUE(db.exec("INSERT INTO t (k) VALUES (1)").ok());
+  Result<int64_t> after_failure = int64_t{0};
+  Status status = db.transact([&](Session& session) -> Status {
+    FOLIO_TRY(session.exec("INSERT INTO t (k) VALUES (2)"));
+    Result<int64_t> duplicate = session.exec("INSERT INTO t (k) VALUES (1)");
+    EXPECT_FALSE(duplicate.ok());
+    after_failure = session.exec("INSERT INTO t (k) VALUES (3)");
+    return ok_status();  // ignores the failure: transact must not commit anyway
+  });
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kConflict);
+  EXPECT_FALSE(after_failure.ok());
+  Result<Rows> rows = db.query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].integer(0), 1);
+}
+
+TEST_P(DatabaseTest, AggregatesAreIntegers) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (q INTEGER)").ok());
+  for (int64_t q : {int64_t{1} << 40, int64_t{5}, -int64_t{7}}) {
+    const Value row[] = {q};
+    ASSERT_TRUE(db.exec("INSERT INTO t (q) VALUES (?)", row).ok());
+  }
+  Result<Rows> rows = db.query("SELECT SUM(q), COUNT(*), MAX(q), MIN(q) FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_EQ((*rows)[0].integer(0), (int64_t{1} << 40) - 2);
+  EXPECT_EQ((*rows)[0].integer(1), 3);
+  EXPECT_EQ((*rows)[0].integer(2), int64_t{1} << 40);
+  EXPECT_EQ((*rows)[0].integer(3), -7);
+  Result<Rows> empty = db.query("SELECT SUM(q) FROM t WHERE q > 1000000000000000");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE((*empty)[0].is_null(0));
+}
+
+TEST_P(DatabaseTest, SecondConnectionSeesCommittedWrites) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k INTEGER)").ok());
+  Result<std::unique_ptr<Database>> other = open_another();
+  ASSERT_TRUE(other.ok()) << other.error().message();
+  ASSERT_TRUE(db.exec("INSERT INTO t (k) VALUES (1)").ok());
+  Result<Rows> rows = (*other)->query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].integer(0), 1);
+}
+
 FOLIO_INSTANTIATE_BOTH_BACKENDS(DatabaseTest);
+
+TEST(Postgres, AKilledServerGivesErrorsAndALaterServerIsReconnected) {
+  if (!testing::PgServer::binaries_available()) GTEST_SKIP() << "no PostgreSQL binaries";
+  Result<std::unique_ptr<testing::PgServer>> server = testing::PgServer::start();
+  ASSERT_TRUE(server.ok()) << server.error().message();
+  Result<std::string> conninfo = (*server)->create_database();
+  ASSERT_TRUE(conninfo.ok()) << conninfo.error().message();
+  Result<std::unique_ptr<Database>> opened = open_postgres({.conninfo = *conninfo});
+  ASSERT_TRUE(opened.ok()) << opened.error().message();
+  Database& db = **opened;
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k INTEGER)").ok());
+  ASSERT_TRUE(db.exec("INSERT INTO t (k) VALUES (1)").ok());
+
+  // Killed in the middle of a transaction: the statement and the transaction fail.
+  Status status = db.transact([&](Session& session) -> Status {
+    FOLIO_TRY(session.exec("INSERT INTO t (k) VALUES (2)"));
+    EXPECT_TRUE((*server)->kill().ok());
+    FOLIO_TRY(session.exec("INSERT INTO t (k) VALUES (3)"));
+    return ok_status();
+  });
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo) << status.error().message();
+  // While it is down, everything is an error.
+  Result<Rows> rows = db.query("SELECT COUNT(*) FROM t");
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(rows.error().code, ErrorCode::kIo);
+  EXPECT_FALSE(db.transact([](Session&) { return ok_status(); }).ok());
+  EXPECT_FALSE(db.query_read_only("SELECT 1").ok());
+
+  // Back up: the connection is reopened and only the committed row is there.
+  ASSERT_TRUE((*server)->restart().ok());
+  rows = db.query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_EQ((*rows)[0].integer(0), 1);
+}
+
+TEST(Postgres, UnreachableServerIsAnError) {
+  Result<std::unique_ptr<Database>> db =
+      open_postgres({.conninfo = "host=/nonexistent-folio-socket-dir dbname=x connect_timeout=2"});
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.error().code, ErrorCode::kIo);
+}
 
 TEST(Sqlite, MissingDirectoryIsAClearError) {
   Result<std::unique_ptr<Database>> db =

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -93,8 +94,10 @@ class SqliteDatabase final : public Database {
       return make_error(ErrorCode::kInvalidArgument, "sqlite: transact is not reentrant");
     FOLIO_TRY(run_plain("BEGIN IMMEDIATE"));
     in_transaction_ = true;
+    failed_.reset();
     SqliteSession session(*this);
     Status status = fn(session);
+    if (status.ok() && failed_.has_value()) status = *failed_;
     if (status.ok()) {
       status = run_plain("COMMIT");
       if (status.ok()) {
@@ -104,6 +107,7 @@ class SqliteDatabase final : public Database {
     }
     rollback();
     in_transaction_ = false;
+    failed_.reset();
     return status;
   }
 
@@ -153,7 +157,18 @@ class SqliteDatabase final : public Database {
     return run_migrations(*this, component, migrations);
   }
 
+  // Inside a transaction the first failed statement dooms it, as PostgreSQL does: later statements
+  // fail and transact rolls back even if its function returns ok.
   Result<int64_t> run(std::string_view sql, Params params, Rows* rows) {
+    if (in_transaction_ && failed_.has_value())
+      return make_error(failed_->code, "sqlite: the transaction already failed: " +
+                                           failed_->context);
+    Result<int64_t> result = run_statement(sql, params, rows);
+    if (!result.ok() && in_transaction_) failed_ = result.error();
+    return result;
+  }
+
+  Result<int64_t> run_statement(std::string_view sql, Params params, Rows* rows) {
     FOLIO_ASSIGN_OR_RETURN(sqlite3_stmt * statement, prepare(sql, /*cache=*/true));
     FOLIO_TRY(step_all(statement, sql, params, rows));
     return static_cast<int64_t>(sqlite3_changes64(db_));
@@ -189,7 +204,7 @@ class SqliteDatabase final : public Database {
   }
 
   Status run_plain(std::string_view sql) {
-    FOLIO_ASSIGN_OR_RETURN(int64_t changed, run(sql, {}, nullptr));
+    FOLIO_ASSIGN_OR_RETURN(int64_t changed, run_statement(sql, {}, nullptr));
     (void)changed;
     return ok_status();
   }
@@ -314,6 +329,7 @@ class SqliteDatabase final : public Database {
   sqlite3* db_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
   bool in_transaction_ = false;
+  std::optional<Error> failed_;  // the first failed statement of the open transaction
 };
 
 Result<int64_t> SqliteSession::exec(std::string_view sql, Params params) {
