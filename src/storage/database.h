@@ -4,7 +4,8 @@
 // SQL is written once, in the common subset of both dialects, with `?` placeholders; the
 // PostgreSQL implementation rewrites them to $1, $2, ... Column types: INTEGER (64-bit), REAL,
 // TEXT, BLOB (BYTEA on PostgreSQL: the implementation maps the word BLOB in DDL). Upserts use
-// `INSERT ... ON CONFLICT DO NOTHING` / `DO UPDATE`, which both accept.
+// `INSERT ... ON CONFLICT DO NOTHING` / `DO UPDATE`, which both accept. LIKE is case-sensitive on
+// both (SQLite runs with case_sensitive_like). One statement per call.
 //
 // Every write happens inside `transact`, which opens a transaction, runs the function, and commits
 // if it returned ok or rolls back otherwise (also when the commit itself fails: a full disk or a

@@ -274,6 +274,16 @@ TEST_P(DatabaseTest, SecondConnectionSeesCommittedWrites) {
   EXPECT_EQ((*rows)[0].integer(0), 1);
 }
 
+TEST_P(DatabaseTest, LikeIsCaseSensitiveOnBoth) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (s TEXT)").ok());
+  ASSERT_TRUE(db.exec("INSERT INTO t (s) VALUES ('Alice')").ok());
+  const Value lower[] = {std::string("ali%")};
+  const Value upper[] = {std::string("Ali%")};
+  EXPECT_EQ(db.query("SELECT s FROM t WHERE s LIKE ?", lower)->size(), 0u);
+  EXPECT_EQ(db.query("SELECT s FROM t WHERE s LIKE ?", upper)->size(), 1u);
+}
+
 FOLIO_INSTANTIATE_BOTH_BACKENDS(DatabaseTest);
 
 TEST(Postgres, AKilledServerGivesErrorsAndALaterServerIsReconnected) {

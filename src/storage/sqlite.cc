@@ -178,6 +178,8 @@ class SqliteDatabase final : public Database {
     FOLIO_TRY(check(sqlite3_busy_timeout(db_, kBusyTimeoutMilliseconds), "busy_timeout"));
     FOLIO_TRY(check(sqlite3_extended_result_codes(db_, 1), "extended_result_codes"));
     FOLIO_TRY(run_plain("PRAGMA foreign_keys = ON"));
+    // LIKE is case-sensitive on PostgreSQL; make SQLite agree so queries mean the same on both.
+    FOLIO_TRY(run_plain("PRAGMA case_sensitive_like = ON"));
     const bool memory = options.path == ":memory:" || options.path.empty();
     if (options.wal && !memory) {
       Rows rows;
