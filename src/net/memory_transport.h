@@ -1,0 +1,166 @@
+// MemoryNetwork and MemoryTransport: an in-process network for tests, MockNetwork and the
+// simulator (ARCHITECTURE.md section 4, "Messaging").
+//
+// A MemoryNetwork owns one MemoryTransport endpoint per X.500 name. Sending puts the message in the
+// network's queue; nothing moves until the test pumps (`deliver_one`, `run_until_idle`), so a run is
+// single-threaded and reproducible: the only randomness is the network's seeded generator, which
+// picks each message's latency within its link's range, whether an attempt is lost, and (when
+// `reorder` is on) which of several due messages goes first.
+//
+// Time is simulated milliseconds on the network's own manual clock. A message is due when its
+// delivery time has come; `deliver_one` advances the clock to the next due message when none is due
+// yet. Faults:
+//   - latency per link (a range, drawn per attempt), loss per link (parts per million): a lost
+//     attempt is retried by the sending endpoint after `retry_interval_ms`, as a real transport's
+//     outbox would, until the recipient accepts or rejects it;
+//   - partition(a, b) blocks both directions until heal; a down endpoint (set_up(name, false))
+//     receives nothing, and messages to it wait; blocked messages are not lost, they wait;
+//   - an endpoint without a handler also receives nothing (its messages wait), so a node can be torn
+//     down and rebuilt around the same endpoint;
+//   - drop_queued_from(name) discards what an endpoint had queued, as a crash of a process whose
+//     transport kept its outbox in memory would.
+// Every delivery (accepted or rejected) is recorded when recording is on.
+//
+// The sender's Outcome handler is called after the recipient's handler returns; if the sending
+// endpoint has no outcome handler at that moment (it is being rebuilt) the outcome is dropped, and
+// the sender's own outbox re-sends on restart (the recipient de-duplicates by id).
+//
+// Not thread-safe: one thread drives the network and every endpoint. Handlers may call `send`
+// (it only queues), but must not destroy the network.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "net/transport.h"
+
+namespace folio::net {
+
+struct LinkConfig {
+  uint64_t latency_min_ms = 1;
+  uint64_t latency_max_ms = 1;
+  uint32_t loss_ppm = 0;  // chance that one delivery attempt is lost, per million
+};
+
+struct MemoryNetworkOptions {
+  uint64_t seed = 1;
+  LinkConfig default_link;
+  uint64_t retry_interval_ms = 50;
+  // When several messages are due, pick one at random instead of the earliest queued.
+  bool reorder = false;
+  TransportLimits limits;
+  bool record = true;
+};
+
+struct DeliveryRecord {
+  uint64_t time_ms;
+  MessageId id;
+  std::string sender;
+  std::string recipient;
+  std::string topic;
+  Disposition disposition;
+  uint32_t attempt;  // 1 for the first attempt
+};
+
+class MemoryNetwork;
+
+class MemoryTransport final : public Transport {
+ public:
+  const std::string& self() const override { return name_; }
+  void set_handler(Handler handler) override { handler_ = std::move(handler); }
+  void set_outcome_handler(Outcome outcome) override { outcome_ = std::move(outcome); }
+  // Fills in `sender` with this endpoint's name (the network authenticates it).
+  Status send(Envelope envelope) override;
+
+ private:
+  friend class MemoryNetwork;
+  MemoryTransport(MemoryNetwork& network, std::string name)
+      : network_(network), name_(std::move(name)) {}
+
+  MemoryNetwork& network_;
+  std::string name_;
+  Handler handler_;
+  Outcome outcome_;
+  bool up_ = true;
+};
+
+class MemoryNetwork {
+ public:
+  explicit MemoryNetwork(MemoryNetworkOptions options = {});
+  MemoryNetwork(const MemoryNetwork&) = delete;
+  MemoryNetwork& operator=(const MemoryNetwork&) = delete;
+
+  // The endpoint for `name`, created on first use. The network owns it; the reference stays valid
+  // for the network's lifetime.
+  MemoryTransport& endpoint(const std::string& name);
+  bool has_endpoint(const std::string& name) const { return endpoints_.count(name) != 0; }
+
+  // Delivers one message: the earliest due (or a random due one with `reorder`), advancing the
+  // clock to the next delivery time when nothing is due yet. False when no message can move
+  // (none queued, or all blocked by partitions, down endpoints or missing handlers).
+  bool deliver_one();
+  // Delivers until no message can move or `steps_max` attempts were made; returns the number of
+  // delivery attempts (lost attempts count).
+  size_t run_until_idle(size_t steps_max = 1'000'000);
+  // Delivers only what is due at the current time, without advancing the clock.
+  size_t deliver_due(size_t steps_max = 1'000'000);
+
+  uint64_t now_ms() const { return now_ms_; }
+  // REQUIRES: ms >= now_ms()
+  void advance_to(uint64_t ms);
+  void advance(uint64_t ms) { advance_to(now_ms_ + ms); }
+
+  // Faults. Links are directed for configuration (from, to), symmetric for partitions.
+  void set_link(const std::string& from, const std::string& to, LinkConfig config);
+  void set_default_link(LinkConfig config) { options_.default_link = config; }
+  void partition(const std::string& a, const std::string& b);
+  void heal(const std::string& a, const std::string& b);
+  void heal_all() { partitions_.clear(); }
+  // A down endpoint receives nothing; messages to it wait until it is up again.
+  void set_up(const std::string& name, bool up);
+  // Discards every queued message sent by `name` (a crashed process's in-memory outbox).
+  size_t drop_queued_from(const std::string& name);
+
+  size_t queued() const { return queue_.size(); }
+  const std::vector<DeliveryRecord>& deliveries() const { return deliveries_; }
+  void clear_deliveries() { deliveries_.clear(); }
+  uint64_t lost_attempts() const { return lost_attempts_; }
+
+ private:
+  friend class MemoryTransport;
+
+  struct Queued {
+    Envelope envelope;
+    uint64_t due_ms;
+    uint64_t order;  // queueing order, for the earliest-first choice and as a tie-break
+    uint32_t attempt;
+  };
+
+  Status enqueue(Envelope envelope);
+  const LinkConfig& link(const std::string& from, const std::string& to) const;
+  uint64_t draw_latency(const LinkConfig& config);
+  bool blocked(const Queued& message) const;
+  // Index of the message to deliver next among those not blocked and due by `limit_ms`.
+  std::optional<size_t> pick(uint64_t limit_ms);
+  void attempt(size_t index);
+  uint64_t next_random();
+  uint64_t random_below(uint64_t bound);
+
+  MemoryNetworkOptions options_;
+  uint64_t prng_state_;
+  uint64_t now_ms_ = 0;
+  uint64_t next_order_ = 0;
+  uint64_t lost_attempts_ = 0;
+  std::map<std::string, std::unique_ptr<MemoryTransport>> endpoints_;
+  std::map<std::pair<std::string, std::string>, LinkConfig> links_;
+  std::map<std::pair<std::string, std::string>, bool> partitions_;  // key ordered (min, max)
+  std::vector<Queued> queue_;
+  std::vector<DeliveryRecord> deliveries_;
+};
+
+}  // namespace folio::net

@@ -1,0 +1,259 @@
+#include "net/memory_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crypto/hash.h"
+
+namespace folio::net {
+namespace {
+
+Envelope make(const std::string& to, const std::string& text, std::string topic = "test") {
+  Envelope e;
+  e.id = crypto::sha256(as_bytes(text));
+  e.recipient = to;
+  e.topic = std::move(topic);
+  e.payload = to_bytes(text);
+  return e;
+}
+
+// Records what an endpoint received, in order, and what its sent messages became.
+struct Probe {
+  std::vector<std::string> received;
+  std::map<MessageId, Disposition> outcomes;
+  Disposition answer = Disposition::kAccepted;
+
+  void attach(MemoryTransport& t) {
+    t.set_handler([this](const Envelope& e) {
+      received.push_back(to_string(e.payload));
+      return answer;
+    });
+    t.set_outcome_handler([this](const MessageId& id, Disposition d) { outcomes[id] = d; });
+  }
+};
+
+TEST(MemoryTransport, DeliversInQueueOrderWithOutcomes) {
+  MemoryNetwork network;
+  Probe a, b;
+  a.attach(network.endpoint("O=A"));
+  b.attach(network.endpoint("O=B"));
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "one")).ok());
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "two")).ok());
+  EXPECT_TRUE(b.received.empty());  // nothing moves until the test pumps
+  EXPECT_EQ(network.run_until_idle(), 2u);
+  EXPECT_EQ(b.received, (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(a.outcomes.size(), 2u);
+  EXPECT_EQ(a.outcomes[crypto::sha256(as_bytes("one"))], Disposition::kAccepted);
+  ASSERT_EQ(network.deliveries().size(), 2u);
+  EXPECT_EQ(network.deliveries()[0].sender, "O=A");
+  EXPECT_EQ(network.deliveries()[0].recipient, "O=B");
+}
+
+TEST(MemoryTransport, SenderNameIsSetByTheNetwork) {
+  MemoryNetwork network;
+  std::string seen;
+  network.endpoint("O=B").set_handler([&](const Envelope& e) {
+    seen = e.sender;
+    return Disposition::kAccepted;
+  });
+  Envelope forged = make("O=B", "x");
+  forged.sender = "O=Mallory";
+  ASSERT_TRUE(network.endpoint("O=A").send(forged).ok());
+  network.run_until_idle();
+  EXPECT_EQ(seen, "O=A");
+}
+
+TEST(MemoryTransport, UnknownRecipientAndOversizeAreErrors) {
+  MemoryNetworkOptions options;
+  options.limits.max_message_bytes = 100;
+  MemoryNetwork network(options);
+  MemoryTransport& a = network.endpoint("O=A");
+  network.endpoint("O=B");
+  Status unknown = a.send(make("O=Nobody", "x"));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  Status big = a.send(make("O=B", std::string(100, 'x')));
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().code, ErrorCode::kLimitExceeded);
+  EXPECT_EQ(network.queued(), 0u);
+}
+
+TEST(MemoryTransport, RejectionIsReportedAndNotRetried) {
+  MemoryNetwork network;
+  Probe a, b;
+  a.attach(network.endpoint("O=A"));
+  b.attach(network.endpoint("O=B"));
+  b.answer = Disposition::kRejected;
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "bad")).ok());
+  network.run_until_idle();
+  EXPECT_EQ(b.received.size(), 1u);
+  EXPECT_EQ(a.outcomes[crypto::sha256(as_bytes("bad"))], Disposition::kRejected);
+  EXPECT_EQ(network.queued(), 0u);
+}
+
+TEST(MemoryTransport, LatencyIsSimulatedTime) {
+  MemoryNetwork network;
+  Probe b;
+  b.attach(network.endpoint("O=B"));
+  network.set_link("O=A", "O=B", LinkConfig{100, 100, 0});
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "slow")).ok());
+  EXPECT_EQ(network.deliver_due(), 0u);  // not due at time 0
+  network.advance(99);
+  EXPECT_EQ(network.deliver_due(), 0u);
+  network.advance(1);
+  EXPECT_EQ(network.deliver_due(), 1u);
+  EXPECT_EQ(network.now_ms(), 100u);
+  // deliver_one advances the clock by itself.
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "later")).ok());
+  EXPECT_TRUE(network.deliver_one());
+  EXPECT_EQ(network.now_ms(), 200u);
+  EXPECT_EQ(b.received.size(), 2u);
+}
+
+TEST(MemoryTransport, FasterLinkOvertakesSlowerOne) {
+  MemoryNetwork network;
+  Probe c;
+  c.attach(network.endpoint("O=C"));
+  network.set_link("O=A", "O=C", LinkConfig{50, 50, 0});
+  network.set_link("O=B", "O=C", LinkConfig{5, 5, 0});
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=C", "from A")).ok());
+  ASSERT_TRUE(network.endpoint("O=B").send(make("O=C", "from B")).ok());
+  network.run_until_idle();
+  EXPECT_EQ(c.received, (std::vector<std::string>{"from B", "from A"}));
+}
+
+TEST(MemoryTransport, LostAttemptsAreRetriedUntilAccepted) {
+  MemoryNetworkOptions options;
+  options.default_link = LinkConfig{1, 10, 500'000};  // half of all attempts lost
+  options.seed = 7;
+  MemoryNetwork network(options);
+  Probe a, b;
+  a.attach(network.endpoint("O=A"));
+  b.attach(network.endpoint("O=B"));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "m" + std::to_string(i))).ok());
+  }
+  network.run_until_idle();
+  EXPECT_EQ(b.received.size(), 50u);
+  EXPECT_EQ(std::set<std::string>(b.received.begin(), b.received.end()).size(), 50u);
+  EXPECT_EQ(a.outcomes.size(), 50u);
+  EXPECT_GT(network.lost_attempts(), 0u);
+  bool retried = false;
+  for (const DeliveryRecord& r : network.deliveries()) retried = retried || r.attempt > 1;
+  EXPECT_TRUE(retried);
+}
+
+TEST(MemoryTransport, SameSeedSameSequence) {
+  auto run = [](uint64_t seed) {
+    MemoryNetworkOptions options;
+    options.seed = seed;
+    options.default_link = LinkConfig{1, 30, 200'000};
+    options.reorder = true;
+    MemoryNetwork network(options);
+    std::vector<std::string> order;
+    for (const char* name : {"O=B", "O=C"}) {
+      network.endpoint(name).set_handler([&](const Envelope& e) {
+        order.push_back(e.recipient + ":" + to_string(e.payload));
+        return Disposition::kAccepted;
+      });
+    }
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_TRUE(network.endpoint("O=A").send(make(i % 2 ? "O=B" : "O=C", std::to_string(i))).ok());
+    }
+    network.run_until_idle();
+    return order;
+  };
+  EXPECT_EQ(run(3), run(3));
+  EXPECT_NE(run(3), run(4));
+  EXPECT_EQ(run(3).size(), 20u);
+}
+
+TEST(MemoryTransport, PartitionHoldsMessagesUntilHealed) {
+  MemoryNetwork network;
+  Probe a, b, c;
+  a.attach(network.endpoint("O=A"));
+  b.attach(network.endpoint("O=B"));
+  c.attach(network.endpoint("O=C"));
+  network.partition("O=A", "O=B");
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "to B")).ok());
+  ASSERT_TRUE(network.endpoint("O=B").send(make("O=A", "to A")).ok());
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=C", "to C")).ok());
+  network.run_until_idle();
+  EXPECT_TRUE(a.received.empty());
+  EXPECT_TRUE(b.received.empty());
+  EXPECT_EQ(c.received.size(), 1u);
+  EXPECT_EQ(network.queued(), 2u);
+  network.heal("O=B", "O=A");
+  network.run_until_idle();
+  EXPECT_EQ(a.received, (std::vector<std::string>{"to A"}));
+  EXPECT_EQ(b.received, (std::vector<std::string>{"to B"}));
+}
+
+TEST(MemoryTransport, DownEndpointReceivesWhenUpAgain) {
+  MemoryNetwork network;
+  Probe b;
+  b.attach(network.endpoint("O=B"));
+  network.set_up("O=B", false);
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "waiting")).ok());
+  EXPECT_FALSE(network.deliver_one());
+  EXPECT_EQ(network.queued(), 1u);
+  network.set_up("O=B", true);
+  EXPECT_TRUE(network.deliver_one());
+  EXPECT_EQ(b.received.size(), 1u);
+}
+
+TEST(MemoryTransport, EndpointWithoutHandlerHoldsMessages) {
+  MemoryNetwork network;
+  network.endpoint("O=B");
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "hello")).ok());
+  EXPECT_EQ(network.run_until_idle(), 0u);
+  Probe b;
+  b.attach(network.endpoint("O=B"));
+  EXPECT_EQ(network.run_until_idle(), 1u);
+  EXPECT_EQ(b.received.size(), 1u);
+}
+
+TEST(MemoryTransport, DropQueuedFromSimulatesLostInMemoryOutbox) {
+  MemoryNetwork network;
+  Probe b;
+  b.attach(network.endpoint("O=B"));
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "lost")).ok());
+  ASSERT_TRUE(network.endpoint("O=C").send(make("O=B", "kept")).ok());
+  EXPECT_EQ(network.drop_queued_from("O=A"), 1u);
+  network.run_until_idle();
+  EXPECT_EQ(b.received, (std::vector<std::string>{"kept"}));
+}
+
+TEST(MemoryTransport, HandlerMaySendReplies) {
+  MemoryNetwork network;
+  Probe a;
+  a.attach(network.endpoint("O=A"));
+  MemoryTransport& b = network.endpoint("O=B");
+  b.set_handler([&](const Envelope& e) {
+    EXPECT_TRUE(b.send(make(e.sender, "re:" + to_string(e.payload))).ok());
+    return Disposition::kAccepted;
+  });
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "ping")).ok());
+  EXPECT_EQ(network.run_until_idle(), 2u);
+  EXPECT_EQ(a.received, (std::vector<std::string>{"re:ping"}));
+}
+
+TEST(MemoryTransport, StepsMaxBoundsAnEndlessExchange) {
+  MemoryNetwork network;
+  MemoryTransport& a = network.endpoint("O=A");
+  int counter = 0;
+  a.set_handler([&](const Envelope&) {
+    EXPECT_TRUE(a.send(make("O=A", std::to_string(++counter))).ok());
+    return Disposition::kAccepted;
+  });
+  ASSERT_TRUE(a.send(make("O=A", "start")).ok());
+  EXPECT_EQ(network.run_until_idle(25), 25u);
+  EXPECT_EQ(network.queued(), 1u);
+}
+
+}  // namespace
+}  // namespace folio::net
