@@ -67,6 +67,8 @@ std::string_view to_string(RejectReason reason) {
       return "contradicts own vote";
     case RejectReason::kNotSingleShard:
       return "not single-shard";
+    case RejectReason::kPruned:
+      return "transaction committed and pruned";
   }
   return "unknown reject reason";
 }
@@ -130,6 +132,8 @@ Outcome ObjectTable::execute(const ShardCommand& command, ledger::Timestamp agre
     return prepare(*prepare_command, agreed_time, check);
   if (const auto* accept_command = std::get_if<AcceptCommand>(&command))
     return accept(*accept_command);
+  if (const auto* bound = std::get_if<BoundPrepareCommand>(&command))
+    return bound_prepare(*bound, agreed_time, check);
   return single_shard(std::get<SingleShardCommand>(command), agreed_time, check);
 }
 
@@ -163,7 +167,9 @@ AbortReason ObjectTable::evaluate(const Session& session, ledger::Timestamp agre
   // ARCHITECTURE.md §3: the time window is checked against the block's agreed time.
   if (session.command.time_window && !session.command.time_window->contains(agreed_time))
     return AbortReason::kOutsideTimeWindow;
-  if (check.reject(session.command, shard_)) return AbortReason::kRejectedByValidation;
+  const PrepareBinding* binding = session.binding ? &*session.binding : nullptr;
+  if (check.reject_bound(session.command, binding, shard_))
+    return AbortReason::kRejectedByValidation;
   return AbortReason::kNone;
 }
 
@@ -181,6 +187,11 @@ std::vector<ObjectEntry*> ObjectTable::objects_of(const Session& session) {
 
 Outcome ObjectTable::prepare(const PrepareCommand& command, ledger::Timestamp agreed_time,
                              const PrepareCheck& check) {
+  return prepare_session(command, nullptr, agreed_time, check);
+}
+
+Outcome ObjectTable::prepare_session(const PrepareCommand& command, const PrepareBinding* binding,
+                                     ledger::Timestamp agreed_time, const PrepareCheck& check) {
   if (Status s = command.check_canonical(); !s.ok())
     return reject(RejectReason::kMalformed, s.error().context);
   SessionKey key{command.tx_id, command.session};
@@ -189,9 +200,15 @@ Outcome ObjectTable::prepare(const PrepareCommand& command, ledger::Timestamp ag
     if (it->second.command == command) return it->second.prepared;
     return reject(RejectReason::kSessionConflict, "session prepared with another command");
   }
+  // A pruned session must not be prepared afresh: that could sign a second, different verdict for
+  // it (see prune_sessions).
+  if (auto tx = transactions_.find(key.tx_id); tx != transactions_.end() && tx->second.pruned)
+    return reject(RejectReason::kPruned, "the transaction committed here and was pruned");
 
   Session session;
   session.command = command;
+  if (binding != nullptr) session.binding = *binding;
+  session.order = next_order_++;
   session.concerned = concerned_shards(command.tx_id, command.inputs, command.references,
                                        command.output_count, map_.shard_count());
   if (!session.concerned.contains(shard_))
@@ -229,7 +246,7 @@ std::optional<Rejection> ObjectTable::check_evidence(const Session& session,
     const Prepared& s = vote.statement;
     std::string where = "vote of shard " + std::to_string(s.shard.value());
     // Byzcuit: a vote counts only for the session it was cast in.
-    if (s.tx_id != key.tx_id || s.session != key.session)
+    if (s.tx_id != key.tx_id || (replay_defences_ && s.session != key.session))
       return reject(RejectReason::kBadEvidence, where + " is for another session");
     if (s.verdict != command.verdict)
       return reject(RejectReason::kBadEvidence, where + " has the other verdict");
@@ -259,6 +276,16 @@ std::optional<Rejection> ObjectTable::check_evidence(const Session& session,
 Outcome ObjectTable::accept(const AcceptCommand& command) {
   SessionKey key{command.tx_id, command.session};
   auto it = sessions_.find(key);
+  if (!replay_defences_) {
+    // Negative control: without the (T, s_T) cache check, act on T's latest session, as a shard
+    // keyed by T alone would (Chainspace before Byzcuit).
+    auto last = sessions_.end();
+    for (auto s = sessions_.lower_bound(SessionKey{key.tx_id, Sequence(0)});
+         s != sessions_.end() && s->first.tx_id == key.tx_id; ++s)
+      if (last == sessions_.end() || s->second.order > last->second.order) last = s;
+    it = last;
+    if (it != sessions_.end()) key = it->first;
+  }
   // Byzcuit: act on accept only for a session in the cache; a replayed accept of an instance this
   // shard never prepared is ignored.
   if (it == sessions_.end()) return reject(RejectReason::kNoSession, "session not prepared here");
@@ -309,7 +336,7 @@ Outcome ObjectTable::accept(const AcceptCommand& command) {
     Sequence bumped = key.session.next();
     for (ObjectEntry* entry : objects_of(session)) {
       if (entry->lock == key) entry->lock.reset();
-      if (entry->sequence < bumped) entry->sequence = bumped;
+      if (replay_defences_ && entry->sequence < bumped) entry->sequence = bumped;
     }
     if (tx.open_commit == key.session) tx.open_commit.reset();
   }
@@ -330,6 +357,73 @@ Outcome ObjectTable::single_shard(const SingleShardCommand& command, ledger::Tim
   const auto* decision = std::get_if<PrepareDecision>(&prepared);
   if (decision == nullptr) return prepared;
   return accept(AcceptCommand{p.tx_id, p.session, decision->verdict, {}});
+}
+
+Outcome ObjectTable::bound_prepare(const BoundPrepareCommand& command,
+                                   ledger::Timestamp agreed_time, const PrepareCheck& check) {
+  if (!command.single_shard)
+    return prepare_session(command.prepare, &command.binding, agreed_time, check);
+  const PrepareCommand& p = command.prepare;
+  if (Status s = p.check_canonical(); !s.ok())
+    return reject(RejectReason::kMalformed, s.error().context);
+  std::set<ShardId> concerned =
+      concerned_shards(p.tx_id, p.inputs, p.references, p.output_count, map_.shard_count());
+  if (concerned != std::set<ShardId>{shard_})
+    return reject(RejectReason::kNotSingleShard, "the transaction concerns other shards");
+  Outcome prepared = prepare_session(p, &command.binding, agreed_time, check);
+  const auto* decision = std::get_if<PrepareDecision>(&prepared);
+  if (decision == nullptr) return prepared;
+  return accept(AcceptCommand{p.tx_id, p.session, decision->verdict, {}});
+}
+
+const PrepareCommand* ObjectTable::session_command(const SessionKey& key) const {
+  auto it = sessions_.find(key);
+  return it == sessions_.end() ? nullptr : &it->second.command;
+}
+
+const PrepareBinding* ObjectTable::session_binding(const SessionKey& key) const {
+  auto it = sessions_.find(key);
+  if (it == sessions_.end() || !it->second.binding) return nullptr;
+  return &*it->second.binding;
+}
+
+std::optional<Verdict> ObjectTable::session_accepted(const SessionKey& key) const {
+  auto it = sessions_.find(key);
+  if (it == sessions_.end() || !it->second.accepted) return std::nullopt;
+  return it->second.accepted->verdict;
+}
+
+size_t ObjectTable::prune_sessions(size_t sessions_max) {
+  if (sessions_.size() <= sessions_max) return 0;
+  // Candidates: sessions of transactions committed here, oldest first.
+  std::vector<std::pair<uint64_t, SessionKey>> candidates;
+  for (const auto& [key, session] : sessions_) {
+    auto tx = transactions_.find(key.tx_id);
+    if (tx != transactions_.end() && tx->second.committed)
+      candidates.emplace_back(session.order, key);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  size_t dropped = 0;
+  for (const auto& [order, key] : candidates) {
+    if (sessions_.size() <= sessions_max) break;
+    // All sessions of a transaction go together, so that none of them can be re-prepared.
+    TransactionRecord& tx = transactions_.at(key.tx_id);
+    FOLIO_ASSERT(tx.committed);
+    FOLIO_ASSERT(!tx.open_commit);
+    tx.pruned = true;
+    dropped += sessions_.erase(key);
+  }
+  // A transaction marked pruned keeps no session at all.
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    auto tx = transactions_.find(it->first.tx_id);
+    if (tx != transactions_.end() && tx->second.pruned) {
+      it = sessions_.erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
 }
 
 }  // namespace folio::sbac

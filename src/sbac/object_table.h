@@ -38,6 +38,7 @@
 #include <variant>
 #include <vector>
 
+#include "ledger/transaction.h"
 #include "sbac/shard_map.h"
 #include "sbac/statements.h"
 
@@ -97,7 +98,34 @@ struct SingleShardCommand {
   friend bool operator==(const SingleShardCommand&, const SingleShardCommand&) = default;
 };
 
-using ShardCommand = std::variant<PrepareCommand, AcceptCommand, SingleShardCommand>;
+// What binds a PrepareCommand to the transaction it names (ARCHITECTURE.md §3), so a client cannot
+// show different shards different inputs. Non-validating shards need `filtered`: a tear-off of T
+// revealing every input, reference, signer list and the time window, and the outputs group (its
+// count is bound in its group root), with `signatures` over T's id by the required signers.
+// Validating shards need `transaction`, the whole of T, with the same signatures. Both need
+// `proved`: every input and reference as a ProvedState, whose branch ties the state's content to
+// the id of the transaction that produced it instead of trusting the client's word.
+struct PrepareBinding {
+  std::optional<ledger::FilteredTransaction> filtered;
+  std::optional<ledger::WireTransaction> transaction;
+  std::vector<ledger::TransactionSignature> signatures;
+  std::vector<ledger::ProvedState> proved;  // ascending ref, inputs and references
+  FOLIO_FIELDS(filtered, transaction, signatures, proved)
+  friend bool operator==(const PrepareBinding&, const PrepareBinding&) = default;
+};
+
+// A prepare (or, with `single_shard`, the fast path) carrying its binding. The session is keyed
+// and compared by `prepare` alone: the binding is evidence checked once, when first sequenced.
+struct BoundPrepareCommand {
+  PrepareCommand prepare;
+  PrepareBinding binding;
+  bool single_shard = false;
+  FOLIO_FIELDS(prepare, binding, single_shard)
+  friend bool operator==(const BoundPrepareCommand&, const BoundPrepareCommand&) = default;
+};
+
+using ShardCommand =
+    std::variant<PrepareCommand, AcceptCommand, SingleShardCommand, BoundPrepareCommand>;
 
 // The largest encoded command a shard accepts: a transaction's worth of refs plus one vote per
 // shard, each with at most n signatures.
@@ -157,8 +185,9 @@ enum class RejectReason : uint8_t {
   kBadEvidence,         // the evidence does not support the verdict
   kContradictsOwnVote,  // accept(commit) although this shard prepared abort
   kNotSingleShard,      // the fast path for a transaction that concerns other shards too
+  kPruned,              // prepare of a transaction whose committed sessions were pruned
 };
-constexpr uint32_t enum_count(RejectReason) { return 8; }
+constexpr uint32_t enum_count(RejectReason) { return 9; }
 constexpr std::string_view enum_name(RejectReason) { return "RejectReason"; }
 std::string_view to_string(RejectReason reason);
 
@@ -179,6 +208,14 @@ class PrepareCheck {
   virtual ~PrepareCheck() = default;
   // Empty if T may commit as far as this shard's contracts are concerned, else why not.
   virtual std::optional<std::string> reject(const PrepareCommand& command, ShardId shard) const = 0;
+  // The same with the command's binding (null for an unbound PrepareCommand). Checks that need the
+  // transaction (sbac/binding.h) override this; the default ignores the binding.
+  virtual std::optional<std::string> reject_bound(const PrepareCommand& command,
+                                                  const PrepareBinding* binding,
+                                                  ShardId shard) const {
+    (void)binding;
+    return reject(command, shard);
+  }
 };
 
 class NonValidating final : public PrepareCheck {
@@ -214,13 +251,41 @@ class ObjectTable {
   // Prepare then accept with this shard's own verdict; answers the AcceptDecision.
   Outcome single_shard(const SingleShardCommand& command, ledger::Timestamp agreed_time,
                        const PrepareCheck& check);
+  Outcome bound_prepare(const BoundPrepareCommand& command, ledger::Timestamp agreed_time,
+                        const PrepareCheck& check);
 
+  // The prepare command of a session in the cache (for a replica taking over its manager), with
+  // its binding if it had one; null if the session is unknown.
+  const PrepareCommand* session_command(const SessionKey& key) const;
+  const PrepareBinding* session_binding(const SessionKey& key) const;
+  // Whether the session was accepted here, and with which verdict.
+  std::optional<Verdict> session_accepted(const SessionKey& key) const;
+
+  // Session-cache pruning (bounded memory). Drops, oldest first and until at most `sessions_max`
+  // remain, the sessions of transactions that committed here; the transaction's record stays as a
+  // tombstone. The rule that keeps the replay defence sound: a shard must never sign two different
+  // `prepared` verdicts for one session (T, s_T). Were a pruned session simply forgotten, a replayed
+  // prepare(T, s_T) would be sequenced afresh and abort ("already committed"), and that abort vote
+  // could abort T at a concerned shard still waiting for its accept. So every prepare of a pruned
+  // transaction is rejected without a vote, and an accept of a pruned session finds no session and
+  // is ignored. Sessions of transactions that did not commit here are never pruned (a dropped
+  // aborted session could likewise be re-prepared with another verdict); they go with checkpoints,
+  // which are not built yet. Returns how many sessions were dropped.
+  size_t prune_sessions(size_t sessions_max);
+
+  // NEGATIVE CONTROL, tests and the simulator only: switches Byzcuit's replay defences off. An
+  // accept for a session not in the cache then acts on T's latest session (as Chainspace keyed
+  // sessions by T alone), evidence of any session of T counts, and an abort bumps no sequence
+  // numbers. The simulator's replay adversary must then find violations.
+  void set_test_only_replay_defences(bool enabled) { replay_defences_ = enabled; }
   ShardId shard() const { return shard_; }
   const ShardMap& shard_map() const { return map_; }
   const ObjectEntry* find(const ledger::StateRef& ref) const;
   // REQUIRES: slot < dummy_slots
   const ObjectEntry& dummy(uint32_t slot) const;
   size_t session_count() const { return sessions_.size(); }
+  // Every state this shard knows, active or consumed (auditors and the simulator's checker).
+  const std::map<ledger::StateRef, ObjectEntry>& objects() const { return objects_; }
 
  private:
   struct Session {
@@ -232,7 +297,11 @@ class ObjectTable {
     std::vector<ledger::StateRef> outputs;     // those this shard creates
     std::optional<uint32_t> dummy;             // the dummy slot locked here, if output-only
     std::optional<AcceptDecision> accepted;
+    std::optional<PrepareBinding> binding;
+    uint64_t order = 0;  // when the session entered the cache
   };
+  Outcome prepare_session(const PrepareCommand& command, const PrepareBinding* binding,
+                          ledger::Timestamp agreed_time, const PrepareCheck& check);
 
   AbortReason evaluate(const Session& session, ledger::Timestamp agreed_time,
                        const PrepareCheck& check) const;
@@ -250,8 +319,11 @@ class ObjectTable {
   struct TransactionRecord {
     std::optional<Sequence> open_commit;
     bool committed = false;
+    bool pruned = false;  // committed, and its sessions dropped from the cache
   };
   std::map<ledger::TxId, TransactionRecord> transactions_;
+  uint64_t next_order_ = 0;
+  bool replay_defences_ = true;
 };
 
 }  // namespace folio::sbac

@@ -1,0 +1,85 @@
+// Coordinator: the transaction manager of one transaction over time (Byzcuit's manager with
+// Chainspace's client role), a pure state machine around TransactionManager that adds what a real
+// network needs: sending each concerned shard its commands, resending and querying on a timer in
+// ticks, and retrying an aborted transaction under a higher session number.
+//
+// Any party runs one: the client by default, and a replica of a concerned shard that took the
+// session over (ShardReady::takeovers) when the client went silent. Every step is idempotent at
+// the shards (a repeated prepare or accept returns the recorded decision, a duplicate command is
+// refused by the mempool), so several coordinators of one session are harmless: with at most f
+// Byzantine replicas per shard every one of them reaches the same decision, because each shard's
+// f+1 matching signatures include an honest replica's.
+//
+// Retry (clients only, `attempts_max` > 1): once every concerned shard has accepted an abort, the
+// next session runs under s_T' = max(s_T + 1, v), v the highest sequence_max that f+1 replicas of
+// some shard reported alike (a lone Byzantine report can neither raise nor lower it unseen).
+//
+// Output: take_ready() returns the messages to send, each to every replica of one shard. Not
+// thread-safe.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "sbac/shard_replica.h"
+#include "sbac/transaction_manager.h"
+
+namespace folio::sbac {
+
+struct CoordinatorConfig {
+  uint64_t resend_ticks = 20;
+  uint32_t attempts_max = 1;  // sessions to try; 1: never retry (a takeover)
+};
+
+struct CoordinatorSend {
+  ShardId shard;  // to every replica of this shard
+  ManagerMessage message;
+};
+
+class Coordinator {
+ public:
+  enum class Outcome : uint8_t { kRunning, kCommitted, kAborted };
+
+  // REQUIRES: command.check_canonical() and map.check_canonical() are OK.
+  Coordinator(PrepareCommand command, std::optional<PrepareBinding> binding, ShardMap map,
+              CoordinatorConfig config);
+
+  void tick();
+  void on_replica(const ReplicaMessage& message);
+  [[nodiscard]] std::vector<CoordinatorSend> take_ready();
+
+  Outcome outcome() const { return outcome_; }
+  const ledger::TxId& tx_id() const { return command_.tx_id; }
+  Sequence session() const { return command_.session; }
+  uint32_t attempts() const { return attempts_; }
+  const std::set<ShardId>& concerned() const { return manager_->concerned(); }
+  const std::optional<NotarisationCertificate>& certificate() const {
+    return manager_->certificate();
+  }
+  uint64_t refused() const { return refused_; }
+
+ private:
+  void start_session();
+  void send_phase_commands();
+  bool abort_accepted_everywhere() const;
+
+  PrepareCommand command_;
+  std::optional<PrepareBinding> binding_;
+  ShardMap map_;
+  CoordinatorConfig config_;
+  std::optional<TransactionManager> manager_;
+  Outcome outcome_ = Outcome::kRunning;
+  uint32_t attempts_ = 0;
+  uint64_t waited_ = 0;
+  bool accept_sent_ = false;
+  // sequence_max reports of this session: shard -> replica -> value.
+  std::map<ShardId, std::map<crypto::PublicKey, Sequence>> sequence_reports_;
+  // accepted(abort) signers counted by the manager, per shard.
+  std::map<ShardId, std::set<crypto::PublicKey>> abort_accepted_;
+  std::vector<CoordinatorSend> out_;
+  uint64_t refused_ = 0;
+};
+
+}  // namespace folio::sbac

@@ -1,0 +1,1119 @@
+#include "sim/sbac_sim.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <set>
+#include <sstream>
+
+#include "contracts/cash.h"
+#include "sbac/binding.h"
+#include "sbac/coordinator.h"
+#include "sbac/shard_replica.h"
+#include "sim/byzantine.h"
+#include "sim/consensus_sim.h"
+#include "sim/prng.h"
+
+namespace folio::sim {
+namespace {
+
+using ledger::StateRef;
+using ledger::TxId;
+using sbac::Coordinator;
+using sbac::SessionKey;
+using sbac::ShardId;
+
+constexpr int64_t kTickMs = 10;
+constexpr uint32_t kCoinsPerAccount = 3;
+constexpr uint64_t kCoinValue = 100;
+constexpr uint32_t kAttemptsMax = 4;
+constexpr uint64_t kTakeoverTicks = 30;  // 300 ms, then doubling
+constexpr uint64_t kResendTicks = 20;    // 200 ms
+constexpr uint32_t kDummySlots = 8;
+constexpr uint32_t kReplaysMax = 400;
+constexpr uint32_t kPartitionsMax = 3;
+constexpr int64_t kPartitionMaxMs = 800;
+constexpr uint32_t kTailFactor = 10;
+constexpr int64_t kQuiescenceCheckMs = 50;
+constexpr size_t kBatchCountMax = 1u << 14;
+
+std::string percent(uint32_t ppm) {
+  return std::to_string(ppm / 10'000) + "." + std::to_string((ppm / 1'000) % 10) + "%";
+}
+
+FixedBytes<32> random_seed(Prng& prng) {
+  FixedBytes<32> seed;
+  for (size_t k = 0; k < 32; k += 8) {
+    uint64_t word = prng.next();
+    for (size_t j = 0; j < 8; ++j) seed.bytes[k + j] = static_cast<uint8_t>(word >> (8 * j));
+  }
+  return seed;
+}
+
+enum class EventKind : uint8_t { kConsensus, kToReplica, kToManager, kTick, kStart, kCrash, kHeal };
+
+struct Event {
+  int64_t at_ms = 0;
+  uint64_t sequence = 0;
+  EventKind kind = EventKind::kTick;
+  uint32_t to = 0;    // endpoint (replica node or client), or client index for kStart/kCrash
+  uint32_t from = 0;  // endpoint
+  Bytes bytes;        // kConsensus
+  std::optional<sbac::ManagerMessage> manager;  // kToReplica
+  std::optional<sbac::ReplicaMessage> replica;  // kToManager
+  bool operator>(const Event& other) const {
+    return at_ms != other.at_ms ? at_ms > other.at_ms : sequence > other.sequence;
+  }
+};
+
+struct Partition {
+  int64_t start_ms;
+  int64_t end_ms;
+  std::vector<bool> side;  // per endpoint
+};
+
+// What an honest replica decided, for the checker.
+struct Decisions {
+  std::map<SessionKey, sbac::Verdict> prepared;
+  std::map<SessionKey, sbac::Verdict> accepted;
+  std::set<SessionKey> open;                   // prepared, not yet accepted
+  std::map<StateRef, SessionKey> consumed;     // by which session
+  std::vector<std::string> double_consumption;
+};
+
+struct ReplicaNode {
+  ShardId shard;
+  uint32_t index = 0;  // within its shard (its consensus ReplicaId)
+  std::unique_ptr<sbac::ShardReplica> replica;
+  std::unique_ptr<consensus::Validator> validator;
+  std::unique_ptr<Byzantine> consensus_liar;
+  uint32_t lies = 0;  // SbacByzantine flags; 0: honest
+  std::map<SessionKey, Coordinator> takeovers;
+  Decisions decisions;
+};
+
+struct Payment {
+  ledger::SignedTransaction stx;
+  TxId id;
+  std::set<ShardId> concerned;
+  uint32_t client = 0;
+};
+
+struct Client {
+  std::optional<Coordinator> coordinator;
+  std::optional<size_t> payment;  // index into payments_
+  bool started = false;
+  bool crashed = false;
+  std::vector<StateRef> reserved;
+};
+
+struct Coin {
+  uint32_t account = 0;
+  uint64_t quantity = 0;
+};
+
+class SbacSimulation {
+ public:
+  explicit SbacSimulation(const SbacSimOptions& options)
+      : options_(options),
+        prng_(options.seed),
+        net_(prng_.fork()),
+        faults_(prng_.fork()),
+        workload_(prng_.fork()),
+        adversary_(prng_.fork()) {
+    build();
+  }
+
+  SbacSimResult run();
+
+ private:
+  // Endpoints: replicas 0 .. K*N-1 (shard-major), then clients.
+  uint32_t replica_endpoint(ShardId shard, uint32_t index) const {
+    return shard.value() * options_.replicas + index;
+  }
+  uint32_t replica_count() const { return options_.shards * options_.replicas; }
+  bool is_replica(uint32_t endpoint) const { return endpoint < replica_count(); }
+  uint32_t client_endpoint(uint32_t client) const { return replica_count() + client; }
+
+  void build();
+  void build_genesis();
+  void schedule(Event e) {
+    e.sequence = next_sequence_++;
+    queue_.push(std::move(e));
+  }
+  bool faulty_period(int64_t t) const { return t < options_.heal_ms; }
+  bool cut(uint32_t a, uint32_t b, int64_t t) const;
+  int64_t latency();
+  // Every message between endpoints goes through here: faults, then the adversary's tap.
+  bool lost(uint32_t from, uint32_t to, int64_t t);
+  void send_consensus(uint32_t from, uint32_t to, Bytes bytes, int64_t t);
+  void send_to_replica(uint32_t from, uint32_t to, const sbac::ManagerMessage& m, int64_t t,
+                       bool tapped = true);
+  void send_to_manager(uint32_t from, uint32_t to, const sbac::ReplicaMessage& m, int64_t t);
+  void send_coordinator(uint32_t from, std::vector<sbac::CoordinatorSend> sends, int64_t t);
+  // A Byzantine replica's version of one of its statements for recipient `to`; empty: none.
+  std::optional<sbac::ReplicaMessage> lie(const ReplicaNode& node, uint32_t to,
+                                          const sbac::ReplicaMessage& honest);
+  void route_statement(uint32_t from, const sbac::ReplicaMessage& m, int64_t t);
+
+  void flush(uint32_t r, int64_t t);
+  void deliver_consensus(uint32_t to, uint32_t from, const Bytes& bytes, int64_t t);
+  void deliver_to_replica(uint32_t to, uint32_t from, const sbac::ManagerMessage& m, int64_t t);
+  void deliver_to_manager(uint32_t to, const sbac::ReplicaMessage& m, int64_t t);
+  void on_tick(int64_t t);
+  void start_client(uint32_t c, int64_t t);
+  void coordinator_finished(const Coordinator& c, std::optional<uint32_t> client);
+  void record_outcome(ReplicaNode& node, const sbac::Outcome& outcome);
+
+  // The replay adversary.
+  void tap_submit(const Bytes& command, int64_t t);
+  void tap_statement(const sbac::ReplicaMessage& m);
+  void inject(const SessionKey& fresh, const std::set<ShardId>& concerned, int64_t t);
+  void inject_command(const Bytes& command, ShardId shard, int64_t at);
+
+  bool quiescent() const;
+  void check(SbacSimResult& result);
+
+  SbacSimOptions options_;
+  Prng prng_;
+  Prng net_;
+  Prng faults_;
+  Prng workload_;
+  Prng adversary_;
+  sbac::ShardMap map_;
+  std::vector<std::vector<crypto::PrivateKey>> keys_;  // per shard, sorted by public key
+  std::vector<std::unique_ptr<consensus::Committee>> committees_;
+  std::vector<std::unique_ptr<consensus::VerifyCache>> verify_caches_;
+  std::unique_ptr<sbac::PrepareCheck> check_;
+  ledger::ContractRegistry contracts_;
+  ledger::MapAttachmentLoader attachments_;
+  std::vector<ReplicaNode> nodes_;
+  std::vector<Client> clients_;
+  std::vector<Partition> partitions_;
+
+  // The ledger as the workload knows it.
+  std::vector<crypto::PrivateKey> accounts_;
+  std::optional<crypto::PrivateKey> bank_;
+  ledger::Party notary_;
+  std::map<TxId, ledger::WireTransaction> transactions_;  // genesis and every payment built
+  std::map<StateRef, Coin> coins_;                         // every state ever created or planned
+  std::map<StateRef, Coin> unspent_;                       // as the clients believe
+  std::set<StateRef> reserved_;                            // inputs of payments in flight
+  uint64_t issued_ = 0;
+  std::vector<Payment> payments_;
+  std::map<TxId, size_t> payment_of_;
+
+  // Certificates assembled by managers, and every signed statement seen on the network.
+  std::vector<std::pair<TxId, sbac::NotarisationCertificate>> certificates_;
+  std::map<TxId, std::map<ShardId, std::map<crypto::PublicKey, sbac::ReplicaSignature>>>
+      accepted_commit_seen_;
+
+  // The replay adversary's records.
+  std::map<TxId, std::set<sbac::Sequence>> sessions_seen_;
+  std::map<TxId, std::vector<sbac::AcceptCommand>> accepts_seen_;
+  // prepared statements by session and shard and verdict: signer -> signature.
+  std::map<SessionKey, std::map<std::pair<ShardId, sbac::Verdict>,
+                                std::map<crypto::PublicKey, sbac::ReplicaSignature>>>
+      prepared_seen_;
+  std::vector<Bytes> submits_seen_;
+  std::set<crypto::Hash256> injected_;
+
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
+  uint64_t next_sequence_ = 0;
+  SbacSimResult result_;
+};
+
+// ---- Construction -------------------------------------------------------------------------------
+
+void SbacSimulation::build() {
+  const SbacSimOptions& o = options_;
+  FOLIO_ASSERT(o.shards >= 1 && o.shards <= 16);
+  FOLIO_ASSERT(o.replicas >= 4 && o.replicas <= kSimReplicasMax);
+  FOLIO_ASSERT(o.accounts >= 2);
+  map_.epoch = sbac::Epoch(1);
+  for (uint32_t s = 0; s < o.shards; ++s) {
+    std::vector<crypto::PrivateKey> keys;
+    for (uint32_t i = 0; i < o.replicas; ++i)
+      keys.push_back(crypto::PrivateKey::ed25519(random_seed(prng_)));
+    std::sort(keys.begin(), keys.end(),
+              [](const auto& a, const auto& b) { return a.public_key() < b.public_key(); });
+    sbac::Shard shard;
+    for (const auto& k : keys) shard.replicas.push_back(k.public_key());
+    committees_.push_back(std::make_unique<consensus::Committee>(shard.replicas));
+    verify_caches_.push_back(std::make_unique<consensus::VerifyCache>(1u << 14));
+    map_.shards.push_back(std::move(shard));
+    keys_.push_back(std::move(keys));
+  }
+  FOLIO_ASSERT(map_.check_canonical().ok());
+
+  FOLIO_ASSERT(contracts_.add(std::make_unique<contracts::Cash>()).ok());
+  if (o.validating) {
+    check_ = std::make_unique<sbac::ValidatingCheck>(contracts_, attachments_);
+  } else {
+    check_ = std::make_unique<sbac::NonValidatingCheck>();
+  }
+
+  for (uint32_t a = 0; a < o.accounts; ++a)
+    accounts_.push_back(crypto::PrivateKey::ed25519(random_seed(workload_)));
+  bank_.emplace(crypto::PrivateKey::ed25519(random_seed(workload_)));
+  notary_ = ledger::Party{"O=Folio Sharded Notary, L=Sim, C=GB",
+                          crypto::PrivateKey::ed25519(random_seed(workload_)).public_key()};
+
+  // Which replicas lie, and how.
+  nodes_.resize(replica_count());
+  for (uint32_t s = 0; s < o.shards; ++s) {
+    std::vector<uint32_t> order(o.replicas);
+    for (uint32_t i = 0; i < o.replicas; ++i) order[i] = i;
+    for (uint32_t i = o.replicas; i > 1; --i) std::swap(order[i - 1], order[faults_.below(i)]);
+    for (uint32_t k = 0; k < std::min(o.byzantine, o.replicas); ++k) {
+      uint32_t lies = o.byzantine_behaviours;
+      if (lies == 0) lies = static_cast<uint32_t>(faults_.below(kSbacBehaviourAll)) + 1;
+      nodes_[replica_endpoint(ShardId(s), order[k])].lies = lies;
+    }
+  }
+  for (uint32_t s = 0; s < o.shards; ++s) {
+    for (uint32_t i = 0; i < o.replicas; ++i) {
+      ReplicaNode& node = nodes_[replica_endpoint(ShardId(s), i)];
+      node.shard = ShardId(s);
+      node.index = i;
+      // The validator's codec bounds byte strings by the sequence bound, which it derives from
+      // batch_count_max; S-BAC commands of a few KiB need it raised.
+      consensus::MessageLimits limits;
+      limits.batch_count_max = kBatchCountMax;
+      node.validator = std::make_unique<consensus::Validator>(*committees_[s], limits,
+                                                              verify_caches_[s].get());
+      consensus::ReplicaConfig config(*committees_[s], consensus::ReplicaId(i), keys_[s][i]);
+      config.limits = limits;
+      config.view_timeout_ms = 300;
+      config.idle_proposal_delay_ms = 40;
+      config.backoff_shift_max = 3;
+      config.fetch_retry_ms = 100;
+      sbac::ShardReplicaConfig sbac_config(ShardId(s), map_, check_.get(), keys_[s][i]);
+      sbac_config.dummy_slots = kDummySlots;
+      // Staggered, so that one replica of a shard usually takes over first.
+      sbac_config.takeover_ticks = kTakeoverTicks * (1 + i);
+      sbac_config.test_only_replay_defences = !o.break_replay_defences;
+      node.replica = std::make_unique<sbac::ShardReplica>(std::move(sbac_config), std::move(config),
+                                                          consensus::RestoredState{}, 0);
+      if ((node.lies & kSbacConsensus) != 0) {
+        uint32_t behaviours = static_cast<uint32_t>(faults_.below(kBehaviourAll)) + 1;
+        node.consensus_liar =
+            std::make_unique<Byzantine>(behaviours, keys_[s][i], o.replicas, faults_.fork());
+      }
+    }
+  }
+  build_genesis();
+
+  if (o.partitions) {
+    uint32_t count = 1 + static_cast<uint32_t>(faults_.below(kPartitionsMax));
+    uint32_t endpoints = replica_count() + o.transactions;
+    for (uint32_t k = 0; k < count; ++k) {
+      Partition p;
+      p.start_ms = faults_.range(0, o.heal_ms - 1);
+      p.end_ms = std::min(o.heal_ms, p.start_ms + faults_.range(100, kPartitionMaxMs));
+      for (uint32_t e = 0; e < endpoints; ++e) p.side.push_back(faults_.below(2) == 0);
+      partitions_.push_back(std::move(p));
+    }
+  }
+
+  // One client per payment, starting at a random time of the fault phase; some crash after.
+  clients_.resize(o.transactions);
+  for (uint32_t c = 0; c < o.transactions; ++c) {
+    int64_t at = workload_.range(50, std::max<int64_t>(60, o.heal_ms * 3 / 4));
+    schedule(Event{at, 0, EventKind::kStart, c, 0, {}, {}, {}});
+    if (faults_.chance_ppm(o.client_crash_ppm)) {
+      int64_t crash = at + faults_.range(0, 400);
+      schedule(Event{crash, 0, EventKind::kCrash, c, 0, {}, {}, {}});
+    }
+  }
+  schedule(Event{0, 0, EventKind::kTick, 0, 0, {}, {}, {}});
+  schedule(Event{o.heal_ms, 0, EventKind::kHeal, 0, 0, {}, {}, {}});
+}
+
+void SbacSimulation::build_genesis() {
+  ledger::WireTransaction genesis;
+  contracts::IssuedCurrency token{contracts::PartyAndReference{
+                                      ledger::Party{"O=Bank, L=Sim, C=GB", bank_->public_key()},
+                                      Bytes{1}},
+                                  "GBP"};
+  for (uint32_t a = 0; a < options_.accounts; ++a)
+    for (uint32_t k = 0; k < kCoinsPerAccount; ++k)
+      genesis.outputs.push_back(contracts::cash_output(contracts::CashAmount{kCoinValue, token},
+                                                       accounts_[a].public_key(), notary_));
+  genesis.commands.push_back(contracts::cash_issue(bank_->public_key()));
+  genesis.notary = notary_;
+  genesis.salt = random_seed(workload_);
+  TxId id = genesis.id();
+  for (uint32_t i = 0; i < genesis.outputs.size(); ++i) {
+    StateRef ref{id, i};
+    Coin coin{i / kCoinsPerAccount, kCoinValue};
+    coins_[ref] = coin;
+    unspent_[ref] = coin;
+    issued_ += kCoinValue;
+    ShardId shard = sbac::shard_of(ref, map_);
+    for (uint32_t r = 0; r < options_.replicas; ++r)
+      FOLIO_ASSERT(nodes_[replica_endpoint(shard, r)].replica->add_genesis(ref).ok());
+  }
+  transactions_[id] = std::move(genesis);
+}
+
+// ---- The network --------------------------------------------------------------------------------
+
+bool SbacSimulation::cut(uint32_t a, uint32_t b, int64_t t) const {
+  for (const Partition& p : partitions_) {
+    if (t < p.start_ms || t >= p.end_ms) continue;
+    if (a < p.side.size() && b < p.side.size() && p.side[a] != p.side[b]) return true;
+  }
+  return false;
+}
+
+int64_t SbacSimulation::latency() {
+  int64_t l = options_.latency_min_ms + net_.range(0, options_.latency_spread_ms);
+  if (net_.chance_ppm(options_.tail_ppm))
+    l += net_.range(0, options_.latency_spread_ms * kTailFactor);
+  return l;
+}
+
+bool SbacSimulation::lost(uint32_t from, uint32_t to, int64_t t) {
+  ++result_.messages_sent;
+  if (faulty_period(t) && (cut(from, to, t) || net_.chance_ppm(options_.loss_ppm))) {
+    ++result_.messages_dropped;
+    return true;
+  }
+  return false;
+}
+
+void SbacSimulation::send_consensus(uint32_t from, uint32_t to, Bytes bytes, int64_t t) {
+  if (lost(from, to, t)) return;
+  schedule(Event{t + latency(), 0, EventKind::kConsensus, to, from, std::move(bytes), {}, {}});
+}
+
+void SbacSimulation::send_to_replica(uint32_t from, uint32_t to, const sbac::ManagerMessage& m,
+                                     int64_t t, bool tapped) {
+  if (tapped && options_.replay) {
+    if (const auto* submit = std::get_if<sbac::SubmitCommand>(&m)) tap_submit(submit->command, t);
+  }
+  if (lost(from, to, t)) return;
+  schedule(Event{t + latency(), 0, EventKind::kToReplica, to, from, {}, m, {}});
+}
+
+void SbacSimulation::send_to_manager(uint32_t from, uint32_t to, const sbac::ReplicaMessage& m,
+                                     int64_t t) {
+  // The checker's pool: every accepted(commit) signature that crossed the network.
+  if (const auto* a = std::get_if<sbac::SignedAccepted>(&m)) {
+    if (a->statement.verdict == sbac::Verdict::kCommit)
+      accepted_commit_seen_[a->statement.tx_id][a->statement.shard].emplace(a->signature.by,
+                                                                            a->signature);
+  }
+  if (options_.replay) tap_statement(m);
+  if (lost(from, to, t)) return;
+  schedule(Event{t + latency(), 0, EventKind::kToManager, to, from, {}, {}, m});
+}
+
+void SbacSimulation::send_coordinator(uint32_t from, std::vector<sbac::CoordinatorSend> sends,
+                                      int64_t t) {
+  for (const sbac::CoordinatorSend& s : sends) {
+    // A tapped submit is recorded once, not once per replica.
+    bool first = true;
+    for (uint32_t r = 0; r < options_.replicas; ++r) {
+      send_to_replica(from, replica_endpoint(s.shard, r), s.message, t, first);
+      first = false;
+    }
+  }
+}
+
+std::optional<sbac::ReplicaMessage> SbacSimulation::lie(const ReplicaNode& node, uint32_t to,
+                                                        const sbac::ReplicaMessage& honest) {
+  if (node.lies == 0) return honest;
+  if ((node.lies & kSbacSilent) != 0) return std::nullopt;
+  bool flip = (node.lies & kSbacFlip) != 0;
+  if ((node.lies & kSbacEquivocate) != 0) flip = (to % 2) == 0;
+  const crypto::PrivateKey& key = keys_[node.shard.value()][node.index];
+  auto other = [](sbac::Verdict v) {
+    return v == sbac::Verdict::kCommit ? sbac::Verdict::kAbort : sbac::Verdict::kCommit;
+  };
+  sbac::ReplicaMessage out = honest;
+  if (auto* p = std::get_if<sbac::SignedPrepared>(&out)) {
+    if (flip) {
+      p->statement.verdict = other(p->statement.verdict);
+      p->signature = sbac::sign(key, p->statement);
+    }
+    if ((node.lies & kSbacLieSequence) != 0)
+      p->sequence_max = sbac::Sequence(adversary_.below(1u << 20));
+  } else {
+    auto& a = std::get<sbac::SignedAccepted>(out);
+    if (flip) {
+      a.statement.verdict = other(a.statement.verdict);
+      a.signature = sbac::sign(key, a.statement);
+    }
+  }
+  return out;
+}
+
+// A replica's new statement goes to the session's managers: the paying client and every replica
+// running a takeover of that session. Others learn it by querying.
+void SbacSimulation::route_statement(uint32_t from, const sbac::ReplicaMessage& m, int64_t t) {
+  SessionKey key;
+  if (const auto* p = std::get_if<sbac::SignedPrepared>(&m)) {
+    key = SessionKey{p->statement.tx_id, p->statement.session};
+  } else {
+    key = std::get<sbac::SignedAccepted>(m).session;
+  }
+  std::vector<uint32_t> to;
+  if (auto it = payment_of_.find(key.tx_id); it != payment_of_.end())
+    to.push_back(client_endpoint(payments_[it->second].client));
+  for (uint32_t r = 0; r < replica_count(); ++r)
+    if (nodes_[r].takeovers.contains(key)) to.push_back(r);
+  for (uint32_t endpoint : to) {
+    if (auto said = lie(nodes_[from], endpoint, m)) send_to_manager(from, endpoint, *said, t);
+  }
+}
+
+// ---- Replicas -----------------------------------------------------------------------------------
+
+void SbacSimulation::record_outcome(ReplicaNode& node, const sbac::Outcome& outcome) {
+  Decisions& d = node.decisions;
+  if (const auto* p = std::get_if<sbac::PrepareDecision>(&outcome)) {
+    d.prepared.emplace(p->key, p->verdict);
+    if (!d.accepted.contains(p->key)) d.open.insert(p->key);
+    return;
+  }
+  if (const auto* a = std::get_if<sbac::AcceptDecision>(&outcome)) {
+    d.accepted.emplace(a->key, a->verdict);
+    d.open.erase(a->key);
+    for (const StateRef& ref : a->consumed) {
+      auto [it, fresh] = d.consumed.emplace(ref, a->key);
+      if (!fresh && it->second != a->key)
+        d.double_consumption.push_back(ref.describe() + " consumed by " +
+                                       it->second.tx_id.value().short_hex() + " and " +
+                                       a->key.tx_id.value().short_hex());
+    }
+  }
+}
+
+void SbacSimulation::flush(uint32_t r, int64_t t) {
+  ReplicaNode& node = nodes_[r];
+  sbac::ShardReady ready = node.replica->take_ready();
+  if (node.consensus_liar) {
+    for (Packet& p : node.consensus_liar->transform(node.replica->consensus(), ready.consensus))
+      send_consensus(r, replica_endpoint(node.shard, p.to), std::move(p.bytes), t);
+  } else {
+    for (const consensus::Outgoing& o : ready.consensus.send) {
+      Bytes bytes = codec::encode_to_bytes(o.message);
+      for (uint32_t i = 0; i < options_.replicas; ++i) {
+        if (i == node.index || (o.to && o.to->value() != i)) continue;
+        send_consensus(r, replica_endpoint(node.shard, i), bytes, t);
+      }
+    }
+  }
+  result_.undecodable += ready.undecodable;
+  if (node.lies == 0) {
+    for (const sbac::Outcome& outcome : ready.outcomes) record_outcome(node, outcome);
+  }
+  for (const auto& p : ready.prepared) route_statement(r, p, t);
+  for (const auto& a : ready.accepted) route_statement(r, a, t);
+  for (sbac::Takeover& takeover : ready.takeovers) {
+    SessionKey key{takeover.command.tx_id, takeover.command.session};
+    if (node.takeovers.contains(key)) continue;
+    ++result_.takeovers;
+    auto [it, fresh] = node.takeovers.emplace(
+        key, Coordinator(takeover.command, std::move(takeover.binding), map_,
+                         sbac::CoordinatorConfig{kResendTicks, 1}));
+    send_coordinator(r, it->second.take_ready(), t);
+  }
+  node.replica->advance(ready);
+}
+
+void SbacSimulation::deliver_consensus(uint32_t to, uint32_t from, const Bytes& bytes, int64_t t) {
+  ReplicaNode& node = nodes_[to];
+  ReplicaNode& sender = nodes_[from];
+  node.replica->set_time(t);
+  consensus::Validation v = node.validator->validate(consensus::ReplicaId(sender.index), bytes);
+  if (const auto* verified = std::get_if<consensus::Verified<consensus::Message>>(&v)) {
+    if (node.consensus_liar) {
+      std::vector<Packet> extra;
+      node.consensus_liar->observe(node.replica->consensus(), sender.index, verified->get(), bytes,
+                                   extra);
+      for (Packet& p : extra)
+        send_consensus(to, replica_endpoint(node.shard, p.to), std::move(p.bytes), t);
+    }
+    node.replica->step(*verified);
+  }
+  flush(to, t);
+}
+
+void SbacSimulation::deliver_to_replica(uint32_t to, uint32_t from, const sbac::ManagerMessage& m,
+                                        int64_t t) {
+  ReplicaNode& node = nodes_[to];
+  node.replica->set_time(t);
+  for (const sbac::ReplicaMessage& answer : node.replica->on_manager(m)) {
+    if (auto said = lie(node, from, answer)) send_to_manager(to, from, *said, t);
+  }
+  flush(to, t);
+}
+
+// ---- Managers -----------------------------------------------------------------------------------
+
+void SbacSimulation::coordinator_finished(const Coordinator& c, std::optional<uint32_t> client) {
+  if (c.outcome() == Coordinator::Outcome::kCommitted) {
+    FOLIO_ASSERT(c.certificate().has_value());
+    certificates_.emplace_back(c.tx_id(), *c.certificate());
+  }
+  if (!client) return;
+  // The paying client updates its view of the ledger.
+  Client& cl = clients_[*client];
+  const Payment& pay = payments_[*cl.payment];
+  for (const StateRef& ref : cl.reserved) reserved_.erase(ref);
+  if (c.outcome() == Coordinator::Outcome::kCommitted) {
+    for (const StateRef& ref : pay.stx.tx.inputs) unspent_.erase(ref);
+    for (uint32_t i = 0; i < pay.stx.tx.outputs.size(); ++i)
+      unspent_[StateRef{pay.id, i}] = coins_.at(StateRef{pay.id, i});
+  }
+}
+
+void SbacSimulation::deliver_to_manager(uint32_t to, const sbac::ReplicaMessage& m, int64_t t) {
+  if (is_replica(to)) {
+    SessionKey key;
+    if (const auto* p = std::get_if<sbac::SignedPrepared>(&m)) {
+      key = SessionKey{p->statement.tx_id, p->statement.session};
+    } else {
+      key = std::get<sbac::SignedAccepted>(m).session;
+    }
+    auto it = nodes_[to].takeovers.find(key);
+    if (it == nodes_[to].takeovers.end()) return;
+    Coordinator& c = it->second;
+    if (c.outcome() != Coordinator::Outcome::kRunning) return;
+    c.on_replica(m);
+    send_coordinator(to, c.take_ready(), t);
+    if (c.outcome() != Coordinator::Outcome::kRunning) coordinator_finished(c, std::nullopt);
+    return;
+  }
+  uint32_t index = to - replica_count();
+  Client& client = clients_[index];
+  if (client.crashed || !client.coordinator) return;
+  Coordinator& c = *client.coordinator;
+  if (c.outcome() != Coordinator::Outcome::kRunning) return;
+  c.on_replica(m);
+  send_coordinator(to, c.take_ready(), t);
+  if (c.outcome() != Coordinator::Outcome::kRunning) coordinator_finished(c, index);
+}
+
+// A payment from one account to another, from coins the client believes unspent.
+void SbacSimulation::start_client(uint32_t c, int64_t t) {
+  Client& client = clients_[c];
+  if (client.crashed) return;
+  client.started = true;
+  const uint32_t accounts = options_.accounts;
+  uint32_t payer = static_cast<uint32_t>(workload_.below(accounts));
+  if (options_.high_contention && workload_.below(4) != 0)
+    payer = static_cast<uint32_t>(workload_.below(2));
+  // High contention reuses coins that payments in flight already spend, on purpose.
+  bool reuse = options_.high_contention && workload_.below(2) == 0;
+  std::vector<StateRef> mine;
+  for (const auto& [ref, coin] : unspent_)
+    if (coin.account == payer && (reuse || !reserved_.contains(ref))) mine.push_back(ref);
+  if (mine.empty()) return;  // nothing to pay with: the client does nothing
+  for (size_t i = mine.size(); i > 1; --i) std::swap(mine[i - 1], mine[workload_.below(i)]);
+  size_t take = std::min<size_t>(mine.size(), 1 + workload_.below(2));
+  mine.resize(take);
+
+  ledger::WireTransaction tx;
+  uint64_t total = 0;
+  for (const StateRef& ref : mine) {
+    tx.inputs.push_back(ref);
+    total += coins_.at(ref).quantity;
+  }
+  // Sometimes a reference to another account's coin (locked during the commit, stays active).
+  if (workload_.below(6) == 0) {
+    std::vector<StateRef> others;
+    for (const auto& [ref, coin] : unspent_)
+      if (coin.account != payer) others.push_back(ref);
+    if (!others.empty()) tx.references.push_back(others[workload_.below(others.size())]);
+  }
+  uint32_t payee = static_cast<uint32_t>(workload_.below(accounts - 1));
+  if (payee >= payer) ++payee;
+  uint64_t amount = 1 + workload_.below(total);
+  contracts::IssuedCurrency token{contracts::PartyAndReference{
+                                      ledger::Party{"O=Bank, L=Sim, C=GB", bank_->public_key()},
+                                      Bytes{1}},
+                                  "GBP"};
+  tx.outputs.push_back(contracts::cash_output(contracts::CashAmount{amount, token},
+                                              accounts_[payee].public_key(), notary_));
+  if (amount < total)
+    tx.outputs.push_back(contracts::cash_output(contracts::CashAmount{total - amount, token},
+                                                accounts_[payer].public_key(), notary_));
+  tx.commands.push_back(contracts::cash_move({accounts_[payer].public_key()}));
+  tx.notary = notary_;
+  // Time windows, checked against the shard's agreed block time: mostly open, sometimes past.
+  uint64_t window = workload_.below(8);
+  if (window == 0) {
+    tx.time_window = ledger::TimeWindow{ledger::Timestamp((t - 1'000) * 1000),
+                                        ledger::Timestamp((t + 60'000) * 1000)};
+  } else if (window == 1) {
+    tx.time_window = ledger::TimeWindow{std::nullopt, ledger::Timestamp((t - 5) * 1000)};
+  }
+  tx.salt = random_seed(workload_);
+  TxId id = tx.id();
+  ledger::SignedTransaction stx{tx, {ledger::sign_transaction(accounts_[payer], id)}};
+
+  std::vector<ledger::ProvedState> proved;
+  for (const auto* refs : {&tx.inputs, &tx.references})
+    for (const StateRef& ref : *refs)
+      proved.push_back(ledger::prove_output(transactions_.at(ref.tx_id), ref.tx_id, ref.index));
+  for (uint32_t i = 0; i < tx.outputs.size(); ++i) {
+    const auto cash = contracts::decode_cash(tx.outputs[i]);
+    FOLIO_ASSERT(cash.ok());
+    coins_[StateRef{id, i}] = Coin{i == 0 ? payee : payer, cash->amount.quantity};
+  }
+  sbac::PrepareCommand command = sbac::prepare_command_for(
+      tx, id, sbac::Sequence(0), static_cast<uint32_t>(workload_.below(kDummySlots)));
+  sbac::PrepareBinding binding = options_.validating ? sbac::bind_validating(stx, proved)
+                                                     : sbac::bind_non_validating(stx, proved);
+  Payment pay{stx, id, sbac::concerned_shards(id, command.inputs, command.references,
+                                              command.output_count, options_.shards),
+              c};
+  if (pay.concerned.size() > 1) ++result_.cross_shard;
+  transactions_[id] = tx;
+  payment_of_[id] = payments_.size();
+  client.payment = payments_.size();
+  payments_.push_back(std::move(pay));
+  for (const StateRef& ref : mine) {
+    reserved_.insert(ref);
+    client.reserved.push_back(ref);
+  }
+  client.coordinator.emplace(std::move(command), std::move(binding), map_,
+                             sbac::CoordinatorConfig{kResendTicks, kAttemptsMax});
+  send_coordinator(client_endpoint(c), client.coordinator->take_ready(), t);
+}
+
+void SbacSimulation::on_tick(int64_t t) {
+  for (uint32_t r = 0; r < replica_count(); ++r) {
+    ReplicaNode& node = nodes_[r];
+    node.replica->tick(t);
+    if (node.consensus_liar) {
+      std::vector<Packet> extra;
+      node.consensus_liar->on_tick(node.replica->consensus(), extra);
+      for (Packet& p : extra)
+        send_consensus(r, replica_endpoint(node.shard, p.to), std::move(p.bytes), t);
+    }
+    if ((node.lies & kSbacGarbage) != 0 && faults_.chance_ppm(20'000)) {
+      Bytes garbage(1 + faults_.below(40));
+      for (uint8_t& b : garbage) b = static_cast<uint8_t>(faults_.next());
+      (void)node.replica->on_manager(sbac::SubmitCommand{garbage});
+    }
+    flush(r, t);
+    for (auto& [key, c] : node.takeovers) {
+      c.tick();
+      send_coordinator(r, c.take_ready(), t);
+    }
+  }
+  for (uint32_t c = 0; c < clients_.size(); ++c) {
+    Client& client = clients_[c];
+    if (client.crashed || !client.coordinator) continue;
+    client.coordinator->tick();
+    send_coordinator(client_endpoint(c), client.coordinator->take_ready(), t);
+  }
+  // The adversary also replays recorded commands at random, anywhere.
+  if (options_.replay && !submits_seen_.empty() && adversary_.below(10) == 0 &&
+      result_.replays < kReplaysMax) {
+    const Bytes& command = submits_seen_[adversary_.below(submits_seen_.size())];
+    inject_command(command, ShardId(static_cast<uint32_t>(adversary_.below(options_.shards))),
+                   t + 1);
+  }
+}
+
+// ---- The replay adversary -----------------------------------------------------------------------
+
+void SbacSimulation::inject_command(const Bytes& command, ShardId shard, int64_t at) {
+  ++result_.replays;
+  injected_.insert(crypto::sha256(command));
+  for (uint32_t r = 0; r < options_.replicas; ++r) {
+    // The adversary is a network party: its messages are not subject to the faults it exploits.
+    schedule(Event{at, 0, EventKind::kToReplica, replica_endpoint(shard, r), replica_count(), {},
+                   sbac::ManagerMessage{sbac::SubmitCommand{command}}, {}});
+  }
+}
+
+void SbacSimulation::tap_statement(const sbac::ReplicaMessage& m) {
+  if (const auto* p = std::get_if<sbac::SignedPrepared>(&m)) {
+    SessionKey key{p->statement.tx_id, p->statement.session};
+    prepared_seen_[key][{p->statement.shard, p->statement.verdict}].emplace(p->signature.by,
+                                                                            p->signature);
+  }
+}
+
+void SbacSimulation::tap_submit(const Bytes& command, int64_t t) {
+  if (injected_.contains(crypto::sha256(command))) return;
+  Result<sbac::ShardCommand> decoded = sbac::decode_command(command);
+  if (!decoded.ok()) return;
+  if (submits_seen_.size() < 512) submits_seen_.push_back(command);
+  if (const auto* accept = std::get_if<sbac::AcceptCommand>(&*decoded)) {
+    auto& seen = accepts_seen_[accept->tx_id];
+    if (std::find(seen.begin(), seen.end(), *accept) == seen.end()) seen.push_back(*accept);
+    return;
+  }
+  const sbac::PrepareCommand* prepare = nullptr;
+  if (const auto* p = std::get_if<sbac::PrepareCommand>(&*decoded)) prepare = p;
+  if (const auto* b = std::get_if<sbac::BoundPrepareCommand>(&*decoded)) prepare = &b->prepare;
+  if (const auto* s = std::get_if<sbac::SingleShardCommand>(&*decoded)) prepare = &s->prepare;
+  if (prepare == nullptr) return;
+  auto& sessions = sessions_seen_[prepare->tx_id];
+  bool later = !sessions.empty() && *sessions.rbegin() < prepare->session;
+  bool fresh = sessions.insert(prepare->session).second;
+  if (!fresh || !later) return;
+  std::set<ShardId> concerned =
+      sbac::concerned_shards(prepare->tx_id, prepare->inputs, prepare->references,
+                             prepare->output_count, options_.shards);
+  inject(SessionKey{prepare->tx_id, prepare->session}, concerned, t);
+}
+
+// A later instance (T, s') is starting: replay the earlier instances of T into it.
+void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& concerned,
+                            int64_t t) {
+  if (result_.replays >= kReplaysMax) return;
+  static constexpr int64_t kDelaysMs[] = {40, 90, 150, 250, 400};
+  std::vector<Bytes> commands;
+  // Phase 2 (Byzcuit): every recorded accept of an earlier session of T, and variants of it
+  // re-assembled from other signers of the same votes (new bytes, same meaning, so the consensus
+  // log's duplicate filter does not stop them).
+  for (const sbac::AcceptCommand& old : accepts_seen_[fresh.tx_id]) {
+    if (old.session >= fresh.session) continue;
+    commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(old)));
+    for (const auto& [shard_verdict, signers] : prepared_seen_[SessionKey{old.tx_id, old.session}]) {
+      if (shard_verdict.second != old.verdict) continue;
+      uint32_t quorum = map_.shard(shard_verdict.first).vote_quorum();
+      if (signers.size() <= quorum) continue;
+      sbac::AcceptCommand variant = old;
+      sbac::PreparedVote vote;
+      vote.statement = sbac::Prepared{old.tx_id, old.session, old.verdict, shard_verdict.first,
+                                      map_.epoch};
+      for (auto it = signers.rbegin(); it != signers.rend() && vote.signatures.size() < quorum; ++it)
+        vote.signatures.push_back(it->second);
+      std::reverse(vote.signatures.begin(), vote.signatures.end());
+      variant.evidence = {vote};
+      commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(variant)));
+    }
+  }
+  // Phase 1 (Byzcuit): commit votes of earlier sessions presented as evidence for the new one.
+  sbac::AcceptCommand forged{fresh.tx_id, fresh.session, sbac::Verdict::kCommit, {}};
+  for (ShardId shard : concerned) {
+    uint32_t quorum = map_.shard(shard).vote_quorum();
+    for (const auto& [key, by_shard] : prepared_seen_) {
+      if (key.tx_id != fresh.tx_id || key.session >= fresh.session) continue;
+      auto it = by_shard.find({shard, sbac::Verdict::kCommit});
+      if (it == by_shard.end() || it->second.size() < quorum) continue;
+      sbac::PreparedVote vote;
+      vote.statement = sbac::Prepared{key.tx_id, key.session, sbac::Verdict::kCommit, shard,
+                                      map_.epoch};
+      for (const auto& [by, signature] : it->second) {
+        if (vote.signatures.size() == quorum) break;
+        vote.signatures.push_back(signature);
+      }
+      forged.evidence.push_back(std::move(vote));
+      break;
+    }
+  }
+  if (!forged.evidence.empty()) commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(forged)));
+  for (const Bytes& command : commands) {
+    for (int64_t delay : kDelaysMs) {
+      if (result_.replays >= kReplaysMax) return;
+      for (ShardId shard : concerned) inject_command(command, shard, t + delay);
+    }
+  }
+}
+
+// ---- Running and checking -----------------------------------------------------------------------
+
+bool SbacSimulation::quiescent() const {
+  for (const Client& c : clients_)
+    if (c.started && !c.crashed && c.coordinator &&
+        c.coordinator->outcome() == Coordinator::Outcome::kRunning)
+      return false;
+  for (const ReplicaNode& n : nodes_) {
+    if (n.lies != 0) continue;
+    if (!n.decisions.open.empty()) return false;
+    for (const auto& [key, c] : n.takeovers)
+      if (c.outcome() == Coordinator::Outcome::kRunning) return false;
+  }
+  return true;
+}
+
+SbacSimResult SbacSimulation::run() {
+  result_.options = options_;
+  int64_t stop_ms = options_.heal_ms + options_.liveness_bound_ms;
+  int64_t t = 0;
+  int64_t next_check = options_.heal_ms;
+  while (!queue_.empty()) {
+    Event e = queue_.top();
+    queue_.pop();
+    t = e.at_ms;
+    if (t > stop_ms) break;
+    switch (e.kind) {
+      case EventKind::kConsensus:
+        deliver_consensus(e.to, e.from, e.bytes, t);
+        break;
+      case EventKind::kToReplica:
+        deliver_to_replica(e.to, e.from, *e.manager, t);
+        break;
+      case EventKind::kToManager:
+        deliver_to_manager(e.to, *e.replica, t);
+        break;
+      case EventKind::kTick:
+        on_tick(t);
+        schedule(Event{t + kTickMs, 0, EventKind::kTick, 0, 0, {}, {}, {}});
+        break;
+      case EventKind::kStart:
+        start_client(e.to, t);
+        break;
+      case EventKind::kCrash:
+        if (!clients_[e.to].crashed) {
+          clients_[e.to].crashed = true;
+          ++result_.client_crashes;
+        }
+        break;
+      case EventKind::kHeal:
+        break;
+    }
+    if (t >= next_check) {
+      next_check = t + kQuiescenceCheckMs;
+      if (quiescent()) break;
+    }
+  }
+  result_.end_ms = t;
+  check(result_);
+  return result_;
+}
+
+void SbacSimulation::check(SbacSimResult& result) {
+  auto& v = result.violations;
+  const uint32_t shards = options_.shards;
+  // Per shard: agreement among honest replicas, and the most advanced honest one as reference.
+  std::vector<const ReplicaNode*> reference(shards, nullptr);
+  for (const ReplicaNode& n : nodes_) {
+    if (n.lies != 0) continue;
+    for (const std::string& d : n.decisions.double_consumption)
+      v.push_back("shard " + std::to_string(n.shard.value()) + ": state consumed twice: " + d);
+    const ReplicaNode*& ref = reference[n.shard.value()];
+    if (ref == nullptr || n.decisions.accepted.size() > ref->decisions.accepted.size()) ref = &n;
+  }
+  for (const ReplicaNode& n : nodes_) {
+    if (n.lies != 0) continue;
+    const ReplicaNode* ref = reference[n.shard.value()];
+    for (const auto* maps : {&n.decisions.prepared, &n.decisions.accepted}) {
+      const auto& theirs = maps == &n.decisions.prepared ? ref->decisions.prepared
+                                                         : ref->decisions.accepted;
+      for (const auto& [key, verdict] : *maps) {
+        auto it = theirs.find(key);
+        if (it != theirs.end() && it->second != verdict)
+          v.push_back("shard " + std::to_string(n.shard.value()) + ": honest replicas disagree on " +
+                      key.tx_id.value().short_hex() + "/" + std::to_string(key.session.value()));
+      }
+    }
+  }
+  // Every transaction any shard heard of: where it committed, and which sessions are open.
+  std::map<TxId, std::set<ShardId>> committed_at;
+  std::set<TxId> heard;
+  for (uint32_t s = 0; s < shards; ++s) {
+    const ReplicaNode* ref = reference[s];
+    if (ref == nullptr) {
+      v.push_back("shard " + std::to_string(s) + " has no honest replica to check against");
+      continue;
+    }
+    for (const auto& [key, verdict] : ref->decisions.prepared) heard.insert(key.tx_id);
+    for (const auto& [key, verdict] : ref->decisions.accepted) {
+      heard.insert(key.tx_id);
+      if (verdict == sbac::Verdict::kCommit) committed_at[key.tx_id].insert(ShardId(s));
+    }
+    result.sessions += ref->decisions.prepared.size();
+    for (const SessionKey& key : ref->decisions.open)
+      v.push_back("shard " + std::to_string(s) + ": session " + key.tx_id.value().short_hex() +
+                  "/" + std::to_string(key.session.value()) + " never decided");
+  }
+  for (const TxId& id : heard) {
+    auto pay = payment_of_.find(id);
+    if (pay == payment_of_.end()) {
+      v.push_back("a shard decided an unknown transaction " + id.value().short_hex());
+      continue;
+    }
+    const std::set<ShardId>& concerned = payments_[pay->second].concerned;
+    auto it = committed_at.find(id);
+    if (it == committed_at.end()) {
+      ++result.aborted;
+      continue;
+    }
+    if (it->second != concerned) {
+      v.push_back("all-or-nothing broken: " + id.value().short_hex() + " committed at " +
+                  std::to_string(it->second.size()) + " of its " +
+                  std::to_string(concerned.size()) + " shards");
+    } else {
+      ++result.committed;
+    }
+  }
+  // Cash: the active states of all shards sum to what genesis issued.
+  uint64_t total = 0;
+  for (uint32_t s = 0; s < shards; ++s) {
+    if (reference[s] == nullptr) continue;
+    for (const auto& [ref, entry] : reference[s]->replica->table().objects()) {
+      if (!entry.active) continue;
+      auto coin = coins_.find(ref);
+      if (coin == coins_.end()) {
+        v.push_back("an active state the workload never created: " + ref.describe());
+        continue;
+      }
+      total += coin->second.quantity;
+    }
+  }
+  if (total != issued_)
+    v.push_back("cash not conserved: " + std::to_string(total) + " active, " +
+                std::to_string(issued_) + " issued");
+  // Clients that did not crash reached an outcome.
+  for (uint32_t c = 0; c < clients_.size(); ++c) {
+    const Client& client = clients_[c];
+    if (client.crashed || !client.coordinator) continue;
+    if (client.coordinator->outcome() == Coordinator::Outcome::kRunning)
+      v.push_back("client " + std::to_string(c) + " never learnt the outcome of " +
+                  client.coordinator->tx_id().value().short_hex());
+  }
+  // Certificates verify iff their transaction committed.
+  auto committed_everywhere = [&](const TxId& id) {
+    auto it = committed_at.find(id);
+    auto pay = payment_of_.find(id);
+    return it != committed_at.end() && pay != payment_of_.end() &&
+           it->second == payments_[pay->second].concerned;
+  };
+  for (const auto& [id, certificate] : certificates_) {
+    auto pay = payment_of_.find(id);
+    if (pay == payment_of_.end()) continue;
+    if (Status s = sbac::verify_certificate(id, certificate, payments_[pay->second].concerned, map_);
+        !s.ok())
+      v.push_back("a manager's certificate for " + id.value().short_hex() +
+                  " does not verify: " + s.error().context);
+    if (!committed_everywhere(id))
+      v.push_back("a manager holds a certificate for " + id.value().short_hex() +
+                  ", which did not commit");
+  }
+  for (const Payment& pay : payments_) {
+    // The best certificate anyone could assemble from what crossed the network.
+    sbac::NotarisationCertificate best{map_.epoch, {}};
+    auto seen = accepted_commit_seen_.find(pay.id);
+    for (ShardId shard : pay.concerned) {
+      sbac::AcceptedVote vote;
+      vote.statement = sbac::Accepted{pay.id, sbac::Verdict::kCommit, shard, map_.epoch};
+      if (seen != accepted_commit_seen_.end()) {
+        auto by_shard = seen->second.find(shard);
+        if (by_shard != seen->second.end()) {
+          Bytes payload = sbac::signing_payload(vote.statement);
+          for (const auto& [by, signature] : by_shard->second) {
+            if (vote.signatures.size() == map_.shard(shard).vote_quorum()) break;
+            if (map_.shard(shard).is_member(by) && crypto::verify(by, payload, signature.signature))
+              vote.signatures.push_back(signature);
+          }
+        }
+      }
+      best.votes.push_back(std::move(vote));
+    }
+    bool verifies = sbac::verify_certificate(pay.id, best, pay.concerned, map_).ok();
+    bool committed = committed_everywhere(pay.id);
+    if (verifies && !committed)
+      v.push_back("a certificate verifies for " + pay.id.value().short_hex() +
+                  ", which did not commit");
+    if (!verifies && committed)
+      v.push_back("no certificate can be assembled for committed " + pay.id.value().short_hex());
+  }
+}
+
+}  // namespace
+
+// ---- Options and results --------------------------------------------------------------------------
+
+std::string SbacSimOptions::describe() const {
+  std::ostringstream out;
+  out << "K=" << shards << " n=" << replicas << " byz=" << byzantine;
+  if (byzantine_behaviours != 0) out << "(" << byzantine_behaviours << ")";
+  out << " tx=" << transactions << " accounts=" << accounts
+      << (high_contention ? " contention" : "") << (validating ? " validating" : " non-validating")
+      << " crash=" << percent(client_crash_ppm) << " loss=" << percent(loss_ppm)
+      << (partitions ? " partitions" : "") << (replay ? " replay" : "")
+      << (break_replay_defences ? " NO-REPLAY-DEFENCES" : "");
+  return out.str();
+}
+
+std::string SbacSimOptions::command_line() const {
+  std::ostringstream out;
+  out << "folio sim sbac --seed " << seed << " --shards " << shards << " --replicas " << replicas
+      << " --byzantine " << byzantine << " --behaviours " << byzantine_behaviours
+      << " --transactions " << transactions << " --accounts " << accounts
+      << " --client-crash-ppm " << client_crash_ppm << " --loss-ppm " << loss_ppm
+      << " --tail-ppm " << tail_ppm << " --heal-ms " << heal_ms;
+  if (high_contention) out << " --high-contention";
+  if (validating) out << " --validating";
+  if (partitions) out << " --partitions";
+  if (replay) out << " --replay";
+  if (break_replay_defences) out << " --break-replay-defences";
+  return out.str();
+}
+
+SbacSimOptions sbac_sweep_options(uint64_t seed, const SbacSimOptions& base) {
+  SbacSimOptions o = base;
+  o.seed = seed;
+  Prng mix(seed ^ 0x5bac5bac5bac5bacull);
+  uint32_t f = (o.replicas - 1) / 3;
+  o.byzantine = std::min(o.byzantine, f);
+  o.validating = mix.below(2) == 0;
+  o.replay = mix.below(2) == 0;
+  o.high_contention = mix.below(3) == 0;
+  switch (seed % 6) {
+    case 0:  // clean network, crashing clients
+      o.client_crash_ppm = 300'000;
+      break;
+    case 1:  // lossy network
+      o.loss_ppm = 50'000;
+      o.tail_ppm = 100'000;
+      break;
+    case 2:
+      o.partitions = true;
+      o.client_crash_ppm = 200'000;
+      break;
+    case 3:
+      o.byzantine = f;
+      break;
+    case 4:
+      o.byzantine = f;
+      o.loss_ppm = 20'000;
+      o.client_crash_ppm = 300'000;
+      o.replay = true;
+      break;
+    default:
+      o.byzantine = static_cast<uint32_t>(mix.below(f + 1));
+      o.loss_ppm = 30'000;
+      o.partitions = true;
+      o.client_crash_ppm = 200'000;
+      break;
+  }
+  return o;
+}
+
+std::string SbacSimResult::summary_line() const {
+  std::ostringstream out;
+  out << "seed=" << options.seed << " " << options.describe() << (ok() ? " OK" : " FAIL")
+      << " committed=" << committed << " aborted=" << aborted << " cross_shard=" << cross_shard
+      << " sessions=" << sessions << " takeovers=" << takeovers
+      << " client_crashes=" << client_crashes << " replays=" << replays
+      << " undecodable=" << undecodable << " msgs=" << messages_sent
+      << " dropped=" << messages_dropped << " sim_ms=" << end_ms;
+  if (!ok()) {
+    out << " violations:";
+    for (const std::string& v : violations) out << " [" << v << "]";
+    out << " reproduce: " << options.command_line();
+  }
+  return out.str();
+}
+
+SbacSimResult run_sbac_sim(const SbacSimOptions& options) {
+  SbacSimulation sim(options);
+  return sim.run();
+}
+
+}  // namespace folio::sim
