@@ -105,6 +105,44 @@ TxId NotarisationRequest::tx_id() const {
   return std::get<ValidatingPayload>(payload).tx.id();
 }
 
+NonValidatingPayload non_validating_payload(const ledger::WireTransaction& tx) {
+  using ledger::ComponentGroup;
+  return NonValidatingPayload{tx.filter([](ComponentGroup g, uint32_t) {
+    return g == ComponentGroup::kInputs || g == ComponentGroup::kReferences ||
+           g == ComponentGroup::kNotary || g == ComponentGroup::kTimeWindow ||
+           g == ComponentGroup::kSigners;
+  })};
+}
+
+Result<ValidatingPayload> validating_payload(const ledger::SignedTransaction& stx,
+                                             const TransactionLookup& lookup) {
+  ValidatingPayload out;
+  out.tx = stx;
+  auto prove = [&](const ledger::StateRef& ref) -> Result<ledger::ProvedState> {
+    FOLIO_ASSIGN_OR_RETURN(ledger::WireTransaction creator, lookup(ref.tx_id));
+    if (ref.index >= creator.outputs.size())
+      return make_error(ErrorCode::kNotFound, "state " + ref.describe() +
+                                                  ": its transaction has only " +
+                                                  std::to_string(creator.outputs.size()) +
+                                                  " outputs");
+    // The id is the one the caller asked for; a lookup that returned another transaction fails
+    // the proof's own check at the notary, but is caught here first.
+    if (creator.id() != ref.tx_id)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "lookup of " + ref.tx_id.value().short_hex() + " returned another transaction");
+    return ledger::prove_output(creator, ref.tx_id, ref.index);
+  };
+  for (const ledger::StateRef& ref : stx.tx.inputs) {
+    FOLIO_ASSIGN_OR_RETURN(ledger::ProvedState proved, prove(ref));
+    out.inputs.push_back(std::move(proved));
+  }
+  for (const ledger::StateRef& ref : stx.tx.references) {
+    FOLIO_ASSIGN_OR_RETURN(ledger::ProvedState proved, prove(ref));
+    out.references.push_back(std::move(proved));
+  }
+  return out;
+}
+
 Bytes request_signature_payload(const TxId& id) {
   Bytes out = to_bytes(kRequestDomain);
   ByteView hash = id.value().view();

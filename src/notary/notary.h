@@ -24,6 +24,7 @@
 // const use.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -85,6 +86,19 @@ struct ValidatingPayload {
 };
 
 using RequestPayload = std::variant<NonValidatingPayload, ValidatingPayload>;
+
+// The tear-off a non-validating notary needs: every input, reference, the notary, the time window
+// and the signers; outputs, commands' parameters and attachments stay hidden.
+NonValidatingPayload non_validating_payload(const ledger::WireTransaction& tx);
+
+// Finds the transaction that created a state (the node's transaction store, a test's map).
+using TransactionLookup = std::function<Result<ledger::WireTransaction>(const TxId&)>;
+
+// The payload for a validating notary: `stx` with every input and reference proved against the
+// transaction that created it. Fails with the lookup's error, or kNotFound if a creating transaction
+// has no such output.
+Result<ValidatingPayload> validating_payload(const ledger::SignedTransaction& stx,
+                                             const TransactionLookup& lookup);
 
 struct NotarisationRequest {
   RequestPayload payload;

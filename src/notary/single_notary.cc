@@ -195,6 +195,18 @@ SingleNotary::Checked SingleNotary::check_non_validating(
                                                config_.identity.name);
     return out;
   }
+  // A genuine transaction has at most one notary and one time window, and bounded groups; a tree
+  // built to look otherwise is refused rather than half read.
+  if (notary->size() > 1 || window->size() > 1) {
+    out.refusal = refuse(RefusalReason::kMalformedRequest,
+                         "more than one notary or time window component");
+    return out;
+  }
+  if (inputs->size() > ledger::kComponentsPerGroupMax ||
+      references->size() > ledger::kComponentsPerGroupMax) {
+    out.refusal = refuse(RefusalReason::kMalformedRequest, "too many inputs or references");
+    return out;
+  }
   for (auto& [index, ref] : *inputs) out.inputs.push_back(ref);
   for (auto& [index, ref] : *references) out.references.push_back(ref);
   if (!window->empty()) {

@@ -140,28 +140,22 @@ class SingleNotaryTest : public storage::testing::BothBackends {
   }
 
   static ledger::FilteredTransaction tear_off(const WireTransaction& tx) {
-    return tx.filter([](ComponentGroup g, uint32_t) {
-      return g == ComponentGroup::kInputs || g == ComponentGroup::kReferences ||
-             g == ComponentGroup::kNotary || g == ComponentGroup::kTimeWindow ||
-             g == ComponentGroup::kSigners;
-    });
+    return non_validating_payload(tx).tx;
   }
 
   NotarisationRequest non_validating(const WireTransaction& tx) {
-    return make_request(NonValidatingPayload{tear_off(tx)}, alice_);
+    return make_request(non_validating_payload(tx), alice_);
   }
 
   NotarisationRequest validating(const WireTransaction& tx) {
-    ValidatingPayload payload;
-    payload.tx.tx = tx;
-    payload.tx.signatures.push_back(ledger::sign_transaction(alice_, tx.id()));
-    auto prove = [&](const StateRef& ref) {
-      const WireTransaction& creator = created_.at(ref.tx_id);
-      return ledger::prove_output(creator, ref.tx_id, ref.index);
-    };
-    for (const StateRef& ref : tx.inputs) payload.inputs.push_back(prove(ref));
-    for (const StateRef& ref : tx.references) payload.references.push_back(prove(ref));
-    return make_request(std::move(payload), alice_);
+    ledger::SignedTransaction stx{tx, {ledger::sign_transaction(alice_, tx.id())}};
+    auto payload = validating_payload(stx, [&](const TxId& id) -> Result<WireTransaction> {
+      auto it = created_.find(id);
+      if (it == created_.end()) return make_error(ErrorCode::kNotFound, "unknown transaction");
+      return it->second;
+    });
+    FOLIO_ASSERT(payload.ok());
+    return make_request(std::move(payload).value(), alice_);
   }
 
   NotarisationResponse one(SingleNotary& notary, const NotarisationRequest& request) {
