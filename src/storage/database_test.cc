@@ -258,6 +258,9 @@ TEST_P(DatabaseTest, AggregatesAreIntegers) {
   EXPECT_EQ((*rows)[0].integer(1), 3);
   EXPECT_EQ((*rows)[0].integer(2), int64_t{1} << 40);
   EXPECT_EQ((*rows)[0].integer(3), -7);
+  Result<Rows> average = db.query("SELECT AVG(q) FROM t WHERE q < 10");
+  ASSERT_TRUE(average.ok()) << average.error().message();
+  EXPECT_DOUBLE_EQ((*average)[0].real(0), -1.0);
   Result<Rows> empty = db.query("SELECT SUM(q) FROM t WHERE q > 1000000000000000");
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE((*empty)[0].is_null(0));
@@ -319,6 +322,19 @@ TEST(Postgres, AKilledServerGivesErrorsAndALaterServerIsReconnected) {
   rows = db.query("SELECT COUNT(*) FROM t");
   ASSERT_TRUE(rows.ok()) << rows.error().message();
   EXPECT_EQ((*rows)[0].integer(0), 1);
+
+  // Killed just before COMMIT: the failed commit is an error, and nothing was written.
+  status = db.transact([&](Session& session) -> Status {
+    FOLIO_TRY(session.exec("INSERT INTO t (k) VALUES (4)"));
+    EXPECT_TRUE((*server)->kill().ok());
+    return ok_status();
+  });
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo) << status.error().message();
+  ASSERT_TRUE((*server)->restart().ok());
+  rows = db.query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  EXPECT_EQ((*rows)[0].integer(0), 1);
 }
 
 TEST(Postgres, UnreachableServerIsAnError) {
@@ -334,6 +350,42 @@ TEST(Sqlite, MissingDirectoryIsAClearError) {
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.error().code, ErrorCode::kIo);
   EXPECT_NE(db.error().context.find("does not exist"), std::string::npos) << db.error().context;
+}
+
+TEST(Sqlite, ADirectoryIsNotADatabase) {
+  Result<std::unique_ptr<Database>> db = open_sqlite({.path = "/tmp"});
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.error().code, ErrorCode::kIo);
+}
+
+// A database that cannot grow stands in for a full disk: SQLite reports SQLITE_FULL.
+TEST(Sqlite, AFullDatabaseIsAnIoErrorAndKeepsNothingHalfWritten) {
+  auto opened = open_sqlite({.path = ":memory:"});
+  ASSERT_TRUE(opened.ok());
+  Database& db = **opened;
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, b BLOB)").ok());
+  const Value small[] = {int64_t{1}, Bytes(100, 1)};
+  ASSERT_TRUE(db.exec("INSERT INTO t (k, b) VALUES (?, ?)", small).ok());
+  Result<Rows> pages = db.query("PRAGMA page_count");
+  ASSERT_TRUE(pages.ok());
+  const std::string limit = "PRAGMA max_page_count = " + std::to_string((*pages)[0].integer(0) + 2);
+  ASSERT_TRUE(db.query(limit).ok());
+  Status status = db.transact([&](Session& session) -> Status {
+    const Value second[] = {int64_t{2}, Bytes(100, 2)};
+    FOLIO_TRY(session.exec("INSERT INTO t (k, b) VALUES (?, ?)", second));
+    const Value big[] = {int64_t{3}, Bytes(1 << 20, 3)};
+    FOLIO_TRY(session.exec("INSERT INTO t (k, b) VALUES (?, ?)", big));
+    return ok_status();
+  });
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo) << status.error().message();
+  Result<Rows> rows = db.query("SELECT k FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.error().message();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].integer(0), 1);
+  // Small writes still fit.
+  const Value another[] = {int64_t{4}, Bytes(10, 4)};
+  EXPECT_TRUE(db.exec("INSERT INTO t (k, b) VALUES (?, ?)", another).ok());
 }
 
 TEST(Sqlite, PrivateMemoryDatabasesAreSeparate) {

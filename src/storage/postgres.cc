@@ -3,6 +3,7 @@
 
 #include <array>
 #include <bit>
+#include <charconv>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -234,6 +235,12 @@ class PostgresDatabase final : public Database {
     // A READ ONLY transaction makes the server refuse anything that would write (a data-modifying
     // WITH, a function with side effects) before it writes.
     FOLIO_TRY(command("BEGIN READ ONLY"));
+    // A report must not hold the connection (and its snapshot) for ever.
+    Status limited = command("SET LOCAL statement_timeout = '60s'");
+    if (!limited.ok()) {
+      (void)command("ROLLBACK");
+      return limited.error();
+    }
     Rows rows;
     int fields = 0;
     Result<int64_t> result = run(sql, params, &rows, &fields);
@@ -379,7 +386,10 @@ class PostgresDatabase final : public Database {
       }
     }
     const char* changed = PQcmdTuples(result.get());
-    return changed != nullptr && *changed != '\0' ? std::stoll(changed) : int64_t{0};
+    int64_t count = 0;
+    if (changed != nullptr && *changed != '\0')
+      std::from_chars(changed, changed + std::strlen(changed), count);
+    return count;
   }
 
   PGconn* conn_;
