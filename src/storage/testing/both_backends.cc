@@ -2,12 +2,21 @@
 
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 namespace folio::storage::testing {
 
 Result<PgServer*> shared_pg_server() {
-  static Result<std::unique_ptr<PgServer>> server = PgServer::start();
+  static Result<std::unique_ptr<PgServer>> server = []() {
+    const char* shared = std::getenv("FOLIO_TEST_PG_DIR");
+    if (shared != nullptr && *shared != '\0') {
+      // Without the fixture (ctest run on one directory) there is no shared server: start one.
+      Result<std::unique_ptr<PgServer>> attached = PgServer::attach(shared);
+      if (attached.ok()) return attached;
+    }
+    return PgServer::start();
+  }();
   if (!server.ok()) return server.error();
   return server->get();
 }

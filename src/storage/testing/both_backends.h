@@ -6,9 +6,13 @@
 //
 // Each test gets a fresh database: SQLite in a file of its own temporary directory (a file rather
 // than ":memory:" so that open_another() can open a second connection), PostgreSQL as a new
-// database on one throwaway server per test binary, started on first use and stopped at exit. A
+// database on one throwaway server per test process, started on first use and stopped at exit. A
 // PostgreSQL test is skipped only when the server binaries are missing; any other failure to start
 // the server fails the test.
+//
+// ctest runs every test case in a process of its own; so that they do not each start a server,
+// call folio_test_shared_pg(<test target>) after folio_test in CMake: ctest then starts one server
+// for the whole run (the fixture folio_pg) and passes its directory in FOLIO_TEST_PG_DIR.
 #pragma once
 
 #include <gtest/gtest.h>

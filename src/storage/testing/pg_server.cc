@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <vector>
 
 extern char** environ;
@@ -76,6 +77,26 @@ Status PgServer::start_server() {
   return ok_status();
 }
 
+Result<std::unique_ptr<PgServer>> PgServer::initialise(std::string directory) {
+  if (!binaries_available())
+    return make_error(ErrorCode::kNotFound,
+                      "PostgreSQL server binaries not found in " + binary_dir());
+  std::unique_ptr<PgServer> server(new PgServer());
+  server->directory_ = directory;
+  if (geteuid() == 0) {
+    const passwd* user = getpwnam(kServerUser);
+    if (user == nullptr)
+      return make_error(ErrorCode::kNotFound, "pg test server: no user named postgres");
+    if (chown(directory.c_str(), user->pw_uid, user->pw_gid) != 0)
+      return make_error(ErrorCode::kIo, "pg test server: chown failed on " + directory);
+  }
+  chmod(directory.c_str(), 0700);
+  FOLIO_TRY(server->run({binary_dir() + "/initdb", "-D", directory + "/data", "-U", "postgres",
+                         "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"}));
+  FOLIO_TRY(server->start_server());
+  return server;
+}
+
 Result<std::unique_ptr<PgServer>> PgServer::start() {
   if (!binaries_available())
     return make_error(ErrorCode::kNotFound,
@@ -83,23 +104,50 @@ Result<std::unique_ptr<PgServer>> PgServer::start() {
   std::string pattern = (std::filesystem::temp_directory_path() / "folio-pg-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr)
     return make_error(ErrorCode::kIo, "pg test server: mkdtemp failed: " + pattern);
-  std::unique_ptr<PgServer> server(new PgServer());
-  server->directory_ = pattern;
-  if (geteuid() == 0) {
-    const passwd* user = getpwnam(kServerUser);
-    if (user == nullptr)
-      return make_error(ErrorCode::kNotFound, "pg test server: no user named postgres");
-    if (chown(pattern.c_str(), user->pw_uid, user->pw_gid) != 0)
-      return make_error(ErrorCode::kIo, "pg test server: chown failed on " + pattern);
+  Result<std::unique_ptr<PgServer>> server = initialise(pattern);
+  if (!server.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(pattern, ec);
   }
-  chmod(pattern.c_str(), 0700);
-  FOLIO_TRY(server->run({binary_dir() + "/initdb", "-D", pattern + "/data", "-U", "postgres",
-                         "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"}));
-  FOLIO_TRY(server->start_server());
   return server;
 }
 
+Result<std::unique_ptr<PgServer>> PgServer::start_in(const std::string& directory) {
+  FOLIO_TRY(stop_and_remove(directory));
+  std::error_code ec;
+  if (!std::filesystem::create_directories(directory, ec))
+    return make_error(ErrorCode::kIo, "pg test server: cannot create " + directory);
+  return initialise(directory);
+}
+
+Result<std::unique_ptr<PgServer>> PgServer::attach(const std::string& directory) {
+  std::error_code ec;
+  if (!std::filesystem::exists(directory + "/data/postmaster.pid", ec))
+    return make_error(ErrorCode::kNotFound, "pg test server: no server running in " + directory);
+  std::unique_ptr<PgServer> server(new PgServer());
+  server->directory_ = directory;
+  server->running_ = true;
+  server->owned_ = false;
+  return server;
+}
+
+Status PgServer::stop_and_remove(const std::string& directory) {
+  std::error_code ec;
+  if (!std::filesystem::exists(directory, ec)) return ok_status();
+  if (std::filesystem::exists(directory + "/data/postmaster.pid", ec)) {
+    std::unique_ptr<PgServer> server(new PgServer());
+    server->directory_ = directory;
+    server->running_ = true;
+    (void)server->kill();
+    server->directory_.clear();
+  }
+  std::filesystem::remove_all(directory, ec);
+  if (ec) return make_error(ErrorCode::kIo, "pg test server: cannot remove " + directory);
+  return ok_status();
+}
+
 PgServer::~PgServer() {
+  if (!owned_) return;
   if (running_) (void)kill();
   std::error_code ec;
   if (!directory_.empty()) std::filesystem::remove_all(directory_, ec);
@@ -122,7 +170,11 @@ std::string PgServer::conninfo(std::string_view database) const {
 }
 
 Result<std::string> PgServer::create_database() {
-  const std::string name = "folio_" + std::to_string(getpid()) + "_" + std::to_string(++next_database_);
+  // Several test processes may share one server (see both_backends.h): the pid and a random
+  // word keep their database names apart.
+  const std::string name = "folio_" + std::to_string(getpid()) + "_" +
+                           std::to_string(std::random_device()() % 1000000) + "_" +
+                           std::to_string(++next_database_);
   PGconn* conn = PQconnectdb(conninfo("postgres").c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = PQerrorMessage(conn);

@@ -23,6 +23,13 @@ class PgServer {
   static bool binaries_available();
 
   static Result<std::unique_ptr<PgServer>> start();
+  // The same in a given directory (created; a stale server left there is stopped and removed).
+  static Result<std::unique_ptr<PgServer>> start_in(const std::string& directory);
+  // A server already running in `directory` (started by start_in elsewhere), which this object
+  // neither stops nor deletes.
+  static Result<std::unique_ptr<PgServer>> attach(const std::string& directory);
+  // Stops the server in `directory`, if any, and deletes the directory.
+  static Status stop_and_remove(const std::string& directory);
   ~PgServer();
   PgServer(const PgServer&) = delete;
   PgServer& operator=(const PgServer&) = delete;
@@ -36,14 +43,19 @@ class PgServer {
   // Starts it again on the same data directory and socket.
   Status restart();
   bool running() const { return running_; }
+  // Leave the server running and its directory in place when this object is destroyed.
+  void detach() { owned_ = false; }
+  const std::string& directory() const { return directory_; }
 
  private:
   PgServer() = default;
   Status run(const std::vector<std::string>& command) const;
   Status start_server();
+  static Result<std::unique_ptr<PgServer>> initialise(std::string directory);
 
   std::string directory_;  // the temporary directory: data/, the socket, logs
   bool running_ = false;
+  bool owned_ = true;  // stop and delete on destruction
   int next_database_ = 0;
 };
 
