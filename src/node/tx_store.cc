@@ -185,4 +185,11 @@ Result<ledger::TransactionState> TransactionStore::load_state(const ledger::Stat
   return outputs[ref.index];
 }
 
+notary::TransactionLookup TransactionStore::lookup() const {
+  return [this](const ledger::TxId& id) -> Result<ledger::WireTransaction> {
+    FOLIO_ASSIGN_OR_RETURN(StoredTransaction stored, get(id));
+    return std::move(stored.transaction.tx);
+  };
+}
+
 }  // namespace folio::node

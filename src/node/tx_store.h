@@ -66,6 +66,10 @@ class TransactionStore {
   // Output `ref.index` of recorded transaction `ref.tx_id`, or kNotFound.
   Result<ledger::TransactionState> load_state(const ledger::StateRef& ref) const;
 
+  // The recorded transactions' content by id, for notary::validating_payload (which proves a
+  // request's inputs and references against the transactions that created them).
+  notary::TransactionLookup lookup() const;
+
  private:
   explicit TransactionStore(storage::Database& db) : db_(db) {}
   storage::Database& db_;

@@ -162,7 +162,15 @@ TEST_P(TxStoreTest, StateLoaderResolvesRecordedOutputs) {
   auto resolved = ledger::resolve(spend.tx, spend.id(), loader, attachments);
   ASSERT_TRUE(resolved.ok()) << resolved.error().message();
   EXPECT_EQ(resolved->inputs.at(0).state, issue.tx.outputs[0]);
+  // What a validating notary is sent: the input proved against the recorded issuance.
+  auto payload = notary::validating_payload(spend, store->lookup());
+  ASSERT_TRUE(payload.ok()) << payload.error().message();
+  ASSERT_EQ(payload->inputs.size(), 1u);
+  EXPECT_TRUE(payload->inputs[0].verify().ok());
+  EXPECT_EQ(payload->inputs[0].state, issue.tx.outputs[0]);
   ledger::SignedTransaction orphan = make(1, {StateRef{make(1).id(), 0}});
+  EXPECT_EQ(notary::validating_payload(orphan, store->lookup()).error().code,
+            ErrorCode::kNotFound);
   EXPECT_FALSE(ledger::resolve(orphan.tx, orphan.id(), loader, attachments).ok());
 }
 

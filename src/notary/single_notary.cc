@@ -436,6 +436,35 @@ Result<std::vector<NotarisationResponse>> SingleNotary::process_batch(
   return responses;
 }
 
+Result<std::vector<Bytes>> SingleNotary::process_encoded_batch(std::span<const Bytes> requests) {
+  std::vector<NotarisationRequest> decoded;
+  std::vector<std::optional<Refusal>> undecodable(requests.size());
+  decoded.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    auto request = decode_request(requests[i]);
+    if (request.ok()) {
+      decoded.push_back(std::move(request).value());
+    } else {
+      undecodable[i] = refuse(RefusalReason::kMalformedRequest,
+                              "the request does not decode: " + request.error().context);
+    }
+  }
+  FOLIO_ASSIGN_OR_RETURN(std::vector<NotarisationResponse> responses, process_batch(decoded));
+  std::vector<Bytes> out;
+  out.reserve(requests.size());
+  size_t next = 0;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (undecodable[i]) {
+      out.push_back(codec::encode_to_bytes(NotarisationResponse{TxId(), *undecodable[i]}));
+    } else {
+      FOLIO_ASSERT(next < responses.size());
+      out.push_back(codec::encode_to_bytes(responses[next++]));
+    }
+  }
+  FOLIO_ASSERT(next == responses.size());
+  return out;
+}
+
 Ticket SingleNotary::enqueue(NotarisationRequest request) {
   std::lock_guard<std::mutex> lock(queue_mutex_);
   Ticket ticket = next_ticket_;

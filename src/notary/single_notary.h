@@ -72,6 +72,11 @@ class SingleNotary {
   Result<std::vector<NotarisationResponse>> process_batch(
       std::span<const NotarisationRequest> requests);
 
+  // The same on encoded requests, as they arrive from the network: one encoded response per
+  // request, in order. A request that does not decode strictly gets a kMalformedRequest refusal
+  // (with a zero tx id) instead of stopping the batch. An error only as for process_batch().
+  Result<std::vector<Bytes>> process_encoded_batch(std::span<const Bytes> requests);
+
   // The queue: requests wait until flush() processes up to batch_requests_max of them, oldest
   // first, as one batch. If storage fails, they are put back at the front and the error returned.
   Ticket enqueue(NotarisationRequest request);

@@ -455,6 +455,41 @@ TEST_P(SingleNotaryTest, StateSurvivesReopening) {
   EXPECT_EQ(refused.refusal().conflicts.at(0).consumed_by, first.id());
 }
 
+TEST_P(SingleNotaryTest, HostileEncodedRequestsAreRefusedNeverFatal) {
+  auto notary = open(false);
+  WireTransaction coins = issue(1);
+  WireTransaction pay = spend({StateRef{coins.id(), 0}});
+  Bytes valid = codec::encode_to_bytes(non_validating(pay));
+  // Every single-bit flip of the request (one bit per byte, rotating), and plain garbage.
+  std::vector<Bytes> hostile;
+  for (size_t i = 0; i < valid.size(); ++i) {
+    Bytes flipped = valid;
+    flipped[i] ^= static_cast<uint8_t>(1u << (i % 8));
+    hostile.push_back(std::move(flipped));
+  }
+  hostile.push_back(to_bytes("garbage"));
+  hostile.push_back(Bytes(valid.begin(), valid.end() - 1));
+  auto answers = notary->process_encoded_batch(hostile);
+  ASSERT_TRUE(answers.ok()) << answers.error().message();
+  ASSERT_EQ(answers->size(), hostile.size());
+  for (const Bytes& answer : *answers) {
+    auto response = decode_response(answer);
+    ASSERT_TRUE(response.ok()) << response.error().message();
+    // No flipped request may consume the state under another transaction's name.
+    if (response->notarised()) {
+      EXPECT_EQ(response->tx_id, pay.id());
+    }
+  }
+  EXPECT_EQ(decode_response(answers->back())->refusal().reason, RefusalReason::kMalformedRequest);
+  // The genuine request still goes through, unless a harmless flip already notarised it.
+  std::vector<Bytes> genuine = {valid};
+  auto answer = notary->process_encoded_batch(genuine);
+  ASSERT_TRUE(answer.ok());
+  auto response = decode_response(answer->at(0));
+  ASSERT_TRUE(response.ok());
+  expect_certified(*response, pay.id());
+}
+
 FOLIO_INSTANTIATE_BOTH_BACKENDS(SingleNotaryTest);
 
 }  // namespace
