@@ -1,0 +1,213 @@
+// FlowEngine: runs a node's flows durably (ARCHITECTURE.md section 4, docs/flows.md).
+//
+// The engine starts registered flows, answers sessions that peers initiate with the registered
+// responders, and makes every flow survive restarts by JOURNALLED REPLAY: each value a flow obtains
+// from outside (a received message, a wake-up, the time, a random number, a recorded read) is
+// appended to its journal; at each suspension the new journal rows, the flow's database writes and
+// its outgoing messages (the outbox) commit in ONE transaction, and only then are the messages
+// handed to the Transport. After a crash, `resume_all` re-runs each unfinished flow from its start
+// with the journal supplying the recorded values (sending nothing it already sent), then lets it
+// continue live, and re-sends the outbox. Message ids are deterministic and receivers keep the ids
+// they processed, so a message delivered twice is processed once.
+//
+// A flow that returns an error, throws, or diverges from its journal goes to the HOSPITAL (kept,
+// with its error text) rather than being lost: an operator lists, retries (replay from the journal)
+// or kills it (its counterparties get a session error). Draining mode refuses new flows and new
+// sessions from peers and reports when the running flows have finished.
+//
+// Typical use (a node, or a test with MemoryNetwork):
+//   FlowRegistry registry;  registry.register_flow<Ping>();  registry.register_responder<Pong>(Ping::kName);
+//   auto engine = FlowEngine::open(db, transport, registry, clock, {});   // migrates, attaches
+//   (*engine)->resume_all();
+//   auto handle = (*engine)->start(Ping{"O=Bob", 7});
+//   ... pump the transport, call tick() as time passes ...
+//   std::optional<Result<uint64_t>> r = (*engine)->result<uint64_t>(handle->id);
+//
+// Ownership: the engine borrows the database, transport, registry and clock, which must outlive it;
+// it sets the transport's handlers on open and clears them on destruction. Single-threaded: the
+// node's event loop (or a test) makes every call, and transport handlers must run on that thread.
+// No threads inside.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "flow/clock.h"
+#include "flow/context.h"
+#include "flow/flow.h"
+#include "flow/registry.h"
+#include "net/transport.h"
+#include "storage/database.h"
+
+namespace folio::flow {
+
+enum class FlowStatus : uint8_t {
+  kRunning = 0,       // runnable or suspended, waiting for a message or a timer
+  kHospitalised = 1,  // failed; kept with its error until retried or killed
+  kCompleted = 2,
+  kKilled = 3,
+};
+std::string_view to_string(FlowStatus status);
+
+struct FlowInfo {
+  FlowId id;
+  std::string name;
+  FlowStatus status;
+  std::string error;                   // hospitalised or killed: why
+  std::vector<ProgressStep> progress;  // empty unless the flow's frame is in memory
+  bool resident = false;               // its coroutine frame is in memory
+};
+
+struct FlowHandle {
+  FlowId id;
+};
+
+// Fault points for crash tests (FoundationDB style): the hook is asked at each; returning true
+// makes the engine stop dead there, as a process crash would, until it is destroyed.
+enum class FaultPoint : uint8_t {
+  kAfterCommitBeforeSend,  // a flow's step committed, its messages not yet handed over
+};
+
+struct FlowEngineOptions {
+  // Largest payload a flow may send in one message.
+  size_t payload_bytes_max = 1u << 20;
+  // Destroy a flow's coroutine frame when it suspends, keeping only a small record, and rebuild it
+  // by replay when its message or timer arrives: memory then grows with running flows, not with
+  // suspended ones.
+  bool evict_suspended = false;
+  // Mixed into the ids of flows started here (so two test engines with one name differ).
+  uint64_t id_salt = 0;
+  std::function<void(std::string_view line)> log;
+  std::function<void(const FlowId&, const std::vector<ProgressStep>&)> on_progress;
+  std::function<void(const FlowId&, const Result<Bytes>&)> on_completed;
+  std::function<bool(FaultPoint)> fault;
+};
+
+struct FlowEngineStats {
+  uint64_t steps_committed = 0;  // suspension and completion commits (crash tests count these)
+  uint64_t messages_accepted = 0;
+  uint64_t duplicates = 0;
+  uint64_t messages_rejected = 0;  // malformed or foreign-topic messages from peers
+  uint64_t sessions_rejected = 0;  // initiations for unregistered flows, or while draining
+  uint64_t replays = 0;            // frames rebuilt from a journal
+};
+
+class FlowEngine {
+ public:
+  // Runs the engine's migrations (component "flow") and attaches to the transport. Does not resume
+  // anything: call resume_all().
+  static Result<std::unique_ptr<FlowEngine>> open(storage::Database& db, net::Transport& transport,
+                                                  const FlowRegistry& registry, Clock& clock,
+                                                  FlowEngineOptions options = {});
+  ~FlowEngine();
+  FlowEngine(const FlowEngine&) = delete;
+  FlowEngine& operator=(const FlowEngine&) = delete;
+
+  // Loads every flow; re-runs unfinished ones from their journals; re-sends the outbox.
+  Status resume_all();
+
+  // Starts the registered flow `name` with canonical-encoded `args`. Errors: kNotFound (not
+  // registered), kMalformed (args), kUnsupported (draining), storage errors.
+  Result<FlowHandle> start(std::string_view name, Bytes args);
+  template <class F>
+  Result<FlowHandle> start(const F& flow) {
+    return start(F::kName, codec::encode_to_bytes(flow));
+  }
+
+  // Transport entry points (open() installs them as the transport's handlers; a node that
+  // multiplexes topics calls them itself).
+  net::Disposition on_message(const net::Envelope& envelope);
+  void on_outcome(const net::MessageId& id, net::Disposition disposition);
+
+  // Wakes flows whose sleep has ended by the clock's current time.
+  void tick();
+
+  // nullopt while the flow runs; its encoded result, or its error once it is hospitalised or
+  // killed; kNotFound for an unknown id.
+  std::optional<Result<Bytes>> result(const FlowId& id) const;
+  template <class R>
+  std::optional<Result<R>> result(const FlowId& id) const {
+    auto raw = result(id);
+    if (!raw) return std::nullopt;
+    if (!raw->ok()) return Result<R>(raw->error());
+    return codec::decode_from_bytes<R>(raw->value());
+  }
+
+  std::vector<FlowInfo> flows() const;
+  std::optional<FlowInfo> flow(const FlowId& id) const;
+
+  // Hospital. REQUIRES nothing: unknown ids and wrong states are errors (kNotFound, kConflict).
+  std::vector<FlowInfo> hospitalised() const;
+  Status retry(const FlowId& id);
+  // Ends a running or hospitalised flow; its counterparties receive a session error.
+  Status kill(const FlowId& id, std::string reason = "killed by the operator");
+
+  // Draining mode: refuse new flows and new sessions from peers; running flows finish.
+  void drain();
+  bool draining() const { return draining_; }
+  // True when draining and no flow is running (hospitalised flows do not hold a drain up).
+  bool drained() const;
+
+  size_t resident_frames() const;
+  const FlowEngineStats& stats() const { return stats_; }
+  const std::string& self() const { return transport_.self(); }
+  // True once a fault hook stopped the engine.
+  bool crashed() const { return crashed_; }
+
+ private:
+  friend class FlowContext;
+
+  struct Live;
+  struct Record {
+    std::string name;
+    FlowStatus status = FlowStatus::kRunning;
+    std::string error;
+    std::optional<Bytes> result;
+    std::optional<int64_t> wake_at_ms;
+    std::unique_ptr<Live> live;
+  };
+
+  FlowEngine(storage::Database& db, net::Transport& transport, const FlowRegistry& registry,
+             Clock& clock, FlowEngineOptions options);
+
+  Status rebuild(const FlowId& id, Record& record);
+  void schedule(const FlowId& id);
+  void pump();
+  void step(const FlowId& id);
+  void hospitalise(const FlowId& id, Record& record, const Error& error);
+  void hand_over(std::vector<net::Envelope> messages);
+  void send_failed(const net::Envelope& envelope, const Error& error);
+  void set_timer(const FlowId& id, Record& record, std::optional<int64_t> wake_at_ms);
+  void log(std::string_view line) const;
+  uint64_t random();
+  FlowInfo info(const FlowId& id, const Record& record) const;
+
+  storage::Database& db_;
+  net::Transport& transport_;
+  const FlowRegistry& registry_;
+  Clock& clock_;
+  FlowEngineOptions options_;
+
+  std::map<FlowId, Record> records_;
+  std::set<std::pair<int64_t, FlowId>> timers_;
+  std::deque<FlowId> ready_;
+  std::set<FlowId> queued_;
+  bool pumping_ = false;
+  bool draining_ = false;
+  bool crashed_ = false;
+  uint64_t next_number_ = 1;
+  uint64_t random_state_ = 0;
+  FlowEngineStats stats_;
+};
+
+}  // namespace folio::flow

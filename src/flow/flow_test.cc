@@ -1,0 +1,626 @@
+// The flow engine over the in-memory transport, on SQLite and PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "flow/engine.h"
+#include "flow/test_cluster.h"
+
+namespace folio::flow {
+namespace {
+
+using testing::BackendTest;
+using testing::Cluster;
+using testing::ThreeStep;
+using testing::ThreeStepResponder;
+
+// ---- Flows used below ---------------------------------------------------------------------
+
+struct Ping {
+  static constexpr std::string_view kName = "test.Ping";
+  std::string peer;
+  uint64_t value = 0;
+  FOLIO_FIELDS(peer, value)
+
+  Flow<uint64_t> call(FlowContext& ctx) {
+    ctx.step("Asking");
+    Session session = ctx.initiate(peer);
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t answer, co_await session.send_and_receive<uint64_t>(value));
+    ctx.step("Answered");
+    co_return answer;
+  }
+};
+
+struct Pong {
+  static constexpr std::string_view kName = "test.Pong";
+  Flow<uint64_t> call(FlowContext&, Session session) {
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t value, co_await session.receive<uint64_t>());
+    FOLIO_CO_TRY(co_await session.send(value + 1));
+    co_return value;
+  }
+};
+
+// Responds to Ping with text where a number is expected.
+struct BadPong {
+  static constexpr std::string_view kName = "test.BadPong";
+  Flow<uint64_t> call(FlowContext&, Session session) {
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t value, co_await session.receive<uint64_t>());
+    FOLIO_CO_TRY(co_await session.send(std::string("not a number")));
+    co_return value;
+  }
+};
+
+// A sub-flow with its own session and responder.
+struct AskDouble {
+  static constexpr std::string_view kName = "test.AskDouble";
+  std::string peer;
+  uint64_t value = 0;
+  FOLIO_FIELDS(peer, value)
+
+  Flow<uint64_t> call(FlowContext& ctx) {
+    ctx.step("Asking for a double");
+    Session session = ctx.initiate(peer);
+    co_return co_await session.send_and_receive<uint64_t>(value);
+  }
+};
+
+struct Doubler {
+  static constexpr std::string_view kName = "test.Doubler";
+  Flow<uint64_t> call(FlowContext& ctx, Session session) {
+    ctx.step("Doubling");
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t value, co_await session.receive<uint64_t>());
+    FOLIO_CO_TRY(co_await session.send(value * 2));
+    co_return value;
+  }
+};
+
+struct Parent {
+  static constexpr std::string_view kName = "test.Parent";
+  std::string peer;
+  FOLIO_FIELDS(peer)
+
+  Flow<uint64_t> call(FlowContext& ctx) {
+    ctx.step("First child");
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t a, co_await ctx.sub_flow(AskDouble{peer, 5}));
+    ctx.step("Second child");
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t b, co_await ctx.sub_flow(AskDouble{peer, a}));
+    ctx.step("Done");
+    co_return a + b;
+  }
+};
+
+struct Sleeper {
+  static constexpr std::string_view kName = "test.Sleeper";
+  int64_t duration_ms = 0;
+  FOLIO_FIELDS(duration_ms)
+
+  Flow<int64_t> call(FlowContext& ctx) {
+    int64_t before = ctx.now_ms();
+    FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(duration_ms)));
+    int64_t after = ctx.now_ms();
+    FOLIO_CO_TRY(ctx.write([after](storage::Session& tx) {
+      return testing::record_effect(tx, "sleeper", 0, after);
+    }));
+    co_return after - before;
+  }
+};
+
+// Talks to a flow name nobody responds to.
+struct Orphan {
+  static constexpr std::string_view kName = "test.Orphan";
+  std::string peer;
+  FOLIO_FIELDS(peer)
+
+  Flow<uint64_t> call(FlowContext& ctx) {
+    Session session = ctx.initiate(peer);
+    co_return co_await session.send_and_receive<uint64_t>(uint64_t{1});
+  }
+};
+
+// Fails until the node's test_effects table holds a 'permit' row: a problem an operator fixes.
+struct NeedsPermit {
+  static constexpr std::string_view kName = "test.NeedsPermit";
+  std::string peer;
+  FOLIO_FIELDS(peer)
+
+  Flow<uint64_t> call(FlowContext& ctx) {
+    Session session = ctx.initiate(peer);
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t answer, co_await session.send_and_receive<uint64_t>(uint64_t{40}));
+    FOLIO_CO_ASSIGN_OR_RETURN(
+        int64_t permits, ctx.record<int64_t>([](storage::Session& tx) -> Result<int64_t> {
+          FOLIO_ASSIGN_OR_RETURN(
+              storage::Rows rows,
+              tx.query("SELECT COUNT(*) FROM test_effects WHERE party = 'permit'"));
+          return rows.at(0).integer(0);
+        }));
+    if (permits == 0) co_return make_error(ErrorCode::kVerification, "no permit yet");
+    co_return answer;
+  }
+};
+
+// Waits for a message that never comes (until killed).
+struct Waiter {
+  static constexpr std::string_view kName = "test.Waiter";
+  std::string peer;
+  FOLIO_FIELDS(peer)
+
+  Flow<uint64_t> call(FlowContext& ctx) {
+    Session session = ctx.initiate(peer);
+    FOLIO_CO_TRY(co_await session.send(uint64_t{1}));
+    co_return co_await session.receive<uint64_t>();
+  }
+};
+
+struct SilentResponder {
+  static constexpr std::string_view kName = "test.SilentResponder";
+  Flow<uint64_t> call(FlowContext&, Session session) {
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t first, co_await session.receive<uint64_t>());
+    // Waits for a second message that the initiator never sends.
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t second, co_await session.receive<uint64_t>());
+    co_return first + second;
+  }
+};
+
+// The responder speaks first: the initiator's first act is a receive.
+struct Listener {
+  static constexpr std::string_view kName = "test.Listener";
+  std::string peer;
+  FOLIO_FIELDS(peer)
+
+  Flow<std::string> call(FlowContext& ctx) {
+    Session session = ctx.initiate(peer);
+    FOLIO_CO_ASSIGN_OR_RETURN(std::string greeting, co_await session.receive<std::string>());
+    FOLIO_CO_TRY(co_await session.send(greeting + " back"));
+    co_return greeting;
+  }
+};
+
+struct Greeter {
+  static constexpr std::string_view kName = "test.Greeter";
+  Flow<std::string> call(FlowContext&, Session session) {
+    FOLIO_CO_TRY(co_await session.send(std::string("hello")));
+    co_return co_await session.receive<std::string>();
+  }
+};
+
+struct Thrower {
+  static constexpr std::string_view kName = "test.Thrower";
+  uint64_t unused = 0;
+  FOLIO_FIELDS(unused)
+  Flow<uint64_t> call(FlowContext&) {
+    throw std::runtime_error("boom");
+    co_return 0;
+  }
+};
+
+FlowRegistry make_registry() {
+  FlowRegistry r;
+  EXPECT_TRUE(r.register_flow<Ping>().ok());
+  EXPECT_TRUE(r.register_responder<Pong>(Ping::kName).ok());
+  EXPECT_TRUE(r.register_flow<ThreeStep>().ok());
+  EXPECT_TRUE(r.register_responder<ThreeStepResponder>(ThreeStep::kName).ok());
+  EXPECT_TRUE(r.register_flow<Parent>().ok());
+  EXPECT_TRUE(r.register_responder<Doubler>(AskDouble::kName).ok());
+  EXPECT_TRUE(r.register_flow<Sleeper>().ok());
+  EXPECT_TRUE(r.register_flow<Orphan>().ok());
+  EXPECT_TRUE(r.register_flow<NeedsPermit>().ok());
+  EXPECT_TRUE(r.register_responder<Pong>(NeedsPermit::kName).ok());
+  EXPECT_TRUE(r.register_flow<Waiter>().ok());
+  EXPECT_TRUE(r.register_responder<SilentResponder>(Waiter::kName).ok());
+  EXPECT_TRUE(r.register_flow<Listener>().ok());
+  EXPECT_TRUE(r.register_responder<Greeter>(Listener::kName).ok());
+  EXPECT_TRUE(r.register_flow<Thrower>().ok());
+  return r;
+}
+
+// One flow on `node`: its info, which must exist.
+FlowInfo info(Cluster& c, const std::string& node, const FlowId& id) {
+  auto i = c.engine(node).flow(id);
+  EXPECT_TRUE(i.has_value());
+  return i.value_or(FlowInfo{});
+}
+
+// The flows on `node` other than `except`.
+std::vector<FlowInfo> others(Cluster& c, const std::string& node) {
+  return c.engine(node).flows();
+}
+
+class FlowEngineTest : public BackendTest {};
+
+TEST_P(FlowEngineTest, PingPongBetweenTwoNodes) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  auto handle = c.engine("O=Alice").start(Ping{"O=Bob", 41});
+  ASSERT_TRUE(handle.ok()) << handle.error().message();
+  EXPECT_FALSE(c.engine("O=Alice").result(handle->id).has_value());  // still waiting for Bob
+  c.run();
+  auto result = c.engine("O=Alice").result<uint64_t>(handle->id);
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->error().message();
+  EXPECT_EQ(**result, 42u);
+  std::vector<FlowInfo> bob = others(c, "O=Bob");
+  ASSERT_EQ(bob.size(), 1u);
+  EXPECT_EQ(bob[0].name, "test.Pong");
+  EXPECT_EQ(bob[0].status, FlowStatus::kCompleted);
+  EXPECT_EQ(c.engine("O=Bob").resident_frames(), 0u);
+  EXPECT_EQ(c.engine("O=Alice").resident_frames(), 0u);
+}
+
+TEST_P(FlowEngineTest, ResponderThatSpeaksFirst) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  auto handle = c.engine("O=Alice").start(Listener{"O=Bob"});
+  ASSERT_TRUE(handle.ok());
+  c.run();
+  auto result = c.engine("O=Alice").result<std::string>(handle->id);
+  ASSERT_TRUE(result.has_value() && result->ok());
+  EXPECT_EQ(**result, "hello");
+  std::vector<FlowInfo> bob = c.engine("O=Bob").flows();
+  ASSERT_EQ(bob.size(), 1u);
+  auto bob_result = c.engine("O=Bob").result<std::string>(bob[0].id);
+  ASSERT_TRUE(bob_result.has_value() && bob_result->ok());
+  EXPECT_EQ(**bob_result, "hello back");
+}
+
+TEST_P(FlowEngineTest, SubFlowsReturnValuesAndReportNestedProgress) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  std::vector<std::vector<ProgressStep>> seen;
+  c.options.on_progress = [&](const FlowId&, const std::vector<ProgressStep>& path) {
+    seen.push_back(path);
+  };
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  auto handle = c.engine("O=Alice").start(Parent{"O=Bob"});
+  ASSERT_TRUE(handle.ok());
+  c.run();
+  auto result = c.engine("O=Alice").result<uint64_t>(handle->id);
+  ASSERT_TRUE(result.has_value() && result->ok()) << (result ? result->error().message() : "");
+  EXPECT_EQ(**result, 10u + 20u);  // 5*2, then 10*2
+
+  // The parent's step with the child's step below it.
+  std::vector<ProgressStep> nested = {{"test.Parent", "First child"},
+                                      {"test.AskDouble", "Asking for a double"}};
+  EXPECT_NE(std::find(seen.begin(), seen.end(), nested), seen.end());
+  std::vector<ProgressStep> second = {{"test.Parent", "Second child"},
+                                      {"test.AskDouble", "Asking for a double"}};
+  EXPECT_NE(std::find(seen.begin(), seen.end(), second), seen.end());
+  std::vector<ProgressStep> done = {{"test.Parent", "Done"}};
+  // Bob's Doubler reports too; the last report of Alice's flow is the parent's final step.
+  std::vector<ProgressStep> last_alice;
+  for (const auto& p : seen) {
+    if (p.front().flow == "test.Parent") last_alice = p;
+  }
+  EXPECT_EQ(last_alice, done);
+  // Two sub-flow sessions, each answered by its own Doubler.
+  EXPECT_EQ(c.engine("O=Bob").flows().size(), 2u);
+}
+
+TEST_P(FlowEngineTest, SleepWakesOnTheClockAndSurvivesARestart) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  auto handle = c.engine("O=Alice").start(Sleeper{5'000});
+  ASSERT_TRUE(handle.ok());
+  c.clock.advance(4'999);
+  c.engine("O=Alice").tick();
+  EXPECT_FALSE(c.engine("O=Alice").result(handle->id).has_value());
+  // Restart while asleep: the deadline comes from the journal, not from a new now().
+  ASSERT_TRUE(c.restart("O=Alice").ok());
+  EXPECT_FALSE(c.engine("O=Alice").result(handle->id).has_value());
+  c.clock.advance(1);
+  c.engine("O=Alice").tick();
+  auto result = c.engine("O=Alice").result<int64_t>(handle->id);
+  ASSERT_TRUE(result.has_value() && result->ok());
+  EXPECT_EQ(**result, 5'000);
+  EXPECT_EQ(c.effects("O=Alice"), (std::vector<std::string>{"sleeper:0:1005000"}));
+}
+
+TEST_P(FlowEngineTest, UnregisteredResponderIsRejectedAndTheFlowIsHospitalised) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  auto handle = c.engine("O=Alice").start(Orphan{"O=Bob"});
+  ASSERT_TRUE(handle.ok());
+  c.run();
+  EXPECT_EQ(c.engine("O=Bob").stats().sessions_rejected, 1u);
+  EXPECT_TRUE(c.engine("O=Bob").flows().empty());
+  FlowInfo alice = info(c, "O=Alice", handle->id);
+  EXPECT_EQ(alice.status, FlowStatus::kHospitalised);
+  EXPECT_NE(alice.error.find("no responder for flow 'test.Orphan'"), std::string::npos)
+      << alice.error;
+}
+
+TEST_P(FlowEngineTest, UnknownPartyIsAFlowErrorNotACrash) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  auto handle = c.engine("O=Alice").start(Ping{"O=Nobody", 1});
+  ASSERT_TRUE(handle.ok());
+  c.run();
+  FlowInfo alice = info(c, "O=Alice", handle->id);
+  EXPECT_EQ(alice.status, FlowStatus::kHospitalised);
+  EXPECT_NE(alice.error.find("cannot deliver to O=Nobody"), std::string::npos) << alice.error;
+}
+
+TEST_P(FlowEngineTest, MalformedPayloadSendsTheReceiverToTheHospital) {
+  FlowRegistry registry;
+  ASSERT_TRUE(registry.register_flow<Ping>().ok());
+  ASSERT_TRUE(registry.register_responder<BadPong>(Ping::kName).ok());
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  auto handle = c.engine("O=Alice").start(Ping{"O=Bob", 1});
+  ASSERT_TRUE(handle.ok());
+  c.run();
+  std::vector<FlowInfo> sick = c.engine("O=Alice").hospitalised();
+  ASSERT_EQ(sick.size(), 1u);
+  EXPECT_EQ(sick[0].id, handle->id);
+  EXPECT_NE(sick[0].error.find("does not decode"), std::string::npos) << sick[0].error;
+  auto result = c.engine("O=Alice").result<uint64_t>(handle->id);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(result->ok());
+}
+
+TEST_P(FlowEngineTest, ExceptionGoesToTheHospital) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  auto handle = c.engine("O=Alice").start(Thrower{});
+  ASSERT_TRUE(handle.ok());
+  FlowInfo alice = info(c, "O=Alice", handle->id);
+  EXPECT_EQ(alice.status, FlowStatus::kHospitalised);
+  EXPECT_NE(alice.error.find("boom"), std::string::npos);
+}
+
+TEST_P(FlowEngineTest, HospitalRetryReplaysFromTheJournal) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  auto handle = c.engine("O=Alice").start(NeedsPermit{"O=Bob"});
+  ASSERT_TRUE(handle.ok());
+  c.run();
+  ASSERT_EQ(info(c, "O=Alice", handle->id).status, FlowStatus::kHospitalised);
+  EXPECT_NE(info(c, "O=Alice", handle->id).error.find("no permit yet"), std::string::npos);
+  // Retrying without fixing anything fails the same way.
+  ASSERT_TRUE(c.engine("O=Alice").retry(handle->id).ok());
+  EXPECT_EQ(info(c, "O=Alice", handle->id).status, FlowStatus::kHospitalised);
+  // The operator fixes the cause; the retry replays the conversation from the journal (Bob is not
+  // asked again: he has finished) and completes.
+  ASSERT_TRUE(c.db("O=Alice")
+                  .exec("INSERT INTO test_effects (party, step, value) VALUES ('permit', 0, 0)")
+                  .ok());
+  uint64_t bob_messages = c.engine("O=Bob").stats().messages_accepted;
+  ASSERT_TRUE(c.engine("O=Alice").retry(handle->id).ok());
+  c.run();
+  auto result = c.engine("O=Alice").result<uint64_t>(handle->id);
+  ASSERT_TRUE(result.has_value() && result->ok()) << (result ? result->error().message() : "");
+  EXPECT_EQ(**result, 41u);
+  EXPECT_GE(c.engine("O=Alice").stats().replays, 1u);
+  // Only Alice's end-of-session reached Bob after the retry.
+  EXPECT_LE(c.engine("O=Bob").stats().messages_accepted, bob_messages + 1);
+  EXPECT_FALSE(c.engine("O=Alice").retry(handle->id).ok());  // not hospitalised any more
+}
+
+TEST_P(FlowEngineTest, KillEndsTheFlowAndTellsTheCounterparty) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  auto handle = c.engine("O=Alice").start(Waiter{"O=Bob"});
+  ASSERT_TRUE(handle.ok());
+  c.run();
+  // Both sides are now waiting for each other.
+  EXPECT_EQ(info(c, "O=Alice", handle->id).status, FlowStatus::kRunning);
+  std::vector<FlowInfo> bob = c.engine("O=Bob").flows();
+  ASSERT_EQ(bob.size(), 1u);
+  EXPECT_EQ(bob[0].status, FlowStatus::kRunning);
+
+  ASSERT_TRUE(c.engine("O=Alice").kill(handle->id, "operator gave up").ok());
+  EXPECT_EQ(info(c, "O=Alice", handle->id).status, FlowStatus::kKilled);
+  auto result = c.engine("O=Alice").result(handle->id);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(result->ok());
+  c.run();
+  FlowInfo bob_after = info(c, "O=Bob", bob[0].id);
+  EXPECT_EQ(bob_after.status, FlowStatus::kHospitalised);
+  EXPECT_NE(bob_after.error.find("flow killed: operator gave up"), std::string::npos)
+      << bob_after.error;
+  // Killing it again, or a hospitalised flow twice, is refused cleanly.
+  EXPECT_FALSE(c.engine("O=Alice").kill(handle->id).ok());
+  ASSERT_TRUE(c.engine("O=Bob").kill(bob[0].id).ok());
+  EXPECT_FALSE(c.engine("O=Bob").kill(bob[0].id).ok());
+  // The killed flow stays killed across a restart.
+  ASSERT_TRUE(c.restart("O=Alice").ok());
+  EXPECT_EQ(info(c, "O=Alice", handle->id).status, FlowStatus::kKilled);
+}
+
+TEST_P(FlowEngineTest, DrainingFinishesRunningFlowsAndRefusesNewOnes) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  auto running = c.engine("O=Alice").start(Ping{"O=Bob", 1});
+  ASSERT_TRUE(running.ok());
+  c.engine("O=Alice").drain();
+  EXPECT_FALSE(c.engine("O=Alice").drained());  // the Ping is still running
+  auto refused = c.engine("O=Alice").start(Ping{"O=Bob", 2});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnsupported);
+  c.run();
+  EXPECT_TRUE(c.engine("O=Alice").drained());
+  auto result = c.engine("O=Alice").result<uint64_t>(running->id);
+  ASSERT_TRUE(result.has_value() && result->ok());
+
+  // A draining node refuses sessions from peers too.
+  c.engine("O=Bob").drain();
+  EXPECT_TRUE(c.engine("O=Bob").drained());
+  auto handle = c.engine("O=Alice").start(Ping{"O=Bob", 3});
+  EXPECT_FALSE(handle.ok());  // Alice is draining as well
+  Cluster d(GetParam(), registry);
+  ASSERT_TRUE(d.add("O=Carol").ok());
+  ASSERT_TRUE(d.add("O=Dave").ok());
+  d.engine("O=Dave").drain();
+  auto carol = d.engine("O=Carol").start(Ping{"O=Dave", 3});
+  ASSERT_TRUE(carol.ok());
+  d.run();
+  EXPECT_EQ(d.engine("O=Dave").stats().sessions_rejected, 1u);
+  FlowInfo carol_info = info(d, "O=Carol", carol->id);
+  EXPECT_EQ(carol_info.status, FlowStatus::kHospitalised);
+  EXPECT_NE(carol_info.error.find("draining"), std::string::npos) << carol_info.error;
+}
+
+TEST_P(FlowEngineTest, DuplicateDeliveryIsProcessedOnce) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  // Spy on what Bob receives.
+  std::vector<net::Envelope> delivered;
+  net::MemoryTransport& bob = c.network.endpoint("O=Bob");
+  FlowEngine* bob_engine = &c.engine("O=Bob");
+  bob.set_handler([&](const net::Envelope& e) {
+    delivered.push_back(e);
+    return bob_engine->on_message(e);
+  });
+  auto real = c.engine("O=Alice").start(ThreeStep{"O=Bob", 0});
+  ASSERT_TRUE(real.ok());
+  c.run();
+  ASSERT_FALSE(delivered.empty());
+  std::vector<std::string> effects = c.effects("O=Bob");
+  ASSERT_EQ(effects.size(), 3u);
+  uint64_t accepted = bob_engine->stats().messages_accepted;
+  for (const net::Envelope& e : delivered) {
+    EXPECT_EQ(bob_engine->on_message(e), net::Disposition::kAccepted);
+  }
+  EXPECT_EQ(bob_engine->stats().duplicates, delivered.size());
+  EXPECT_EQ(bob_engine->stats().messages_accepted, accepted);
+  EXPECT_EQ(c.effects("O=Bob"), effects);
+  auto result = c.engine("O=Alice").result<uint64_t>(real->id);
+  ASSERT_TRUE(result.has_value() && result->ok());
+  EXPECT_EQ(**result, 14u);
+}
+
+TEST_P(FlowEngineTest, HostileMessagesAreRejectedWithoutHarm) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  FlowEngine& bob = c.engine("O=Bob");
+  net::Envelope junk;
+  junk.id = crypto::sha256(as_bytes("junk"));
+  junk.sender = "O=Mallory";
+  junk.recipient = "O=Bob";
+  junk.topic = std::string(wire::kTopic);
+  junk.payload = to_bytes("\x01\x02\x03");
+  EXPECT_EQ(bob.on_message(junk), net::Disposition::kRejected);
+  junk.topic = "something.else";
+  EXPECT_EQ(bob.on_message(junk), net::Disposition::kRejected);
+  // Well-formed but inconsistent: an error in sequence.
+  wire::SessionMessage m;
+  m.from_initiator = true;
+  m.initiating_flow = std::string(Ping::kName);
+  m.kind = wire::Kind::kError;
+  m.seq = 0;
+  junk.topic = std::string(wire::kTopic);
+  junk.payload = codec::encode_to_bytes(m);
+  EXPECT_EQ(bob.on_message(junk), net::Disposition::kRejected);
+  // Well-formed data whose payload does not decode: the responder goes to the hospital.
+  m.kind = wire::Kind::kData;
+  m.payload = to_bytes("x");
+  junk.id = crypto::sha256(as_bytes("junk2"));
+  junk.payload = codec::encode_to_bytes(m);
+  EXPECT_EQ(bob.on_message(junk), net::Disposition::kAccepted);
+  EXPECT_EQ(bob.stats().messages_rejected, 3u);
+  ASSERT_EQ(bob.hospitalised().size(), 1u);
+}
+
+TEST_P(FlowEngineTest, EvictedFramesAreRebuiltWhenTheirMessagesArrive) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  c.options.evict_suspended = true;
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  std::vector<FlowId> ids;
+  for (uint64_t i = 0; i < 20; ++i) {
+    auto h = c.engine("O=Alice").start(ThreeStep{"O=Bob", i * 100});
+    ASSERT_TRUE(h.ok());
+    ids.push_back(h->id);
+  }
+  // Every flow is suspended waiting for Bob, and none holds a frame.
+  EXPECT_EQ(c.engine("O=Alice").resident_frames(), 0u);
+  c.run();
+  for (uint64_t i = 0; i < ids.size(); ++i) {
+    auto r = c.engine("O=Alice").result<uint64_t>(ids[i]);
+    ASSERT_TRUE(r.has_value() && r->ok());
+    uint64_t v = i * 100;
+    for (int k = 0; k < 3; ++k) v = (v + 1) * 2;
+    EXPECT_EQ(**r, v);
+  }
+  EXPECT_EQ(c.engine("O=Alice").resident_frames(), 0u);
+  EXPECT_EQ(c.engine("O=Bob").resident_frames(), 0u);
+  EXPECT_GE(c.engine("O=Alice").stats().replays, 20u * 3);
+  EXPECT_EQ(c.effects("O=Alice").size(), 60u);
+  EXPECT_EQ(c.effects("O=Bob").size(), 60u);
+}
+
+TEST_P(FlowEngineTest, LossyReorderingNetworkStillCompletesExactlyOnce) {
+  FlowRegistry registry = make_registry();
+  net::MemoryNetworkOptions net_options;
+  net_options.seed = 11;
+  net_options.reorder = true;
+  net_options.default_link = net::LinkConfig{1, 40, 300'000};
+  Cluster c(GetParam(), registry, net_options);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  std::vector<FlowId> ids;
+  for (uint64_t i = 0; i < 5; ++i) {
+    auto h = c.engine(i % 2 ? "O=Alice" : "O=Bob").start(ThreeStep{i % 2 ? "O=Bob" : "O=Alice", i});
+    ASSERT_TRUE(h.ok());
+    ids.push_back(h->id);
+  }
+  c.run();
+  EXPECT_GT(c.network.lost_attempts(), 0u);
+  for (uint64_t i = 0; i < ids.size(); ++i) {
+    auto r = c.engine(i % 2 ? "O=Alice" : "O=Bob").result<uint64_t>(ids[i]);
+    ASSERT_TRUE(r.has_value() && r->ok()) << i;
+  }
+  EXPECT_EQ(c.effects("O=Alice").size() + c.effects("O=Bob").size(), 5u * 6);
+}
+
+TEST(FlowRegistry, RejectsDuplicateNames) {
+  FlowRegistry r;
+  EXPECT_TRUE(r.register_flow<Ping>().ok());
+  Status again = r.register_flow<Ping>();
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(r.register_responder<Pong>(Ping::kName).ok());
+  EXPECT_FALSE(r.register_responder<BadPong>(Ping::kName).ok());
+  EXPECT_EQ(r.find("nope"), nullptr);
+}
+
+TEST_P(FlowEngineTest, StartRejectsUnknownFlowsAndBadArguments) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  auto unknown = c.engine("O=Alice").start("test.Nope", {});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  auto bad = c.engine("O=Alice").start(Ping::kName, to_bytes("\x05"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kMalformed);
+  EXPECT_TRUE(c.engine("O=Alice").flows().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, FlowEngineTest,
+                         ::testing::Values(storage::Backend::kSqlite, storage::Backend::kPostgres),
+                         storage::testing::backend_name);
+
+}  // namespace
+}  // namespace folio::flow
