@@ -240,6 +240,22 @@ Result<SignedNodeInfo> sign_node_info(const NodeInfo& info, const KeyPair& ident
   return out;
 }
 
+Result<SignedNodeInfo> make_signed_node_info(const NodeCertificates& certs,
+                                             std::vector<std::string> addresses,
+                                             std::vector<std::string> services, uint64_t serial,
+                                             uint32_t platform_version) {
+  NodeInfo info;
+  info.name = certs.name.str();
+  info.addresses = std::move(addresses);
+  for (const Certificate& c : certs.identity_chain) info.certificate_chain.push_back(c.pem());
+  std::sort(services.begin(), services.end());
+  services.erase(std::unique(services.begin(), services.end()), services.end());
+  info.services = std::move(services);
+  info.platform_version = platform_version;
+  info.serial = serial;
+  return sign_node_info(info, certs.identity_key);
+}
+
 Result<crypto::PublicKey> party_key(const NodeInfo& info) {
   if (info.certificate_chain.empty())
     return make_error(ErrorCode::kInvalidArgument, "node info without certificates");

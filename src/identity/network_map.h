@@ -130,6 +130,12 @@ Result<SignedNodeInfo> sign_node_info(const NodeInfo& info, const KeyPair& ident
 // Decodes strictly, checks the chain to `root` (verify_node_chain, identity role), that the chain
 // names info.name, and the signature by the certified identity key.
 Result<NodeInfo> verify_node_info(const SignedNodeInfo& signed_info, const Certificate& root);
+// A node's signed info from its certificates (services sorted and de-duplicated). Nodes use the
+// current time in milliseconds as `serial`, so a restarted node's info replaces the old one.
+Result<SignedNodeInfo> make_signed_node_info(const NodeCertificates& certs,
+                                             std::vector<std::string> addresses,
+                                             std::vector<std::string> services, uint64_t serial,
+                                             uint32_t platform_version = 1);
 // The node's well-known Party key: the key of its identity certificate.
 Result<crypto::PublicKey> party_key(const NodeInfo& info);
 

@@ -107,7 +107,8 @@ class NetworkMapTest : public ::testing::Test {
   }
   SignedNodeInfo signed_info(const NodeCertificates& node, uint64_t serial,
                              std::string address = "127.0.0.1:10001") const {
-    auto s = sign_node_info(info_of(node, serial, std::move(address)), node.identity_key);
+    auto s = make_signed_node_info(node, {std::move(address)}, {"notary", "cash", "notary"},
+                                   serial);
     FOLIO_ASSERT(s.ok());
     return *s;
   }
@@ -137,6 +138,7 @@ TEST_F(NetworkMapTest, NodesPublishAndClientsFetchAndVerifyTheMap) {
   const NodeInfo* bob_info = snapshot->find("O=Bob, L=Paris, C=FR");
   ASSERT_NE(bob_info, nullptr);
   EXPECT_EQ(bob_info->addresses, std::vector<std::string>{"bob.example.com:10002"});
+  EXPECT_EQ(bob_info->services, (std::vector<std::string>{"cash", "notary"}));
   // The Party key a node learns from the map is the certified identity key.
   EXPECT_EQ(*party_key(*bob_info), *bob().identity_key.public_key());
   const NotaryInfo* sharded = snapshot->parameters.find_notary("O=Notary Sharded, L=Zurich, C=CH");
