@@ -133,14 +133,15 @@ class Vault {
   // Operators' report queries (Database::query_read_only): anything that would write is refused.
   Result<storage::Rows> read_only_sql(std::string_view sql, storage::Params params = {});
 
+  // What in-memory matching (publish) knows of a state: its metadata, participants and schema rows.
+  StateFacts facts_of(const VaultState& state) const;
+
   storage::Database& database() { return database_; }
   const VaultRegistry& registry() const { return registry_; }
 
  private:
   Vault(storage::Database& database, const VaultRegistry& registry)
       : database_(database), registry_(registry) {}
-
-  StateFacts facts_of(const VaultState& state) const;
 
   storage::Database& database_;
   const VaultRegistry& registry_;

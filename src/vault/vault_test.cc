@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
+
 #include "vault/test_support.h"
 
 namespace folio::vault {
@@ -185,6 +188,120 @@ TEST_P(VaultCriteriaTest, AndOrTrees) {
   EXPECT_EQ(matching(QueryCriteria::and_({})).size(), 6u);
   EXPECT_EQ(vault().count(QueryCriteria::unconsumed() && (gbp || alice)).value(), 5);
   EXPECT_EQ(vault().count(QueryCriteria::unconsumed() && gbp && alice).value(), 1);
+}
+
+// Random criteria trees from a fixed seed: the SQL the vault runs and the in-memory matcher that
+// feeds tracked queries must pick exactly the same states.
+class CriteriaGenerator {
+ public:
+  CriteriaGenerator(folio::testing::LedgerDsl& ledger, std::vector<ledger::StateRef> refs)
+      : ledger_(ledger), refs_(std::move(refs)) {}
+
+  QueryCriteria any(int depth) {
+    if (depth > 0 && pick(3) == 0) {
+      std::vector<QueryCriteria> children;
+      const size_t n = pick(4);
+      for (size_t i = 0; i < n; ++i) children.push_back(any(depth - 1));
+      return pick(2) == 0 ? QueryCriteria::and_(std::move(children))
+                          : QueryCriteria::or_(std::move(children));
+    }
+    return leaf();
+  }
+
+ private:
+  size_t pick(size_t n) { return static_cast<size_t>(random_() % n); }
+  std::optional<ledger::Timestamp> bound() {
+    static constexpr int64_t kTimes[] = {0, 100, 150, 200, 300, 400, 500, 1000, 1001, 2000};
+    if (pick(4) == 0) return std::nullopt;
+    return ledger::Timestamp(kTimes[pick(std::size(kTimes))]);
+  }
+  Value text_value(std::initializer_list<const char*> choices) {
+    return std::string(*(choices.begin() + pick(choices.size())));
+  }
+  QueryCriteria leaf() {
+    static constexpr const char* kNames[] = {"alice", "bob", "carol", "dave"};
+    switch (pick(13)) {
+      case 0:
+        return QueryCriteria::with_status(static_cast<StateStatus>(pick(3)));
+      case 1:
+        return QueryCriteria::contract_is(pick(2) == 0 ? "folio.Cash" : "folio.Other");
+      case 2:
+        return QueryCriteria::state_type_is(pick(2) == 0 ? "folio.CashState" : "folio.Cash");
+      case 3:
+        return QueryCriteria::recorded_between(bound(), bound());
+      case 4:
+        return QueryCriteria::consumed_between(bound(), bound());
+      case 5:
+        return QueryCriteria::notary_is(pick(2) == 0 ? ledger_.notary().name : "O=Other");
+      case 6:
+        return QueryCriteria::has_participant(ledger_.public_key(kNames[pick(4)]));
+      case 7: {
+        const auto op = static_cast<ColumnOp>(pick(6));
+        return QueryCriteria::column_matches("cash", "quantity", op,
+                                             static_cast<int64_t>(pick(7) * 10));
+      }
+      case 8: {
+        static constexpr ColumnOp kOps[] = {ColumnOp::kEqual, ColumnOp::kNotEqual, ColumnOp::kLess,
+                                            ColumnOp::kGreaterOrEqual, ColumnOp::kLike};
+        const ColumnOp op = kOps[pick(std::size(kOps))];
+        return QueryCriteria::column_matches(
+            "cash", "currency", op,
+            op == ColumnOp::kLike ? text_value({"G%", "%D", "_B_", "%", "gbp", "G\\%"})
+                                  : text_value({"GBP", "USD", "EUR", "A"}));
+      }
+      case 9: {
+        std::vector<Value> values;
+        const size_t n = pick(4);
+        for (size_t i = 0; i < n; ++i) values.push_back(static_cast<int64_t>(pick(7) * 10));
+        return QueryCriteria::column_in("cash", "quantity", std::move(values));
+      }
+      case 10:
+        return QueryCriteria::column_matches("cash", "issuer", ColumnOp::kLike,
+                                             text_value({"O=bank%", "O=other%", "%London%", "x"}));
+      case 11:
+        return pick(2) == 0 ? QueryCriteria::unlocked() : QueryCriteria::locked_by("flow-x");
+      default: {
+        std::vector<ledger::StateRef> some;
+        for (const ledger::StateRef& ref : refs_)
+          if (pick(3) == 0) some.push_back(ref);
+        return QueryCriteria::ref_in(std::move(some));
+      }
+    }
+  }
+
+  folio::testing::LedgerDsl& ledger_;
+  std::vector<ledger::StateRef> refs_;
+  std::mt19937_64 random_{20261122};
+};
+
+TEST_P(VaultCriteriaTest, SqlAndInMemoryMatchingAgree) {
+  Page everything = query(QueryCriteria::all());
+  ASSERT_EQ(everything.states.size(), 6u);
+  const ledger::StateRef locked[] = {everything.states[1].ref};
+  ASSERT_TRUE(vault().lock("flow-x", locked, ledger::Timestamp(600)).ok());
+  everything = query(QueryCriteria::all());
+  std::vector<ledger::StateRef> refs;
+  std::vector<StateFacts> facts;
+  for (const VaultState& state : everything.states) {
+    refs.push_back(state.ref);
+    facts.push_back(vault().facts_of(state));
+  }
+  refs.push_back(ledger::StateRef{ledger::TxId(), 9});  // one the vault does not hold
+  CriteriaGenerator generator(ledger_, refs);
+  size_t nonempty = 0;
+  for (int round = 0; round < 150; ++round) {
+    const QueryCriteria criteria = generator.any(3);
+    Page page = query(criteria, {1, 100});
+    std::set<ledger::StateRef> from_sql;
+    for (const VaultState& state : page.states) from_sql.insert(state.ref);
+    EXPECT_EQ(page.total_states, static_cast<int64_t>(from_sql.size()));
+    std::set<ledger::StateRef> in_memory;
+    for (size_t i = 0; i < facts.size(); ++i)
+      if (matches(criteria, facts[i], registry_)) in_memory.insert(everything.states[i].ref);
+    EXPECT_EQ(from_sql, in_memory) << "round " << round;
+    if (!from_sql.empty() && from_sql.size() < facts.size()) ++nonempty;
+  }
+  EXPECT_GT(nonempty, 20u);  // the generator is not degenerate
 }
 
 TEST_P(VaultCriteriaTest, InvalidCriteriaAreRefused) {
