@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 namespace folio::storage {
 namespace {
 
@@ -49,6 +52,44 @@ TEST(SqlText, HeadIsShortAndHasNoValuesPastTheFirstWords) {
   EXPECT_EQ(sql_head("INSERT   INTO\nvault_states (a, b) VALUES (?, ?)"),
             "INSERT INTO vault_states (a,");
   EXPECT_LE(sql_head(std::string(200, 'x')).size(), 43u);
+}
+
+}  // namespace
+}  // namespace folio::storage
+
+namespace folio::storage {
+namespace {
+
+// Random texts over the characters the lexer cares about: turning each $k of the translation back
+// into ? gives the input again, and outside any quote or comment every ? is a parameter.
+TEST(TranslateForPostgres, RandomTextsRoundTrip) {
+  static constexpr char kAlphabet[] = {'?', '\'', '"', '-', '/', '*', 'E', 'a', ' ', '\n', '\\', '1'};
+  std::mt19937_64 random(7);
+  for (int round = 0; round < 5000; ++round) {
+    std::string text;
+    const size_t length = random() % 24;
+    for (size_t i = 0; i < length; ++i) text.push_back(kAlphabet[random() % sizeof(kAlphabet)]);
+    const PostgresSql out = translate_for_postgres(text);
+    std::string back;
+    size_t next = 1;
+    for (size_t i = 0; i < out.sql.size();) {
+      if (out.sql[i] != '$') {
+        back.push_back(out.sql[i++]);
+        continue;
+      }
+      const std::string number = std::to_string(next++);
+      ASSERT_EQ(out.sql.compare(i + 1, number.size(), number), 0) << text;
+      back.push_back('?');
+      i += 1 + number.size();
+    }
+    EXPECT_EQ(back, text);
+    EXPECT_EQ(out.parameter_count, next - 1);
+    const size_t marks = static_cast<size_t>(std::count(text.begin(), text.end(), '?'));
+    EXPECT_LE(out.parameter_count, marks);
+    if (text.find_first_of("'\"-/") == std::string::npos) {
+      EXPECT_EQ(out.parameter_count, marks);
+    }
+  }
 }
 
 }  // namespace
