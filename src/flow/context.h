@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -132,9 +133,10 @@ class Session {
     return ReceiveAwaitable<T>(ctx_, index_);
   }
 
+  // Sends `value`, then receives a T. Pass named values or numbers (see sub_flow for why).
   template <class T, class U>
-  Flow<T> send_and_receive(U value) {
-    return send_and_receive_impl<T, U>(*this, std::move(value));
+  Flow<T> send_and_receive(const U& value) {
+    return send_and_receive_impl<T, U>(*this, value);
   }
 
  private:
@@ -169,15 +171,24 @@ class FlowContext {
   // A responder's session with its initiator. REQUIRES: this flow is a responder.
   Session initiating_session();
 
-  // Runs `flow` (a struct with kName and `Flow<R> call(FlowContext&)`) as a sub-flow with its own
-  // progress level; sessions it initiates are answered by responders registered for F::kName.
-  template <class F>
-  Flow<flow_result_t<F>> sub_flow(F flow) {
-    enter_sub_flow(std::string(F::kName));
-    auto result = co_await flow.call(*this);
-    leave_sub_flow();
-    co_return result;
+  // Runs a sub-flow F (a struct with kName and `Flow<R> call(FlowContext&)`) with its own progress
+  // level; sessions it initiates are answered by responders registered for F::kName. Either
+  // construct it in place from its fields, or pass a named object:
+  //   FOLIO_CO_ASSIGN_OR_RETURN(uint64_t a, co_await ctx.sub_flow<AskDouble>(peer, uint64_t{5}));
+  //   AskDouble ask{peer, 5};  co_await ctx.sub_flow(ask);
+  // Passing a brace-initialised temporary, `co_await ctx.sub_flow(AskDouble{peer, 5})`, does not
+  // compile: GCC 12 destroys such temporaries twice when the co_await suspends (docs/flows.md).
+  template <class F, class... Args>
+  Flow<flow_result_t<F>> sub_flow(Args&&... args) {
+    return run_sub_flow<F>(std::make_unique<F>(F{std::forward<Args>(args)...}));
   }
+  template <class F>
+  Flow<flow_result_t<F>> sub_flow(const F& flow) {
+    return run_sub_flow<F>(std::make_unique<F>(flow));
+  }
+  template <class F>
+    requires(!std::is_lvalue_reference_v<F>)
+  void sub_flow(F&& temporary) = delete;
 
   SleepAwaitable sleep(std::chrono::milliseconds duration);
 
@@ -228,6 +239,14 @@ class FlowContext {
   enum class Replay : uint8_t { kLive, kValue, kDiverged };
 
   FlowContext(FlowEngine& engine, FlowId id, std::string self, std::string name);
+
+  template <class F>
+  Flow<flow_result_t<F>> run_sub_flow(std::unique_ptr<F> flow) {
+    enter_sub_flow(std::string(F::kName));
+    auto result = co_await flow->call(*this);
+    leave_sub_flow();
+    co_return result;
+  }
 
   // Engine side.
   bool can_continue(int64_t now_ms) const;

@@ -82,9 +82,10 @@ struct Parent {
 
   Flow<uint64_t> call(FlowContext& ctx) {
     ctx.step("First child");
-    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t a, co_await ctx.sub_flow(AskDouble{peer, 5}));
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t a, co_await ctx.sub_flow<AskDouble>(peer, uint64_t{5}));
     ctx.step("Second child");
-    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t b, co_await ctx.sub_flow(AskDouble{peer, a}));
+    AskDouble second{peer, a};  // a named sub-flow works too
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t b, co_await ctx.sub_flow(second));
     ctx.step("Done");
     co_return a + b;
   }
