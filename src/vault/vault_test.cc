@@ -498,7 +498,102 @@ TEST_P(VaultSqlTest, ReopeningRunsNoMigrationTwice) {
   // database version is refused by Database::migrate (tested in storage).
 }
 
+// An app's own schema next to the platform's: "big" holds cash states of at least 50 with a REAL
+// and a TEXT column; version 2 adds a column through an upgrade.
+VaultSchema big_schema(int64_t version) {
+  VaultSchema schema;
+  schema.name = "big";
+  schema.version = version;
+  schema.table = "big_states";
+  schema.columns = {{"amount", ColumnType::kReal, true}, {"note", ColumnType::kText, false}};
+  if (version >= 2) {
+    schema.columns.push_back({"owner_hex", ColumnType::kText, false});
+    schema.upgrades = {{2, "owner column", {"ALTER TABLE big_states ADD COLUMN owner_hex TEXT"}}};
+  }
+  schema.map = [version](const ledger::TransactionState& state)
+      -> std::optional<std::vector<Value>> {
+    Result<contracts::CashState> cash = contracts::decode_cash(state);
+    if (!cash.ok() || cash->amount.quantity < 50) return std::nullopt;
+    std::vector<Value> values = {static_cast<double>(cash->amount.quantity) / 100,
+                                 std::string("big ") + cash->amount.token.currency};
+    if (version >= 2) values.emplace_back(cash->owner.hex());
+    return values;
+  };
+  return schema;
+}
+
+class VaultSchemaTest : public VaultTest {};
+
+TEST_P(VaultSchemaTest, AppSchemasAreQueriedAndUpgraded) {
+  VaultRegistry registry;
+  ASSERT_TRUE(register_cash(registry).ok());
+  ASSERT_TRUE(registry.add_schema(big_schema(1)).ok());
+  Result<std::unique_ptr<Vault>> opened = Vault::open(database(), registry);
+  ASSERT_TRUE(opened.ok()) << opened.error().message();
+  Vault& v1 = **opened;
+  ASSERT_TRUE(v1.record_and_publish(issue({{"alice", 10}, {"alice", 60}, {"alice", 80}}),
+                                    ours({"alice"}), ledger::Timestamp(1))
+                  .ok());
+  ASSERT_TRUE(v1.record_and_publish(issue({{"alice", 70}}, "USD"), ours({"alice"}),
+                                    ledger::Timestamp(2))
+                  .ok());
+  auto count = [](Vault& vault, QueryCriteria criteria) {
+    Result<int64_t> n = vault.count(criteria);
+    EXPECT_TRUE(n.ok()) << n.error().message();
+    return n.ok() ? *n : -1;
+  };
+  EXPECT_EQ(count(v1, QueryCriteria::column_matches("big", "amount", ColumnOp::kGreater, 0.65)), 2);
+  EXPECT_EQ(count(v1, QueryCriteria::column_matches("big", "note", ColumnOp::kEqual,
+                                                    std::string("big GBP"))),
+            2);
+  // Across two schemas: USD cash, or big and over 0.7.
+  EXPECT_EQ(count(v1, QueryCriteria::column_matches("cash", "currency", ColumnOp::kEqual,
+                                                    std::string("USD")) ||
+                          QueryCriteria::column_matches("big", "amount", ColumnOp::kGreater, 0.7)),
+            2);
+  Query sorted;
+  sorted.sort = {Sort{CustomColumn{"big", "amount"}, true}};
+  Result<Page> page = v1.query(sorted);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(quantities(*page), (std::vector<uint64_t>{80, 70, 60, 10}));  // NULLs last
+
+  // Version 2 of the app: the upgrade runs once, new states fill the new column.
+  VaultRegistry registry2;
+  ASSERT_TRUE(register_cash(registry2).ok());
+  ASSERT_TRUE(registry2.add_schema(big_schema(2)).ok());
+  Result<std::unique_ptr<Vault>> upgraded = Vault::open(database(), registry2);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.error().message();
+  ASSERT_TRUE((*upgraded)->record_and_publish(issue({{"alice", 90}}), ours({"alice"}),
+                                              ledger::Timestamp(3))
+                  .ok());
+  EXPECT_EQ(count(**upgraded, QueryCriteria::column_matches("big", "owner_hex", ColumnOp::kEqual,
+                                                            ledger_.public_key("alice").hex())),
+            1);
+  // Going back to version 1 code is refused.
+  Result<std::unique_ptr<Vault>> downgraded = Vault::open(database(), registry);
+  ASSERT_FALSE(downgraded.ok());
+  EXPECT_EQ(downgraded.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(VaultSchemaTest, ASchemaGivingWrongValuesFailsTheRecording) {
+  VaultRegistry registry;
+  ASSERT_TRUE(register_cash(registry).ok());
+  VaultSchema broken = big_schema(1);
+  broken.map = [](const ledger::TransactionState&) -> std::optional<std::vector<Value>> {
+    return std::vector<Value>{std::string("not a number"), std::string("x")};
+  };
+  ASSERT_TRUE(registry.add_schema(broken).ok());
+  Result<std::unique_ptr<Vault>> opened = Vault::open(database(), registry);
+  ASSERT_TRUE(opened.ok());
+  Status status =
+      (*opened)->record_and_publish(issue({{"alice", 60}}), ours({"alice"}), ledger::Timestamp(1));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ((*opened)->count(QueryCriteria::all()).value(), 0);  // nothing half-recorded
+}
+
 FOLIO_INSTANTIATE_BOTH_BACKENDS(VaultTest);
+FOLIO_INSTANTIATE_BOTH_BACKENDS(VaultSchemaTest);
 FOLIO_INSTANTIATE_BOTH_BACKENDS(VaultCriteriaTest);
 FOLIO_INSTANTIATE_BOTH_BACKENDS(VaultPagingTest);
 FOLIO_INSTANTIATE_BOTH_BACKENDS(VaultTrackTest);
