@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
 #include "vault/test_support.h"
 
 namespace folio::vault {
@@ -144,6 +150,103 @@ TEST_P(CoinSelectionTest, AnotherConnectionSeesTheLocks) {
   });
   ASSERT_FALSE(status.ok());  // 5 + 10 + 20 < 40 once the 50 is locked
   EXPECT_EQ(status.error().code, ErrorCode::kNotFound);
+}
+
+// Two flows on two connections select at the same time. On PostgreSQL the second one's lock waits
+// for the first transaction's row lock (the test waits until the server shows it waiting, then lets
+// the first commit) and then finds the coin taken: kConflict, and a retry picks none of the first
+// one's coins. SQLite's BEGIN IMMEDIATE serialises the two, so there they run one after the other.
+TEST_P(CoinSelectionTest, RacingConnectionsNeverShareACoin) {
+  auto open_vault = [&](std::unique_ptr<storage::Database>& db) -> std::unique_ptr<Vault> {
+    Result<std::unique_ptr<storage::Database>> opened = open_another();
+    EXPECT_TRUE(opened.ok());
+    if (!opened.ok()) return nullptr;
+    db = std::move(opened).value();
+    Result<std::unique_ptr<Vault>> vault = Vault::open(*db, registry_);
+    EXPECT_TRUE(vault.ok());
+    return vault.ok() ? std::move(vault).value() : nullptr;
+  };
+  std::unique_ptr<storage::Database> db_a, db_b;
+  std::unique_ptr<Vault> vault_a = open_vault(db_a), vault_b = open_vault(db_b);
+  ASSERT_TRUE(vault_a && vault_b);
+  auto selection = [&](std::string lock_id) {
+    CashSelection s;
+    s.currency = "GBP";
+    s.amount = 40;
+    s.owners = {ledger_.public_key("alice")};
+    s.lock_id = std::move(lock_id);
+    return s;
+  };
+  auto run = [](Vault& vault, storage::Database& db, const CashSelection& s,
+                const std::function<void()>& before_commit) -> Result<SelectedCash> {
+    std::optional<SelectedCash> out;
+    Status status = db.transact([&](storage::Session& session) -> Status {
+      FOLIO_ASSIGN_OR_RETURN(out, select_cash(vault, session, s));
+      before_commit();
+      return ok_status();
+    });
+    if (!status.ok()) return status.error();
+    return std::move(*out);
+  };
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool a_selected = false, b_done = false, release_a = false;
+  std::optional<Result<SelectedCash>> a_result, b_result;
+  const bool postgres = backend() == storage::Backend::kPostgres;
+  std::thread a([&] {
+    a_result = run(*vault_a, *db_a, selection("flow-a"), [&] {
+      std::unique_lock lock(mutex);
+      a_selected = true;
+      changed.notify_all();
+      if (postgres) changed.wait(lock, [&] { return release_a; });
+    });
+  });
+  std::thread b([&] {
+    {
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return a_selected; });
+    }
+    b_result = run(*vault_b, *db_b, selection("flow-b"), [] {});
+    std::unique_lock lock(mutex);
+    b_done = true;
+    changed.notify_all();
+  });
+  if (postgres) {
+    {
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return a_selected; });
+    }
+    // Until B waits on A's row lock (or has finished, which would be a bug caught below).
+    for (;;) {
+      {
+        std::unique_lock lock(mutex);
+        if (b_done) break;
+      }
+      Result<storage::Rows> waiting = database().query(
+          "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
+          "current_database()");
+      ASSERT_TRUE(waiting.ok()) << waiting.error().message();
+      if ((*waiting)[0].integer(0) > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::unique_lock lock(mutex);
+    release_a = true;
+    changed.notify_all();
+  }
+  a.join();
+  b.join();
+  ASSERT_TRUE(a_result->ok()) << a_result->error().message();
+  EXPECT_EQ(picked(**a_result), (std::vector<uint64_t>{50}));
+  ASSERT_FALSE(b_result->ok());
+  EXPECT_EQ(b_result->error().code, postgres ? ErrorCode::kConflict : ErrorCode::kNotFound)
+      << b_result->error().message();
+  // Retrying sees flow-a's lock: 5 + 10 + 20 are not enough.
+  Result<SelectedCash> retry = run(*vault_b, *db_b, selection("flow-b"), [] {});
+  ASSERT_FALSE(retry.ok());
+  EXPECT_EQ(retry.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(vault().count(QueryCriteria::locked_by("flow-a")).value(), 1);
+  EXPECT_EQ(vault().count(QueryCriteria::locked_by("flow-b")).value(), 0);
 }
 
 TEST_P(CoinSelectionTest, IssuerFilter) {
