@@ -62,6 +62,10 @@ class AttachmentStoreTest : public storage::testing::BothBackends {
   }
 };
 
+// Tests whose subject is not the SQL itself run on SQLite only: each PostgreSQL test process
+// starts a throwaway server, and the suite must stay fast.
+class AttachmentStoreLogicTest : public AttachmentStoreTest {};
+
 TEST_P(AttachmentStoreTest, ImportIsContentAddressedAndRoundTrips) {
   auto store = open();
   Bytes zip = data_zip();
@@ -81,7 +85,7 @@ TEST_P(AttachmentStoreTest, ImportIsContentAddressedAndRoundTrips) {
   EXPECT_EQ(StoreAttachmentLoader(*store).load(unknown).error().code, ErrorCode::kNotFound);
 }
 
-TEST_P(AttachmentStoreTest, BytesThatDoNotHashToTheExpectedIdAreRefused) {
+TEST_P(AttachmentStoreLogicTest, BytesThatDoNotHashToTheExpectedIdAreRefused) {
   auto store = open();
   Bytes zip = data_zip();
   ledger::AttachmentId asked_for(crypto::sha256(as_bytes("what the peer was asked for")));
@@ -92,7 +96,7 @@ TEST_P(AttachmentStoreTest, BytesThatDoNotHashToTheExpectedIdAreRefused) {
   EXPECT_TRUE(store->import(zip, ledger::AttachmentId(crypto::sha256(zip))).ok());
 }
 
-TEST_P(AttachmentStoreTest, OversizeAttachmentsAndZipBombsAreRefused) {
+TEST_P(AttachmentStoreLogicTest, OversizeAttachmentsAndZipBombsAreRefused) {
   AttachmentStoreOptions options;
   options.attachment_bytes_max = 4096;
   options.uncompressed_bytes_max = 64u << 10;
@@ -110,7 +114,7 @@ TEST_P(AttachmentStoreTest, OversizeAttachmentsAndZipBombsAreRefused) {
   EXPECT_FALSE(*store->contains(ledger::AttachmentId(crypto::sha256(bomb))));
 }
 
-TEST_P(AttachmentStoreTest, MalformedZipsAreRefusedWithAClearError) {
+TEST_P(AttachmentStoreLogicTest, MalformedZipsAreRefusedWithAClearError) {
   auto store = open();
   auto expect_malformed = [&](const Bytes& bytes, std::string_view what) {
     auto r = store->import(bytes);
@@ -166,7 +170,7 @@ TEST_P(AttachmentStoreTest, DuplicateImportIsIdempotentAndMergesSigners) {
   EXPECT_EQ(refused.error().code, ErrorCode::kVerification);
 }
 
-TEST_P(AttachmentStoreTest, ContractAttachmentsProvideTheirContract) {
+TEST_P(AttachmentStoreLogicTest, ContractAttachmentsProvideTheirContract) {
   auto store = open();
   wasm::ContractManifest manifest{"folio.Example", "1.0", 1, {}};
   auto zip = wasm::build_contract_attachment(manifest, kEmptyModule);
@@ -184,7 +188,7 @@ TEST_P(AttachmentStoreTest, ContractAttachmentsProvideTheirContract) {
   EXPECT_EQ(broken.error().code, ErrorCode::kMalformed);
 }
 
-TEST_P(AttachmentStoreTest, ImportOnACallersSessionRollsBackWithIt) {
+TEST_P(AttachmentStoreLogicTest, ImportOnACallersSessionRollsBackWithIt) {
   auto store = open();
   Bytes zip = data_zip();
   Status failed = database().transact([&](storage::Session& s) -> Status {
@@ -196,6 +200,9 @@ TEST_P(AttachmentStoreTest, ImportOnACallersSessionRollsBackWithIt) {
 }
 
 FOLIO_INSTANTIATE_BOTH_BACKENDS(AttachmentStoreTest);
+INSTANTIATE_TEST_SUITE_P(Sqlite, AttachmentStoreLogicTest,
+                         ::testing::Values(::folio::storage::Backend::kSqlite),
+                         ::folio::storage::testing::backend_name);
 
 }  // namespace
 }  // namespace folio::node

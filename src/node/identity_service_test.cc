@@ -49,7 +49,11 @@ class IdentityServiceTest : public storage::testing::BothBackends {
   }
 };
 
-TEST_P(IdentityServiceTest, WellKnownPartiesByNameAndByKey) {
+// Tests whose subject is not the SQL itself run on SQLite only: each PostgreSQL test process
+// starts a throwaway server, and the suite must stay fast.
+class IdentityServiceLogicTest : public IdentityServiceTest {};
+
+TEST_P(IdentityServiceLogicTest, WellKnownPartiesByNameAndByKey) {
   auto identities = open();
   ledger::Party bank{"O=Bank A,L=London,C=GB", key_named("bank")};
   ledger::Party shop{"O=Shop, L=Paris, C=FR", key_named("shop")};
@@ -111,7 +115,7 @@ TEST_P(IdentityServiceTest, ConfidentialKeysResolveToTheirWellKnownParty) {
             ErrorCode::kNotFound);
 }
 
-TEST_P(IdentityServiceTest, RegistrationOnACallersSessionRollsBackWithIt) {
+TEST_P(IdentityServiceLogicTest, RegistrationOnACallersSessionRollsBackWithIt) {
   auto identities = open();
   ledger::Party carol{"O=Carol, L=Bern, C=CH", key_named("carol")};
   Status failed = database().transact([&](storage::Session& s) -> Status {
@@ -126,6 +130,9 @@ TEST_P(IdentityServiceTest, RegistrationOnACallersSessionRollsBackWithIt) {
 }
 
 FOLIO_INSTANTIATE_BOTH_BACKENDS(IdentityServiceTest);
+INSTANTIATE_TEST_SUITE_P(Sqlite, IdentityServiceLogicTest,
+                         ::testing::Values(::folio::storage::Backend::kSqlite),
+                         ::folio::storage::testing::backend_name);
 
 }  // namespace
 }  // namespace folio::node

@@ -43,7 +43,11 @@ class KeyStoreTest : public storage::testing::BothBackends {
   std::filesystem::path directory_;
 };
 
-TEST_P(KeyStoreTest, GeneratedKeysAreFilesWithMode0600EvenUnderAPermissiveUmask) {
+// Tests whose subject is not the SQL itself run on SQLite only: each PostgreSQL test process
+// starts a throwaway server, and the suite must stay fast.
+class KeyStoreLogicTest : public KeyStoreTest {};
+
+TEST_P(KeyStoreLogicTest, GeneratedKeysAreFilesWithMode0600EvenUnderAPermissiveUmask) {
   mode_t previous = ::umask(0);
   auto store = open();
   auto key = store->generate();
@@ -63,7 +67,7 @@ TEST_P(KeyStoreTest, GeneratedKeysAreFilesWithMode0600EvenUnderAPermissiveUmask)
   EXPECT_EQ(files, 1u);
 }
 
-TEST_P(KeyStoreTest, SignsWithAKeyChosenByItsPublicKey) {
+TEST_P(KeyStoreLogicTest, SignsWithAKeyChosenByItsPublicKey) {
   auto store = open();
   auto a = store->generate();
   auto b = store->generate();
@@ -105,7 +109,7 @@ TEST_P(KeyStoreTest, KeysSurviveReopeningAndAreRegisteredInTheDatabase) {
   EXPECT_EQ(*signature, imported.sign(to_bytes("m")));
 }
 
-TEST_P(KeyStoreTest, RelevanceLooksAtEveryLeafOfACompoundKey) {
+TEST_P(KeyStoreLogicTest, RelevanceLooksAtEveryLeafOfACompoundKey) {
   auto store = open();
   crypto::PublicKey ours = std::move(store->generate()).value();
   crypto::PublicKey theirs =
@@ -118,7 +122,7 @@ TEST_P(KeyStoreTest, RelevanceLooksAtEveryLeafOfACompoundKey) {
   EXPECT_FALSE(store->is_relevant(theirs));
 }
 
-TEST_P(KeyStoreTest, FilesOpenToOthersOrDamagedAreRefused) {
+TEST_P(KeyStoreLogicTest, FilesOpenToOthersOrDamagedAreRefused) {
   std::filesystem::path file;
   {
     auto store = open();
@@ -144,6 +148,9 @@ TEST_P(KeyStoreTest, FilesOpenToOthersOrDamagedAreRefused) {
 }
 
 FOLIO_INSTANTIATE_BOTH_BACKENDS(KeyStoreTest);
+INSTANTIATE_TEST_SUITE_P(Sqlite, KeyStoreLogicTest,
+                         ::testing::Values(::folio::storage::Backend::kSqlite),
+                         ::folio::storage::testing::backend_name);
 
 }  // namespace
 }  // namespace folio::node

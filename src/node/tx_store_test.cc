@@ -54,6 +54,10 @@ class TxStoreTest : public storage::testing::BothBackends {
   int salt_ = 0;
 };
 
+// Tests whose subject is not the SQL itself run on SQLite only: each PostgreSQL test process
+// starts a throwaway server, and the suite must stay fast.
+class TxStoreLogicTest : public TxStoreTest {};
+
 TEST_P(TxStoreTest, RecordsAndFindsTransactionsById) {
   auto store = TransactionStore::open(database());
   ASSERT_TRUE(store.ok()) << store.error().message();
@@ -91,7 +95,7 @@ TEST_P(TxStoreTest, CertificateMakesATransactionFinalAndIsNeverCleared) {
   EXPECT_EQ(store->set_certificate(other.id(), cert).error().code, ErrorCode::kNotFound);
 }
 
-TEST_P(TxStoreTest, RecordingAgainReplacesSignaturesIdempotently) {
+TEST_P(TxStoreLogicTest, RecordingAgainReplacesSignaturesIdempotently) {
   auto store = std::move(TransactionStore::open(database())).value();
   ledger::SignedTransaction stx = make(1);
   ledger::SignedTransaction fewer = stx;
@@ -147,7 +151,7 @@ TEST_P(TxStoreTest, SessionWritesCommitOrRollBackWithTheCallersTransaction) {
   EXPECT_FALSE(*store->contains(dropped.id()));
 }
 
-TEST_P(TxStoreTest, StateLoaderResolvesRecordedOutputs) {
+TEST_P(TxStoreLogicTest, StateLoaderResolvesRecordedOutputs) {
   auto store = std::move(TransactionStore::open(database())).value();
   ledger::SignedTransaction issue = make(2);
   ASSERT_TRUE(store->record(issue).ok());
@@ -175,6 +179,9 @@ TEST_P(TxStoreTest, StateLoaderResolvesRecordedOutputs) {
 }
 
 FOLIO_INSTANTIATE_BOTH_BACKENDS(TxStoreTest);
+INSTANTIATE_TEST_SUITE_P(Sqlite, TxStoreLogicTest,
+                         ::testing::Values(::folio::storage::Backend::kSqlite),
+                         ::folio::storage::testing::backend_name);
 
 }  // namespace
 }  // namespace folio::node

@@ -197,7 +197,11 @@ class SingleNotaryTest : public storage::testing::BothBackends {
   uint64_t salt_counter_ = 0;
 };
 
-TEST_P(SingleNotaryTest, SingleSpendIsNotarised) {
+// Tests whose subject is not the SQL itself run on SQLite only: each PostgreSQL test process
+// starts a throwaway server, and the suite must stay fast.
+class SingleNotaryLogicTest : public SingleNotaryTest {};
+
+TEST_P(SingleNotaryLogicTest, SingleSpendIsNotarised) {
   auto notary = open(false);
   WireTransaction coins = issue(2);
   WireTransaction pay = spend({StateRef{coins.id(), 0}, StateRef{coins.id(), 1}});
@@ -225,7 +229,7 @@ TEST_P(SingleNotaryTest, DoubleSpendIsRefusedNamingTheConsumer) {
   EXPECT_FALSE(by->has_value());
 }
 
-TEST_P(SingleNotaryTest, RenotarisingTheSameTransactionIsIdempotent) {
+TEST_P(SingleNotaryLogicTest, RenotarisingTheSameTransactionIsIdempotent) {
   auto notary = open(false);
   WireTransaction coins = issue(1);
   WireTransaction pay = spend({StateRef{coins.id(), 0}});
@@ -260,7 +264,7 @@ TEST_P(SingleNotaryTest, ReferencesMustBeCurrentAndAreNotConsumed) {
   EXPECT_EQ(refused.refusal().conflicts[0].consumed_by, update.id());
 }
 
-TEST_P(SingleNotaryTest, TimeWindowIsCheckedAgainstTheNotaryClock) {
+TEST_P(SingleNotaryLogicTest, TimeWindowIsCheckedAgainstTheNotaryClock) {
   auto notary = open(false);
   WireTransaction coins = issue(3);
   using ledger::Timestamp;
@@ -278,7 +282,7 @@ TEST_P(SingleNotaryTest, TimeWindowIsCheckedAgainstTheNotaryClock) {
   expect_certified(one(*notary, non_validating(early)), early.id());
 }
 
-TEST_P(SingleNotaryTest, ForgedOrIncompleteFilteredTransactionIsRefused) {
+TEST_P(SingleNotaryLogicTest, ForgedOrIncompleteFilteredTransactionIsRefused) {
   auto notary = open(false);
   WireTransaction coins = issue(2);
   WireTransaction pay = spend({StateRef{coins.id(), 0}});
@@ -305,7 +309,7 @@ TEST_P(SingleNotaryTest, ForgedOrIncompleteFilteredTransactionIsRefused) {
   }
 }
 
-TEST_P(SingleNotaryTest, RequesterMustBeAValidSigner) {
+TEST_P(SingleNotaryLogicTest, RequesterMustBeAValidSigner) {
   auto notary = open(false);
   WireTransaction coins = issue(1);
   WireTransaction pay = spend({StateRef{coins.id(), 0}});
@@ -317,7 +321,7 @@ TEST_P(SingleNotaryTest, RequesterMustBeAValidSigner) {
   expect_refused(one(*notary, bad_signature), RefusalReason::kBadRequester);
 }
 
-TEST_P(SingleNotaryTest, TransactionForAnotherNotaryIsRefused) {
+TEST_P(SingleNotaryLogicTest, TransactionForAnotherNotaryIsRefused) {
   auto notary = open(false);
   WireTransaction coins = issue(1);
   WireTransaction pay = spend({StateRef{coins.id(), 0}});
@@ -325,7 +329,7 @@ TEST_P(SingleNotaryTest, TransactionForAnotherNotaryIsRefused) {
   expect_refused(one(*notary, non_validating(pay)), RefusalReason::kWrongNotary);
 }
 
-TEST_P(SingleNotaryTest, ValidatingNotaryRunsTheContracts) {
+TEST_P(SingleNotaryLogicTest, ValidatingNotaryRunsTheContracts) {
   auto notary = open(true);
   WireTransaction coins = issue(3);
   WireTransaction good = spend({StateRef{coins.id(), 0}}, {StateRef{coins.id(), 2}});
@@ -455,7 +459,7 @@ TEST_P(SingleNotaryTest, StateSurvivesReopening) {
   EXPECT_EQ(refused.refusal().conflicts.at(0).consumed_by, first.id());
 }
 
-TEST_P(SingleNotaryTest, HostileEncodedRequestsAreRefusedNeverFatal) {
+TEST_P(SingleNotaryLogicTest, HostileEncodedRequestsAreRefusedNeverFatal) {
   auto notary = open(false);
   WireTransaction coins = issue(1);
   WireTransaction pay = spend({StateRef{coins.id(), 0}});
@@ -491,6 +495,9 @@ TEST_P(SingleNotaryTest, HostileEncodedRequestsAreRefusedNeverFatal) {
 }
 
 FOLIO_INSTANTIATE_BOTH_BACKENDS(SingleNotaryTest);
+INSTANTIATE_TEST_SUITE_P(Sqlite, SingleNotaryLogicTest,
+                         ::testing::Values(::folio::storage::Backend::kSqlite),
+                         ::folio::storage::testing::backend_name);
 
 }  // namespace
 }  // namespace folio::notary
