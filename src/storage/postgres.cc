@@ -412,7 +412,11 @@ Result<Rows> PostgresSession::query(std::string_view sql, Params params) {
 }  // namespace
 
 Result<std::unique_ptr<Database>> open_postgres(const PostgresOptions& options) {
-  PGconn* conn = PQconnectdb(options.conninfo.c_str());
+  // A default connect timeout, so that a dead host is an error rather than a hang; the conninfo
+  // (expanded from the later dbname entry) overrides it when it names its own.
+  const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
+  const char* const values[] = {"10", options.conninfo.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return make_error(ErrorCode::kIo, "postgres: out of memory connecting");
   auto database = std::make_unique<PostgresDatabase>(conn);
   FOLIO_TRY(database->connected());
