@@ -211,6 +211,11 @@ void FlowEngine::pump() {
     step(id);
   }
   pumping_ = false;
+  if (draining_ && !drained_reported_ && !crashed_ && drained()) {
+    drained_reported_ = true;
+    log("drained: no flow is running");
+    if (options_.on_drained) options_.on_drained();
+  }
 }
 
 void FlowEngine::step(const FlowId& id) {
@@ -640,6 +645,17 @@ Status FlowEngine::kill(const FlowId& id, std::string reason) {
 void FlowEngine::drain() {
   draining_ = true;
   log("draining: no new flows or sessions");
+  pump();  // reports at once when nothing is running
+}
+
+Status FlowEngine::forget(const FlowId& id) {
+  auto it = records_.find(id);
+  if (it == records_.end()) return make_error(ErrorCode::kNotFound, "no flow " + id.short_hex());
+  if (it->second.status != FlowStatus::kCompleted && it->second.status != FlowStatus::kKilled) {
+    return make_error(ErrorCode::kConflict, "flow " + id.short_hex() + " has not ended");
+  }
+  records_.erase(it);
+  return ok_status();
 }
 
 bool FlowEngine::drained() const {

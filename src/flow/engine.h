@@ -91,6 +91,8 @@ struct FlowEngineOptions {
   std::function<void(const FlowId&, const std::vector<ProgressStep>&)> on_progress;
   std::function<void(const FlowId&, const Result<Bytes>&)> on_completed;
   std::function<bool(FaultPoint)> fault;
+  // Called once, when draining and the last running flow has finished.
+  std::function<void()> on_drained;
 };
 
 struct FlowEngineStats {
@@ -158,6 +160,10 @@ class FlowEngine {
   // True when draining and no flow is running (hospitalised flows do not hold a drain up).
   bool drained() const;
 
+  // Drops a completed or killed flow's in-memory record (its row stays in the database); a node
+  // calls it once a client has collected the result, so finished flows cost no memory.
+  Status forget(const FlowId& id);
+
   size_t resident_frames() const;
   const FlowEngineStats& stats() const { return stats_; }
   const std::string& self() const { return transport_.self(); }
@@ -204,6 +210,7 @@ class FlowEngine {
   std::set<FlowId> queued_;
   bool pumping_ = false;
   bool draining_ = false;
+  bool drained_reported_ = false;
   bool crashed_ = false;
   uint64_t next_number_ = 1;
   uint64_t random_state_ = 0;

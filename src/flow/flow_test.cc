@@ -185,6 +185,21 @@ struct Greeter {
   }
 };
 
+// A flow without a result value.
+struct Recorder {
+  static constexpr std::string_view kName = "test.Recorder";
+  int64_t value = 0;
+  FOLIO_FIELDS(value)
+  Flow<void> call(FlowContext& ctx) {
+    uint64_t r = ctx.random_u64();
+    int64_t v = value;
+    FOLIO_CO_TRY(ctx.write([v, r](storage::Session& tx) {
+      return testing::record_effect(tx, "recorder", static_cast<int64_t>(r % 2), v);
+    }));
+    co_return ok_status();
+  }
+};
+
 struct Thrower {
   static constexpr std::string_view kName = "test.Thrower";
   uint64_t unused = 0;
@@ -212,6 +227,7 @@ FlowRegistry make_registry() {
   EXPECT_TRUE(r.register_flow<Listener>().ok());
   EXPECT_TRUE(r.register_responder<Greeter>(Listener::kName).ok());
   EXPECT_TRUE(r.register_flow<Thrower>().ok());
+  EXPECT_TRUE(r.register_flow<Recorder>().ok());
   return r;
 }
 
@@ -369,6 +385,20 @@ TEST_P(FlowEngineTest, MalformedPayloadSendsTheReceiverToTheHospital) {
   EXPECT_FALSE(result->ok());
 }
 
+TEST_P(FlowEngineTest, FlowWithoutAResultValue) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  auto handle = c.engine("O=Alice").start(Recorder{9});
+  ASSERT_TRUE(handle.ok());
+  auto result = c.engine("O=Alice").result(handle->id);
+  ASSERT_TRUE(result.has_value() && result->ok());
+  EXPECT_TRUE((*result)->empty());
+  std::vector<std::string> effects = c.effects("O=Alice");
+  ASSERT_EQ(effects.size(), 1u);
+  EXPECT_EQ(effects[0].substr(effects[0].size() - 2), ":9");
+}
+
 TEST_P(FlowEngineTest, ExceptionGoesToTheHospital) {
   FlowRegistry registry = make_registry();
   Cluster c(GetParam(), registry);
@@ -446,19 +476,25 @@ TEST_P(FlowEngineTest, KillEndsTheFlowAndTellsTheCounterparty) {
 TEST_P(FlowEngineTest, DrainingFinishesRunningFlowsAndRefusesNewOnes) {
   FlowRegistry registry = make_registry();
   Cluster c(GetParam(), registry);
+  int drained_reports = 0;
+  c.options.on_drained = [&] { ++drained_reports; };
   ASSERT_TRUE(c.add("O=Alice").ok());
   ASSERT_TRUE(c.add("O=Bob").ok());
   auto running = c.engine("O=Alice").start(Ping{"O=Bob", 1});
   ASSERT_TRUE(running.ok());
   c.engine("O=Alice").drain();
   EXPECT_FALSE(c.engine("O=Alice").drained());  // the Ping is still running
+  EXPECT_EQ(drained_reports, 0);
   auto refused = c.engine("O=Alice").start(Ping{"O=Bob", 2});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnsupported);
   c.run();
   EXPECT_TRUE(c.engine("O=Alice").drained());
+  EXPECT_EQ(drained_reports, 1);
   auto result = c.engine("O=Alice").result<uint64_t>(running->id);
   ASSERT_TRUE(result.has_value() && result->ok());
+  ASSERT_TRUE(c.engine("O=Alice").forget(running->id).ok());
+  EXPECT_FALSE(c.engine("O=Alice").flow(running->id).has_value());
 
   // A draining node refuses sessions from peers too.
   c.engine("O=Bob").drain();
