@@ -121,7 +121,8 @@ struct SbacBenchOptions {
 };
 
 struct SbacBenchPoint {
-  std::string series;  // "shards", "inputs", "pair", "latency", "latency_cross", "ordering"
+  // "ordering", "shards", "inputs", "pair", "pair_batched", "latency", "latency_cross"
+  std::string series;
   uint64_t x = 0;      // shards, inputs, shards concerned, or offered tx/s
   ScalingResult result;
   uint64_t offered_tps = 0;
@@ -135,6 +136,7 @@ struct SbacBenchReport {
   double efficiency_64 = 0;      // tps(K max) / (K max × tps(1)); K max = 64 unless quick
   uint32_t efficiency_shards = 0;
   double two_shard_ratio = 0;    // 2-shard / single-shard transactions' tps, both on 2 shards
+  double two_shard_ratio_batched = 0;  // the same with batched statements (a design variant)
   double ordering_only_tps = 0;  // one shard ordering empty 128-byte commands
   double cpu_bound_tps = 0;      // 1e9 / single_shard_command_ns
   double load_average = -1;      // filled by the caller (the machine is shared)
