@@ -185,6 +185,23 @@ struct Greeter {
   }
 };
 
+// Breaks the determinism rule on purpose: what it asks the context for depends on a global.
+int g_fickle_mode = 0;
+struct Fickle {
+  static constexpr std::string_view kName = "test.Fickle";
+  uint64_t unused = 0;
+  FOLIO_FIELDS(unused)
+  Flow<int64_t> call(FlowContext& ctx) {
+    if (g_fickle_mode == 0) {
+      (void)ctx.now_ms();
+    } else {
+      (void)ctx.random_u64();
+    }
+    FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(10)));
+    co_return int64_t{1};
+  }
+};
+
 // A flow without a result value.
 struct Recorder {
   static constexpr std::string_view kName = "test.Recorder";
@@ -228,6 +245,7 @@ FlowRegistry make_registry() {
   EXPECT_TRUE(r.register_responder<Greeter>(Listener::kName).ok());
   EXPECT_TRUE(r.register_flow<Thrower>().ok());
   EXPECT_TRUE(r.register_flow<Recorder>().ok());
+  EXPECT_TRUE(r.register_flow<Fickle>().ok());
   return r;
 }
 
@@ -397,6 +415,27 @@ TEST_P(FlowEngineTest, FlowWithoutAResultValue) {
   std::vector<std::string> effects = c.effects("O=Alice");
   ASSERT_EQ(effects.size(), 1u);
   EXPECT_EQ(effects[0].substr(effects[0].size() - 2), ":9");
+}
+
+TEST_P(FlowEngineTest, ReplayDivergenceGoesToTheHospital) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  g_fickle_mode = 0;
+  auto handle = c.engine("O=Alice").start(Fickle{});
+  ASSERT_TRUE(handle.ok());
+  g_fickle_mode = 1;  // the "new code" asks for something else before its first suspension
+  ASSERT_TRUE(c.restart("O=Alice").ok());
+  FlowInfo sick = info(c, "O=Alice", handle->id);
+  EXPECT_EQ(sick.status, FlowStatus::kHospitalised);
+  EXPECT_NE(sick.error.find("replay diverged at journal entry 0"), std::string::npos) << sick.error;
+  g_fickle_mode = 0;  // the operator rolls the code back and retries
+  ASSERT_TRUE(c.engine("O=Alice").retry(handle->id).ok());
+  c.clock.advance(10);
+  c.engine("O=Alice").tick();
+  auto result = c.engine("O=Alice").result<int64_t>(handle->id);
+  ASSERT_TRUE(result.has_value() && result->ok()) << (result ? result->error().message() : "");
+  EXPECT_EQ(**result, 1);
 }
 
 TEST_P(FlowEngineTest, ExceptionGoesToTheHospital) {
