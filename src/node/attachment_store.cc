@@ -86,9 +86,9 @@ Result<ZipSummary> check_zip(ByteView bytes, const AttachmentStoreOptions& optio
   if (entries < 0) return malformed("the entry count cannot be read");
   if (entries == 0) return malformed("the zip has no entries");
   if (static_cast<size_t>(entries) > options.entries_max)
-    return make_error(ErrorCode::kLimitExceeded,
-                      "attachment: " + std::to_string(entries) + " entries, above " +
-                          std::to_string(options.entries_max));
+    return make_error(ErrorCode::kLimitExceeded, "attachment: " + std::to_string(entries) +
+                                                     " entries, above " +
+                                                     std::to_string(options.entries_max));
   ZipSummary summary;
   std::set<std::string> names;
   size_t total = 0;
@@ -109,7 +109,8 @@ Result<ZipSummary> check_zip(ByteView bytes, const AttachmentStoreOptions& optio
     if ((stat.valid & ZIP_STAT_ENCRYPTION_METHOD) && stat.encryption_method != ZIP_EM_NONE)
       return malformed("entry \"" + name + "\" is encrypted");
     std::unique_ptr<zip_file_t, ZipFileClose> file(zip_fopen_index(zip.get(), index, 0));
-    if (!file) return malformed("entry \"" + name + "\" cannot be opened: " + zip_strerror(zip.get()));
+    if (!file)
+      return malformed("entry \"" + name + "\" cannot be opened: " + zip_strerror(zip.get()));
     size_t entry_total = 0;
     while (true) {
       zip_int64_t n = zip_fread(file.get(), buffer.data(), buffer.size());
@@ -119,7 +120,8 @@ Result<ZipSummary> check_zip(ByteView bytes, const AttachmentStoreOptions& optio
       total += static_cast<size_t>(n);
       if (total > options.uncompressed_bytes_max)
         return make_error(ErrorCode::kLimitExceeded,
-                          "attachment: more than " + std::to_string(options.uncompressed_bytes_max) +
+                          "attachment: more than " +
+                              std::to_string(options.uncompressed_bytes_max) +
                               " bytes once uncompressed");
     }
     if ((stat.valid & ZIP_STAT_SIZE) && stat.size != entry_total)
@@ -152,9 +154,9 @@ Result<std::unique_ptr<AttachmentStore>> AttachmentStore::open(storage::Database
 Result<ledger::Attachment> AttachmentStore::inspect(
     ByteView zip, std::span<const ledger::TransactionSignature> signatures) const {
   if (zip.size() > options_.attachment_bytes_max)
-    return make_error(ErrorCode::kLimitExceeded,
-                      "attachment of " + std::to_string(zip.size()) + " bytes, above " +
-                          std::to_string(options_.attachment_bytes_max));
+    return make_error(ErrorCode::kLimitExceeded, "attachment of " + std::to_string(zip.size()) +
+                                                     " bytes, above " +
+                                                     std::to_string(options_.attachment_bytes_max));
   ledger::Attachment out;
   out.id = ledger::AttachmentId(crypto::sha256(zip));
   FOLIO_ASSIGN_OR_RETURN(ZipSummary summary, check_zip(zip, options_));
@@ -191,22 +193,21 @@ Result<ledger::AttachmentId> AttachmentStore::import(
     storage::Session& session, ByteView zip, const std::optional<ledger::AttachmentId>& expected_id,
     std::span<const ledger::TransactionSignature> signatures) {
   if (zip.size() > options_.attachment_bytes_max)
-    return make_error(ErrorCode::kLimitExceeded,
-                      "attachment of " + std::to_string(zip.size()) + " bytes, above " +
-                          std::to_string(options_.attachment_bytes_max));
+    return make_error(ErrorCode::kLimitExceeded, "attachment of " + std::to_string(zip.size()) +
+                                                     " bytes, above " +
+                                                     std::to_string(options_.attachment_bytes_max));
   // The id first: bytes that are not what was asked for are refused before they are parsed.
   ledger::AttachmentId id(crypto::sha256(zip));
   if (expected_id && *expected_id != id)
-    return make_error(ErrorCode::kVerification,
-                      "attachment bytes hash to " + id.value().hex() + ", not the expected " +
-                          expected_id->value().hex());
+    return make_error(ErrorCode::kVerification, "attachment bytes hash to " + id.value().hex() +
+                                                    ", not the expected " +
+                                                    expected_id->value().hex());
   FOLIO_ASSIGN_OR_RETURN(ledger::Attachment attachment, inspect(zip, signatures));
   FOLIO_ASSERT(attachment.id == id);
 
   std::array<storage::Value, 1> by_id = {id_value(id)};
-  FOLIO_ASSIGN_OR_RETURN(
-      storage::Rows existing,
-      session.query("SELECT signers FROM node_attachments WHERE id = ?", by_id));
+  FOLIO_ASSIGN_OR_RETURN(storage::Rows existing,
+                         session.query("SELECT signers FROM node_attachments WHERE id = ?", by_id));
   if (existing.empty()) {
     std::array<storage::Value, 5> params = {
         id_value(id), storage::Value(Bytes(zip.begin(), zip.end())),

@@ -7,17 +7,18 @@
 //     hash to it (kVerification);
 //   - the zip: it opens with consistency checks, has at most entries_max entries with safe,
 //     distinct, relative names, no encrypted entry, and every entry reads back whole with a good
-//     CRC within uncompressed_bytes_max in total, counted as actually read, never from the zip's own
-//     size fields (kMalformed, or kLimitExceeded for a zip bomb);
+//     CRC within uncompressed_bytes_max in total, counted as actually read, never from the zip's
+//     own size fields (kMalformed, or kLimitExceeded for a zip bomb);
 //   - a contract attachment (one holding contract.wasm) must parse as one (wasm/attachment.h); it
 //     then provides the contract its manifest names;
-//   - each signature given must be valid over wasm::attachment_signature_payload(id) (kVerification).
+//   - each signature given must be valid over wasm::attachment_signature_payload(id)
+//   (kVerification).
 // Importing the same bytes again is idempotent: the same id, new valid signers added.
 //
 // load() gives what ledger verification sees (ledger::Attachment: id, provided contracts, checked
-// signers); StoreAttachmentLoader adapts the store for ledger resolution. Writes take the store's own
-// transaction or a caller's storage::Session. Thread-safety: that of the storage::Database, which
-// must outlive the store.
+// signers); StoreAttachmentLoader adapts the store for ledger resolution. Writes take the store's
+// own transaction or a caller's storage::Session. Thread-safety: that of the storage::Database,
+// which must outlive the store.
 #pragma once
 
 #include <memory>
@@ -51,8 +52,8 @@ class AttachmentStore {
       std::span<const ledger::TransactionSignature> signatures = {});
 
   // The checks of import() without storing: what a peer's bytes would be refused for.
-  Result<ledger::Attachment> inspect(ByteView zip,
-                                     std::span<const ledger::TransactionSignature> signatures = {}) const;
+  Result<ledger::Attachment> inspect(
+      ByteView zip, std::span<const ledger::TransactionSignature> signatures = {}) const;
 
   // kNotFound for an unknown id.
   Result<Bytes> content(const ledger::AttachmentId& id) const;

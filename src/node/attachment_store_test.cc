@@ -182,8 +182,8 @@ TEST_P(AttachmentStoreLogicTest, ContractAttachmentsProvideTheirContract) {
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->contracts, std::vector<std::string>{"folio.Example"});
   // A zip that claims to carry a contract but has no manifest is not a contract attachment.
-  auto broken = store->import(make_zip({{"contract.wasm", std::string(kEmptyModule.begin(),
-                                                                      kEmptyModule.end())}}));
+  auto broken = store->import(
+      make_zip({{"contract.wasm", std::string(kEmptyModule.begin(), kEmptyModule.end())}}));
   ASSERT_FALSE(broken.ok());
   EXPECT_EQ(broken.error().code, ErrorCode::kMalformed);
 }

@@ -86,7 +86,8 @@ Result<X500Name> X500Name::parse(std::string_view text) {
     std::string_view part = trim(text.substr(start, end - start));
     start = end + 1;
     size_t eq = part.find('=');
-    if (eq == std::string_view::npos) return bad_name(text, "\"" + std::string(part) + "\" is not KEY=value");
+    if (eq == std::string_view::npos)
+      return bad_name(text, "\"" + std::string(part) + "\" is not KEY=value");
     std::string_view attribute = trim(part.substr(0, eq));
     std::string_view value = trim(part.substr(eq + 1));
     if (!is_valid_value(value))
@@ -95,9 +96,9 @@ Result<X500Name> X500Name::parse(std::string_view text) {
                                 "control characters");
     static constexpr std::array<std::string_view, 6> kAttributes = {"CN", "OU", "O",
                                                                     "L",  "ST", "C"};
-    std::array<std::string*, 6> fields = {&out.common_name, &out.organisation_unit,
+    std::array<std::string*, 6> fields = {&out.common_name,  &out.organisation_unit,
                                           &out.organisation, &out.locality,
-                                          &out.state, &out.country};
+                                          &out.state,        &out.country};
     size_t which = kAttributes.size();
     for (size_t i = 0; i < kAttributes.size(); ++i)
       if (attribute == kAttributes[i]) which = i;
@@ -146,8 +147,7 @@ Result<std::unique_ptr<IdentityService>> IdentityService::open(storage::Database
 }
 
 Result<ledger::Party> IdentityService::register_party(const ledger::Party& party) {
-  return on_session(db_, nullptr,
-                    [&](storage::Session& s) { return register_party(s, party); });
+  return on_session(db_, nullptr, [&](storage::Session& s) { return register_party(s, party); });
 }
 
 Result<ledger::Party> IdentityService::register_party(storage::Session& session,
@@ -164,8 +164,8 @@ Result<ledger::Party> IdentityService::register_party(storage::Session& session,
                          }());
   if (existing_or_none) {
     if (existing_or_none->owning_key != party.owning_key)
-      return make_error(ErrorCode::kConflict, "party " + canonical +
-                                                  " is already registered with another key");
+      return make_error(ErrorCode::kConflict,
+                        "party " + canonical + " is already registered with another key");
     return *existing_or_none;
   }
   std::array<storage::Value, 1> by_key = {key_value(party.owning_key)};
@@ -173,16 +173,15 @@ Result<ledger::Party> IdentityService::register_party(storage::Session& session,
       storage::Rows owner,
       session.query("SELECT canonical_name FROM node_identity_keys WHERE public_key = ?", by_key));
   if (!owner.empty())
-    return make_error(ErrorCode::kConflict, "key " + party.owning_key.describe() +
-                                                " already belongs to another party");
-  std::array<storage::Value, 3> insert_party = {storage::Value(canonical),
-                                                storage::Value(party.name),
-                                                key_value(party.owning_key)};
-  FOLIO_TRY(session.exec(
-      "INSERT INTO node_parties (canonical_name, name, owning_key) VALUES (?, ?, ?)",
-      insert_party));
-  std::array<storage::Value, 3> insert_key = {key_value(party.owning_key), storage::Value(canonical),
-                                              storage::Value(int64_t{0})};
+    return make_error(ErrorCode::kConflict,
+                      "key " + party.owning_key.describe() + " already belongs to another party");
+  std::array<storage::Value, 3> insert_party = {
+      storage::Value(canonical), storage::Value(party.name), key_value(party.owning_key)};
+  FOLIO_TRY(
+      session.exec("INSERT INTO node_parties (canonical_name, name, owning_key) VALUES (?, ?, ?)",
+                   insert_party));
+  std::array<storage::Value, 3> insert_key = {
+      key_value(party.owning_key), storage::Value(canonical), storage::Value(int64_t{0})};
   FOLIO_TRY(session.exec(
       "INSERT INTO node_identity_keys (public_key, canonical_name, confidential) VALUES (?, ?, ?)",
       insert_key));
@@ -229,8 +228,8 @@ Result<ledger::Party> IdentityService::lookup_name(storage::Session* session,
   std::array<storage::Value, 1> params = {storage::Value(canonical)};
   constexpr std::string_view kSql =
       "SELECT name, owning_key FROM node_parties WHERE canonical_name = ?";
-  FOLIO_ASSIGN_OR_RETURN(storage::Rows rows,
-                         session != nullptr ? session->query(kSql, params) : db_.query(kSql, params));
+  FOLIO_ASSIGN_OR_RETURN(storage::Rows rows, session != nullptr ? session->query(kSql, params)
+                                                                : db_.query(kSql, params));
   if (rows.empty()) return make_error(ErrorCode::kNotFound, "no party named " + canonical);
   return party_from(rows[0]);
 }

@@ -3,8 +3,9 @@
 // Well-known parties are X.500 names bound to an owning key (ledger::Party). A party is kept with
 // its name exactly as registered (it is what transactions carry) and found by the name's canonical
 // form, "CN=..., OU=..., O=..., L=..., ST=..., C=..." (attributes in that order, ", " between them,
-// values trimmed), so "C=GB,L=London,O=Bank A" and "O=Bank A, L=London, C=GB" are the same party. O, L and C are required; C is two upper-case letters; a value is 1..128
-// bytes of UTF-8 without control characters, ',', '=', '+', '"' or '\'.
+// values trimmed), so "C=GB,L=London,O=Bank A" and "O=Bank A, L=London, C=GB" are the same party.
+// O, L and C are required; C is two upper-case letters; a value is 1..128 bytes of UTF-8 without
+// control characters, ',', '=', '+', '"' or '\'.
 //
 // Confidential identities are fresh keys that a well-known party uses in states to stay
 // pseudonymous; a node that learnt the link (through the swap-identities flow) records it, so that
@@ -29,12 +30,12 @@
 namespace folio::node {
 
 struct X500Name {
-  std::string common_name;          // CN, optional
-  std::string organisation_unit;    // OU, optional
-  std::string organisation;         // O
-  std::string locality;             // L
-  std::string state;                // ST, optional
-  std::string country;              // C, ISO 3166 alpha-2
+  std::string common_name;        // CN, optional
+  std::string organisation_unit;  // OU, optional
+  std::string organisation;       // O
+  std::string locality;           // L
+  std::string state;              // ST, optional
+  std::string country;            // C, ISO 3166 alpha-2
 
   // kInvalidArgument with the reason for anything but a well-formed name.
   static Result<X500Name> parse(std::string_view text);

@@ -20,7 +20,8 @@ TEST(X500Name, ParsesIntoOneCanonicalForm) {
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(*a, "O=Bank A, L=London, C=GB");
   EXPECT_EQ(*a, *b);
-  auto full = X500Name::parse("CN=Treasury, OU=Markets, O=Bank A, L=London, ST=Greater London, C=GB");
+  auto full =
+      X500Name::parse("CN=Treasury, OU=Markets, O=Bank A, L=London, ST=Greater London, C=GB");
   ASSERT_TRUE(full.ok());
   EXPECT_EQ(full->common_name, "Treasury");
   EXPECT_EQ(X500Name::parse(full->to_string()).value(), *full);
@@ -28,9 +29,10 @@ TEST(X500Name, ParsesIntoOneCanonicalForm) {
 
 TEST(X500Name, RefusesMalformedNames) {
   for (std::string_view bad :
-       {"", "O=Bank A", "O=Bank A, L=London", "O=Bank A, L=London, C=gb", "O=Bank A, L=London, C=GBR",
-        "O=, L=London, C=GB", "O=Bank A, O=Bank B, L=London, C=GB", "X=1, O=Bank A, L=London, C=GB",
-        "O=Bank \"A\", L=London, C=GB", "O=Bank A, L=London, C=GB,", "Bank A"}) {
+       {"", "O=Bank A", "O=Bank A, L=London", "O=Bank A, L=London, C=gb",
+        "O=Bank A, L=London, C=GBR", "O=, L=London, C=GB", "O=Bank A, O=Bank B, L=London, C=GB",
+        "X=1, O=Bank A, L=London, C=GB", "O=Bank \"A\", L=London, C=GB",
+        "O=Bank A, L=London, C=GB,", "Bank A"}) {
     auto r = canonical_name(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
@@ -65,8 +67,7 @@ TEST_P(IdentityServiceLogicTest, WellKnownPartiesByNameAndByKey) {
   auto by_key = identities->party_by_key(shop.owning_key);
   ASSERT_TRUE(by_key.ok());
   EXPECT_EQ(*by_key, shop);
-  EXPECT_EQ(identities->party_by_name("O=Nobody, L=Oslo, C=NO").error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(identities->party_by_name("O=Nobody, L=Oslo, C=NO").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(identities->party_by_key(key_named("nobody")).error().code, ErrorCode::kNotFound);
   auto all = identities->parties();
   ASSERT_TRUE(all.ok());
@@ -105,13 +106,10 @@ TEST_P(IdentityServiceTest, ConfidentialKeysResolveToTheirWellKnownParty) {
   EXPECT_EQ(*party, alice);
   EXPECT_TRUE(*identities->is_confidential(fresh));
   EXPECT_FALSE(*identities->is_confidential(alice.owning_key));
-  EXPECT_EQ(identities->register_confidential(fresh, bob.name).error().code,
-            ErrorCode::kConflict);
+  EXPECT_EQ(identities->register_confidential(fresh, bob.name).error().code, ErrorCode::kConflict);
   EXPECT_EQ(identities->register_confidential(bob.owning_key, alice.name).error().code,
             ErrorCode::kConflict);
-  EXPECT_EQ(identities->register_confidential(key_named("k"), "O=Carol, L=Bern, C=CH")
-                .error()
-                .code,
+  EXPECT_EQ(identities->register_confidential(key_named("k"), "O=Carol, L=Bern, C=CH").error().code,
             ErrorCode::kNotFound);
 }
 

@@ -61,9 +61,9 @@ Result<crypto::PrivateKey> read_key_file(const std::filesystem::path& path) {
   if (!S_ISREG(st.st_mode))
     return make_error(ErrorCode::kMalformed, "key store: " + path.string() + " is not a file");
   if ((st.st_mode & 0077) != 0)
-    return make_error(ErrorCode::kVerification,
-                      "key store: " + path.string() +
-                          " is accessible by group or others; it must be mode 0600");
+    return make_error(
+        ErrorCode::kVerification,
+        "key store: " + path.string() + " is accessible by group or others; it must be mode 0600");
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return io_error("cannot open " + path.string(), errno);
   std::array<uint8_t, kFileBytes + 1> buffer{};
@@ -105,13 +105,15 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::filesystem::path& di
   std::error_code ec;
   if (!std::filesystem::exists(directory, ec)) {
     std::filesystem::create_directories(directory, ec);
-    if (ec) return make_error(ErrorCode::kIo, "key store: cannot create " + directory.string() +
-                                                  ": " + ec.message());
+    if (ec)
+      return make_error(ErrorCode::kIo,
+                        "key store: cannot create " + directory.string() + ": " + ec.message());
     if (::chmod(directory.c_str(), 0700) != 0)
       return io_error("cannot restrict " + directory.string(), errno);
   }
   struct stat st;
-  if (::stat(directory.c_str(), &st) != 0) return io_error("cannot stat " + directory.string(), errno);
+  if (::stat(directory.c_str(), &st) != 0)
+    return io_error("cannot stat " + directory.string(), errno);
   if (!S_ISDIR(st.st_mode))
     return make_error(ErrorCode::kInvalidArgument,
                       "key store: " + directory.string() + " is not a directory");
@@ -177,21 +179,22 @@ Status KeyStore::register_key(storage::Session& session, const crypto::PublicKey
   std::array<storage::Value, 2> params = {
       storage::Value(codec::encode_to_bytes(key)),
       storage::Value(std::string(crypto::to_string(key.scheme())))};
-  FOLIO_TRY(session.exec(
-      "INSERT INTO node_keys (public_key, scheme) VALUES (?, ?) ON CONFLICT (public_key) DO NOTHING",
-      params));
+  FOLIO_TRY(
+      session.exec("INSERT INTO node_keys (public_key, scheme) VALUES (?, ?) ON CONFLICT "
+                   "(public_key) DO NOTHING",
+                   params));
   return ok_status();
 }
 
-Result<crypto::PublicKey> KeyStore::store(storage::Session* session, const crypto::PrivateKey& key) {
+Result<crypto::PublicKey> KeyStore::store(storage::Session* session,
+                                          const crypto::PrivateKey& key) {
   // The file first: a key that signs must never be lost, while a missing table row is restored by
   // the next open().
   FOLIO_TRY(write_file(key));
   if (session != nullptr) {
     FOLIO_TRY(register_key(*session, key.public_key()));
   } else {
-    FOLIO_TRY(db_.transact(
-        [&](storage::Session& s) { return register_key(s, key.public_key()); }));
+    FOLIO_TRY(db_.transact([&](storage::Session& s) { return register_key(s, key.public_key()); }));
   }
   std::lock_guard<std::mutex> lock(mutex_);
   keys_.insert_or_assign(key.public_key(), key);
@@ -235,9 +238,7 @@ bool KeyStore::is_ours(const crypto::PublicKey& key) const {
   return keys_.count(key) > 0;
 }
 
-bool KeyStore::is_relevant(const crypto::PublicKey& key) const {
-  return !our_leaves(key).empty();
-}
+bool KeyStore::is_relevant(const crypto::PublicKey& key) const { return !our_leaves(key).empty(); }
 
 std::vector<crypto::PublicKey> KeyStore::our_leaves(const crypto::PublicKey& key) const {
   std::vector<crypto::PublicKey> out;

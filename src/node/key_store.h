@@ -11,8 +11,9 @@
 //
 // The public keys are also recorded in the database table node_keys(public_key, ...) (component
 // "keys"), so that SQL (the vault's relevance queries, reports) can join against "our keys". The
-// directory is the source of truth: open() re-registers any key file missing from the table. New keys
-// can be registered on a caller's storage::Session, to commit with the flow step that created them.
+// directory is the source of truth: open() re-registers any key file missing from the table. New
+// keys can be registered on a caller's storage::Session, to commit with the flow step that created
+// them.
 //
 // Thread-safety: all methods may be called concurrently (an internal mutex guards the key map); the
 // storage::Database must outlive the store and follows its own rules.

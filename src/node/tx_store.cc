@@ -37,7 +37,8 @@ Result<StoredTransaction> from_row(const storage::Row& row) {
   if (!stx.ok()) return corrupt("a stored transaction does not decode: " + stx.error().context);
   out.transaction = std::move(stx).value();
   if (!row.is_null(2)) {
-    if (!std::holds_alternative<Bytes>(row.values[2])) return corrupt("a certificate is not a blob");
+    if (!std::holds_alternative<Bytes>(row.values[2]))
+      return corrupt("a certificate is not a blob");
     auto cert = codec::decode_from_bytes<notary::NotarisationCertificate>(row.blob(2));
     if (!cert.ok()) return corrupt("a stored certificate does not decode: " + cert.error().context);
     out.certificate = std::move(cert).value();
@@ -76,8 +77,9 @@ Status TransactionStore::record(storage::Session& session, const ledger::SignedT
       storage::Rows existing,
       session.query("SELECT sequence FROM node_transactions WHERE tx_id = ?", by_id));
   if (existing.empty()) {
-    FOLIO_ASSIGN_OR_RETURN(storage::Rows last,
-                           session.query("SELECT COALESCE(MAX(sequence), 0) FROM node_transactions"));
+    FOLIO_ASSIGN_OR_RETURN(
+        storage::Rows last,
+        session.query("SELECT COALESCE(MAX(sequence), 0) FROM node_transactions"));
     if (last.empty() || !std::holds_alternative<int64_t>(last[0].values.at(0)))
       return corrupt("cannot read the last sequence number");
     storage::Value sequence(last[0].integer(0) + 1);

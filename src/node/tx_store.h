@@ -3,10 +3,10 @@
 // and dependency resolution": a node keeps every transaction of the dependency graphs it accepted).
 //
 // Transactions are stored in their canonical encoding; each gets a sequence number in the order it
-// was first recorded, which is the order of iteration (so a resolver or an explorer can page through
-// them). Recording the same transaction again is idempotent: it replaces the stored signatures (the
-// id, and so the content, is the same; a later record typically carries more signatures) and sets
-// the certificate if one is given, never clearing it.
+// was first recorded, which is the order of iteration (so a resolver or an explorer can page
+// through them). Recording the same transaction again is idempotent: it replaces the stored
+// signatures (the id, and so the content, is the same; a later record typically carries more
+// signatures) and sets the certificate if one is given, never clearing it.
 //
 // Writes come in two forms: on the store's own database transaction, or on a storage::Session that
 // a caller opened, so that a flow step records a transaction atomically with its vault writes and
@@ -40,7 +40,8 @@ class TransactionStore {
   // Runs the "transactions" migrations. `db` must outlive the store.
   static Result<std::unique_ptr<TransactionStore>> open(storage::Database& db);
 
-  // Records `stx` (and its certificate, if given). The caller checked it; the store does not verify.
+  // Records `stx` (and its certificate, if given). The caller checked it; the store does not
+  // verify.
   Status record(const ledger::SignedTransaction& stx,
                 const std::optional<notary::NotarisationCertificate>& certificate = std::nullopt);
   Status record(storage::Session& session, const ledger::SignedTransaction& stx,

@@ -140,7 +140,8 @@ TEST_P(TxStoreTest, SessionWritesCommitOrRollBackWithTheCallersTransaction) {
   auto store = std::move(TransactionStore::open(database())).value();
   ledger::SignedTransaction kept = make(1);
   ledger::SignedTransaction dropped = make(1);
-  ASSERT_TRUE(database().transact([&](storage::Session& s) { return store->record(s, kept); }).ok());
+  ASSERT_TRUE(
+      database().transact([&](storage::Session& s) { return store->record(s, kept); }).ok());
   Status failed = database().transact([&](storage::Session& s) -> Status {
     FOLIO_TRY(store->record(s, dropped));
     EXPECT_TRUE(store->get(s, dropped.id()).ok());  // visible inside the transaction
@@ -173,8 +174,7 @@ TEST_P(TxStoreLogicTest, StateLoaderResolvesRecordedOutputs) {
   EXPECT_TRUE(payload->inputs[0].verify().ok());
   EXPECT_EQ(payload->inputs[0].state, issue.tx.outputs[0]);
   ledger::SignedTransaction orphan = make(1, {StateRef{make(1).id(), 0}});
-  EXPECT_EQ(notary::validating_payload(orphan, store->lookup()).error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(notary::validating_payload(orphan, store->lookup()).error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(ledger::resolve(orphan.tx, orphan.id(), loader, attachments).ok());
 }
 

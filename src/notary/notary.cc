@@ -121,15 +121,14 @@ Result<ValidatingPayload> validating_payload(const ledger::SignedTransaction& st
   auto prove = [&](const ledger::StateRef& ref) -> Result<ledger::ProvedState> {
     FOLIO_ASSIGN_OR_RETURN(ledger::WireTransaction creator, lookup(ref.tx_id));
     if (ref.index >= creator.outputs.size())
-      return make_error(ErrorCode::kNotFound, "state " + ref.describe() +
-                                                  ": its transaction has only " +
-                                                  std::to_string(creator.outputs.size()) +
-                                                  " outputs");
+      return make_error(ErrorCode::kNotFound,
+                        "state " + ref.describe() + ": its transaction has only " +
+                            std::to_string(creator.outputs.size()) + " outputs");
     // The id is the one the caller asked for; a lookup that returned another transaction fails
     // the proof's own check at the notary, but is caught here first.
     if (creator.id() != ref.tx_id)
-      return make_error(ErrorCode::kInvalidArgument,
-                        "lookup of " + ref.tx_id.value().short_hex() + " returned another transaction");
+      return make_error(ErrorCode::kInvalidArgument, "lookup of " + ref.tx_id.value().short_hex() +
+                                                         " returned another transaction");
     return ledger::prove_output(creator, ref.tx_id, ref.index);
   };
   for (const ledger::StateRef& ref : stx.tx.inputs) {

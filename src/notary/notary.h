@@ -95,8 +95,8 @@ NonValidatingPayload non_validating_payload(const ledger::WireTransaction& tx);
 using TransactionLookup = std::function<Result<ledger::WireTransaction>(const TxId&)>;
 
 // The payload for a validating notary: `stx` with every input and reference proved against the
-// transaction that created it. Fails with the lookup's error, or kNotFound if a creating transaction
-// has no such output.
+// transaction that created it. Fails with the lookup's error, or kNotFound if a creating
+// transaction has no such output.
 Result<ValidatingPayload> validating_payload(const ledger::SignedTransaction& stx,
                                              const TransactionLookup& lookup);
 
@@ -149,7 +149,8 @@ struct TransactionFootprint {
 };
 
 // OK iff `certificate` proves that `notary` notarised `tx_id`:
-//  - single / raft: a BatchCertificate whose key is the notary identity's owning key (a leaf), whose
+//  - single / raft: a BatchCertificate whose key is the notary identity's owning key (a leaf),
+//  whose
 //    branch leads from batch_leaf(tx_id) to the root, with branch.leaf_count == leaf_count, and
 //    whose signature over batch_signature_payload(leaf_count, root) is valid;
 //  - bft: an sbac certificate with shard 0's accepted(commit) vote under the entry's one-shard map;
@@ -164,13 +165,13 @@ Status verify_notarisation(const TxId& tx_id, const NotarisationCertificate& cer
 // ---- Responses --------------------------------------------------------------------------------
 
 enum class RefusalReason : uint8_t {
-  kConflict = 0,           // an input is consumed, or a reference is not current
-  kTimeWindow = 1,         // the notary's clock is outside the transaction's time window
-  kWrongNotary = 2,        // the transaction names another notary, or none
-  kBadRequester = 3,       // the requester signature is invalid or not by a signer
-  kInvalidTransaction = 4, // a proof, a signature or a contract rejected the transaction
-  kMalformedRequest = 5,   // the request does not fit this notary's mode or bounds
-  kUnavailable = 6,        // the notary could not process the request (storage failure); retry
+  kConflict = 0,            // an input is consumed, or a reference is not current
+  kTimeWindow = 1,          // the notary's clock is outside the transaction's time window
+  kWrongNotary = 2,         // the transaction names another notary, or none
+  kBadRequester = 3,        // the requester signature is invalid or not by a signer
+  kInvalidTransaction = 4,  // a proof, a signature or a contract rejected the transaction
+  kMalformedRequest = 5,    // the request does not fit this notary's mode or bounds
+  kUnavailable = 6,         // the notary could not process the request (storage failure); retry
 };
 constexpr uint32_t enum_count(RefusalReason) { return 7; }
 constexpr std::string_view enum_name(RefusalReason) { return "RefusalReason"; }

@@ -99,9 +99,8 @@ struct OneShard {
   sbac::ShardMap map;
   OneShard() {
     for (int i = 0; i < 4; ++i) keys.push_back(key_named("replica" + std::to_string(i)));
-    std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
-      return a.public_key() < b.public_key();
-    });
+    std::sort(keys.begin(), keys.end(),
+              [](const auto& a, const auto& b) { return a.public_key() < b.public_key(); });
     sbac::Shard shard;
     for (const auto& k : keys) shard.replicas.push_back(k.public_key());
     map.epoch = sbac::Epoch(3);
@@ -156,7 +155,8 @@ TEST(NotaryCodec, ResponsesRoundTripAndDecodeStrictly) {
   for (size_t cut = 0; cut < bytes.size(); cut += 7)
     EXPECT_FALSE(decode_response(ByteView(bytes.data(), cut)).ok()) << cut;
 
-  Refusal refusal{RefusalReason::kConflict, "1 state(s) already consumed",
+  Refusal refusal{RefusalReason::kConflict,
+                  "1 state(s) already consumed",
                   {Conflict{ledger::StateRef{tx_named("in"), 2}, tx_named("spender"), false}}};
   NotarisationResponse refused{tx_named("x"), refusal};
   auto back = decode_response(codec::encode_to_bytes(refused));

@@ -62,14 +62,14 @@ bool is_signer_leaf(const crypto::PublicKey& key, const std::vector<crypto::Publ
   return false;
 }
 
-std::optional<Refusal> check_requester(const TxId& id, const ledger::TransactionSignature& requester,
+std::optional<Refusal> check_requester(const TxId& id,
+                                       const ledger::TransactionSignature& requester,
                                        const std::vector<crypto::PublicKey>& signers) {
   if (requester.by.is_compound())
     return refuse(RefusalReason::kBadRequester, "the requester must sign with a leaf key");
   if (!crypto::verify(requester.by, request_signature_payload(id), requester.signature))
-    return refuse(RefusalReason::kBadRequester,
-                  "the requester's signature over transaction " + id.value().short_hex() +
-                      " is invalid");
+    return refuse(RefusalReason::kBadRequester, "the requester's signature over transaction " +
+                                                    id.value().short_hex() + " is invalid");
   if (!is_signer_leaf(requester.by, signers))
     return refuse(RefusalReason::kBadRequester,
                   "requester " + requester.by.describe() + " is not a signer of the transaction");
@@ -115,8 +115,8 @@ Result<std::unique_ptr<SingleNotary>> SingleNotary::open(
     storage::Database& db, crypto::PrivateKey key, SingleNotaryConfig config, const Clock& clock,
     const ledger::ContractProvider* contracts, const ledger::AttachmentLoader* attachments) {
   if (config.identity.owning_key != key.public_key())
-    return make_error(ErrorCode::kInvalidArgument,
-                      "notary " + config.identity.name + ": its identity key is not the signing key");
+    return make_error(ErrorCode::kInvalidArgument, "notary " + config.identity.name +
+                                                       ": its identity key is not the signing key");
   if (config.validating && (contracts == nullptr || attachments == nullptr))
     return make_error(ErrorCode::kInvalidArgument,
                       "a validating notary needs a contract provider and an attachment loader");
@@ -164,9 +164,9 @@ SingleNotary::Checked SingleNotary::check_non_validating(
     out.refusal = refuse(RefusalReason::kInvalidTransaction, s.error().context);
     return out;
   }
-  for (ComponentGroup g : {ComponentGroup::kInputs, ComponentGroup::kReferences,
-                           ComponentGroup::kNotary, ComponentGroup::kTimeWindow,
-                           ComponentGroup::kSigners}) {
+  for (ComponentGroup g :
+       {ComponentGroup::kInputs, ComponentGroup::kReferences, ComponentGroup::kNotary,
+        ComponentGroup::kTimeWindow, ComponentGroup::kSigners}) {
     if (Status s = ftx.check_all_visible(g); !s.ok()) {
       out.refusal = refuse(RefusalReason::kMalformedRequest, s.error().context);
       return out;
@@ -177,29 +177,28 @@ SingleNotary::Checked SingleNotary::check_non_validating(
   auto notary = ftx.revealed<ledger::Party>(ComponentGroup::kNotary);
   auto window = ftx.revealed<ledger::TimeWindow>(ComponentGroup::kTimeWindow);
   auto signers = ftx.revealed<std::vector<crypto::PublicKey>>(ComponentGroup::kSigners);
-  for (const Error* e : {inputs.ok() ? nullptr : &inputs.error(),
-                         references.ok() ? nullptr : &references.error(),
-                         notary.ok() ? nullptr : &notary.error(),
-                         window.ok() ? nullptr : &window.error(),
-                         signers.ok() ? nullptr : &signers.error()}) {
+  for (const Error* e :
+       {inputs.ok() ? nullptr : &inputs.error(), references.ok() ? nullptr : &references.error(),
+        notary.ok() ? nullptr : &notary.error(), window.ok() ? nullptr : &window.error(),
+        signers.ok() ? nullptr : &signers.error()}) {
     if (e != nullptr) {
       out.refusal = refuse(RefusalReason::kMalformedRequest, e->context);
       return out;
     }
   }
   if (notary->empty() || notary->front().second != config_.identity) {
-    out.refusal = refuse(RefusalReason::kWrongNotary,
-                         notary->empty() ? "the transaction names no notary"
-                                         : "the transaction names notary " +
-                                               notary->front().second.name + ", not " +
-                                               config_.identity.name);
+    out.refusal =
+        refuse(RefusalReason::kWrongNotary, notary->empty() ? "the transaction names no notary"
+                                                            : "the transaction names notary " +
+                                                                  notary->front().second.name +
+                                                                  ", not " + config_.identity.name);
     return out;
   }
   // A genuine transaction has at most one notary and one time window, and bounded groups; a tree
   // built to look otherwise is refused rather than half read.
   if (notary->size() > 1 || window->size() > 1) {
-    out.refusal = refuse(RefusalReason::kMalformedRequest,
-                         "more than one notary or time window component");
+    out.refusal =
+        refuse(RefusalReason::kMalformedRequest, "more than one notary or time window component");
     return out;
   }
   if (inputs->size() > ledger::kComponentsPerGroupMax ||
@@ -221,7 +220,8 @@ SingleNotary::Checked SingleNotary::check_non_validating(
     return out;
   }
   std::vector<crypto::PublicKey> all_signers;
-  for (auto& [index, keys] : *signers) all_signers.insert(all_signers.end(), keys.begin(), keys.end());
+  for (auto& [index, keys] : *signers)
+    all_signers.insert(all_signers.end(), keys.begin(), keys.end());
   out.refusal = check_requester(out.tx_id, requester, all_signers);
   return out;
 }
@@ -292,9 +292,9 @@ SingleNotary::Checked SingleNotary::check_validating(
 Result<std::vector<NotarisationResponse>> SingleNotary::process_batch(
     std::span<const NotarisationRequest> requests) {
   if (requests.size() > config_.batch_requests_max)
-    return make_error(ErrorCode::kLimitExceeded,
-                      "a batch of " + std::to_string(requests.size()) + " requests, above " +
-                          std::to_string(config_.batch_requests_max));
+    return make_error(ErrorCode::kLimitExceeded, "a batch of " + std::to_string(requests.size()) +
+                                                     " requests, above " +
+                                                     std::to_string(config_.batch_requests_max));
   std::lock_guard<std::mutex> lock(process_mutex_);
 
   // Checks that need no database, outside the database transaction.
@@ -351,9 +351,9 @@ Result<std::vector<NotarisationResponse>> SingleNotary::process_batch(
         continue;
       }
       if (c.time_window && !c.time_window->contains(now)) {
-        outcomes[i] = refuse(RefusalReason::kTimeWindow,
-                             "the notary's time " + std::to_string(now.value()) +
-                                 " is outside the transaction's time window");
+        outcomes[i] =
+            refuse(RefusalReason::kTimeWindow, "the notary's time " + std::to_string(now.value()) +
+                                                   " is outside the transaction's time window");
         continue;
       }
       std::vector<Conflict> conflicts;

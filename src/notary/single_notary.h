@@ -16,8 +16,9 @@
 //   5. in the database transaction: a transaction already notarised (earlier, or earlier in this
 //      batch) is notarised again (idempotent: a fresh certificate, nothing changes); otherwise the
 //      time window must contain the notary's clock (read once per batch), no input may be consumed
-//      and no reference consumed, by an earlier batch or an earlier request of this batch (the first
-//      wins; the refusal names the consuming transaction). Then its inputs are recorded as consumed.
+//      and no reference consumed, by an earlier batch or an earlier request of this batch (the
+//      first wins; the refusal names the consuming transaction). Then its inputs are recorded as
+//      consumed.
 // If the database transaction fails (the commit included), nothing of the batch is applied, no
 // certificate is issued, and process_batch returns the error: the caller may retry the batch.
 //

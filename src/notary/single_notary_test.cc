@@ -130,8 +130,8 @@ class SingleNotaryTest : public storage::testing::BothBackends {
     tx.inputs = std::move(inputs);
     tx.references = std::move(references);
     tx.outputs.push_back(state("spent"));
-    tx.commands.push_back(ledger::Command{std::string(kGate), std::move(command), {},
-                                          {alice_.public_key()}});
+    tx.commands.push_back(
+        ledger::Command{std::string(kGate), std::move(command), {}, {alice_.public_key()}});
     tx.notary = notary_;
     tx.time_window = window;
     tx.salt = next_salt();
@@ -268,8 +268,8 @@ TEST_P(SingleNotaryLogicTest, TimeWindowIsCheckedAgainstTheNotaryClock) {
   auto notary = open(false);
   WireTransaction coins = issue(3);
   using ledger::Timestamp;
-  WireTransaction early = spend({StateRef{coins.id(), 0}}, {},
-                                ledger::TimeWindow{Timestamp(kNow + 10), std::nullopt});
+  WireTransaction early =
+      spend({StateRef{coins.id(), 0}}, {}, ledger::TimeWindow{Timestamp(kNow + 10), std::nullopt});
   WireTransaction late = spend({StateRef{coins.id(), 1}}, {},
                                ledger::TimeWindow{std::nullopt, Timestamp(kNow)});  // exclusive
   WireTransaction inside = spend({StateRef{coins.id(), 2}}, {},
