@@ -326,6 +326,26 @@ Result<Page> Vault::query(const Query& q) {
   return in_transaction<Page>(database_, [&](Session& session) { return query(session, q); });
 }
 
+Result<std::vector<VaultState>> Vault::load(Session& session,
+                                            std::span<const ledger::StateRef> refs) {
+  if (refs.empty()) return std::vector<VaultState>{};
+  Query by_ref;
+  by_ref.criteria = QueryCriteria::ref_in(std::vector<ledger::StateRef>(refs.begin(), refs.end()));
+  by_ref.page = {1, kPageSizeMax};
+  FOLIO_ASSIGN_OR_RETURN(Page page, query(session, by_ref));
+  std::map<ledger::StateRef, VaultState*> found;
+  for (VaultState& state : page.states) found.emplace(state.ref, &state);
+  std::vector<VaultState> out;
+  out.reserve(refs.size());
+  for (const ledger::StateRef& ref : refs) {
+    auto it = found.find(ref);
+    if (it == found.end())
+      return make_error(ErrorCode::kNotFound, "vault: no state " + ref.describe());
+    out.push_back(*it->second);
+  }
+  return out;
+}
+
 Result<int64_t> Vault::count(Session& session, const QueryCriteria& criteria) {
   FOLIO_ASSIGN_OR_RETURN(SqlQuery count, build_count(criteria, registry_));
   FOLIO_ASSIGN_OR_RETURN(Rows counted, session.query(count.sql, count.params));

@@ -106,6 +106,10 @@ class Vault {
 
   Result<Page> query(storage::Session& session, const Query& query);
   Result<Page> query(const Query& query);
+  // The vault's states with these refs (consumed or not), in the order given; kNotFound naming the
+  // first the vault does not hold. At most kCriteriaValuesMax refs.
+  Result<std::vector<VaultState>> load(storage::Session& session,
+                                       std::span<const ledger::StateRef> refs);
   Result<int64_t> count(storage::Session& session, const QueryCriteria& criteria);
   Result<int64_t> count(const QueryCriteria& criteria);
 

@@ -76,6 +76,28 @@ TEST_P(VaultTest, ConsumesInputsItHolds) {
   EXPECT_EQ(vault().count(QueryCriteria::with_status(StateStatus::kAll)).value(), 3);
 }
 
+TEST_P(VaultTest, LoadsStatesByRefInTheOrderAsked) {
+  ledger::WireTransaction tx = issue({{"alice", 1}, {"alice", 2}, {"alice", 3}});
+  record(tx, ours({"alice"}), 1);
+  const ledger::StateRef refs[] = {{tx.id(), 2}, {tx.id(), 0}};
+  Status status = database().transact([&](storage::Session& session) -> Status {
+    FOLIO_ASSIGN_OR_RETURN(std::vector<VaultState> states, vault().load(session, refs));
+    EXPECT_EQ(states.size(), 2u);
+    if (states.size() == 2) {
+      EXPECT_EQ(quantity(states[0]), 3u);
+      EXPECT_EQ(quantity(states[1]), 1u);
+    }
+    const ledger::StateRef missing[] = {{tx.id(), 0}, {tx.id(), 7}};
+    Result<std::vector<VaultState>> refused = vault().load(session, missing);
+    EXPECT_FALSE(refused.ok());
+    if (!refused.ok()) {
+      EXPECT_EQ(refused.error().code, ErrorCode::kNotFound);
+    }
+    return ok_status();
+  });
+  ASSERT_TRUE(status.ok()) << status.error().message();
+}
+
 TEST_P(VaultTest, CompoundParticipantIsRelevantThroughALeaf) {
   Result<crypto::PublicKey> joint = crypto::PublicKey::compound(
       1, {{ledger_.public_key("alice"), 1}, {ledger_.public_key("carol"), 1}});
