@@ -147,6 +147,28 @@ TEST_P(KeyStoreLogicTest, FilesOpenToOthersOrDamagedAreRefused) {
   EXPECT_EQ(open_directory.error().code, ErrorCode::kVerification);
 }
 
+TEST_P(KeyStoreLogicTest, AKeyGeneratedInARolledBackStepStaysUsableAndIsRegisteredOnReopen) {
+  crypto::PublicKey key;
+  {
+    auto store = open();
+    Status failed = database().transact([&](storage::Session& s) -> Status {
+      FOLIO_ASSIGN_OR_RETURN(key, store->generate(s));
+      return make_error(ErrorCode::kConflict, "the flow step failed");
+    });
+    ASSERT_FALSE(failed.ok());
+    // Losing a key that may already have been handed out would lose what it owns.
+    EXPECT_TRUE(store->is_ours(key));
+    auto rows = database().query("SELECT COUNT(*) FROM node_keys");
+    ASSERT_TRUE(rows.ok());
+    EXPECT_EQ((*rows)[0].integer(0), 0);
+  }
+  auto reopened = open();
+  EXPECT_TRUE(reopened->is_ours(key));
+  auto rows = database().query("SELECT COUNT(*) FROM node_keys");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].integer(0), 1);
+}
+
 FOLIO_INSTANTIATE_BOTH_BACKENDS(KeyStoreTest);
 INSTANTIATE_TEST_SUITE_P(Sqlite, KeyStoreLogicTest,
                          ::testing::Values(::folio::storage::Backend::kSqlite),

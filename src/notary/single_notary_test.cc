@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "storage/testing/both_backends.h"
 
@@ -492,6 +493,35 @@ TEST_P(SingleNotaryLogicTest, HostileEncodedRequestsAreRefusedNeverFatal) {
   auto response = decode_response(answer->at(0));
   ASSERT_TRUE(response.ok());
   expect_certified(*response, pay.id());
+}
+
+TEST_P(SingleNotaryLogicTest, RequestsQueuedFromManyThreadsAreAnsweredOnceEach) {
+  auto notary = open(false, 64);
+  constexpr uint32_t kThreads = 4, kEach = 25;
+  WireTransaction coins = issue(kThreads * kEach);
+  std::vector<NotarisationRequest> requests;
+  for (uint32_t i = 0; i < kThreads * kEach; ++i)
+    requests.push_back(non_validating(spend({StateRef{coins.id(), i}})));
+  std::vector<std::thread> threads;
+  for (uint32_t t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (uint32_t i = 0; i < kEach; ++i) notary->enqueue(requests[t * kEach + i]);
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(notary->queued(), static_cast<size_t>(kThreads * kEach));
+  std::set<Ticket> tickets;
+  size_t notarised = 0;
+  while (notary->queued() > 0) {
+    auto batch = notary->flush();
+    ASSERT_TRUE(batch.ok());
+    EXPECT_LE(batch->size(), 64u);
+    for (const auto& [ticket, response] : *batch) {
+      tickets.insert(ticket);
+      if (response.notarised()) ++notarised;
+    }
+  }
+  EXPECT_EQ(tickets.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_EQ(notarised, static_cast<size_t>(kThreads * kEach));
 }
 
 FOLIO_INSTANTIATE_BOTH_BACKENDS(SingleNotaryTest);
