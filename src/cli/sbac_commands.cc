@@ -13,6 +13,7 @@ struct SbacFlags {
   sim::SbacSimOptions options;
   uint64_t seed = 1;
   std::string seeds;  // "A..B"
+  bool shape_given = false;  // a sweep keeps --shards/--replicas only if the user chose them
 };
 
 bool parse_seed_range(const std::string& text, uint64_t& first, uint64_t& last) {
@@ -73,7 +74,7 @@ void run_sbac_sim(const SbacFlags& flags) {
   uint64_t takeovers = 0;
   uint64_t replays = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
-    sim::SbacSimResult r = sim::run_sbac_sim(sim::sbac_sweep_options(seed, o));
+    sim::SbacSimResult r = sim::run_sbac_sim(sim::sbac_sweep_options(seed, o, flags.shape_given));
     std::cout << r.summary_line() << "\n";
     failures += !r.ok();
     committed += r.committed;
@@ -97,8 +98,8 @@ void add_sbac_commands(CLI::App& app, Groups& groups) {
       "sbac", "Simulate the sharded notary (S-BAC over BFT shards) and check its invariants");
   s->add_option("--seed", flags->seed, "The seed of one run");
   s->add_option("--seeds", flags->seeds, "A..B: a sweep, each seed with its own fault mix");
-  s->add_option("--shards", o.shards, "Shards K");
-  s->add_option("--replicas", o.replicas, "Replicas per shard n (3f+1)");
+  CLI::Option* shards = s->add_option("--shards", o.shards, "Shards K");
+  CLI::Option* replicas = s->add_option("--replicas", o.replicas, "Replicas per shard n (3f+1)");
   s->add_option("--byzantine", o.byzantine, "Byzantine replicas per shard (at most f)");
   s->add_option("--behaviours", o.byzantine_behaviours,
                 "Byzantine flags: 1 silent, 2 flip, 4 equivocate, 8 lie sequence, 16 garbage, "
@@ -117,7 +118,10 @@ void add_sbac_commands(CLI::App& app, Groups& groups) {
                 "Everything must be decided this soon after healing");
   s->add_flag("--break-replay-defences", o.break_replay_defences,
               "NEGATIVE CONTROL: switch Byzcuit's replay defences off");
-  s->callback([flags] { run_sbac_sim(*flags); });
+  s->callback([flags, shards, replicas] {
+    flags->shape_given = shards->count() > 0 || replicas->count() > 0;
+    run_sbac_sim(*flags);
+  });
 }
 
 }  // namespace folio::cli

@@ -32,7 +32,8 @@ constexpr uint32_t kAttemptsMax = 4;
 constexpr uint64_t kTakeoverTicks = 30;  // 300 ms, then doubling
 constexpr uint64_t kResendTicks = 20;    // 200 ms
 constexpr uint32_t kDummySlots = 8;
-constexpr uint32_t kReplaysMax = 400;
+constexpr uint32_t kReplaysMax = 600;
+constexpr uint32_t kRandomReplaysMax = 60;
 constexpr uint32_t kPartitionsMax = 3;
 constexpr int64_t kPartitionMaxMs = 800;
 constexpr uint32_t kTailFactor = 10;
@@ -168,8 +169,8 @@ class SbacSimulation {
   void record_outcome(ReplicaNode& node, const sbac::Outcome& outcome);
 
   // The replay adversary.
-  void tap_submit(const Bytes& command, int64_t t);
-  void tap_statement(const sbac::ReplicaMessage& m);
+  void tap_submit(const Bytes& command);
+  void tap_statement(const sbac::ReplicaMessage& m, int64_t t);
   void inject(const SessionKey& fresh, const std::set<ShardId>& concerned, int64_t t);
   void inject_command(const Bytes& command, ShardId shard, int64_t at);
 
@@ -219,6 +220,7 @@ class SbacSimulation {
       prepared_seen_;
   std::vector<Bytes> submits_seen_;
   std::set<crypto::Hash256> injected_;
+  uint32_t random_replays_ = 0;
 
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
   uint64_t next_sequence_ = 0;
@@ -288,7 +290,7 @@ void SbacSimulation::build() {
       config.limits = limits;
       config.view_timeout_ms = 300;
       config.idle_proposal_delay_ms = 40;
-      config.backoff_shift_max = 3;
+      config.backoff_shift_max = 1;
       config.fetch_retry_ms = 100;
       sbac::ShardReplicaConfig sbac_config(ShardId(s), map_, check_.get(), keys_[s][i]);
       sbac_config.dummy_slots = kDummySlots;
@@ -393,7 +395,7 @@ void SbacSimulation::send_consensus(uint32_t from, uint32_t to, Bytes bytes, int
 void SbacSimulation::send_to_replica(uint32_t from, uint32_t to, const sbac::ManagerMessage& m,
                                      int64_t t, bool tapped) {
   if (tapped && options_.replay) {
-    if (const auto* submit = std::get_if<sbac::SubmitCommand>(&m)) tap_submit(submit->command, t);
+    if (const auto* submit = std::get_if<sbac::SubmitCommand>(&m)) tap_submit(submit->command);
   }
   if (lost(from, to, t)) return;
   schedule(Event{t + latency(), 0, EventKind::kToReplica, to, from, {}, m, {}});
@@ -407,7 +409,7 @@ void SbacSimulation::send_to_manager(uint32_t from, uint32_t to, const sbac::Rep
       accepted_commit_seen_[a->statement.tx_id][a->statement.shard].emplace(a->signature.by,
                                                                             a->signature);
   }
-  if (options_.replay) tap_statement(m);
+  if (options_.replay) tap_statement(m, t);
   if (lost(from, to, t)) return;
   schedule(Event{t + latency(), 0, EventKind::kToManager, to, from, {}, {}, m});
 }
@@ -646,13 +648,17 @@ void SbacSimulation::start_client(uint32_t c, int64_t t) {
                                                 accounts_[payer].public_key(), notary_));
   tx.commands.push_back(contracts::cash_move({accounts_[payer].public_key()}));
   tx.notary = notary_;
-  // Time windows, checked against the shard's agreed block time: mostly open, sometimes past.
-  uint64_t window = workload_.below(8);
+  // Time windows, checked against the shard's agreed block time: open, already past, or opening
+  // soon (the first session may abort and a retry commit: a later instance for the replayer).
+  uint64_t window = workload_.below(10);
   if (window == 0) {
     tx.time_window = ledger::TimeWindow{ledger::Timestamp((t - 1'000) * 1000),
                                         ledger::Timestamp((t + 60'000) * 1000)};
   } else if (window == 1) {
     tx.time_window = ledger::TimeWindow{std::nullopt, ledger::Timestamp((t - 5) * 1000)};
+  } else if (window <= 3) {
+    tx.time_window =
+        ledger::TimeWindow{ledger::Timestamp((t + workload_.range(20, 250)) * 1000), std::nullopt};
   }
   tx.salt = random_seed(workload_);
   TxId id = tx.id();
@@ -717,7 +723,8 @@ void SbacSimulation::on_tick(int64_t t) {
   }
   // The adversary also replays recorded commands at random, anywhere.
   if (options_.replay && !submits_seen_.empty() && adversary_.below(10) == 0 &&
-      result_.replays < kReplaysMax) {
+      random_replays_ < kRandomReplaysMax) {
+    ++random_replays_;
     const Bytes& command = submits_seen_[adversary_.below(submits_seen_.size())];
     inject_command(command, ShardId(static_cast<uint32_t>(adversary_.below(options_.shards))),
                    t + 1);
@@ -736,15 +743,24 @@ void SbacSimulation::inject_command(const Bytes& command, ShardId shard, int64_t
   }
 }
 
-void SbacSimulation::tap_statement(const sbac::ReplicaMessage& m) {
-  if (const auto* p = std::get_if<sbac::SignedPrepared>(&m)) {
-    SessionKey key{p->statement.tx_id, p->statement.session};
-    prepared_seen_[key][{p->statement.shard, p->statement.verdict}].emplace(p->signature.by,
-                                                                            p->signature);
-  }
+void SbacSimulation::tap_statement(const sbac::ReplicaMessage& m, int64_t t) {
+  const auto* p = std::get_if<sbac::SignedPrepared>(&m);
+  if (p == nullptr) return;
+  SessionKey key{p->statement.tx_id, p->statement.session};
+  prepared_seen_[key][{p->statement.shard, p->statement.verdict}].emplace(p->signature.by,
+                                                                          p->signature);
+  // The first statement of a later instance of T: replay the earlier instances into it now,
+  // before its manager can gather the votes it needs.
+  auto& sessions = sessions_seen_[key.tx_id];
+  bool later = !sessions.empty() && *sessions.rbegin() < key.session;
+  bool fresh = sessions.insert(key.session).second;
+  if (!fresh || !later) return;
+  auto pay = payment_of_.find(key.tx_id);
+  if (pay == payment_of_.end()) return;
+  inject(key, payments_[pay->second].concerned, t);
 }
 
-void SbacSimulation::tap_submit(const Bytes& command, int64_t t) {
+void SbacSimulation::tap_submit(const Bytes& command) {
   if (injected_.contains(crypto::sha256(command))) return;
   Result<sbac::ShardCommand> decoded = sbac::decode_command(command);
   if (!decoded.ok()) return;
@@ -752,28 +768,14 @@ void SbacSimulation::tap_submit(const Bytes& command, int64_t t) {
   if (const auto* accept = std::get_if<sbac::AcceptCommand>(&*decoded)) {
     auto& seen = accepts_seen_[accept->tx_id];
     if (std::find(seen.begin(), seen.end(), *accept) == seen.end()) seen.push_back(*accept);
-    return;
   }
-  const sbac::PrepareCommand* prepare = nullptr;
-  if (const auto* p = std::get_if<sbac::PrepareCommand>(&*decoded)) prepare = p;
-  if (const auto* b = std::get_if<sbac::BoundPrepareCommand>(&*decoded)) prepare = &b->prepare;
-  if (const auto* s = std::get_if<sbac::SingleShardCommand>(&*decoded)) prepare = &s->prepare;
-  if (prepare == nullptr) return;
-  auto& sessions = sessions_seen_[prepare->tx_id];
-  bool later = !sessions.empty() && *sessions.rbegin() < prepare->session;
-  bool fresh = sessions.insert(prepare->session).second;
-  if (!fresh || !later) return;
-  std::set<ShardId> concerned =
-      sbac::concerned_shards(prepare->tx_id, prepare->inputs, prepare->references,
-                             prepare->output_count, options_.shards);
-  inject(SessionKey{prepare->tx_id, prepare->session}, concerned, t);
 }
 
 // A later instance (T, s') is starting: replay the earlier instances of T into it.
 void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& concerned,
                             int64_t t) {
   if (result_.replays >= kReplaysMax) return;
-  static constexpr int64_t kDelaysMs[] = {40, 90, 150, 250, 400};
+  static constexpr int64_t kDelaysMs[] = {1, 30, 80, 200};
   std::vector<Bytes> commands;
   // Phase 2 (Byzcuit): every recorded accept of an earlier session of T, and variants of it
   // re-assembled from other signers of the same votes (new bytes, same meaning, so the consensus
@@ -816,10 +818,18 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
     }
   }
   if (!forged.evidence.empty()) commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(forged)));
-  for (const Bytes& command : commands) {
+  // Old accepts go to one concerned shard only: all-or-nothing is what they attack.
+  std::vector<ShardId> targets(concerned.begin(), concerned.end());
+  ShardId target = targets[adversary_.below(targets.size())];
+  for (size_t i = 0; i < commands.size(); ++i) {
+    bool forged_commit = !forged.evidence.empty() && i + 1 == commands.size();
     for (int64_t delay : kDelaysMs) {
       if (result_.replays >= kReplaysMax) return;
-      for (ShardId shard : concerned) inject_command(command, shard, t + delay);
+      if (forged_commit) {
+        for (ShardId shard : concerned) inject_command(commands[i], shard, t + delay);
+      } else {
+        inject_command(commands[i], target, t + delay);
+      }
     }
   }
 }
@@ -831,9 +841,16 @@ bool SbacSimulation::quiescent() const {
     if (c.started && !c.crashed && c.coordinator &&
         c.coordinator->outcome() == Coordinator::Outcome::kRunning)
       return false;
+  // Every honest replica has applied the same decisions and has nothing left to order.
+  std::vector<std::optional<std::pair<size_t, size_t>>> applied(options_.shards);
   for (const ReplicaNode& n : nodes_) {
     if (n.lies != 0) continue;
     if (!n.decisions.open.empty()) return false;
+    if (n.replica->consensus().mempool().size() != 0) return false;
+    std::pair<size_t, size_t> counts{n.decisions.prepared.size(), n.decisions.accepted.size()};
+    auto& shard = applied[n.shard.value()];
+    if (shard && *shard != counts) return false;
+    shard = counts;
     for (const auto& [key, c] : n.takeovers)
       if (c.outcome() == Coordinator::Outcome::kRunning) return false;
   }
@@ -1055,10 +1072,15 @@ std::string SbacSimOptions::command_line() const {
   return out.str();
 }
 
-SbacSimOptions sbac_sweep_options(uint64_t seed, const SbacSimOptions& base) {
+SbacSimOptions sbac_sweep_options(uint64_t seed, const SbacSimOptions& base, bool keep_shape) {
   SbacSimOptions o = base;
   o.seed = seed;
   Prng mix(seed ^ 0x5bac5bac5bac5bacull);
+  if (!keep_shape) {
+    uint64_t shape = mix.below(16);
+    o.shards = shape < 2 ? 1 : shape < 10 ? 2 : shape < 14 ? 3 : 4;
+    o.replicas = mix.below(8) == 0 ? 7 : 4;
+  }
   uint32_t f = (o.replicas - 1) / 3;
   o.byzantine = std::min(o.byzantine, f);
   o.validating = mix.below(2) == 0;

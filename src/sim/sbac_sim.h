@@ -68,8 +68,10 @@ struct SbacSimOptions {
 };
 
 // The fault mix for seed `seed` in a sweep: a deterministic function of the seed and the base,
-// never more than f Byzantine replicas per shard unless the base asks for more.
-SbacSimOptions sbac_sweep_options(uint64_t seed, const SbacSimOptions& base);
+// never more than f Byzantine replicas per shard. The number of shards (1-4) and the committee size
+// (4 or 7) are drawn per seed unless `keep_shape`.
+SbacSimOptions sbac_sweep_options(uint64_t seed, const SbacSimOptions& base,
+                                  bool keep_shape = false);
 
 struct SbacSimResult {
   SbacSimOptions options;

@@ -1,0 +1,145 @@
+// ShardReplica over real consensus replicas: four replicas of shard 0 wired by a synchronous
+// in-memory network, ordering S-BAC commands and signing statements from the committed log.
+#include "sbac/shard_replica.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "sbac/test_support.h"
+
+namespace folio::sbac {
+namespace {
+
+using ledger::StateRef;
+
+class ShardReplicaTest : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kShards = 2;
+  static constexpr uint32_t kReplicas = 4;
+
+  ShardReplicaTest() : committee_(net_.map.shards[0].replicas) {
+    for (uint32_t i = 0; i < kReplicas; ++i) {
+      ShardReplicaConfig config(ShardId(0), net_.map, &check_, net_.keys[0][i]);
+      config.takeover_ticks = 20;
+      consensus::ReplicaConfig consensus(committee_, consensus::ReplicaId(i), net_.keys[0][i]);
+      consensus.limits.batch_count_max = 4096;  // the codec's byte-string bound follows it
+      consensus.view_timeout_ms = 300;
+      consensus.idle_proposal_delay_ms = 20;
+      replicas_.push_back(std::make_unique<ShardReplica>(std::move(config), consensus,
+                                                         consensus::RestoredState{}, 0));
+      validators_.push_back(
+          std::make_unique<consensus::Validator>(committee_, consensus.limits));
+      a_ = testing::ref_on(ShardId(0), kShards, "a");
+      b_ = testing::ref_on(ShardId(1), kShards, "b");
+      EXPECT_TRUE(replicas_[i]->add_genesis(a_).ok());
+    }
+  }
+
+  void submit(const ShardCommand& command) {
+    Bytes bytes = codec::encode_to_bytes(command);
+    for (auto& r : replicas_) (void)r->on_manager(SubmitCommand{bytes});
+  }
+
+  // Runs the shard for `ms` of logical time in 10 ms ticks, delivering every message at once.
+  void run(int64_t ms) {
+    for (int64_t end = now_ + ms; now_ < end;) {
+      now_ += 10;
+      for (auto& r : replicas_) r->tick(now_);
+      std::deque<std::pair<uint32_t, std::pair<uint32_t, Bytes>>> queue;  // to, from, bytes
+      auto flush = [&](uint32_t i) {
+        ShardReady ready = replicas_[i]->take_ready();
+        for (const consensus::Outgoing& o : ready.consensus.send) {
+          Bytes bytes = codec::encode_to_bytes(o.message);
+          for (uint32_t to = 0; to < kReplicas; ++to)
+            if (to != i && (!o.to || o.to->value() == to)) queue.push_back({to, {i, bytes}});
+        }
+        for (auto& p : ready.prepared) prepared_[i].push_back(p);
+        for (auto& a : ready.accepted) accepted_[i].push_back(a);
+        for (auto& t : ready.takeovers) takeovers_[i].push_back(t);
+        replicas_[i]->advance(ready);
+      };
+      for (uint32_t i = 0; i < kReplicas; ++i) flush(i);
+      while (!queue.empty()) {
+        auto [to, message] = queue.front();
+        queue.pop_front();
+        auto v = validators_[to]->validate(consensus::ReplicaId(message.first), message.second);
+        if (auto* verified = std::get_if<consensus::Verified<consensus::Message>>(&v))
+          replicas_[to]->step(*verified);
+        flush(to);
+      }
+    }
+  }
+
+  testing::Network net_ = testing::make_network(kShards, kReplicas);
+  consensus::Committee committee_;
+  NonValidating check_;
+  std::vector<std::unique_ptr<ShardReplica>> replicas_;
+  std::vector<std::unique_ptr<consensus::Validator>> validators_;
+  StateRef a_, b_;
+  int64_t now_ = 0;
+  std::map<uint32_t, std::vector<SignedPrepared>> prepared_;
+  std::map<uint32_t, std::vector<SignedAccepted>> accepted_;
+  std::map<uint32_t, std::vector<Takeover>> takeovers_;
+};
+
+TEST_F(ShardReplicaTest, UndecodableCommandsAreCountedAndIgnored) {
+  for (auto& r : replicas_) (void)r->on_manager(SubmitCommand{Bytes{0xff, 0x00, 0x13}});
+  run(1'000);
+  for (auto& r : replicas_) EXPECT_EQ(r->undecodable_total(), 1u);
+  EXPECT_TRUE(prepared_.empty());
+}
+
+TEST_F(ShardReplicaTest, EveryReplicaSignsTheFastPathsStatementsAndAnswersQueries) {
+  PrepareCommand c;
+  c.tx_id = testing::tx_id("T");
+  c.inputs = {a_};
+  submit(SingleShardCommand{c});
+  run(1'000);
+  for (uint32_t i = 0; i < kReplicas; ++i) {
+    ASSERT_EQ(prepared_[i].size(), 1u);
+    ASSERT_EQ(accepted_[i].size(), 1u);
+    const SignedAccepted& a = accepted_[i][0];
+    EXPECT_EQ(a.statement.verdict, Verdict::kCommit);
+    EXPECT_TRUE(crypto::verify(net_.map.shards[0].replicas[i], signing_payload(a.statement),
+                               a.signature.signature));
+    EXPECT_FALSE(replicas_[i]->table().find(a_)->active);
+    auto answers = replicas_[i]->on_manager(StatusQuery{SessionKey{c.tx_id, c.session}});
+    EXPECT_EQ(answers.size(), 2u);
+  }
+  EXPECT_TRUE(takeovers_.empty());
+}
+
+// The manager of a cross-shard session vanished after phase 1: the replicas hand the session to
+// their driver, with the command from their log, once the takeover timer expires.
+TEST_F(ShardReplicaTest, AnUnacceptedSessionIsTakenOverAfterItsTimeout) {
+  PrepareCommand c;
+  c.tx_id = testing::tx_id("T");
+  c.inputs = {a_, b_};
+  std::sort(c.inputs.begin(), c.inputs.end());
+  submit(c);
+  run(150);
+  ASSERT_EQ(prepared_[0].size(), 1u);
+  EXPECT_EQ(prepared_[0][0].statement.verdict, Verdict::kCommit);
+  EXPECT_TRUE(takeovers_.empty());
+  run(400);
+  ASSERT_FALSE(takeovers_[0].empty());
+  EXPECT_EQ(takeovers_[0][0].command, c);
+  // Once the accept is sequenced, the timer stops.
+  AcceptCommand abort{c.tx_id, c.session, Verdict::kAbort,
+                      {testing::vote(net_, Prepared{c.tx_id, c.session, Verdict::kAbort,
+                                                    ShardId(1), net_.map.epoch},
+                                     2)}};
+  submit(abort);
+  run(300);
+  takeovers_.clear();
+  run(2'000);
+  EXPECT_TRUE(takeovers_.empty());
+  for (uint32_t i = 0; i < kReplicas; ++i) {
+    ASSERT_EQ(accepted_[i].size(), 1u);
+    EXPECT_EQ(accepted_[i][0].statement.verdict, Verdict::kAbort);
+  }
+}
+
+}  // namespace
+}  // namespace folio::sbac
