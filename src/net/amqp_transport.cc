@@ -48,6 +48,7 @@ const std::string kUnauthorized = "amqp:unauthorized-access";
 const std::string kTls13 = "TLSv1.3";
 // How often accepted messages are checked against receipt_wait.
 constexpr auto kReceiptWaitScanPeriod = std::chrono::milliseconds(500);
+constexpr uint32_t kFrameBytesMax = 256 * 1024;
 // How long start() waits for the listener to be bound.
 constexpr auto kListenDeadline = std::chrono::seconds(30);
 
@@ -256,6 +257,7 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   AmqpStats stats_;                          // GUARDED_BY(mutex_)
   std::string last_refusal_;                 // GUARDED_BY(mutex_)
   Clock::time_point last_receipt_wait_scan_{};
+  uint64_t receipts_started_ = 0;  // receipts handed to Proton (container thread)
 
   std::map<proton::connection, Conn> conns_;  // container thread only
 
@@ -286,6 +288,14 @@ Status AmqpTransport::Engine::load() {
     peer(key.first).queue.push_back(key.second);
     outbox_.emplace(std::move(key), std::move(entry));
   }
+  // Messages accepted before a restart whose receipts never went out.
+  FOLIO_ASSIGN_OR_RETURN(auto unreceipted, store_->inbox_unreceipted());
+  Clock::time_point now = Clock::now();
+  for (auto& message : unreceipted) {
+    Peer& p = peer(message.sender);
+    if (p.receipts_due.empty()) p.receipts_since = now;
+    p.receipts_due.push_back(message.entry);
+  }
   return ok_status();
 }
 
@@ -305,6 +315,9 @@ proton::connection_options AmqpTransport::Engine::connection_options(bool server
   options.sasl_allowed_mechs("EXTERNAL");
   options.container_id(self_);
   options.idle_timeout(proton::duration(30'000));
+  // Frames above this are a framing error, so a peer cannot announce a 4 GiB frame and keep the
+  // connection waiting for it. Messages larger than a frame span several transfer frames.
+  options.max_frame_size(kFrameBytesMax);
   options.handler(*const_cast<Engine*>(this));
   return options;
 }
@@ -421,9 +434,10 @@ void AmqpTransport::Engine::pump_peer(Peer& p, Clock::time_point now) {
     return;
   }
   if (!p.ready || !p.sender || !p.sender.active()) return;
-  if (!p.receipts_due.empty() && p.sender.credit() > 0 &&
-      (p.receipts_due.size() >= config_.receipt_batch_max ||
-       now - p.receipts_since >= config_.receipt_interval)) {
+  uint64_t sent_before = stats_.messages_sent + receipts_started_;
+  while (!p.receipts_due.empty() && p.sender.credit() > 0 &&
+         (p.receipts_due.size() >= config_.receipt_batch_max ||
+          now - p.receipts_since >= config_.receipt_interval)) {
     send_receipts(p);
   }
   while (p.sender.credit() > 0 && !p.queue.empty()) {
@@ -445,6 +459,10 @@ void AmqpTransport::Engine::pump_peer(Peer& p, Clock::time_point now) {
     p.in_flight.push_back(id);
     ++stats_.messages_sent;
   }
+  // pump_peer also runs outside this connection's own events (timer, wake-ups, events of other
+  // connections); the proactor writes a connection's output only while processing one of its
+  // events, so wake it. Within its own event the wake is a harmless extra event.
+  if (stats_.messages_sent + receipts_started_ != sent_before) p.connection.wake();
 }
 
 void AmqpTransport::Engine::connect(Peer& p, Clock::time_point now) {
@@ -701,7 +719,8 @@ void AmqpTransport::Engine::send_receipts(Peer& p) {
   size_t fit = config_.limits.max_message_bytes > 1024
                    ? (config_.limits.max_message_bytes - 1024) / 64
                    : 1;
-  size_t count = std::min({p.receipts_due.size(), kReceiptEntriesMax, std::max<size_t>(fit, 1)});
+  size_t count = std::min({p.receipts_due.size(), config_.receipt_batch_max, kReceiptEntriesMax,
+                           std::max<size_t>(fit, 1)});
   Receipt receipt{self_, p.name,
                   std::vector<ReceiptEntry>(p.receipts_due.begin(), p.receipts_due.begin() + count)};
   p.receipts_due.erase(p.receipts_due.begin(), p.receipts_due.begin() + count);
@@ -716,6 +735,7 @@ void AmqpTransport::Engine::send_receipts(Peer& p) {
   message.body(to_binary(body));
   p.sender.send(message, to_binary(tag.view()));
   p.receipts_in_flight[tag] = std::move(receipt.entries);
+  ++receipts_started_;
 }
 
 void AmqpTransport::Engine::report(const MessageId& id, Disposition disposition) {
