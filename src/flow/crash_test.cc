@@ -138,7 +138,7 @@ std::string crash_name(
 
 INSTANTIATE_TEST_SUITE_P(
     Matrix, CrashRecoveryTest,
-    ::testing::Combine(::testing::Values(storage::Backend::kSqlite, storage::Backend::kPostgres),
+    ::testing::Combine(testing::test_backends(),
                        ::testing::Values(CrashMode::kBeforeSend, CrashMode::kAfterSend),
                        ::testing::Bool()),
     crash_name);

@@ -694,8 +694,7 @@ TEST_P(FlowEngineTest, StartRejectsUnknownFlowsAndBadArguments) {
   EXPECT_TRUE(c.engine("O=Alice").flows().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, FlowEngineTest,
-                         ::testing::Values(storage::Backend::kSqlite, storage::Backend::kPostgres),
+INSTANTIATE_TEST_SUITE_P(Backends, FlowEngineTest, testing::test_backends(),
                          storage::testing::backend_name);
 
 }  // namespace

@@ -186,6 +186,17 @@ class Cluster {
   std::map<std::string, Node> nodes_;
 };
 
+// The backend a test binary runs on. The same tests build twice: flow_test on SQLite (each test a
+// ctest entry), flow_postgres_test on PostgreSQL as one ctest entry, so that one throwaway server
+// serves them all (a server per test process cost seconds each).
+inline auto test_backends() {
+#ifdef FOLIO_FLOW_TEST_POSTGRES
+  return ::testing::Values(storage::Backend::kPostgres);
+#else
+  return ::testing::Values(storage::Backend::kSqlite);
+#endif
+}
+
 // A gtest fixture parameterised by backend; PostgreSQL tests skip only when its binaries are
 // missing.
 class BackendTest : public ::testing::TestWithParam<storage::Backend> {
