@@ -46,6 +46,7 @@ const std::string kSenderProperty = "folio-sender";
 const std::string kLinkAddress = "folio";
 const std::string kUnauthorized = "amqp:unauthorized-access";
 const std::string kTls13 = "TLSv1.3";
+const std::string kSaslExternal = "EXTERNAL";
 // How often accepted messages are checked against receipt_wait.
 constexpr auto kReceiptWaitScanPeriod = std::chrono::milliseconds(500);
 constexpr uint32_t kFrameBytesMax = 256 * 1024;
@@ -312,7 +313,7 @@ proton::connection_options AmqpTransport::Engine::connection_options(bool server
                                                           proton::ssl::VERIFY_PEER));
   }
   options.sasl_enabled(true);
-  options.sasl_allowed_mechs("EXTERNAL");
+  options.sasl_allowed_mechs(kSaslExternal);
   options.container_id(self_);
   options.idle_timeout(proton::duration(30'000));
   // Frames above this are a framing error, so a peer cannot announce a 4 GiB frame and keep the
@@ -363,7 +364,12 @@ void AmqpTransport::Engine::run_loop() {
 }
 
 void AmqpTransport::Engine::stop() {
-  if (!started_ || stopping_.exchange(true)) return;
+  if (!started_) return;
+  {
+    // Under the mutex, so that no wake() is between its check and work_queue_->add().
+    std::lock_guard lock(mutex_);
+    if (stopping_.exchange(true)) return;
+  }
   if (running_) {
     container_.stop();
     if (thread_.joinable()) thread_.join();
@@ -384,8 +390,10 @@ void AmqpTransport::Engine::on_container_start(proton::container&) {
 }
 
 void AmqpTransport::Engine::wake() {
+  std::lock_guard lock(mutex_);
   if (!running_ || stopping_) return;
-  // add() is thread-safe; it fails only once the container is stopping.
+  // add() is thread-safe; it fails only once the container is stopping. The work runs later, on
+  // the container thread, so holding the mutex here cannot deadlock with it.
   (void)work_queue_->add([this] {
     std::unique_lock lock(mutex_);
     pump_locked(Clock::now());
@@ -491,6 +499,10 @@ Result<std::string> AmqpTransport::Engine::verify(proton::connection& connection
   std::string protocol = transport.ssl().protocol();
   if (protocol != kTls13)
     return make_error(ErrorCode::kVerification, "TLS protocol '" + protocol + "', not TLSv1.3");
+  // SASL EXTERNAL: the authentication is the TLS client certificate, nothing else.
+  std::string mechanism = transport.sasl().mech();
+  if (mechanism != kSaslExternal)
+    return make_error(ErrorCode::kVerification, "SASL mechanism '" + mechanism + "', not EXTERNAL");
   auto subject = canonical_x500(transport.ssl().remote_subject());
   if (!subject.ok())
     return make_error(ErrorCode::kVerification,

@@ -8,6 +8,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <proton/connection.hpp>
+#include <proton/delivery.h>
+#include <proton/link.h>
 #include <proton/connection_options.hpp>
 #include <proton/container.hpp>
 #include <proton/message.hpp>
@@ -468,17 +470,30 @@ TEST_F(AmqpTransportTest, SendRefusesWhatCanNeverBeDelivered) {
 
 // ---- Malformed input from a peer ---------------------------------------------------------------
 
-// A raw Proton client with a valid certificate that sends hand-made messages and records how each
-// was settled.
+// Proton C++ keeps the C link of a sender behind a protected accessor; naming it through a derived
+// class gives the test the pn_link_t it needs to send bytes that are not an encoded message.
+struct LinkAccess : proton::sender {
+  static pn_link_t* get(const proton::sender& sender) {
+    using Base = proton::internal::object<pn_link_t>;
+    pn_link_t* (Base::*getter)() const = &LinkAccess::pn_object;
+    const Base& base = sender;
+    return (base.*getter)();
+  }
+};
+
+// A raw Proton client with a valid certificate that sends hand-made messages (or, for entries of
+// `raw`, bytes that are no AMQP message at all) and records how each was settled.
 class RawClient : public proton::messaging_handler {
  public:
   RawClient(std::string url, const testing::NodeTlsFiles& certs, std::string root,
-            std::string claimed, std::vector<proton::message> messages)
+            std::string claimed, std::vector<proton::message> messages,
+            std::map<size_t, std::string> raw = {})
       : url_(std::move(url)),
         certs_(certs),
         root_(std::move(root)),
         claimed_(std::move(claimed)),
-        messages_(std::move(messages)) {}
+        messages_(std::move(messages)),
+        raw_(std::move(raw)) {}
 
   // Runs until every message is settled or the connection ends.
   void run() {
@@ -498,7 +513,15 @@ class RawClient : public proton::messaging_handler {
   }
   void on_sendable(proton::sender& sender) override {
     while (sent_ < messages_.size() && sender.credit() > 0) {
-      sender.send(messages_[sent_], proton::binary(std::string(1, static_cast<char>('a' + sent_))));
+      char tag = static_cast<char>('a' + sent_);
+      if (auto raw = raw_.find(sent_); raw != raw_.end()) {
+        pn_link_t* link = LinkAccess::get(sender);
+        pn_delivery(link, pn_dtag(&tag, 1));
+        pn_link_send(link, raw->second.data(), raw->second.size());
+        pn_link_advance(link);
+      } else {
+        sender.send(messages_[sent_], proton::binary(std::string(1, tag)));
+      }
       ++sent_;
     }
   }
@@ -524,6 +547,7 @@ class RawClient : public proton::messaging_handler {
   std::string root_;
   std::string claimed_;
   std::vector<proton::message> messages_;
+  std::map<size_t, std::string> raw_;
   size_t sent_ = 0;
   size_t settled_ = 0;
 };
@@ -562,16 +586,27 @@ TEST_F(AmqpTransportTest, MalformedMessagesAreRejectedAndTheReceiverKeepsServing
   m = well_formed(message_id(8), kMallory, kBob);
   m.subject("folio.receipt");
   messages.push_back(m);  // 7: a "receipt" that does not decode
-  messages.push_back(well_formed(message_id(9), kMallory, kBob));  // 8: fine
+  // 8-11: bytes that do not decode as an AMQP message (replaced on the wire, see `raw`).
+  std::map<size_t, std::string> raw = {
+      {8, std::string("\xff\xfe\xfd garbage", 11)},
+      {9, std::string("\x00\x53\x75\xb0\xff\xff\xff\xff", 8)},  // data section, 4 GiB length
+      {10, std::string("\x00\x53\x74\xd1\x00\x00\x10\x00\x7f\xff\xff\xff", 12)},  // huge map
+      {11, std::string("\x00\x53", 2)},  // truncated descriptor
+  };
+  for (int i = 0; i < 4; ++i) messages.push_back(proton::message());
+  messages.push_back(well_formed(message_id(9), kMallory, kBob));  // 12: fine
   list_offline(kMallory);  // in the map, with a valid certificate
   RawClient client("127.0.0.1:" + std::to_string(bob.transport->listen_port()), certs_of(kMallory),
-                   ca_.root_path(), kMallory, messages);
+                   ca_.root_path(), kMallory, messages, raw);
   std::thread thread([&] { client.run(); });
   thread.join();
   ASSERT_EQ(client.outcomes.size(), messages.size()) << client.error_;
   for (size_t i = 0; i + 1 < messages.size(); ++i) EXPECT_EQ(client.outcomes[i], "rejected") << i;
   EXPECT_EQ(client.outcomes.back(), "accepted");
   EXPECT_EQ(bob.transport->stats().incoming_rejected, messages.size() - 1);
+  // Rejected one by one on the same connection: nothing escaped into Proton's event loop.
+  EXPECT_EQ(bob.transport->stats().transport_errors, 0u) << bob.transport->last_refusal();
+  EXPECT_EQ(bob.transport->stats().connections_verified, 1u);
   EXPECT_EQ(bob.delivered_count(), 1u);
   // Bob still serves a well-behaved peer.
   ASSERT_TRUE(send(alice, kBob, message_id(100)).ok());
