@@ -679,3 +679,41 @@ TEST_F(AmqpTransportTest, GarbageBytesDoNotHurtTheReceiver) {
 
 }  // namespace
 }  // namespace folio::net
+
+namespace folio::net {
+namespace {
+
+// Throughput over loopback TLS, end to end (outbox write, TLS, AMQP, inbox write, handler,
+// receipts). A measurement, not a test: run with
+//   amqp_transport_test --gtest_also_run_disabled_tests --gtest_filter=*Benchmark*
+// FOLIO_AMQP_BENCH_MESSAGES and FOLIO_AMQP_BENCH_BYTES override the defaults.
+TEST_F(AmqpTransportTest, DISABLED_BenchmarkLoopbackThroughput) {
+  auto env = [](const char* name, size_t fallback) {
+    const char* value = std::getenv(name);
+    return value ? static_cast<size_t>(std::strtoull(value, nullptr, 10)) : fallback;
+  };
+  const size_t messages = env("FOLIO_AMQP_BENCH_MESSAGES", 20'000);
+  const size_t bytes = env("FOLIO_AMQP_BENCH_BYTES", 256);
+  Node& alice = start_node(kAlice);
+  Node& bob = start_node(kBob);
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  auto start = Clock::now();
+  for (size_t i = 0; i < messages; ++i)
+    ASSERT_TRUE(alice.transport->send(Envelope{message_id(i, 1), {}, kBob, "bench", Bytes(bytes, 1)}).ok());
+  auto queued = Clock::now();
+  ASSERT_TRUE(eventually([&] { return bob.delivered_count() == messages; }, 600s));
+  auto delivered = Clock::now();
+  ASSERT_TRUE(eventually([&] { return alice.outbox() == 0; }, 600s));
+  auto receipted = Clock::now();
+  std::printf("AMQP loopback TLS: %zu messages of %zu bytes\n", messages, bytes);
+  std::printf("  send() into the outbox: %.0f messages/s\n", messages / seconds(queued - start));
+  std::printf("  delivered to the handler: %.0f messages/s (%.2f s)\n",
+              messages / seconds(delivered - start), seconds(delivered - start));
+  std::printf("  receipted (outbox empty): %.0f messages/s (%.2f s), %llu receipts\n",
+              messages / seconds(receipted - start), seconds(receipted - start),
+              static_cast<unsigned long long>(alice.transport->stats().receipts_verified));
+}
+
+}  // namespace
+}  // namespace folio::net
