@@ -51,6 +51,9 @@ Result<std::unique_ptr<FlowEngine>> FlowEngine::open(storage::Database& db,
     return ok_status();
   }));
   engine->next_number_ = static_cast<uint64_t>(max_number) + 1;
+  // Every flow's record before the first message can arrive, so that no message is mistaken for
+  // one to a finished flow.
+  FOLIO_TRY(engine->load_records());
   FlowEngine* self = engine.get();
   transport.set_handler([self](const net::Envelope& e) { return self->on_message(e); });
   transport.set_outcome_handler(
@@ -106,16 +109,13 @@ Result<FlowHandle> FlowEngine::start(std::string_view name, Bytes args) {
   return FlowHandle{row.id};
 }
 
-Status FlowEngine::resume_all() {
+Status FlowEngine::load_records() {
   std::vector<tables::FlowRow> rows;
-  std::vector<tables::OutboxRow> outbox;
   FOLIO_TRY(db_.transact([&](storage::Session& tx) -> Status {
     FOLIO_ASSIGN_OR_RETURN(rows, tables::load_flows(tx));
-    FOLIO_ASSIGN_OR_RETURN(outbox, tables::load_outbox(tx));
     return ok_status();
   }));
   for (tables::FlowRow& row : rows) {
-    if (records_.count(row.id) != 0) continue;
     if (row.status < 0 || row.status > static_cast<int64_t>(FlowStatus::kKilled)) {
       return make_error(ErrorCode::kInternal, "flow " + row.id.short_hex() + " has status " +
                                                   std::to_string(row.status));
@@ -125,7 +125,38 @@ Status FlowEngine::resume_all() {
     record.status = static_cast<FlowStatus>(row.status);
     record.error = row.error;
     if (record.status == FlowStatus::kCompleted) record.result = std::move(row.result);
-    if (record.status == FlowStatus::kRunning) schedule(row.id);
+    record.checkpoints = row.checkpoints;
+    if (record.status == FlowStatus::kRunning && row.wake_at_ms) {
+      set_timer(row.id, record, row.wake_at_ms);
+    }
+  }
+  return ok_status();
+}
+
+Status FlowEngine::resume_all() {
+  if (resumed_) return ok_status();
+  resumed_ = true;
+  std::vector<tables::OutboxRow> outbox;
+  std::vector<FlowId> with_messages;
+  FOLIO_TRY(db_.transact([&](storage::Session& tx) -> Status {
+    FOLIO_ASSIGN_OR_RETURN(outbox, tables::load_outbox(tx));
+    FOLIO_ASSIGN_OR_RETURN(with_messages, tables::flows_with_inbox(tx));
+    return ok_status();
+  }));
+  if (options_.evict_suspended) {
+    // Lazily: a suspended flow is rebuilt when a message or its timer arrives. Now only those
+    // that never reached a checkpoint, or whose message or timer is already here.
+    for (const auto& [id, record] : records_) {
+      if (record.status == FlowStatus::kRunning && record.checkpoints == 0) schedule(id);
+    }
+    for (const FlowId& id : with_messages) {
+      auto it = records_.find(id);
+      if (it != records_.end() && it->second.status == FlowStatus::kRunning) schedule(id);
+    }
+  } else {
+    for (const auto& [id, record] : records_) {
+      if (record.status == FlowStatus::kRunning) schedule(id);
+    }
   }
   // Messages committed before the crash and not acknowledged: the same ids again, so a recipient
   // that did process them accepts them as duplicates.
@@ -136,6 +167,7 @@ Status FlowEngine::resume_all() {
   }
   hand_over(std::move(messages));
   pump();
+  tick();
   return ok_status();
 }
 
@@ -423,6 +455,7 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
 
   bool duplicate = false;
   bool inserted = false;
+  bool over_limit = false;
   std::optional<FlowId> target;
   std::optional<FlowId> created;
   std::string created_name;
@@ -441,6 +474,13 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
       if (record == records_.end() || (record->second.status != FlowStatus::kRunning &&
                                        record->second.status != FlowStatus::kHospitalised)) {
         return ok_status();  // the flow has ended: nothing more to tell it
+      }
+      FOLIO_ASSIGN_OR_RETURN(int64_t waiting, tables::inbox_count(tx, *flow_id));
+      if (waiting >= options_.inbox_messages_max) {
+        over_limit = true;
+        return make_error(ErrorCode::kLimitExceeded, "flow " + flow_id->short_hex() + " has " +
+                                                         std::to_string(waiting) +
+                                                         " unread messages");
       }
       FOLIO_ASSIGN_OR_RETURN(inserted, tables::insert_inbox(tx, *flow_id, m.session_id, m.seq,
                                                             m.kind, m.payload));
@@ -496,7 +536,8 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
   if (!s.ok()) {
     // The interface has no "try again later": the sender learns of a rejection.
     ++stats_.messages_rejected;
-    log("could not store a flow message from " + envelope.sender + ": " + s.error().message());
+    log(std::string(over_limit ? "refused" : "could not store") + " a flow message from " +
+        envelope.sender + ": " + s.error().message());
     return net::Disposition::kRejected;
   }
   if (duplicate) {

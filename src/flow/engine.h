@@ -81,6 +81,9 @@ enum class FaultPoint : uint8_t {
 struct FlowEngineOptions {
   // Largest payload a flow may send in one message.
   size_t payload_bytes_max = 1u << 20;
+  // Most messages waiting, unconsumed, for one flow: a peer that sends more (far ahead of what the
+  // flow has read) has the rest rejected, so it cannot fill the node's disk through one session.
+  int64_t inbox_messages_max = 1024;
   // Destroy a flow's coroutine frame when it suspends, keeping only a small record, and rebuild it
   // by replay when its message or timer arrives: memory then grows with running flows, not with
   // suspended ones.
@@ -115,7 +118,8 @@ class FlowEngine {
   FlowEngine(const FlowEngine&) = delete;
   FlowEngine& operator=(const FlowEngine&) = delete;
 
-  // Loads every flow; re-runs unfinished ones from their journals; re-sends the outbox.
+  // Re-runs unfinished flows from their journals and re-sends the outbox; call once after open.
+  // With evict_suspended, a suspended flow is rebuilt only when its message or timer arrives.
   Status resume_all();
 
   // Starts the registered flow `name` with canonical-encoded `args`. Errors: kNotFound (not
@@ -180,12 +184,14 @@ class FlowEngine {
     std::string error;
     std::optional<Bytes> result;
     std::optional<int64_t> wake_at_ms;
+    int64_t checkpoints = 0;  // as loaded at open; only tells whether the flow ever suspended
     std::unique_ptr<Live> live;
   };
 
   FlowEngine(storage::Database& db, net::Transport& transport, const FlowRegistry& registry,
              Clock& clock, FlowEngineOptions options);
 
+  Status load_records();
   Status rebuild(const FlowId& id, Record& record);
   void schedule(const FlowId& id);
   void pump();
@@ -209,6 +215,7 @@ class FlowEngine {
   std::deque<FlowId> ready_;
   std::set<FlowId> queued_;
   bool pumping_ = false;
+  bool resumed_ = false;
   bool draining_ = false;
   bool drained_reported_ = false;
   bool crashed_ = false;

@@ -617,6 +617,69 @@ TEST_P(FlowEngineTest, HostileMessagesAreRejectedWithoutHarm) {
   ASSERT_EQ(bob.hospitalised().size(), 1u);
 }
 
+TEST_P(FlowEngineTest, APeerCannotFloodAFlowsInbox) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  c.options.inbox_messages_max = 5;
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  FlowEngine& bob = c.engine("O=Bob");
+  // Mallory opens a Waiter session with Bob (whose responder reads two messages), then sends
+  // messages far ahead in the sequence that the flow will never read.
+  wire::SessionMessage m;
+  m.session_id = crypto::sha256(as_bytes("mallory's session"));
+  m.from_initiator = true;
+  m.initiating_flow = std::string(Waiter::kName);
+  m.kind = wire::Kind::kData;
+  m.payload = codec::encode_to_bytes(uint64_t{1});
+  net::Envelope e;
+  e.sender = "O=Mallory";
+  e.recipient = "O=Bob";
+  e.topic = std::string(wire::kTopic);
+  int accepted = 0;
+  int rejected = 0;
+  for (uint64_t seq = 0; seq < 20; ++seq) {
+    m.seq = seq == 0 ? 0 : 1000 + seq;
+    e.id = crypto::sha256(codec::encode_to_bytes(m));
+    e.payload = codec::encode_to_bytes(m);
+    (bob.on_message(e) == net::Disposition::kAccepted ? accepted : rejected) += 1;
+  }
+  // The first message was consumed by the responder; five more wait; the rest were refused.
+  EXPECT_EQ(accepted, 6);
+  EXPECT_EQ(rejected, 14);
+  ASSERT_EQ(bob.flows().size(), 1u);
+  EXPECT_EQ(bob.flows()[0].status, FlowStatus::kRunning);
+}
+
+TEST_P(FlowEngineTest, ManyEvictedFlowsSurviveARestartAndWakeLazily) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  c.options.evict_suspended = true;
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  constexpr uint64_t kFlows = 200;
+  std::vector<FlowId> ids;
+  c.network.set_up("O=Bob", false);  // Alice's flows all suspend waiting for Bob
+  for (uint64_t i = 0; i < kFlows; ++i) {
+    auto h = c.engine("O=Alice").start(Ping{"O=Bob", i});
+    ASSERT_TRUE(h.ok());
+    ids.push_back(h->id);
+  }
+  EXPECT_EQ(c.engine("O=Alice").resident_frames(), 0u);
+  ASSERT_TRUE(c.restart("O=Alice").ok());
+  // Nothing was rebuilt at start: no flow had a message or a timer waiting.
+  EXPECT_EQ(c.engine("O=Alice").stats().replays, 0u);
+  EXPECT_EQ(c.engine("O=Alice").flows().size(), kFlows);
+  c.network.set_up("O=Bob", true);
+  c.run();
+  for (uint64_t i = 0; i < kFlows; ++i) {
+    auto r = c.engine("O=Alice").result<uint64_t>(ids[i]);
+    ASSERT_TRUE(r.has_value() && r->ok()) << i;
+    EXPECT_EQ(**r, i + 1);
+  }
+  EXPECT_EQ(c.engine("O=Alice").stats().replays, kFlows);
+  EXPECT_EQ(c.engine("O=Alice").resident_frames(), 0u);
+}
+
 TEST_P(FlowEngineTest, EvictedFramesAreRebuiltWhenTheirMessagesArrive) {
   FlowRegistry registry = make_registry();
   Cluster c(GetParam(), registry);

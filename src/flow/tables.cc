@@ -283,6 +283,24 @@ Result<std::vector<InboxRow>> load_inbox(storage::Session& s, const crypto::Hash
   return out;
 }
 
+Result<int64_t> inbox_count(storage::Session& s, const crypto::Hash256& flow_id) {
+  Value params[] = {blob(flow_id)};
+  FOLIO_ASSIGN_OR_RETURN(storage::Rows rows,
+                         s.query("SELECT COUNT(*) FROM flow_inbox WHERE flow_id = ?", params));
+  return rows.at(0).integer(0);
+}
+
+Result<std::vector<crypto::Hash256>> flows_with_inbox(storage::Session& s) {
+  FOLIO_ASSIGN_OR_RETURN(storage::Rows rows,
+                         s.query("SELECT DISTINCT flow_id FROM flow_inbox ORDER BY flow_id"));
+  std::vector<crypto::Hash256> out;
+  for (const storage::Row& r : rows) {
+    FOLIO_ASSIGN_OR_RETURN(crypto::Hash256 id, hash_column(r, 0));
+    out.push_back(id);
+  }
+  return out;
+}
+
 Status insert_outbox(storage::Session& s, const net::Envelope& envelope,
                      const crypto::Hash256& flow_id, const crypto::Hash256& session_id) {
   Value params[] = {blob(envelope.id), envelope.recipient, envelope.topic, envelope.payload,

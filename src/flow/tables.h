@@ -95,6 +95,9 @@ struct InboxRow {
   Bytes payload;
 };
 Result<std::vector<InboxRow>> load_inbox(storage::Session& s, const crypto::Hash256& flow_id);
+Result<int64_t> inbox_count(storage::Session& s, const crypto::Hash256& flow_id);
+// The flows that have messages waiting.
+Result<std::vector<crypto::Hash256>> flows_with_inbox(storage::Session& s);
 
 Status insert_outbox(storage::Session& s, const net::Envelope& envelope,
                      const crypto::Hash256& flow_id, const crypto::Hash256& session_id);
