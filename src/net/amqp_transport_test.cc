@@ -331,6 +331,41 @@ TEST_F(AmqpTransportTest, ReceiverRestartIsRetriedUntilDelivered) {
   for (const auto& [id, count] : bob.delivered) EXPECT_EQ(count, 1);
 }
 
+TEST_F(AmqpTransportTest, ReceiptsOwedBeforeARestartAreSentAfterIt) {
+  AmqpConfig patient;
+  patient.receipt_wait = std::chrono::hours(1);  // Alice never re-sends within the test
+  AmqpConfig lazy;
+  lazy.receipt_interval = std::chrono::hours(1);  // Bob owes receipts when he stops
+  Node& alice = start_node(kAlice, patient);
+  Node& bob = start_node(kBob, lazy);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(send(alice, kBob, message_id(i)).ok());
+  ASSERT_TRUE(eventually([&] { return alice.outcome_count() == 3; }));
+  EXPECT_EQ(alice.outbox(), 3);
+  stop_node(bob);
+  Node& bob_again = start_node(kBob);  // default interval: the owed receipt goes out
+  ASSERT_TRUE(eventually([&] { return alice.outbox() == 0; })) << alice.describe();
+  EXPECT_EQ(bob_again.transport->stats().duplicates, 0u);  // from the inbox table, not re-sent
+  EXPECT_EQ(alice.transport->stats().receipts_verified, 1u);
+}
+
+TEST_F(AmqpTransportTest, ReleasedMessagesAreRetriedWithBackOff) {
+  Node& alice = start_node(kAlice);
+  Node& bob = start_node(kBob);
+  // Without a handler Bob cannot take messages: he releases them and Alice tries again later.
+  bob.transport->set_handler(nullptr);
+  ASSERT_TRUE(send(alice, kBob, message_id(1)).ok());
+  ASSERT_TRUE(eventually([&] { return alice.transport->stats().messages_sent >= 3; }));
+  EXPECT_EQ(alice.outcome_count(), 0u);
+  bob.transport->set_handler([&bob](const Envelope& envelope) {
+    std::lock_guard lock(bob.mutex);
+    ++bob.delivered[envelope.id];
+    return Disposition::kAccepted;
+  });
+  ASSERT_TRUE(eventually([&] { return bob.delivered_count() == 1; }));
+  ASSERT_TRUE(eventually([&] { return alice.outbox() == 0; }));
+  EXPECT_EQ(alice.outcomes.at(message_id(1)), Disposition::kAccepted);
+}
+
 TEST_F(AmqpTransportTest, SenderRestartResendsFromItsPersistentOutbox) {
   list_offline(kBob);
   Node& alice = start_node(kAlice);
