@@ -536,6 +536,16 @@ Status NetworkMapClient::publish(const SignedNodeInfo& signed_info) {
   return ok_status();
 }
 
+Result<NetworkMapClient::Registration> NetworkMapClient::register_and_update(
+    const SignedNodeInfo& own) {
+  Registration out;
+  Status published = publish(own);
+  if (!published.ok() && published.error().code != ErrorCode::kIo) return published.error();
+  out.published = published.ok();
+  FOLIO_ASSIGN_OR_RETURN(out.snapshot, update());
+  return out;
+}
+
 Result<NetworkSnapshot> NetworkMapClient::update() {
   fs::path cache(cache_dir_);
   auto fetch = [&]() -> Result<NetworkSnapshot> {

@@ -225,6 +225,14 @@ class NetworkMapClient {
   NetworkMapClient(std::string host, int port, Certificate root, std::string cache_dir);
 
   Status publish(const SignedNodeInfo& signed_info);
+  // What a node does at start: publishes its own info, then update(). A service that cannot be
+  // reached is not an error (the snapshot comes from the cache; `published` is false and the
+  // caller publishes again later); any other refusal of the node info is.
+  struct Registration {
+    bool published = false;
+    NetworkSnapshot snapshot;
+  };
+  Result<Registration> register_and_update(const SignedNodeInfo& own);
   // Fetches, verifies and caches the map, the parameters and any node info not cached yet. When
   // the service cannot be reached (connection refused, timeout, 5xx) it returns load_cache()
   // instead; a signature or hash that does not verify is an error, never a fallback.

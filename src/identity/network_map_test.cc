@@ -128,7 +128,11 @@ class NetworkMapTest : public ::testing::Test {
 
 TEST_F(NetworkMapTest, NodesPublishAndClientsFetchAndVerifyTheMap) {
   NetworkMapClient alice_client = client("alice-cache");
-  ASSERT_TRUE(alice_client.publish(signed_info(alice(), 1)).ok());
+  auto registration = alice_client.register_and_update(signed_info(alice(), 1));
+  ASSERT_TRUE(registration.ok()) << registration.error().message();
+  EXPECT_TRUE(registration->published);
+  EXPECT_FALSE(registration->snapshot.from_cache);
+  ASSERT_EQ(registration->snapshot.nodes.size(), 1u);
   ASSERT_TRUE(client("bob-cache").publish(signed_info(bob(), 1, "bob.example.com:10002")).ok());
   auto snapshot = alice_client.update();
   ASSERT_TRUE(snapshot.ok()) << snapshot.error().message();
@@ -252,6 +256,12 @@ TEST_F(NetworkMapTest, ClientServesFromItsCacheWhileTheServiceIsDown) {
   EXPECT_EQ(cached->nodes, live->nodes);
   // Publishing fails while the service is down; a client with no cache has nothing to serve.
   EXPECT_EQ(c.publish(signed_info(alice(), 2)).error().code, ErrorCode::kIo);
+  // A node starting now still starts, from the cache.
+  auto registration = c.register_and_update(signed_info(alice(), 2));
+  ASSERT_TRUE(registration.ok()) << registration.error().message();
+  EXPECT_FALSE(registration->published);
+  EXPECT_TRUE(registration->snapshot.from_cache);
+  EXPECT_EQ(registration->snapshot.nodes.size(), 2u);
   EXPECT_FALSE(client("empty-cache").update().ok());
 
   // A corrupted cache file is noticed (signatures are checked on every read).
