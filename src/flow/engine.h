@@ -90,6 +90,8 @@ struct FlowEngineOptions {
   bool evict_suspended = false;
   // Mixed into the ids of flows started here (so two test engines with one name differ).
   uint64_t id_salt = 0;
+  // Observers. They must not call back into the engine (on_progress runs inside a flow's step
+  // transaction).
   std::function<void(std::string_view line)> log;
   std::function<void(const FlowId&, const std::vector<ProgressStep>&)> on_progress;
   std::function<void(const FlowId&, const Result<Bytes>&)> on_completed;

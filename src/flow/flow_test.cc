@@ -733,6 +733,29 @@ TEST_P(FlowEngineTest, LossyReorderingNetworkStillCompletesExactlyOnce) {
   EXPECT_EQ(c.effects("O=Alice").size() + c.effects("O=Bob").size(), 5u * 6);
 }
 
+TEST(FlowWire, IdsAreDeterministicAndDistinct) {
+  FlowId flow = crypto::sha256(as_bytes("flow"));
+  crypto::Hash256 session = wire::session_id(flow, 0);
+  EXPECT_EQ(session, wire::session_id(flow, 0));
+  EXPECT_NE(session, wire::session_id(flow, 1));
+  net::MessageId a = wire::message_id(flow, session, true, 0);
+  EXPECT_EQ(a, wire::message_id(flow, session, true, 0));
+  EXPECT_NE(a, wire::message_id(flow, session, false, 0));
+  EXPECT_NE(a, wire::message_id(flow, session, true, 1));
+  EXPECT_NE(wire::responder_flow_id("O=A", session), wire::responder_flow_id("O=B", session));
+  EXPECT_NE(wire::started_flow_id("O=A", 1, 0), wire::started_flow_id("O=A", 2, 0));
+}
+
+TEST(FlowWire, ErrorBodiesRoundTripAndHostileOnesAreContained) {
+  Error e = wire::decode_error(wire::encode_error(make_error(ErrorCode::kNotFound, "gone")));
+  EXPECT_EQ(e.code, ErrorCode::kNotFound);
+  EXPECT_EQ(e.context, "gone");
+  Error junk = wire::decode_error(to_bytes("\xff\xff"));
+  EXPECT_EQ(junk.code, ErrorCode::kMalformed);
+  Error unknown = wire::decode_error(codec::encode_to_bytes(wire::ErrorBody{200, "x"}));
+  EXPECT_EQ(unknown.code, ErrorCode::kMalformed);
+}
+
 TEST(FlowRegistry, RejectsDuplicateNames) {
   FlowRegistry r;
   EXPECT_TRUE(r.register_flow<Ping>().ok());
