@@ -97,6 +97,47 @@ Result<std::unique_ptr<PgServer>> PgServer::initialise(std::string directory) {
   return server;
 }
 
+Status PgServer::start_watchdog() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return make_error(ErrorCode::kIo, "pg test server: pipe failed for the watchdog");
+  // sh -c SCRIPT DIRECTORY STOP-COMMAND...: $0 is the directory, "$@" the stop command. `read`
+  // returns when every write end is closed: at our destruction or at our death.
+  std::vector<std::string> args = {
+      "/bin/sh", "-c", "read -r _; \"$@\" >/dev/null 2>&1; rm -rf -- \"$0\"", directory_};
+  if (geteuid() == 0) {
+    for (const char* part : {"/usr/sbin/runuser", "-u", kServerUser, "--"}) args.push_back(part);
+  }
+  for (const std::string& part : {binary_dir() + "/pg_ctl", std::string("stop"), std::string("-w"),
+                                  std::string("-m"), std::string("immediate"), std::string("-D"),
+                                  directory_ + "/data"})
+    args.push_back(part);
+  std::vector<char*> argv;
+  for (std::string& part : args) argv.push_back(part.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  // A session of its own, so that killing the test's process group does not kill the watchdog.
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  close(fds[0]);
+  if (spawned != 0) {
+    close(fds[1]);
+    return make_error(ErrorCode::kIo, "pg test server: cannot start the watchdog");
+  }
+  watchdog_fd_ = fds[1];
+  watchdog_pid_ = pid;
+  return ok_status();
+}
+
 Result<std::unique_ptr<PgServer>> PgServer::start() {
   if (!binaries_available())
     return make_error(ErrorCode::kNotFound,
@@ -106,9 +147,10 @@ Result<std::unique_ptr<PgServer>> PgServer::start() {
     return make_error(ErrorCode::kIo, "pg test server: mkdtemp failed: " + pattern);
   Result<std::unique_ptr<PgServer>> server = initialise(pattern);
   if (!server.ok()) {
-    std::error_code ec;
-    std::filesystem::remove_all(pattern, ec);
+    (void)stop_and_remove(pattern);
+    return server;
   }
+  FOLIO_TRY((*server)->start_watchdog());
   return server;
 }
 
@@ -147,10 +189,17 @@ Status PgServer::stop_and_remove(const std::string& directory) {
 }
 
 PgServer::~PgServer() {
-  if (!owned_) return;
-  if (running_) (void)kill();
-  std::error_code ec;
-  if (!directory_.empty()) std::filesystem::remove_all(directory_, ec);
+  if (owned_) {
+    if (running_) (void)kill();
+    std::error_code ec;
+    if (!directory_.empty()) std::filesystem::remove_all(directory_, ec);
+  }
+  if (watchdog_fd_ >= 0) {
+    close(watchdog_fd_);  // the watchdog wakes, finds nothing to stop, and exits
+    int status = 0;
+    while (waitpid(watchdog_pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
 }
 
 Status PgServer::kill() {

@@ -4,6 +4,10 @@
 // initdb refuses root) in a fresh temporary directory owned by the server's user; the server
 // listens only on a unix socket in that directory, with fsync off. The destructor stops it and
 // deletes the directory. create_database() gives each test its own database. Not thread-safe.
+//
+// A server started by start() also gets a watchdog: a small shell in a session of its own that waits
+// for the test process to go away, however it ends (a failed assertion's abort, a ctest timeout's
+// kill), and then stops the server and deletes the directory, so no server outlives its test.
 #pragma once
 
 #include <memory>
@@ -51,11 +55,14 @@ class PgServer {
   PgServer() = default;
   Status run(const std::vector<std::string>& command) const;
   Status start_server();
+  Status start_watchdog();
   static Result<std::unique_ptr<PgServer>> initialise(std::string directory);
 
   std::string directory_;  // the temporary directory: data/, the socket, logs
   bool running_ = false;
   bool owned_ = true;  // stop and delete on destruction
+  int watchdog_fd_ = -1;  // write end of the watchdog's pipe; closing it (or dying) fires it
+  int watchdog_pid_ = 0;
   int next_database_ = 0;
 };
 
