@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <limits>
 
 #include "storage/testing/both_backends.h"
@@ -386,6 +387,32 @@ TEST(Sqlite, AFullDatabaseIsAnIoErrorAndKeepsNothingHalfWritten) {
   // Small writes still fit.
   const Value another[] = {int64_t{4}, Bytes(10, 4)};
   EXPECT_TRUE(db.exec("INSERT INTO t (k, b) VALUES (?, ?)", another).ok());
+}
+
+TEST(Sqlite, OpensInWalWithNormalSyncAndForeignKeys) {
+  std::string directory = (std::filesystem::temp_directory_path() / "folio-sqlite-XXXXXX").string();
+  ASSERT_NE(mkdtemp(directory.data()), nullptr);
+  {
+    auto opened = open_sqlite({.path = directory + "/node.db"});
+    ASSERT_TRUE(opened.ok()) << opened.error().message();
+    Database& db = **opened;
+    EXPECT_EQ((*db.query("PRAGMA journal_mode"))[0].text(0), "wal");
+    EXPECT_EQ((*db.query("PRAGMA synchronous"))[0].integer(0), 1);  // NORMAL
+    EXPECT_EQ((*db.query("PRAGMA foreign_keys"))[0].integer(0), 1);
+    ASSERT_TRUE(db.exec("CREATE TABLE parent (k INTEGER PRIMARY KEY)").ok());
+    ASSERT_TRUE(
+        db.exec("CREATE TABLE child (k INTEGER PRIMARY KEY, p INTEGER REFERENCES parent (k))").ok());
+    Result<int64_t> orphan = db.exec("INSERT INTO child (k, p) VALUES (1, 42)");
+    ASSERT_FALSE(orphan.ok());
+    EXPECT_EQ(orphan.error().code, ErrorCode::kConflict);
+  }
+  {
+    auto opened = open_sqlite({.path = directory + "/full.db", .synchronous_full = true});
+    ASSERT_TRUE(opened.ok());
+    EXPECT_EQ((*(*opened)->query("PRAGMA synchronous"))[0].integer(0), 2);  // FULL
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(directory, ec);
 }
 
 TEST(Sqlite, PrivateMemoryDatabasesAreSeparate) {

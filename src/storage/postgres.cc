@@ -414,14 +414,20 @@ Result<Rows> PostgresSession::query(std::string_view sql, Params params) {
 Result<std::unique_ptr<Database>> open_postgres(const PostgresOptions& options) {
   // A default connect timeout, so that a dead host is an error rather than a hang; the conninfo
   // (expanded from the later dbname entry) overrides it when it names its own.
-  const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
-  const char* const values[] = {"10", options.conninfo.c_str(), nullptr};
+  // Connection parameters rather than SET statements, so that a reconnection (PQreset) keeps them.
+  const char* const keywords[] = {"connect_timeout", "client_encoding", "dbname", nullptr};
+  const char* const values[] = {"10", "UTF8", options.conninfo.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) return make_error(ErrorCode::kIo, "postgres: out of memory connecting");
   auto database = std::make_unique<PostgresDatabase>(conn);
   FOLIO_TRY(database->connected());
-  FOLIO_TRY(database->exec("SET client_encoding = 'UTF8'", {}));
-  FOLIO_TRY(database->exec("SET standard_conforming_strings = on", {}));
+  // The `?` rewriting assumes standard strings ('\' is not an escape outside E'...'), the default
+  // since PostgreSQL 9.1; refuse a server configured otherwise.
+  FOLIO_ASSIGN_OR_RETURN(Rows rows, database->query("SHOW standard_conforming_strings", {}));
+  if (rows.size() != 1 || rows[0].values.size() != 1 ||
+      !std::holds_alternative<std::string>(rows[0].values[0]) || rows[0].text(0) != "on")
+    return make_error(ErrorCode::kUnsupported,
+                      "postgres: the server must run with standard_conforming_strings = on");
   return std::unique_ptr<Database>(std::move(database));
 }
 
