@@ -77,6 +77,19 @@ template <class F>
 using flow_result_t =
     typename decltype(std::declval<F&>().call(std::declval<FlowContext&>()))::value_type;
 
+// Whether a T&& argument may appear inside a co_await expression. GCC 12 destroys a
+// brace-initialised aggregate temporary with a non-trivial destructor twice when it appears in a
+// co_await expression (a double free; docs/flows.md), so the context's awaitable calls refuse such
+// temporaries at compile time: name the value first (`Offer offer{...}; co_await s.send(offer);`).
+template <class T>
+inline constexpr bool kSafeInAwait = std::is_lvalue_reference_v<T> ||
+                                     !std::is_aggregate_v<std::remove_cvref_t<T>> ||
+                                     std::is_trivially_destructible_v<std::remove_cvref_t<T>>;
+#define FOLIO_FLOW_CHECK_AWAIT_ARGUMENT(T)                                                     \
+  static_assert(::folio::flow::kSafeInAwait<T>,                                                \
+                "GCC 12 destroys a brace-initialised temporary in a co_await expression twice: " \
+                "put the value in a named variable first (docs/flows.md)")
+
 // Completes at once: the message is queued in the flow's outbox and leaves after the next commit.
 struct [[nodiscard]] SendAwaitable {
   Status status;
@@ -122,7 +135,8 @@ class Session {
   const std::string& party() const;
 
   template <class T>
-  SendAwaitable send(const T& value) {
+  SendAwaitable send(T&& value) {
+    FOLIO_FLOW_CHECK_AWAIT_ARGUMENT(T);
     return send_encoded(codec::encode_to_bytes(value));
   }
   // `payload` is sent as it is: the receiver decodes it as the type it expects.
@@ -135,8 +149,9 @@ class Session {
 
   // Sends `value`, then receives a T. Pass named values or numbers (see sub_flow for why).
   template <class T, class U>
-  Flow<T> send_and_receive(const U& value) {
-    return send_and_receive_impl<T, U>(*this, value);
+  Flow<T> send_and_receive(U&& value) {
+    FOLIO_FLOW_CHECK_AWAIT_ARGUMENT(U);
+    return send_and_receive_impl<T, std::remove_cvref_t<U>>(*this, value);
   }
 
  private:
@@ -180,6 +195,9 @@ class FlowContext {
   // compile: GCC 12 destroys such temporaries twice when the co_await suspends (docs/flows.md).
   template <class F, class... Args>
   Flow<flow_result_t<F>> sub_flow(Args&&... args) {
+    static_assert((kSafeInAwait<Args> && ...),
+                  "GCC 12 destroys a brace-initialised temporary in a co_await expression twice: "
+                  "put the value in a named variable first (docs/flows.md)");
     return run_sub_flow<F>(std::make_unique<F>(F{std::forward<Args>(args)...}));
   }
   template <class F>

@@ -733,6 +733,13 @@ TEST_P(FlowEngineTest, LossyReorderingNetworkStillCompletesExactlyOnce) {
   EXPECT_EQ(c.effects("O=Alice").size() + c.effects("O=Bob").size(), 5u * 6);
 }
 
+// The compile-time guard against GCC 12's double destruction of aggregate temporaries.
+static_assert(!kSafeInAwait<Ping>);           // `co_await s.send(Ping{...})` does not compile
+static_assert(kSafeInAwait<Ping&>);           // a named value does
+static_assert(kSafeInAwait<const Ping&>);
+static_assert(kSafeInAwait<std::string>);     // not an aggregate: safe as a temporary
+static_assert(kSafeInAwait<uint64_t>);
+
 TEST(FlowWire, IdsAreDeterministicAndDistinct) {
   FlowId flow = crypto::sha256(as_bytes("flow"));
   crypto::Hash256 session = wire::session_id(flow, 0);
