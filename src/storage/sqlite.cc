@@ -234,8 +234,8 @@ class SqliteDatabase final : public Database {
     if (statement == nullptr)
       return make_error(ErrorCode::kInvalidArgument, "sqlite: empty statement");
     std::string_view rest(tail, static_cast<size_t>(sql.data() + sql.size() - tail));
-    if (!first_keyword(rest).empty() || rest.find_first_not_of(" \t\r\n;") != std::string::npos) {
-      // Anything but whitespace, semicolons and comments after the statement.
+    if (rest.find_first_not_of(" \t\r\n;") != std::string::npos) {
+      // Text after the statement: refused unless it is only comments (which prepare to nothing).
       sqlite3_stmt* next = nullptr;
       const char* next_tail = nullptr;
       int next_code = sqlite3_prepare_v2(db_, rest.data(), static_cast<int>(rest.size()), &next,
