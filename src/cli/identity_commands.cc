@@ -138,10 +138,9 @@ identity::NetworkParameters parameters_from_flags(const NetworkMapFlags& flags) 
     n.service_key = or_fail(codec::decode_from_bytes<crypto::PublicKey>(key));
     p.notaries.push_back(std::move(n));
   }
-  std::sort(p.notaries.begin(), p.notaries.end(),
-            [](const identity::NotaryInfo& a, const identity::NotaryInfo& b) {
-              return a.name < b.name;
-            });
+  std::sort(
+      p.notaries.begin(), p.notaries.end(),
+      [](const identity::NotaryInfo& a, const identity::NotaryInfo& b) { return a.name < b.name; });
   or_fail(p.check_canonical());
   return p;
 }
@@ -169,14 +168,16 @@ void run_networkmap(const NetworkMapFlags& flags) {
 }  // namespace
 
 void add_identity_commands(CLI::App& app, Groups&) {
-  CLI::App* doorman = app.add_subcommand("doorman", "The permissioning service (node certificates)");
+  CLI::App* doorman =
+      app.add_subcommand("doorman", "The permissioning service (node certificates)");
   doorman->require_subcommand(1);
 
   auto run = std::make_shared<DoormanFlags>();
   CLI::App* r = doorman->add_subcommand("run", "Serve certificate signing requests over HTTP");
   r->add_option("--dir", run->dir, "State directory (root and doorman CA created on first run)")
       ->required();
-  r->add_option("--port", run->port, "Port (0: any free port, printed)")->check(CLI::Range(0, 65535));
+  r->add_option("--port", run->port, "Port (0: any free port, printed)")
+      ->check(CLI::Range(0, 65535));
   r->add_option("--host", run->host, "Address to bind");
   r->add_flag("--dev-mode", run->dev_mode, "Approve every valid request at once");
   r->add_option("--root-dir", run->root_dir,
@@ -209,7 +210,8 @@ void add_identity_commands(CLI::App& app, Groups&) {
   auto nm = std::make_shared<NetworkMapFlags>();
   CLI::App* n = networkmap->add_subcommand("run", "Serve the signed network map over HTTP");
   n->add_option("--dir", nm->dir, "State directory")->required();
-  n->add_option("--port", nm->port, "Port (0: any free port, printed)")->check(CLI::Range(0, 65535));
+  n->add_option("--port", nm->port, "Port (0: any free port, printed)")
+      ->check(CLI::Range(0, 65535));
   n->add_option("--host", nm->host, "Address to bind");
   n->add_option("--root-dir", nm->root_dir,
                 "First run only: directory with root.pem and root-key.pem (the doorman's) to "

@@ -131,9 +131,8 @@ Status add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
 // ---- KeyPair --------------------------------------------------------------------------------
 
 Result<KeyPair> KeyPair::generate(KeyType type) {
-  EVP_PKEY* key = type == KeyType::kEd25519
-                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
-                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  EVP_PKEY* key = type == KeyType::kEd25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                                            : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
   if (key == nullptr) return openssl_error(ErrorCode::kInternal, "key generation");
   KeyPair out;
   out.type_ = type;
@@ -291,12 +290,18 @@ Result<X500Name> from_x509_name(const X509_NAME* name) {
 
 std::string_view to_string(CertRole role) {
   switch (role) {
-    case CertRole::kRootCa: return "root CA";
-    case CertRole::kDoormanCa: return "doorman CA";
-    case CertRole::kNodeCa: return "node CA";
-    case CertRole::kIdentity: return "identity";
-    case CertRole::kTls: return "TLS";
-    case CertRole::kNetworkMap: return "network map";
+    case CertRole::kRootCa:
+      return "root CA";
+    case CertRole::kDoormanCa:
+      return "doorman CA";
+    case CertRole::kNodeCa:
+      return "node CA";
+    case CertRole::kIdentity:
+      return "identity";
+    case CertRole::kTls:
+      return "TLS";
+    case CertRole::kNetworkMap:
+      return "network map";
   }
   return "unknown";
 }
@@ -317,8 +322,8 @@ Certificate Certificate::from_x509(X509* x509) {
 Result<Certificate> Certificate::from_pem(std::string_view pem) {
   FOLIO_ASSIGN_OR_RETURN(std::vector<Certificate> chain, chain_from_pem(pem));
   if (chain.size() != 1)
-    return make_error(ErrorCode::kMalformed, "expected one PEM certificate, got " +
-                                                 std::to_string(chain.size()));
+    return make_error(ErrorCode::kMalformed,
+                      "expected one PEM certificate, got " + std::to_string(chain.size()));
   return chain.front();
 }
 
@@ -342,8 +347,8 @@ Result<std::vector<Certificate>> Certificate::chain_from_pem(std::string_view pe
     c.cert_ = own_x509(x);
     out.push_back(std::move(c));
     if (out.size() > kChainLengthMax)
-      return make_error(ErrorCode::kLimitExceeded, "more than " + std::to_string(kChainLengthMax) +
-                                                       " certificates");
+      return make_error(ErrorCode::kLimitExceeded,
+                        "more than " + std::to_string(kChainLengthMax) + " certificates");
   }
   return out;
 }
@@ -444,8 +449,8 @@ Result<Certificate> issue_certificate(CertRole role, const X500Name& subject,
     if (EVP_PKEY_eq(X509_get0_pubkey(issuer->x509()), issuer_key.evp()) != 1)
       return make_error(ErrorCode::kInvalidArgument, "issuer key does not match its certificate");
   }
-  bool is_ca = role == CertRole::kRootCa || role == CertRole::kDoormanCa ||
-               role == CertRole::kNodeCa;
+  bool is_ca =
+      role == CertRole::kRootCa || role == CertRole::kDoormanCa || role == CertRole::kNodeCa;
   if (is_ca && subject_key.type() != KeyType::kEd25519)
     return make_error(ErrorCode::kInvalidArgument, "CA keys are Ed25519");
   if ((role == CertRole::kIdentity || role == CertRole::kNetworkMap) &&
@@ -477,8 +482,8 @@ Result<Certificate> issue_certificate(CertRole role, const X500Name& subject,
   int name_set = X509_set_subject_name(x, name);
   X509_NAME_free(name);
   if (name_set != 1) return openssl_error(ErrorCode::kInternal, "subject");
-  if (X509_set_issuer_name(x, self_signed ? X509_get_subject_name(x)
-                                          : X509_get_subject_name(issuer->x509())) != 1)
+  if (X509_set_issuer_name(
+          x, self_signed ? X509_get_subject_name(x) : X509_get_subject_name(issuer->x509())) != 1)
     return openssl_error(ErrorCode::kInternal, "issuer");
   if (X509_set_pubkey(x, subject_key.evp()) != 1)
     return openssl_error(ErrorCode::kInternal, "public key");
@@ -488,12 +493,19 @@ Result<Certificate> issue_certificate(CertRole role, const X500Name& subject,
   const char* constraints = "critical,CA:FALSE";
   const char* usage = "critical,digitalSignature";
   switch (role) {
-    case CertRole::kRootCa: constraints = "critical,CA:TRUE,pathlen:2"; break;
-    case CertRole::kDoormanCa: constraints = "critical,CA:TRUE,pathlen:1"; break;
-    case CertRole::kNodeCa: constraints = "critical,CA:TRUE,pathlen:0"; break;
+    case CertRole::kRootCa:
+      constraints = "critical,CA:TRUE,pathlen:2";
+      break;
+    case CertRole::kDoormanCa:
+      constraints = "critical,CA:TRUE,pathlen:1";
+      break;
+    case CertRole::kNodeCa:
+      constraints = "critical,CA:TRUE,pathlen:0";
+      break;
     case CertRole::kIdentity:
     case CertRole::kTls:
-    case CertRole::kNetworkMap: break;
+    case CertRole::kNetworkMap:
+      break;
   }
   if (is_ca) usage = "critical,keyCertSign,cRLSign";
   FOLIO_TRY(add_extension(x, &ctx, NID_basic_constraints, constraints));
@@ -524,9 +536,9 @@ Status verify_chain(const std::vector<Certificate>& chain, const Certificate& ro
 
   std::unique_ptr<X509_STORE, void (*)(X509_STORE*)> store(X509_STORE_new(), X509_STORE_free);
   std::unique_ptr<X509_STORE_CTX, void (*)(X509_STORE_CTX*)> ctx(X509_STORE_CTX_new(),
-                                                                  X509_STORE_CTX_free);
+                                                                 X509_STORE_CTX_free);
   std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)> untrusted(
-      sk_X509_new_null(), [](STACK_OF(X509)* s) { sk_X509_free(s); });
+      sk_X509_new_null(), [](STACK_OF(X509) * s) { sk_X509_free(s); });
   if (!store || !ctx || !untrusted) return openssl_error(ErrorCode::kInternal, "X509 store");
   if (X509_STORE_add_cert(store.get(), root.x509()) != 1)
     return openssl_error(ErrorCode::kInternal, "adding the trust root");
@@ -551,10 +563,10 @@ Result<X500Name> verify_node_chain(const std::vector<Certificate>& chain, const 
   if (role != CertRole::kNodeCa && role != CertRole::kIdentity && role != CertRole::kTls)
     return make_error(ErrorCode::kInvalidArgument, "not a node certificate role");
   if (chain.size() != expected)
-    return make_error(ErrorCode::kVerification,
-                      std::string(to_string(role)) + " chain must hold " +
-                          std::to_string(expected) + " certificates, not " +
-                          std::to_string(chain.size()));
+    return make_error(ErrorCode::kVerification, std::string(to_string(role)) + " chain must hold " +
+                                                    std::to_string(expected) +
+                                                    " certificates, not " +
+                                                    std::to_string(chain.size()));
   FOLIO_TRY(verify_chain(chain, root, at_seconds));
   const Certificate& leaf = chain[0];
   X509* x = leaf.x509();
@@ -575,7 +587,8 @@ Result<X500Name> verify_node_chain(const std::vector<Certificate>& chain, const 
       if (leaf.is_ca() || !has_eku || (eku & XKU_SSL_SERVER) == 0 || (eku & XKU_SSL_CLIENT) == 0)
         return make_error(ErrorCode::kVerification, "not a TLS certificate");
       break;
-    default: break;
+    default:
+      break;
   }
   FOLIO_ASSIGN_OR_RETURN(X500Name name, leaf.subject());
   const Certificate& node_ca = role == CertRole::kNodeCa ? chain[0] : chain[1];
@@ -591,7 +604,8 @@ Result<X500Name> verify_node_chain(const std::vector<Certificate>& chain, const 
 
 Result<std::string> create_csr(const X500Name& subject, const KeyPair& key) {
   FOLIO_TRY(subject.validate());
-  if (!key.has_private_key()) return make_error(ErrorCode::kInvalidArgument, "key has no private half");
+  if (!key.has_private_key())
+    return make_error(ErrorCode::kInvalidArgument, "key has no private half");
   std::unique_ptr<X509_REQ, void (*)(X509_REQ*)> req(X509_REQ_new(), X509_REQ_free);
   if (!req || X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1)
     return openssl_error(ErrorCode::kInternal, "new CSR");
@@ -636,18 +650,17 @@ Result<NodeCertificates> issue_node_certificates(const KeyPair& node_ca_key,
                                                  const std::vector<Certificate>& node_ca_chain,
                                                  const Certificate& root, const Validity& validity,
                                                  KeyType tls_key_type) {
-  FOLIO_ASSIGN_OR_RETURN(X500Name name,
-                         verify_node_chain(node_ca_chain, root, CertRole::kNodeCa));
+  FOLIO_ASSIGN_OR_RETURN(X500Name name, verify_node_chain(node_ca_chain, root, CertRole::kNodeCa));
   FOLIO_ASSIGN_OR_RETURN(KeyPair identity_key, KeyPair::generate(KeyType::kEd25519));
   FOLIO_ASSIGN_OR_RETURN(KeyPair tls_key, KeyPair::generate(tls_key_type));
   FOLIO_ASSIGN_OR_RETURN(Certificate identity,
                          issue_certificate(CertRole::kIdentity, name, identity_key,
                                            node_ca_chain[0], node_ca_key, validity));
-  FOLIO_ASSIGN_OR_RETURN(Certificate tls, issue_certificate(CertRole::kTls, name, tls_key,
-                                                            node_ca_chain[0], node_ca_key,
-                                                            validity));
-  NodeCertificates out{name,         node_ca_key, node_ca_chain, identity_key, {identity},
-                       tls_key,      {tls},       root};
+  FOLIO_ASSIGN_OR_RETURN(
+      Certificate tls,
+      issue_certificate(CertRole::kTls, name, tls_key, node_ca_chain[0], node_ca_key, validity));
+  NodeCertificates out{name,       node_ca_key, node_ca_chain, identity_key,
+                       {identity}, tls_key,     {tls},         root};
   out.identity_chain.insert(out.identity_chain.end(), node_ca_chain.begin(), node_ca_chain.end());
   out.tls_chain.insert(out.tls_chain.end(), node_ca_chain.begin(), node_ca_chain.end());
   return out;
@@ -655,8 +668,8 @@ Result<NodeCertificates> issue_node_certificates(const KeyPair& node_ca_key,
 
 NodeCertificateFiles NodeCertificateFiles::in(const std::string& dir) {
   std::filesystem::path d(dir);
-  return NodeCertificateFiles{(d / "root.pem").string(),        (d / "node-ca.pem").string(),
-                              (d / "node-ca-key.pem").string(), (d / "identity.pem").string(),
+  return NodeCertificateFiles{(d / "root.pem").string(),         (d / "node-ca.pem").string(),
+                              (d / "node-ca-key.pem").string(),  (d / "identity.pem").string(),
                               (d / "identity-key.pem").string(), (d / "tls.pem").string(),
                               (d / "tls-key.pem").string()};
 }
@@ -694,15 +707,18 @@ Result<KeyPair> read_key(const std::string& path, const Certificate& cert) {
 Result<NodeCertificates> read_node_certificates(const std::string& dir) {
   NodeCertificateFiles files = NodeCertificateFiles::in(dir);
   FOLIO_ASSIGN_OR_RETURN(std::vector<Certificate> root, read_chain(files.root));
-  if (root.size() != 1) return make_error(ErrorCode::kMalformed, files.root + ": not one certificate");
+  if (root.size() != 1)
+    return make_error(ErrorCode::kMalformed, files.root + ": not one certificate");
   NodeCertificates out{{}, {}, {}, {}, {}, {}, {}, root[0]};
   FOLIO_ASSIGN_OR_RETURN(out.node_ca_chain, read_chain(files.node_ca_chain));
-  FOLIO_ASSIGN_OR_RETURN(out.name, verify_node_chain(out.node_ca_chain, out.root, CertRole::kNodeCa));
+  FOLIO_ASSIGN_OR_RETURN(out.name,
+                         verify_node_chain(out.node_ca_chain, out.root, CertRole::kNodeCa));
   FOLIO_ASSIGN_OR_RETURN(out.identity_chain, read_chain(files.identity_chain));
   FOLIO_TRY(verify_node_chain(out.identity_chain, out.root, CertRole::kIdentity));
   FOLIO_ASSIGN_OR_RETURN(out.tls_chain, read_chain(files.tls_chain));
   FOLIO_TRY(verify_node_chain(out.tls_chain, out.root, CertRole::kTls));
-  if (!(out.identity_chain[1] == out.node_ca_chain[0]) || !(out.tls_chain[1] == out.node_ca_chain[0]))
+  if (!(out.identity_chain[1] == out.node_ca_chain[0]) ||
+      !(out.tls_chain[1] == out.node_ca_chain[0]))
     return make_error(ErrorCode::kVerification, dir + ": certificates under another node CA");
   FOLIO_ASSIGN_OR_RETURN(out.node_ca_key, read_key(files.node_ca_key, out.node_ca_chain[0]));
   FOLIO_ASSIGN_OR_RETURN(out.identity_key, read_key(files.identity_key, out.identity_chain[0]));
@@ -725,7 +741,8 @@ Result<std::string> read_text_file(const std::string& path, size_t bytes_max) {
   if (!in) return make_error(ErrorCode::kIo, path + ": cannot open");
   std::string out(static_cast<size_t>(size), '\0');
   in.read(out.data(), static_cast<std::streamsize>(size));
-  if (static_cast<size_t>(in.gcount()) != size) return make_error(ErrorCode::kIo, path + ": short read");
+  if (static_cast<size_t>(in.gcount()) != size)
+    return make_error(ErrorCode::kIo, path + ": short read");
   return out;
 }
 
@@ -745,8 +762,10 @@ Status write_text_file(const std::string& path, std::string_view text, unsigned 
   while (ok && written < text.size()) {
     ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = false;
-    else written += static_cast<size_t>(n);
+    if (n <= 0)
+      ok = false;
+    else
+      written += static_cast<size_t>(n);
   }
   ok = ok && ::fsync(fd) == 0;
   int saved = errno;

@@ -179,13 +179,13 @@ Result<NodeCertificates> issue_node_certificates(const KeyPair& node_ca_key,
 
 // File names inside a node's certificates directory.
 struct NodeCertificateFiles {
-  std::string root;              // root.pem: the network's trust root
-  std::string node_ca_chain;     // node-ca.pem
-  std::string node_ca_key;       // node-ca-key.pem (0600)
-  std::string identity_chain;    // identity.pem
-  std::string identity_key;      // identity-key.pem (0600)
-  std::string tls_chain;         // tls.pem: TLS certificate, node CA, doorman CA
-  std::string tls_key;           // tls-key.pem (0600)
+  std::string root;            // root.pem: the network's trust root
+  std::string node_ca_chain;   // node-ca.pem
+  std::string node_ca_key;     // node-ca-key.pem (0600)
+  std::string identity_chain;  // identity.pem
+  std::string identity_key;    // identity-key.pem (0600)
+  std::string tls_chain;       // tls.pem: TLS certificate, node CA, doorman CA
+  std::string tls_key;         // tls-key.pem (0600)
   static NodeCertificateFiles in(const std::string& dir);
 };
 

@@ -22,7 +22,8 @@ X500Name name_of(const std::string& text) {
 }
 
 std::string temp_dir(const std::string& label) {
-  std::string pattern = (std::filesystem::temp_directory_path() / ("folio-" + label + "-XXXXXX")).string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / ("folio-" + label + "-XXXXXX")).string();
   char* made = mkdtemp(pattern.data());
   FOLIO_ASSERT(made != nullptr);
   return pattern;
@@ -109,26 +110,25 @@ TEST_F(Hierarchy, AnotherRootIsRefused) {
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kVerification);
   // A non-root (the doorman CA) is not accepted as a trust anchor either.
-  EXPECT_FALSE(verify_chain({alice_.identity_chain[0], alice_.identity_chain[1]},
-                            authorities_.doorman_ca)
-                   .ok());
+  EXPECT_FALSE(
+      verify_chain({alice_.identity_chain[0], alice_.identity_chain[1]}, authorities_.doorman_ca)
+          .ok());
 }
 
 TEST_F(Hierarchy, WrongPathIsRefused) {
   // Identity certificate without its node CA.
-  EXPECT_FALSE(verify_chain({alice_.identity_chain[0], authorities_.doorman_ca},
-                            authorities_.root)
-                   .ok());
+  EXPECT_FALSE(
+      verify_chain({alice_.identity_chain[0], authorities_.doorman_ca}, authorities_.root).ok());
   // A TLS chain is not an identity chain and the other way round.
   EXPECT_FALSE(verify_node_chain(alice_.tls_chain, authorities_.root, CertRole::kIdentity).ok());
   EXPECT_FALSE(verify_node_chain(alice_.identity_chain, authorities_.root, CertRole::kTls).ok());
   // Another node's identity under Alice's node CA.
   auto bob = make_test_node(authorities_, name_of("O=Bob, L=Paris, C=FR"));
   ASSERT_TRUE(bob.ok());
-  EXPECT_FALSE(verify_node_chain({bob->identity_chain[0], alice_.node_ca_chain[0],
-                                  authorities_.doorman_ca},
-                                 authorities_.root, CertRole::kIdentity)
-                   .ok());
+  EXPECT_FALSE(
+      verify_node_chain({bob->identity_chain[0], alice_.node_ca_chain[0], authorities_.doorman_ca},
+                        authorities_.root, CertRole::kIdentity)
+          .ok());
   EXPECT_FALSE(verify_node_chain({}, authorities_.root, CertRole::kIdentity).ok());
 }
 
@@ -144,8 +144,8 @@ TEST_F(Hierarchy, ExpiredAndNotYetValidAreRefused) {
                                    alice_.node_ca_chain[0], alice_.node_ca_key,
                                    Validity{now - 10 * 86400, now - 86400});
   ASSERT_TRUE(expired.ok()) << expired.error().message();
-  Status s = verify_chain({*expired, alice_.node_ca_chain[0], authorities_.doorman_ca},
-                          authorities_.root);
+  Status s =
+      verify_chain({*expired, alice_.node_ca_chain[0], authorities_.doorman_ca}, authorities_.root);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().context.find("expired"), std::string::npos) << s.error().context;
 }
@@ -161,14 +161,14 @@ TEST_F(Hierarchy, LeafWithoutCaFlagCannotSign) {
   // same construction under the node CA verifies (so the rejection is about the CA flag).
   Certificate forged =
       sign_unchecked(alice_.identity_chain[0], alice_.identity_key, false, *key, alice_.name);
-  Status s = verify_chain({forged, alice_.identity_chain[0], alice_.node_ca_chain[0],
-                           authorities_.doorman_ca},
-                          authorities_.root);
+  Status s = verify_chain(
+      {forged, alice_.identity_chain[0], alice_.node_ca_chain[0], authorities_.doorman_ca},
+      authorities_.root);
   EXPECT_FALSE(s.ok());
-  Certificate proper = sign_unchecked(alice_.node_ca_chain[0], alice_.node_ca_key, false, *key,
-                                      alice_.name);
-  Status good = verify_chain({proper, alice_.node_ca_chain[0], authorities_.doorman_ca},
-                             authorities_.root);
+  Certificate proper =
+      sign_unchecked(alice_.node_ca_chain[0], alice_.node_ca_key, false, *key, alice_.name);
+  Status good =
+      verify_chain({proper, alice_.node_ca_chain[0], authorities_.doorman_ca}, authorities_.root);
   EXPECT_TRUE(good.ok()) << good.error().message();
 }
 
@@ -179,8 +179,8 @@ TEST_F(Hierarchy, NodeCaPathLengthForbidsSubordinateCas) {
   // RFC 5280 does not count self-issued CAs (subject = issuer) against the path length, so a
   // node CA could mint a sub-CA under its own name: verify_node_chain's fixed chain shape is
   // what refuses that one.
-  Certificate same_name = sign_unchecked(alice_.node_ca_chain[0], alice_.node_ca_key, true,
-                                         *sub_key, alice_.name);
+  Certificate same_name =
+      sign_unchecked(alice_.node_ca_chain[0], alice_.node_ca_key, true, *sub_key, alice_.name);
   Certificate leaf = sign_unchecked(same_name, *sub_key, false, *leaf_key, alice_.name);
   EXPECT_FALSE(verify_node_chain({leaf, same_name, alice_.node_ca_chain[0]}, authorities_.root,
                                  CertRole::kIdentity)
@@ -401,8 +401,8 @@ TEST(TestNetwork, WritesReadableCertificatesWithPrivateKeyFiles0600) {
   ASSERT_EQ(network->nodes.size(), 2u);
   EXPECT_EQ(network->nodes[0].dir, dir + "/nodes/bank-a");
   for (const TestNetworkNode& node : network->nodes) {
-    for (const std::string& key : {node.files.node_ca_key, node.files.identity_key,
-                                   node.files.tls_key}) {
+    for (const std::string& key :
+         {node.files.node_ca_key, node.files.identity_key, node.files.tls_key}) {
       struct stat st {};
       ASSERT_EQ(stat(key.c_str(), &st), 0) << key;
       EXPECT_EQ(st.st_mode & 0777, 0600u) << key;
@@ -416,9 +416,9 @@ TEST(TestNetwork, WritesReadableCertificatesWithPrivateKeyFiles0600) {
   ASSERT_EQ(stat((dir + "/root/root-key.pem").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // Two names with one directory slug are refused.
-  EXPECT_FALSE(make_test_network(temp_dir("testnet-dup"),
-                                 std::vector<std::string>{"O=Bank A, L=London, C=GB",
-                                                          "O=Bank-A, L=Paris, C=FR"})
+  EXPECT_FALSE(make_test_network(
+                   temp_dir("testnet-dup"),
+                   std::vector<std::string>{"O=Bank A, L=London, C=GB", "O=Bank-A, L=Paris, C=FR"})
                    .ok());
   // A key swapped for another node's key is refused on read.
   std::filesystem::copy_file(network->nodes[1].files.identity_key,

@@ -78,9 +78,12 @@ json status_json(const RequestStatus& status) {
 
 std::string_view to_string(RequestState state) {
   switch (state) {
-    case RequestState::kPending: return "pending";
-    case RequestState::kApproved: return "approved";
-    case RequestState::kRejected: return "rejected";
+    case RequestState::kPending:
+      return "pending";
+    case RequestState::kApproved:
+      return "approved";
+    case RequestState::kRejected:
+      return "rejected";
   }
   return "unknown";
 }
@@ -93,8 +96,8 @@ bool is_request_id(std::string_view id) {
 
 // ---- DoormanStore ---------------------------------------------------------------------------
 
-Result<std::unique_ptr<DoormanStore>> DoormanStore::open(const std::string& dir,
-                                                         const std::optional<std::string>& root_dir) {
+Result<std::unique_ptr<DoormanStore>> DoormanStore::open(
+    const std::string& dir, const std::optional<std::string>& root_dir) {
   std::unique_ptr<DoormanStore> store(new DoormanStore());
   store->dir_ = dir;
   fs::path d(dir);
@@ -131,10 +134,10 @@ Result<std::unique_ptr<DoormanStore>> DoormanStore::open(const std::string& dir,
     FOLIO_ASSIGN_OR_RETURN(X500Name doorman_name,
                            X500Name::parse("CN=Folio Doorman CA, O=Folio Network, L=London, C=GB"));
     FOLIO_ASSIGN_OR_RETURN(store->doorman_key_, KeyPair::generate(KeyType::kEd25519));
-    FOLIO_ASSIGN_OR_RETURN(store->doorman_ca_,
-                           issue_certificate(CertRole::kDoormanCa, doorman_name,
-                                             store->doorman_key_, store->root_, root_key,
-                                             Validity::days_from_now(kDoormanValidityDays)));
+    FOLIO_ASSIGN_OR_RETURN(
+        store->doorman_ca_,
+        issue_certificate(CertRole::kDoormanCa, doorman_name, store->doorman_key_, store->root_,
+                          root_key, Validity::days_from_now(kDoormanValidityDays)));
     FOLIO_TRY(write_text_file(root_pem, store->root_.pem()));
     if (!fs::exists(d / "root-key.pem", ec))
       FOLIO_TRY(root_key.write_private_key_pem((d / "root-key.pem").string()));
@@ -184,7 +187,8 @@ Result<RequestStatus> DoormanStore::status_locked(const std::string& id) const {
     out.state = RequestState::kPending;
   } else if (*state == "approved") {
     out.state = RequestState::kApproved;
-    FOLIO_ASSIGN_OR_RETURN(out.chain_pem, read_text_file((rdir / "chain.pem").string(), kPemBytesMax));
+    FOLIO_ASSIGN_OR_RETURN(out.chain_pem,
+                           read_text_file((rdir / "chain.pem").string(), kPemBytesMax));
   } else if (state->rfind("rejected", 0) == 0) {
     out.state = RequestState::kRejected;
     out.reason = state->size() > 9 ? state->substr(9) : "";
@@ -221,8 +225,8 @@ Status DoormanStore::approve(const std::string& id) {
                          read_text_file((rdir / "csr.pem").string(), kPemBytesMax));
   FOLIO_ASSIGN_OR_RETURN(VerifiedCsr csr, verify_csr(csr_pem));
   // Reserve the name for this key; if another key holds it, the request is rejected for good.
-  FOLIO_ASSIGN_OR_RETURN(bool created,
-                         create_exclusive(name_file(dir_, csr.subject), csr.public_key.public_pem()));
+  FOLIO_ASSIGN_OR_RETURN(
+      bool created, create_exclusive(name_file(dir_, csr.subject), csr.public_key.public_pem()));
   if (!created) {
     Status free = check_name_free(csr.subject, csr.public_key);
     if (!free.ok()) {
@@ -231,10 +235,10 @@ Status DoormanStore::approve(const std::string& id) {
       return free;
     }
   }
-  FOLIO_ASSIGN_OR_RETURN(Certificate node_ca,
-                         issue_certificate(CertRole::kNodeCa, csr.subject, csr.public_key,
-                                           doorman_ca_, doorman_key_,
-                                           Validity::days_from_now(kNodeCaValidityDays)));
+  FOLIO_ASSIGN_OR_RETURN(
+      Certificate node_ca,
+      issue_certificate(CertRole::kNodeCa, csr.subject, csr.public_key, doorman_ca_, doorman_key_,
+                        Validity::days_from_now(kNodeCaValidityDays)));
   FOLIO_TRY(write_text_file((rdir / "chain.pem").string(), chain_to_pem({node_ca, doorman_ca_})));
   FOLIO_TRY(write_text_file((rdir / "state").string(), "approved"));
   return ok_status();
@@ -365,8 +369,8 @@ Result<std::vector<Certificate>> DoormanClient::wait_for_approval(const std::str
 
 Result<NodeCertificates> obtain_node_certificates(DoormanClient& client, const X500Name& name,
                                                   const Certificate& root,
-                                                  const std::string& certificates_dir,
-                                                  int attempts, int interval_ms) {
+                                                  const std::string& certificates_dir, int attempts,
+                                                  int interval_ms) {
   // The node CA key is written before the request leaves, so a node restarted while it waits
   // asks again with the same key (and so the same request id).
   NodeCertificateFiles files = NodeCertificateFiles::in(certificates_dir);
@@ -384,13 +388,13 @@ Result<NodeCertificates> obtain_node_certificates(DoormanClient& client, const X
                          client.wait_for_approval(id, attempts, interval_ms));
   FOLIO_ASSIGN_OR_RETURN(X500Name issued, verify_node_chain(chain, root, CertRole::kNodeCa));
   if (issued != name)
-    return make_error(ErrorCode::kVerification, "doorman issued " + issued.str() + ", not " +
-                                                    name.str());
+    return make_error(ErrorCode::kVerification,
+                      "doorman issued " + issued.str() + ", not " + name.str());
   if (!same_key(key, X509_get0_pubkey(chain[0].x509())))
     return make_error(ErrorCode::kVerification, "doorman certified another key");
-  FOLIO_ASSIGN_OR_RETURN(NodeCertificates certs,
-                         issue_node_certificates(key, chain, root,
-                                                 Validity::days_from_now(kNodeCaValidityDays)));
+  FOLIO_ASSIGN_OR_RETURN(
+      NodeCertificates certs,
+      issue_node_certificates(key, chain, root, Validity::days_from_now(kNodeCaValidityDays)));
   FOLIO_TRY(write_node_certificates(certificates_dir, certs));
   return certs;
 }

@@ -46,8 +46,8 @@ class DoormanStore {
  public:
   // Opens `dir`, creating the root CA and doorman CA on first use. When `root_dir` is given the
   // root is taken from root_dir/root.pem and root_dir/root-key.pem instead of being created.
-  static Result<std::unique_ptr<DoormanStore>> open(const std::string& dir,
-                                                    const std::optional<std::string>& root_dir = {});
+  static Result<std::unique_ptr<DoormanStore>> open(
+      const std::string& dir, const std::optional<std::string>& root_dir = {});
 
   const Certificate& root() const { return root_; }
   const Certificate& doorman_ca() const { return doorman_ca_; }
@@ -80,7 +80,7 @@ class DoormanStore {
 bool is_request_id(std::string_view id);
 
 struct DoormanOptions {
-  bool dev_mode = false;  // approve every valid request at once
+  bool dev_mode = false;        // approve every valid request at once
   bool admin_endpoints = true;  // POST /admin/approve|reject from the loopback address
 };
 
@@ -121,7 +121,7 @@ class DoormanClient {
 // certificates and writes everything to `certificates_dir` (NodeCertificateFiles layout).
 Result<NodeCertificates> obtain_node_certificates(DoormanClient& client, const X500Name& name,
                                                   const Certificate& root,
-                                                  const std::string& certificates_dir,
-                                                  int attempts, int interval_ms);
+                                                  const std::string& certificates_dir, int attempts,
+                                                  int interval_ms);
 
 }  // namespace folio::identity

@@ -171,7 +171,8 @@ TEST(Doorman, MalformedRequestsGetClientErrorsNotCrashes) {
   httplib::Client http("127.0.0.1", doorman.port);
   for (const std::string& body :
        {std::string(), std::string("garbage"),
-        std::string("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"),
+        std::string(
+            "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"),
         std::string(1000, '\0')}) {
     auto r = http.Post("/certificate", body, "text/plain");
     ASSERT_TRUE(r);

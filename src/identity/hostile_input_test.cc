@@ -111,7 +111,9 @@ TEST_F(HostileInput, MutatedSignedObjectsNeverVerify) {
 
 TEST(HostileNames, RandomTextNeverCrashesAndAcceptedNamesRoundTrip) {
   std::mt19937_64 rng(7);
-  const std::string alphabet = "OLCUSTN=, \t\"\\+;$<>#'\x7f\xc2\x85\xe2\x82\xac" "abcXYZ019";
+  const std::string alphabet =
+      "OLCUSTN=, \t\"\\+;$<>#'\x7f\xc2\x85\xe2\x82\xac"
+      "abcXYZ019";
   for (int i = 0; i < 5000; ++i) {
     std::string text;
     size_t length = rng() % 40;

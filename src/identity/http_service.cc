@@ -53,14 +53,20 @@ void reply_error(httplib::Response& response, int status, const std::string& mes
 
 int http_status_of(const Error& error) {
   switch (error.code) {
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kLimitExceeded: return 413;
-    case ErrorCode::kVerification: return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kLimitExceeded:
+      return 413;
+    case ErrorCode::kVerification:
+      return 403;
     case ErrorCode::kIo:
     case ErrorCode::kInternal:
-    case ErrorCode::kTimeout: return 500;
-    default: return 400;
+    case ErrorCode::kTimeout:
+      return 500;
+    default:
+      return 400;
   }
 }
 
@@ -73,8 +79,7 @@ std::unique_ptr<httplib::Client> make_http_client(const std::string& host, int p
 }
 
 Error http_failure(const httplib::Result& result, const std::string& what) {
-  if (!result)
-    return make_error(ErrorCode::kIo, what + ": " + httplib::to_string(result.error()));
+  if (!result) return make_error(ErrorCode::kIo, what + ": " + httplib::to_string(result.error()));
   std::string body = result->body.substr(0, 300);
   while (!body.empty() && body.back() == '\n') body.pop_back();
   ErrorCode code = result->status == 404   ? ErrorCode::kNotFound

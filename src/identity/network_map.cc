@@ -33,16 +33,18 @@ codec::Limits signed_limits() {
 template <class T>
 Result<T> decode_strict(ByteView bytes, const std::string& what) {
   if (bytes.size() > kSignedObjectBytesMax)
-    return make_error(ErrorCode::kLimitExceeded, what + " larger than " +
-                                                     std::to_string(kSignedObjectBytesMax) + " bytes");
+    return make_error(ErrorCode::kLimitExceeded,
+                      what + " larger than " + std::to_string(kSignedObjectBytesMax) + " bytes");
   auto decoded = codec::decode_from_bytes<T>(bytes, signed_limits());
-  if (!decoded.ok()) return make_error(ErrorCode::kMalformed, what + ": " + decoded.error().context);
+  if (!decoded.ok())
+    return make_error(ErrorCode::kMalformed, what + ": " + decoded.error().context);
   return decoded;
 }
 
 Status check_canonical_name(const std::string& text, const std::string& what) {
   auto name = X500Name::parse(text);
-  if (!name.ok()) return make_error(ErrorCode::kInvalidArgument, what + ": " + name.error().context);
+  if (!name.ok())
+    return make_error(ErrorCode::kInvalidArgument, what + ": " + name.error().context);
   if (name->str() != text)
     return make_error(ErrorCode::kInvalidArgument, what + " is not in canonical form: " + text);
   return ok_status();
@@ -57,7 +59,8 @@ Result<Bytes> read_bytes(const std::string& path) {
   return to_bytes(text);
 }
 
-Result<Certificate> verify_network_map_certificate(const std::string& pem, const Certificate& root) {
+Result<Certificate> verify_network_map_certificate(const std::string& pem,
+                                                   const Certificate& root) {
   FOLIO_ASSIGN_OR_RETURN(Certificate cert, Certificate::from_pem(pem));
   FOLIO_TRY(verify_chain({cert}, root));
   uint32_t flags = X509_get_extension_flags(cert.x509());
@@ -93,16 +96,21 @@ Status verify_by_network_map(std::string_view domain, const SignedByNetworkMap& 
 
 std::string_view to_string(NotaryKind kind) {
   switch (kind) {
-    case NotaryKind::kSingle: return "single";
-    case NotaryKind::kRaft: return "raft";
-    case NotaryKind::kBft: return "bft";
-    case NotaryKind::kSharded: return "sharded";
+    case NotaryKind::kSingle:
+      return "single";
+    case NotaryKind::kRaft:
+      return "raft";
+    case NotaryKind::kBft:
+      return "bft";
+    case NotaryKind::kSharded:
+      return "sharded";
   }
   return "unknown";
 }
 
 Result<NotaryKind> parse_notary_kind(std::string_view text) {
-  for (NotaryKind k : {NotaryKind::kSingle, NotaryKind::kRaft, NotaryKind::kBft, NotaryKind::kSharded})
+  for (NotaryKind k :
+       {NotaryKind::kSingle, NotaryKind::kRaft, NotaryKind::kBft, NotaryKind::kSharded})
     if (to_string(k) == text) return k;
   return make_error(ErrorCode::kInvalidArgument,
                     "notary kind must be single, raft, bft or sharded, not '" +
@@ -144,14 +152,14 @@ Status check_address(std::string_view address) {
 Status NodeInfo::check_canonical() const {
   FOLIO_TRY(check_canonical_name(name, "node name"));
   if (addresses.empty() || addresses.size() > kNodeAddressesMax)
-    return make_error(ErrorCode::kInvalidArgument, "a node has 1 to " +
-                                                       std::to_string(kNodeAddressesMax) +
-                                                       " addresses");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a node has 1 to " + std::to_string(kNodeAddressesMax) + " addresses");
   for (const std::string& a : addresses) FOLIO_TRY(check_address(a));
   if (certificate_chain.empty() || certificate_chain.size() > kChainLengthMax)
     return make_error(ErrorCode::kInvalidArgument, "bad certificate chain length");
   for (const std::string& pem : certificate_chain)
-    if (pem.size() > kPemBytesMax) return make_error(ErrorCode::kLimitExceeded, "certificate too long");
+    if (pem.size() > kPemBytesMax)
+      return make_error(ErrorCode::kLimitExceeded, "certificate too long");
   if (services.size() > kNodeServicesMax)
     return make_error(ErrorCode::kInvalidArgument, "too many services");
   for (size_t i = 0; i < services.size(); ++i) {
@@ -189,7 +197,8 @@ Status NotaryInfo::check_canonical() const {
     if (replica_names[s].size() != shard_map->shards[s].replicas.size())
       return make_error(ErrorCode::kInvalidArgument,
                         "shard " + std::to_string(s) + ": replica names do not match its keys");
-    for (const std::string& n : replica_names[s]) FOLIO_TRY(check_canonical_name(n, "replica name"));
+    for (const std::string& n : replica_names[s])
+      FOLIO_TRY(check_canonical_name(n, "replica name"));
   }
   return ok_status();
 }
@@ -204,8 +213,9 @@ Status NetworkParameters::check_canonical() const {
     if (i > 0 && !(notaries[i - 1].name < notaries[i].name))
       return make_error(ErrorCode::kInvalidArgument, "notaries must be sorted by name, distinct");
     if (notaries[i].shard_map.has_value() && notaries[i].shard_map->epoch != epoch)
-      return make_error(ErrorCode::kInvalidArgument,
-                        "notary " + notaries[i].name + ": shard map epoch differs from the network's");
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "notary " + notaries[i].name + ": shard map epoch differs from the network's");
   }
   return ok_status();
 }
@@ -272,8 +282,9 @@ Result<NodeInfo> verify_node_info(const SignedNodeInfo& signed_info, const Certi
   }
   FOLIO_ASSIGN_OR_RETURN(X500Name certified, verify_node_chain(chain, root, CertRole::kIdentity));
   if (certified.str() != info.name)
-    return make_error(ErrorCode::kVerification,
-                      "node info for " + info.name + " carries the certificate of " + certified.str());
+    return make_error(
+        ErrorCode::kVerification,
+        "node info for " + info.name + " carries the certificate of " + certified.str());
   FOLIO_ASSIGN_OR_RETURN(crypto::PublicKey key, chain[0].public_key());
   if (!crypto::verify(key, tagged(kNodeInfoDomain, signed_info.raw), signed_info.signature))
     return make_error(ErrorCode::kVerification, "node info signature does not verify");
@@ -291,7 +302,8 @@ Result<SignedByNetworkMap> sign_network_parameters(const NetworkParameters& para
   return sign_by_network_map(kParametersDomain, codec::encode_to_bytes(parameters), id);
 }
 
-Result<NetworkMap> verify_network_map(const SignedByNetworkMap& signed_map, const Certificate& root) {
+Result<NetworkMap> verify_network_map(const SignedByNetworkMap& signed_map,
+                                      const Certificate& root) {
   FOLIO_TRY(verify_by_network_map(kNetworkMapDomain, signed_map, root));
   return decode_strict<NetworkMap>(signed_map.raw, "network map");
 }
@@ -327,8 +339,9 @@ Result<NetworkMapIdentity> load_or_create_network_map_identity(
   } else {
     if (!root_dir.has_value())
       return make_error(ErrorCode::kNotFound,
-                        dir + ": no network map certificate yet; give the directory holding "
-                              "root.pem and root-key.pem");
+                        dir +
+                            ": no network map certificate yet; give the directory holding "
+                            "root.pem and root-key.pem");
     fs::path r(*root_dir);
     FOLIO_ASSIGN_OR_RETURN(std::string root_pem,
                            read_text_file((r / "root.pem").string(), kPemBytesMax));
@@ -516,7 +529,10 @@ const NodeInfo* NetworkSnapshot::find(std::string_view name) const {
 
 NetworkMapClient::NetworkMapClient(std::string host, int port, Certificate root,
                                    std::string cache_dir)
-    : host_(std::move(host)), port_(port), root_(std::move(root)), cache_dir_(std::move(cache_dir)) {}
+    : host_(std::move(host)),
+      port_(port),
+      root_(std::move(root)),
+      cache_dir_(std::move(cache_dir)) {}
 
 Result<Bytes> NetworkMapClient::get(const std::string& path) {
   auto client = make_http_client(host_, port_);
@@ -559,7 +575,8 @@ Result<NetworkSnapshot> NetworkMapClient::update() {
     // The parameters and node infos already cached (and still verifying) are not fetched again.
     auto cached_parameters = [&]() -> Result<NetworkParameters> {
       FOLIO_ASSIGN_OR_RETURN(Bytes bytes, read_bytes(parameters_path));
-      FOLIO_ASSIGN_OR_RETURN(SignedByNetworkMap s, decode_strict<SignedByNetworkMap>(bytes, "parameters"));
+      FOLIO_ASSIGN_OR_RETURN(SignedByNetworkMap s,
+                             decode_strict<SignedByNetworkMap>(bytes, "parameters"));
       if (s.hash() != map.parameters_hash)
         return make_error(ErrorCode::kNotFound, "cached parameters are older");
       return verify_network_parameters(s, root_);
@@ -572,7 +589,8 @@ Result<NetworkSnapshot> NetworkMapClient::update() {
       FOLIO_ASSIGN_OR_RETURN(SignedByNetworkMap s,
                              decode_strict<SignedByNetworkMap>(bytes, "signed network parameters"));
       if (s.hash() != map.parameters_hash)
-        return make_error(ErrorCode::kVerification, "network parameters do not match the map's hash");
+        return make_error(ErrorCode::kVerification,
+                          "network parameters do not match the map's hash");
       FOLIO_ASSIGN_OR_RETURN(out.parameters, verify_network_parameters(s, root_));
       FOLIO_TRY(write_text_file(parameters_path, as_text(bytes)));
     }
@@ -601,8 +619,8 @@ Result<NetworkSnapshot> NetworkMapClient::update() {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(cache / "node-infos", ec)) {
       auto hash = crypto::Hash256::from_hex(entry.path().stem().string());
-      if (!hash.ok() || !std::binary_search(map.node_info_hashes.begin(),
-                                            map.node_info_hashes.end(), *hash))
+      if (!hash.ok() ||
+          !std::binary_search(map.node_info_hashes.begin(), map.node_info_hashes.end(), *hash))
         fs::remove(entry.path(), ec);
     }
     return out;
@@ -611,8 +629,8 @@ Result<NetworkSnapshot> NetworkMapClient::update() {
   if (fetched.ok() || fetched.error().code != ErrorCode::kIo) return fetched;
   auto cached = load_cache();
   if (!cached.ok())
-    return make_error(ErrorCode::kIo, fetched.error().context +
-                                          "; and no usable cache: " + cached.error().context);
+    return make_error(ErrorCode::kIo,
+                      fetched.error().context + "; and no usable cache: " + cached.error().context);
   return cached;
 }
 
@@ -635,7 +653,8 @@ Result<NetworkSnapshot> NetworkMapClient::load_cache() const {
   for (const crypto::Hash256& hash : map.node_info_hashes) {
     FOLIO_ASSIGN_OR_RETURN(Bytes bytes,
                            read_bytes((cache / "node-infos" / (hash.hex() + ".bin")).string()));
-    FOLIO_ASSIGN_OR_RETURN(SignedNodeInfo s, decode_strict<SignedNodeInfo>(bytes, "cached node info"));
+    FOLIO_ASSIGN_OR_RETURN(SignedNodeInfo s,
+                           decode_strict<SignedNodeInfo>(bytes, "cached node info"));
     if (s.hash() != hash)
       return make_error(ErrorCode::kVerification, "cached node info does not match the map");
     FOLIO_ASSIGN_OR_RETURN(NodeInfo info, verify_node_info(s, root_));

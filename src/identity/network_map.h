@@ -146,7 +146,8 @@ struct NetworkMapIdentity {
 Result<SignedByNetworkMap> sign_network_map(const NetworkMap& map, const NetworkMapIdentity& id);
 Result<SignedByNetworkMap> sign_network_parameters(const NetworkParameters& parameters,
                                                    const NetworkMapIdentity& id);
-Result<NetworkMap> verify_network_map(const SignedByNetworkMap& signed_map, const Certificate& root);
+Result<NetworkMap> verify_network_map(const SignedByNetworkMap& signed_map,
+                                      const Certificate& root);
 Result<NetworkParameters> verify_network_parameters(const SignedByNetworkMap& signed_parameters,
                                                     const Certificate& root);
 

@@ -44,7 +44,8 @@ NetworkParameters sample_parameters(const crypto::PublicKey& single_key) {
   for (uint8_t shard = 0; shard < 2; ++shard) {
     sbac::Shard s;
     std::vector<std::string> names;
-    for (uint8_t r = 0; r < 4; ++r) s.replicas.push_back(replica_key(static_cast<uint8_t>(shard * 4 + r + 1)));
+    for (uint8_t r = 0; r < 4; ++r)
+      s.replicas.push_back(replica_key(static_cast<uint8_t>(shard * 4 + r + 1)));
     std::sort(s.replicas.begin(), s.replicas.end());
     for (uint8_t r = 0; r < 4; ++r)
       names.push_back("O=Replica " + std::to_string(shard) + "-" + std::to_string(r) +
@@ -63,8 +64,8 @@ class NetworkMapTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = temp_dir("networkmap");
-    auto network = make_test_network(dir_ + "/net", {"O=Alice, L=London, C=GB",
-                                                     "O=Bob, L=Paris, C=FR"});
+    auto network =
+        make_test_network(dir_ + "/net", {"O=Alice, L=London, C=GB", "O=Bob, L=Paris, C=FR"});
     ASSERT_TRUE(network.ok()) << network.error().message();
     network_ = std::make_unique<TestNetwork>(std::move(*network));
     auto identity = load_or_create_network_map_identity(dir_ + "/nm", dir_ + "/net/root", &root_);
@@ -72,7 +73,8 @@ class NetworkMapTest : public ::testing::Test {
     identity_ = *identity;
     ASSERT_TRUE(root_ == network_->root);
     parameters_ = sample_parameters(*alice().identity_key.public_key());
-    ASSERT_TRUE(parameters_.check_canonical().ok()) << parameters_.check_canonical().error().message();
+    ASSERT_TRUE(parameters_.check_canonical().ok())
+        << parameters_.check_canonical().error().message();
     start();
   }
   void TearDown() override {
@@ -107,8 +109,8 @@ class NetworkMapTest : public ::testing::Test {
   }
   SignedNodeInfo signed_info(const NodeCertificates& node, uint64_t serial,
                              std::string address = "127.0.0.1:10001") const {
-    auto s = make_signed_node_info(node, {std::move(address)}, {"notary", "cash", "notary"},
-                                   serial);
+    auto s =
+        make_signed_node_info(node, {std::move(address)}, {"notary", "cash", "notary"}, serial);
     FOLIO_ASSERT(s.ok());
     return *s;
   }
@@ -191,7 +193,8 @@ TEST_F(NetworkMapTest, TamperedOrMisattributedSignaturesAreRefused) {
   SignedByNetworkMap flipped = *signed_map;
   flipped.signature.bytes.bytes[0] ^= 0x80;
   EXPECT_FALSE(verify_network_map(flipped, root_).ok());
-  auto signed_parameters = codec::decode_from_bytes<SignedByNetworkMap>(service_->signed_parameters());
+  auto signed_parameters =
+      codec::decode_from_bytes<SignedByNetworkMap>(service_->signed_parameters());
   ASSERT_TRUE(signed_parameters.ok());
   EXPECT_TRUE(verify_network_parameters(*signed_parameters, root_).ok());
   EXPECT_FALSE(verify_network_map(*signed_parameters, root_).ok());
@@ -301,8 +304,8 @@ TEST_F(NetworkMapTest, MalformedRequestsGetClientErrorsNotCrashes) {
   std::string truncated(encoded.begin(), encoded.begin() + static_cast<long>(encoded.size() / 2));
   std::string trailing(encoded.begin(), encoded.end());
   trailing += '\0';
-  for (const std::string& body : {std::string(), std::string("garbage"), truncated, trailing,
-                                  std::string(100, '\xff')}) {
+  for (const std::string& body :
+       {std::string(), std::string("garbage"), truncated, trailing, std::string(100, '\xff')}) {
     auto r = http.Post("/network-map/publish", body, "application/octet-stream");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400);
@@ -336,20 +339,26 @@ TEST(NetworkParametersJson, RoundTripsAndRejectsBadFiles) {
       "",
       "[]",
       "{",
-      R"({"min_platform_version": 1})",                       // no epoch
+      R"({"min_platform_version": 1})",  // no epoch
       R"({"epoch": -1})",
       R"({"epoch": 1, "max_transaction_bytes": "big"})",
       R"({"epoch": 1, "min_platform_version": 0})",
       R"({"epoch": 1, "notaries": {}})",
       R"({"epoch": 1, "notaries": [{"name": "O=N, L=London, C=GB", "kind": "single"}]})",
-      R"({"epoch": 1, "notaries": [{"name": "nonsense", "kind": "single", "key": ")" + key + R"("}]})",
-      R"({"epoch": 1, "notaries": [{"name": "O=Notary, L=London, C=GB", "kind": "paxos", "key": ")" + key + R"("}]})",
+      R"({"epoch": 1, "notaries": [{"name": "nonsense", "kind": "single", "key": ")" + key +
+          R"("}]})",
+      R"({"epoch": 1, "notaries": [{"name": "O=Notary, L=London, C=GB", "kind": "paxos", "key": ")" +
+          key + R"("}]})",
       R"({"epoch": 1, "notaries": [{"name": "O=Notary, L=London, C=GB", "kind": "single", "key": "zz"}]})",
       R"({"epoch": 1, "notaries": [{"name": "O=Notary, L=London, C=GB", "kind": "sharded", "shards": []}]})",
       // Two replicas: not 3f+1.
-      R"({"epoch": 1, "notaries": [{"name": "O=Notary, L=London, C=GB", "kind": "bft", "shards": [{"replicas": [{"name": "O=R1, L=London, C=GB", "key": ")" + replica_key(1).hex() + R"("}, {"name": "O=R2, L=London, C=GB", "key": ")" + replica_key(2).hex() + R"("}]}]}]})",
+      R"({"epoch": 1, "notaries": [{"name": "O=Notary, L=London, C=GB", "kind": "bft", "shards": [{"replicas": [{"name": "O=R1, L=London, C=GB", "key": ")" +
+          replica_key(1).hex() + R"("}, {"name": "O=R2, L=London, C=GB", "key": ")" +
+          replica_key(2).hex() + R"("}]}]}]})",
       // Two notaries with one name.
-      R"({"epoch": 1, "notaries": [{"name": "O=Notary, L=London, C=GB", "kind": "single", "key": ")" + key + R"("}, {"name": "O=Notary, L=London, C=GB", "kind": "raft", "key": ")" + key + R"("}]})",
+      R"({"epoch": 1, "notaries": [{"name": "O=Notary, L=London, C=GB", "kind": "single", "key": ")" +
+          key + R"("}, {"name": "O=Notary, L=London, C=GB", "kind": "raft", "key": ")" + key +
+          R"("}]})",
   };
   for (const std::string& text : bad) EXPECT_FALSE(network_parameters_from_json(text).ok()) << text;
   auto minimal = network_parameters_from_json(R"({"epoch": 7})");
@@ -361,8 +370,8 @@ TEST(NetworkParametersJson, RoundTripsAndRejectsBadFiles) {
 TEST(NodeAddresses, CheckedStrictly) {
   for (const char* good : {"127.0.0.1:1", "node-1.example.com:65535", "[::1]:10000"})
     EXPECT_TRUE(check_address(good).ok()) << good;
-  for (const char* bad : {"", "host", "host:", "host:0", "host:65536", "host:01", ":80",
-                          "ho st:80", "host:8a", "[]:80", "a/b:80"})
+  for (const char* bad : {"", "host", "host:", "host:0", "host:65536", "host:01", ":80", "ho st:80",
+                          "host:8a", "[]:80", "a/b:80"})
     EXPECT_FALSE(check_address(bad).ok()) << bad;
 }
 

@@ -60,7 +60,8 @@ Result<NotaryInfo> parse_notary(const json& j, sbac::Epoch epoch) {
   } else {
     if (!j.contains("shards") || !j["shards"].is_array() || j["shards"].empty() ||
         j["shards"].size() > sbac::kShardsMax)
-      return make_error(ErrorCode::kInvalidArgument, n.name + ": \"shards\" must be a non-empty array");
+      return make_error(ErrorCode::kInvalidArgument,
+                        n.name + ": \"shards\" must be a non-empty array");
     sbac::ShardMap map;
     map.epoch = epoch;
     for (const json& shard : j["shards"]) {
@@ -69,7 +70,8 @@ Result<NotaryInfo> parse_notary(const json& j, sbac::Epoch epoch) {
         return make_error(ErrorCode::kInvalidArgument, n.name + ": a shard needs \"replicas\"");
       std::vector<std::pair<crypto::PublicKey, std::string>> replicas;
       for (const json& r : shard["replicas"]) {
-        if (!r.is_object()) return make_error(ErrorCode::kInvalidArgument, "a replica is an object");
+        if (!r.is_object())
+          return make_error(ErrorCode::kInvalidArgument, "a replica is an object");
         FOLIO_ASSIGN_OR_RETURN(std::string replica_name, get_string(r, "name"));
         FOLIO_ASSIGN_OR_RETURN(replica_name, canonical_name(replica_name));
         FOLIO_ASSIGN_OR_RETURN(std::string key_hex, get_string(r, "key"));
@@ -111,7 +113,8 @@ Result<NetworkParameters> network_parameters_from_json(std::string_view text) {
   p.min_platform_version = static_cast<uint32_t>(min_version);
   FOLIO_ASSIGN_OR_RETURN(p.max_transaction_bytes,
                          get_unsigned(j, "max_transaction_bytes", p.max_transaction_bytes));
-  FOLIO_ASSIGN_OR_RETURN(p.max_message_bytes, get_unsigned(j, "max_message_bytes", p.max_message_bytes));
+  FOLIO_ASSIGN_OR_RETURN(p.max_message_bytes,
+                         get_unsigned(j, "max_message_bytes", p.max_message_bytes));
   uint64_t now_ms = static_cast<uint64_t>(std::time(nullptr)) * 1000;
   FOLIO_ASSIGN_OR_RETURN(uint64_t modified, get_unsigned(j, "modified_time_ms", now_ms));
   if (modified > static_cast<uint64_t>(INT64_MAX))
@@ -139,8 +142,8 @@ std::string network_parameters_to_json(const NetworkParameters& p) {
             {"modified_time_ms", static_cast<uint64_t>(std::max<int64_t>(0, p.modified_time_ms))},
             {"notaries", json::array()}};
   for (const NotaryInfo& n : p.notaries) {
-    json notary = {{"name", n.name}, {"kind", std::string(to_string(n.kind))},
-                   {"validating", n.validating}};
+    json notary = {
+        {"name", n.name}, {"kind", std::string(to_string(n.kind))}, {"validating", n.validating}};
     if (n.service_key.has_value()) notary["key"] = n.service_key->hex();
     if (n.shard_map.has_value()) {
       json shards = json::array();

@@ -19,15 +19,16 @@ Result<TestAuthorities> make_test_authorities() {
   Validity validity = Validity::days_from_now(3650);
   FOLIO_ASSIGN_OR_RETURN(X500Name root_name,
                          X500Name::parse("CN=Folio Root CA, O=Folio Test Network, L=London, C=GB"));
-  FOLIO_ASSIGN_OR_RETURN(X500Name doorman_name,
-                         X500Name::parse("CN=Folio Doorman CA, O=Folio Test Network, L=London, C=GB"));
+  FOLIO_ASSIGN_OR_RETURN(
+      X500Name doorman_name,
+      X500Name::parse("CN=Folio Doorman CA, O=Folio Test Network, L=London, C=GB"));
   FOLIO_ASSIGN_OR_RETURN(KeyPair root_key, KeyPair::generate(KeyType::kEd25519));
   FOLIO_ASSIGN_OR_RETURN(Certificate root, issue_certificate(CertRole::kRootCa, root_name, root_key,
                                                              std::nullopt, root_key, validity));
   FOLIO_ASSIGN_OR_RETURN(KeyPair doorman_key, KeyPair::generate(KeyType::kEd25519));
-  FOLIO_ASSIGN_OR_RETURN(Certificate doorman,
-                         issue_certificate(CertRole::kDoormanCa, doorman_name, doorman_key, root,
-                                           root_key, validity));
+  FOLIO_ASSIGN_OR_RETURN(
+      Certificate doorman,
+      issue_certificate(CertRole::kDoormanCa, doorman_name, doorman_key, root, root_key, validity));
   return TestAuthorities{root, root_key, doorman, doorman_key};
 }
 
@@ -35,10 +36,9 @@ Result<NodeCertificates> make_test_node(const TestAuthorities& authorities, cons
                                         KeyType tls_key_type) {
   Validity validity = Validity::days_from_now(3650);
   FOLIO_ASSIGN_OR_RETURN(KeyPair node_ca_key, KeyPair::generate(KeyType::kEd25519));
-  FOLIO_ASSIGN_OR_RETURN(Certificate node_ca,
-                         issue_certificate(CertRole::kNodeCa, name, node_ca_key,
-                                           authorities.doorman_ca, authorities.doorman_key,
-                                           validity));
+  FOLIO_ASSIGN_OR_RETURN(Certificate node_ca, issue_certificate(CertRole::kNodeCa, name,
+                                                                node_ca_key, authorities.doorman_ca,
+                                                                authorities.doorman_key, validity));
   return issue_node_certificates(node_ca_key, {node_ca, authorities.doorman_ca}, authorities.root,
                                  validity, tls_key_type);
 }
@@ -64,8 +64,8 @@ Result<TestNetwork> make_test_network(const std::string& dir, const std::vector<
   FOLIO_TRY(write_text_file(out.root_pem_path, out.root.pem()));
   FOLIO_TRY(out.root_key.write_private_key_pem((base / "root" / "root-key.pem").string()));
   FOLIO_TRY(write_text_file((base / "doorman" / "doorman-ca.pem").string(), out.doorman_ca.pem()));
-  FOLIO_TRY(out.doorman_key.write_private_key_pem(
-      (base / "doorman" / "doorman-ca-key.pem").string()));
+  FOLIO_TRY(
+      out.doorman_key.write_private_key_pem((base / "doorman" / "doorman-ca-key.pem").string()));
   for (const X500Name& name : names) {
     FOLIO_ASSIGN_OR_RETURN(NodeCertificates certs, make_test_node(authorities, name, tls_key_type));
     std::string node_dir = (base / "nodes" / node_slug(name)).string();
@@ -75,8 +75,7 @@ Result<TestNetwork> make_test_network(const std::string& dir, const std::vector<
   return out;
 }
 
-Result<TestNetwork> make_test_network(const std::string& dir,
-                                      const std::vector<std::string>& names,
+Result<TestNetwork> make_test_network(const std::string& dir, const std::vector<std::string>& names,
                                       KeyType tls_key_type) {
   std::vector<X500Name> parsed;
   for (const std::string& text : names) {

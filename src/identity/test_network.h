@@ -34,7 +34,7 @@ struct TestNetwork {
   KeyPair root_key;
   Certificate doorman_ca;
   KeyPair doorman_key;
-  std::string root_pem_path;  // root/root.pem
+  std::string root_pem_path;           // root/root.pem
   std::vector<TestNetworkNode> nodes;  // in the order of the names given
 };
 
@@ -46,8 +46,7 @@ std::string node_slug(const X500Name& name);
 Result<TestNetwork> make_test_network(const std::string& dir, const std::vector<X500Name>& names,
                                       KeyType tls_key_type = KeyType::kEcdsaP256);
 // The same with names given as text ("O=Alice, L=London, C=GB").
-Result<TestNetwork> make_test_network(const std::string& dir,
-                                      const std::vector<std::string>& names,
+Result<TestNetwork> make_test_network(const std::string& dir, const std::vector<std::string>& names,
                                       KeyType tls_key_type = KeyType::kEcdsaP256);
 // make_test_network(dir, {"O=Alice, L=London, C=GB", "O=Bob, L=Paris, C=FR"}).
 Result<TestNetwork> make_test_network(const std::string& dir,

@@ -100,9 +100,8 @@ Result<X500Name> X500Name::make(std::string organisation, std::string locality,
 
 Result<X500Name> X500Name::parse(std::string_view text) {
   if (text.size() > kX500NameTextBytesMax)
-    return make_error(ErrorCode::kLimitExceeded, "X.500 name longer than " +
-                                                     std::to_string(kX500NameTextBytesMax) +
-                                                     " bytes");
+    return make_error(ErrorCode::kLimitExceeded,
+                      "X.500 name longer than " + std::to_string(kX500NameTextBytesMax) + " bytes");
   X500Name name;
   std::array<bool, kAttributes.size()> seen{};
   size_t start = 0;

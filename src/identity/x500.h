@@ -31,18 +31,17 @@ constexpr size_t kCommonNameBytesMax = 64;
 constexpr size_t kX500NameTextBytesMax = 1024;
 
 struct X500Name {
-  std::string common_name;          // CN, optional (empty = absent)
-  std::string organisation_unit;    // OU, optional
-  std::string organisation;         // O, required
-  std::string locality;             // L, required
-  std::string state;                // ST, optional
-  std::string country;              // C, required: two upper-case letters
+  std::string common_name;        // CN, optional (empty = absent)
+  std::string organisation_unit;  // OU, optional
+  std::string organisation;       // O, required
+  std::string locality;           // L, required
+  std::string state;              // ST, optional
+  std::string country;            // C, required: two upper-case letters
 
   // Parses "O=Alice, L=London, C=GB" (spaces after commas optional, attributes in any order).
   static Result<X500Name> parse(std::string_view text);
   // Builds a name from parts and validates it.
-  static Result<X500Name> make(std::string organisation, std::string locality,
-                               std::string country);
+  static Result<X500Name> make(std::string organisation, std::string locality, std::string country);
 
   // Every rule of the header comment.
   Status validate() const;

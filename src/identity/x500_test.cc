@@ -34,38 +34,38 @@ TEST(X500Name, AcceptsUnicodeOrganisation) {
 
 TEST(X500Name, RejectsBadNames) {
   const std::vector<std::string> bad = {
-      "",                                      // nothing
-      "O=Alice,L=London",                      // no country
-      "L=London,C=GB",                         // no organisation
-      "O=Alice,C=GB",                          // no locality
-      "O=Alice,L=London,C=gb",                 // lower-case country
-      "O=Alice,L=London,C=GBR",                // three-letter country
-      "O=Alice,L=London,C=G1",                 // digit in country
-      "O=Alice,O=Bob,L=London,C=GB",           // duplicate
-      "O=Alice,L=London,C=GB,X=1",             // unknown attribute
-      "o=Alice,L=London,C=GB",                 // lower-case key
-      "O=A,L=London,C=GB",                     // organisation too short
-      "O=Alice,L=London,C=GB,",                // trailing comma
-      ",O=Alice,L=London,C=GB",                // leading comma
-      "O=Alice,,L=London,C=GB",                // empty part
-      "O=,L=London,C=GB",                      // empty value
-      "O=Alice,L=London,C",                    // no '='
-      "O=Al=ice,L=London,C=GB",                // '=' in value
-      "O=Al\"ice,L=London,C=GB",               // quote
-      "O=Al\\ice,L=London,C=GB",               // backslash
-      "O=Al$ice,L=London,C=GB",                // dollar
-      "O=Al+ice,L=London,C=GB",                // plus (multi-valued RDN syntax)
-      "O=Al  ice,L=London,C=GB",               // double space
-      std::string("O=Al\0ice,L=London,C=GB", 22),  // NUL
-      "O=Al\tice,L=London,C=GB",               // tab
-      "O=Al\x7fice,L=London,C=GB",             // DEL
-      "O=Al\xc2\x85ice,L=London,C=GB",         // C1 control (NEL)
-      "O=Al\xff\xfeice,L=London,C=GB",         // invalid UTF-8
-      "O=Al\xc0\xafice,L=London,C=GB",         // overlong UTF-8
+      "",                                               // nothing
+      "O=Alice,L=London",                               // no country
+      "L=London,C=GB",                                  // no organisation
+      "O=Alice,C=GB",                                   // no locality
+      "O=Alice,L=London,C=gb",                          // lower-case country
+      "O=Alice,L=London,C=GBR",                         // three-letter country
+      "O=Alice,L=London,C=G1",                          // digit in country
+      "O=Alice,O=Bob,L=London,C=GB",                    // duplicate
+      "O=Alice,L=London,C=GB,X=1",                      // unknown attribute
+      "o=Alice,L=London,C=GB",                          // lower-case key
+      "O=A,L=London,C=GB",                              // organisation too short
+      "O=Alice,L=London,C=GB,",                         // trailing comma
+      ",O=Alice,L=London,C=GB",                         // leading comma
+      "O=Alice,,L=London,C=GB",                         // empty part
+      "O=,L=London,C=GB",                               // empty value
+      "O=Alice,L=London,C",                             // no '='
+      "O=Al=ice,L=London,C=GB",                         // '=' in value
+      "O=Al\"ice,L=London,C=GB",                        // quote
+      "O=Al\\ice,L=London,C=GB",                        // backslash
+      "O=Al$ice,L=London,C=GB",                         // dollar
+      "O=Al+ice,L=London,C=GB",                         // plus (multi-valued RDN syntax)
+      "O=Al  ice,L=London,C=GB",                        // double space
+      std::string("O=Al\0ice,L=London,C=GB", 22),       // NUL
+      "O=Al\tice,L=London,C=GB",                        // tab
+      "O=Al\x7fice,L=London,C=GB",                      // DEL
+      "O=Al\xc2\x85ice,L=London,C=GB",                  // C1 control (NEL)
+      "O=Al\xff\xfeice,L=London,C=GB",                  // invalid UTF-8
+      "O=Al\xc0\xafice,L=London,C=GB",                  // overlong UTF-8
       "O=" + std::string(129, 'a') + ",L=London,C=GB",  // organisation too long
       "O=Alice,L=" + std::string(65, 'a') + ",C=GB",    // locality too long
       "CN=" + std::string(65, 'a') + ",O=Alice,L=London,C=GB",
-      std::string(5000, ','),                  // long hostile text
+      std::string(5000, ','),  // long hostile text
   };
   for (const std::string& text : bad) {
     auto name = X500Name::parse(text);
