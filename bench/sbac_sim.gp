@@ -28,8 +28,9 @@ set title 'Throughput vs inputs per transaction (8 shards)'
 set xlabel 'inputs per transaction (each on a random shard)'
 set ylabel 'committed tx/s'
 set xrange [0.5:10.5]
-set yrange [0:*]
+set logscale y 10
 plot csv using (strcol(1) eq 'inputs' ? $2 : NaN):4 with linespoints pt 7 title 'simulated'
+unset logscale y
 set autoscale x
 set autoscale y
 
