@@ -22,6 +22,10 @@
 #include <proton/types.hpp>
 #include <proton/value.hpp>
 #include <proton/work_queue.hpp>
+#include <proton/delivery.h>
+#include <proton/link.h>
+#include <proton/session.h>
+#include <proton/session.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -50,6 +54,10 @@ const std::string kSaslExternal = "EXTERNAL";
 // How often accepted messages are checked against receipt_wait.
 constexpr auto kReceiptWaitScanPeriod = std::chrono::milliseconds(500);
 constexpr uint32_t kFrameBytesMax = 256 * 1024;
+// What the AMQP encoding adds to an envelope's bytes (section headers, property names); the
+// receiver's bound on a delivery in progress is max_message_bytes plus this.
+constexpr size_t kEncodingSlackBytes = 64 * 1024;
+const std::string kMessageSizeExceeded = "amqp:link:message-size-exceeded";
 // How long start() waits for the listener to be bound.
 constexpr auto kListenDeadline = std::chrono::seconds(30);
 
@@ -65,6 +73,22 @@ std::optional<crypto::Hash256> hash_from_binary(const proton::binary& bytes) {
 }
 
 proton::binary to_binary(ByteView bytes) { return proton::binary(bytes.begin(), bytes.end()); }
+
+// Proton C++ 0.37 exposes neither a session's incoming capacity nor a delivery still arriving.
+// Its wrappers keep the C object behind a protected accessor of internal::object<C>; naming that
+// accessor through a derived class is ordinary C++ and gives the C object for the C API.
+template <class Wrapper, class C>
+C* c_object(const Wrapper& wrapper) {
+  struct Access : Wrapper {
+    static C* get(const Wrapper& w) {
+      using Base = proton::internal::object<C>;
+      C* (Base::*getter)() const = &Access::pn_object;
+      const Base& base = w;
+      return (base.*getter)();
+    }
+  };
+  return Access::get(wrapper);
+}
 
 Result<std::string> scalar_text(const proton::scalar& value, std::string_view what) {
   if (value.type() != proton::STRING)
@@ -154,6 +178,9 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   void on_transport_error(proton::transport& transport) override;
   void on_transport_close(proton::transport& transport) override;
   void on_connection_error(proton::connection& connection) override;
+  void on_session_open(proton::session& session) override;
+  void on_sender_close(proton::sender& sender) override;
+  void on_session_close(proton::session& session) override;
   void on_session_error(proton::session& session) override;
   void on_receiver_error(proton::receiver& receiver) override;
   void on_sender_error(proton::sender& sender) override;
@@ -225,6 +252,10 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   // REQUIRES (all below): on the container thread, mutex_ held.
   Peer& peer(const std::string& name);
   void pump_locked(Clock::time_point now);
+  void check_partial_deliveries();
+  // Our link to a peer was closed by it (or its session was): drop a message it refused as too
+  // large, re-queue the rest and open a fresh session and link on the same connection.
+  void replace_link(const proton::sender& sender, const std::string& error);
   void pump_peer(Peer& peer, Clock::time_point now);
   void connect(Peer& peer, Clock::time_point now);
   void send_receipts(Peer& peer);
@@ -421,6 +452,7 @@ void AmqpTransport::Engine::tick() {
       }
     }
     pump_locked(now);
+    check_partial_deliveries();
   }
   container_.schedule(proton::duration(config_.tick.count()), [this] { tick(); });
 }
@@ -479,6 +511,7 @@ void AmqpTransport::Engine::connect(Peer& p, Clock::time_point now) {
   auto info = directory_.lookup(p.name);
   if (!info || info->addresses.empty()) return;  // retried after the back-off
   const std::string& address = info->addresses[p.address_turn++ % info->addresses.size()];
+  ++stats_.connections_opened;
   try {
     p.connection = container_.connect(address);
     p.sender = p.connection.open_sender(kLinkAddress);
@@ -571,6 +604,85 @@ void AmqpTransport::Engine::on_sender_open(proton::sender& sender) {
   // Our own sender's attach is echoed here; a peer asking to receive from us is refused.
   if (sender.uninitialized())
     sender.close(proton::error_condition(kUnauthorized, "this node does not serve receivers"));
+}
+
+void AmqpTransport::Engine::on_session_open(proton::session& session) {
+  // A peer's session may hold this many bytes we have not read: one message at the limit plus a
+  // little. Proton C++ reads a message only once all its frames are in, so without this bound a
+  // peer could make us buffer a message of any size before the size check could see it.
+  if (session.uninitialized()) {
+    pn_session_set_incoming_capacity(c_object<proton::session, pn_session_t>(session),
+                                     config_.limits.max_message_bytes + kEncodingSlackBytes +
+                                         2 * size_t{kFrameBytesMax});
+    session.open();
+  }
+}
+
+void AmqpTransport::Engine::check_partial_deliveries() {
+  // A delivery still arriving past the limit can never be accepted: close its link with the
+  // error AMQP defines for that (the connection stays). The peer's session window (above) stops
+  // it from sending much more in the meantime.
+  const size_t bound = config_.limits.max_message_bytes + kEncodingSlackBytes;
+  for (auto& [connection, conn] : conns_) {
+    if (conn.outbound || !conn.verified || !connection.active()) continue;
+    bool closed = false;
+    for (proton::receiver receiver : connection.receivers()) {
+      if (!receiver.active() || !receiver.session().active()) continue;
+      pn_delivery_t* delivery = pn_link_current(c_object<proton::link, pn_link_t>(receiver));
+      if (delivery == nullptr || !pn_delivery_partial(delivery) ||
+          pn_delivery_pending(delivery) <= bound)
+        continue;
+      ++stats_.incoming_rejected;
+      ++stats_.incoming_oversize;
+      last_refusal_ = "incoming message from " + conn.peer + " passed " + std::to_string(bound) +
+                      " bytes while arriving; link closed";
+      // The whole session goes: its window still counts the bytes of the abandoned delivery.
+      receiver.session().close(proton::error_condition(kMessageSizeExceeded, last_refusal_));
+      closed = true;
+      break;
+    }
+    if (closed) proton::connection(connection).wake();
+  }
+}
+
+void AmqpTransport::Engine::on_sender_close(proton::sender& sender) {
+  replace_link(sender, sender.error().name());
+}
+
+void AmqpTransport::Engine::on_session_close(proton::session& session) {
+  proton::connection connection = session.connection();
+  for (proton::sender sender : session.senders()) replace_link(sender, session.error().name());
+}
+
+void AmqpTransport::Engine::replace_link(const proton::sender& sender, const std::string& error) {
+  std::unique_lock lock(mutex_);
+  auto cit = conns_.find(sender.connection());
+  if (cit == conns_.end() || !cit->second.outbound) return;
+  auto pit = peers_.find(cit->second.peer);
+  if (pit == peers_.end() || pit->second.sender != sender) return;
+  Peer& p = pit->second;
+  if (error == kMessageSizeExceeded && !p.in_flight.empty()) {
+    // The peer closed the link on the message it was receiving, the oldest in flight: it is too
+    // large for that peer and will never be accepted.
+    MessageId id = p.in_flight.front();
+    p.in_flight.pop_front();
+    auto it = outbox_.find(Key{p.name, id});
+    if (it != outbox_.end()) {
+      (void)store_->outbox_delete(p.name, id);
+      if (!it->second.reported) report(id, Disposition::kRejected);
+      outbox_.erase(it);
+    }
+  }
+  // Dispositions of what was in flight on the closed link will not come: send those again (the
+  // peer de-duplicates) on a fresh link over the same connection.
+  requeue_in_flight(p);
+  proton::connection connection = sender.connection();
+  if (!stopping_ && connection.active()) {
+    p.sender = connection.open_session().open_sender(kLinkAddress);
+  } else {
+    p.ready = false;
+  }
+  flush_outcomes(lock);
 }
 
 void AmqpTransport::Engine::on_sendable(proton::sender&) {

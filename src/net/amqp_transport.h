@@ -108,6 +108,7 @@ struct AmqpStats {
   uint64_t receipts_sent = 0;        // receipts our peers accepted
   uint64_t receipts_verified = 0;    // receipts from peers that verified
   uint64_t receipts_invalid = 0;     // receipts from peers that did not
+  uint64_t connections_opened = 0;   // outbound connection attempts
   uint64_t connections_verified = 0; // connections (either direction) whose peer passed the checks
   uint64_t connections_refused = 0;  // connections closed because the peer failed them
   uint64_t transport_errors = 0;     // TLS or socket failures, including failed handshakes
