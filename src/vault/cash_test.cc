@@ -272,6 +272,22 @@ TEST_P(CoinSelectionTest, IssuerFilter) {
   EXPECT_EQ(picked(*out), (std::vector<uint64_t>{500}));
 }
 
+TEST_P(CoinSelectionTest, ManySmallCoinsAcrossPagesAndTheCoinBound) {
+  // 600 more coins of 1 for carol: past one page of candidates, and past the coin bound.
+  std::vector<std::pair<std::string, uint64_t>> ones(600, {"carol", 1});
+  record(issue(ones), ours({"carol"}), 10);
+  Result<SelectedCash> some = select(230, "flow-1", {"carol"});
+  ASSERT_TRUE(some.ok()) << some.error().message();
+  EXPECT_EQ(some->coins.size(), 230u);
+  EXPECT_EQ(some->change, 0u);
+  EXPECT_EQ(vault().count(QueryCriteria::locked_by("flow-1")).value(), 230);
+  ASSERT_TRUE(vault().release("flow-1").ok());
+  Result<SelectedCash> too_many = select(kSelectedCoinsMax + 1, "flow-2", {"carol"});
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().code, ErrorCode::kLimitExceeded);
+  EXPECT_EQ(vault().count(QueryCriteria::locked_by("flow-2")).value(), 0);
+}
+
 TEST_P(CoinSelectionTest, BadRequestsAreRefused) {
   EXPECT_EQ(select(0, "flow-1").error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(select(10, "").error().code, ErrorCode::kInvalidArgument);

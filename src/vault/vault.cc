@@ -373,7 +373,12 @@ void Vault::unsubscribe(SubscriptionId id) { subscriptions_.erase(id.value()); }
 Status Vault::lock(Session& session, std::string_view lock_id,
                    std::span<const ledger::StateRef> refs, ledger::Timestamp lock_time) {
   if (lock_id.empty()) return make_error(ErrorCode::kInvalidArgument, "vault: empty lock id");
-  for (const ledger::StateRef& ref : refs) {
+  // Rows are locked in one global order, so two flows locking overlapping sets on PostgreSQL wait
+  // for each other rather than deadlock.
+  std::vector<ledger::StateRef> ordered(refs.begin(), refs.end());
+  std::sort(ordered.begin(), ordered.end());
+  ordered.erase(std::unique(ordered.begin(), ordered.end()), ordered.end());
+  for (const ledger::StateRef& ref : ordered) {
     const std::string tx_hex = ref.tx_id.value().hex();
     const Value change[] = {std::string(lock_id), lock_time.value(), tx_hex,
                             static_cast<int64_t>(ref.index), std::string(kUnconsumed),
