@@ -1,0 +1,23 @@
+#include "node/flows/cash_flows.h"
+#include "node/flows/finality.h"
+#include "node/flows/trade.h"
+
+namespace folio::node::flows {
+
+Status register_core_flows(flow::FlowRegistry& registry, FlowServices* services) {
+  FOLIO_TRY(add_flow<CashIssue>(registry, services));
+  FOLIO_TRY(add_flow<CashPayment>(registry, services));
+  FOLIO_TRY(add_flow<CashExitFlow>(registry, services));
+  FOLIO_TRY(add_flow<AssetIssue>(registry, services));
+  FOLIO_TRY(add_flow<SellAsset>(registry, services));
+  FOLIO_TRY(add_flow<NotaryChange>(registry, services));
+  // Finality and NotaryClient also run as root flows (an app finalising its own transaction).
+  FOLIO_TRY(add_flow<Finality>(registry, services));
+  FOLIO_TRY(add_flow<NotaryClient>(registry, services));
+  FOLIO_TRY(add_responder<ReceiveFinality>(registry, Finality::kName, services));
+  FOLIO_TRY(add_responder<NotaryServiceResponder>(registry, NotaryClient::kName, services));
+  FOLIO_TRY(add_responder<BuyAsset>(registry, SellAsset::kName, services));
+  return ok_status();
+}
+
+}  // namespace folio::node::flows

@@ -1,0 +1,180 @@
+#include "node/flows/trade.h"
+
+#include <algorithm>
+
+#include "contracts/cash.h"
+#include "ledger/verify.h"
+#include "node/flows/asset.h"
+#include "node/flows/cash_flows.h"
+#include "node/flows/finality.h"
+
+namespace folio::node::flows {
+
+using flow::Flow;
+using flow::FlowContext;
+using flow::Session;
+using ledger::TxId;
+
+Result<ledger::StateAndRef> load_own_state(FlowContext& ctx, FlowServices* services,
+                                           const ledger::StateRef& ref) {
+  ledger::Timestamp now(ctx.now_ms() * 1000);
+  std::string lock_id = ctx.id().hex();
+  std::function<Result<ledger::StateAndRef>(storage::Session&)> load =
+      [&](storage::Session& session) -> Result<ledger::StateAndRef> {
+    std::vector<ledger::StateRef> refs{ref};
+    FOLIO_ASSIGN_OR_RETURN(std::vector<vault::VaultState> states,
+                           services->vault->load(session, refs));
+    if (states.at(0).metadata.status != vault::StateStatus::kUnconsumed)
+      return make_error(ErrorCode::kConflict, "state " + ref.describe() + " is consumed");
+    FOLIO_TRY(services->vault->lock(session, lock_id, refs, now));
+    return ledger::StateAndRef{states[0].state, ref};
+  };
+  return ctx.record(load);
+}
+
+Flow<ledger::StateRef> AssetIssue::call(FlowContext& ctx) {
+  FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, services->notary_entry(notary));
+  AssetState asset{asset_id, services->me, services->me.owning_key};
+  ledger::WireTransaction tx;
+  tx.outputs.push_back(asset_output(asset, entry.identity));
+  tx.commands.push_back(asset_issue(services->me.owning_key));
+  tx.notary = entry.identity;
+  tx.salt = fresh_salt(ctx);
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction stx, sign_new(*services, std::move(tx)));
+  Finality finality;
+  finality.stx = stx;
+  finality.services = services;
+  FOLIO_CO_ASSIGN_OR_RETURN(TransactionMessage final_tx, co_await ctx.sub_flow(finality));
+  co_return ledger::StateRef{final_tx.stx.id(), 0};
+}
+
+Flow<TxId> SellAsset::call(FlowContext& ctx) {
+  ctx.step("Offering");
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::StateAndRef offered, load_own_state(ctx, services, asset));
+  FOLIO_CO_ASSIGN_OR_RETURN(AssetState state, decode_asset(offered.state));
+  if (!services->keys->is_ours(state.owner))
+    co_return make_error(ErrorCode::kInvalidArgument, "the asset is not this node's to sell");
+  FOLIO_CO_ASSIGN_OR_RETURN(StoredTransaction origin, services->transactions->get(asset.tx_id));
+  Session session = ctx.initiate(buyer);
+  TradeOffer offer{offered, price, currency};
+  FOLIO_CO_TRY(co_await session.send(offer));
+  TransactionMessage origin_message{origin.transaction, origin.certificate};
+  FOLIO_CO_TRY(co_await send_transaction(ctx, session, services, origin_message));
+  ctx.step("Checking the proposal");
+  FlowServices* s = services;
+  ledger::StateRef sold = asset;
+  uint64_t asked = price;
+  std::string asked_currency = currency;
+  std::function<Status(const ledger::SignedTransaction&)> check =
+      [s, sold, asked, asked_currency](const ledger::SignedTransaction& stx) -> Status {
+    // Of this node's states, only the asset may be consumed.
+    for (const ledger::StateRef& in : stx.tx.inputs) {
+      if (in == sold) continue;
+      auto state = s->transactions->load_state(in);
+      if (!state.ok()) return state.error();
+      auto described = s->vault->registry().describe(*state);
+      if (!described.ok()) continue;
+      for (const crypto::PublicKey& k : described->participants)
+        if (s->keys->is_relevant(k))
+          return make_error(ErrorCode::kVerification, "the proposal spends another of our states");
+    }
+    if (std::find(stx.tx.inputs.begin(), stx.tx.inputs.end(), sold) == stx.tx.inputs.end())
+      return make_error(ErrorCode::kVerification, "the proposal does not take the asset");
+    uint64_t paid = 0;
+    for (const ledger::TransactionState& out : stx.tx.outputs) {
+      if (out.contract != contracts::kCashContract) continue;
+      auto cash = contracts::decode_cash(out);
+      if (!cash.ok()) return cash.error();
+      if (cash->owner == s->me.owning_key && cash->amount.token.currency == asked_currency)
+        paid += cash->amount.quantity;
+    }
+    if (paid < asked)
+      return make_error(ErrorCode::kVerification, "the proposal pays " + std::to_string(paid) +
+                                                      ", not the price " + std::to_string(asked));
+    return ok_status();
+  };
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction signed_tx,
+                            co_await sign_transaction(ctx, session, services, check));
+  ctx.step("Waiting for finality");
+  FOLIO_CO_ASSIGN_OR_RETURN(TxId final_id, co_await session.receive<TxId>());
+  if (!(final_id == signed_tx.id()))
+    co_return make_error(ErrorCode::kVerification, "the buyer finalised another transaction");
+  co_return final_id;
+}
+
+Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
+  ctx.step("Receiving the offer");
+  FOLIO_CO_ASSIGN_OR_RETURN(TradeOffer offer, co_await session.receive<TradeOffer>());
+  if (!services->accept_offer || !services->accept_offer(session.party(), offer.price,
+                                                         offer.currency))
+    co_return make_error(ErrorCode::kUnsupported, "this node's trade policy declines the offer");
+  FOLIO_CO_ASSIGN_OR_RETURN(Resolved origin, co_await receive_transaction(ctx, session, services));
+  FOLIO_CO_TRY(verify_message(*services, origin.top, origin.dependencies,
+                              needs_notary(origin.top.stx.tx)));
+  if (!(origin.top.stx.id() == offer.asset.ref.tx_id) ||
+      offer.asset.ref.index >= origin.top.stx.tx.outputs.size() ||
+      !(origin.top.stx.tx.outputs[offer.asset.ref.index] == offer.asset.state))
+    co_return make_error(ErrorCode::kVerification, "the offered asset is not what its transaction made");
+  FOLIO_CO_ASSIGN_OR_RETURN(AssetState asset, decode_asset(offer.asset.state));
+  FOLIO_CO_TRY(record_transaction(ctx, services, origin.top));
+  ctx.step("Proposing");
+  FOLIO_CO_ASSIGN_OR_RETURN(CoinSelection coins,
+                            select_coins(ctx, services, offer.currency, offer.price, std::nullopt));
+  for (const ledger::StateAndRef& coin : coins.coins)
+    if (!(coin.state.notary == offer.asset.state.notary))
+      co_return make_error(ErrorCode::kUnsupported, "our coins name another notary than the asset");
+  ledger::WireTransaction tx;
+  tx.inputs.push_back(offer.asset.ref);
+  AssetState bought = asset;
+  bought.owner = services->me.owning_key;
+  tx.outputs.push_back(asset_output(bought, offer.asset.state.notary));
+  FOLIO_CO_TRY(add_cash_spend(tx, coins, offer.price, asset.owner, services->me.owning_key));
+  tx.commands.push_back(asset_move({asset.owner}));
+  tx.commands.push_back(contracts::cash_move({services->me.owning_key}));
+  tx.notary = offer.asset.state.notary;
+  tx.salt = fresh_salt(ctx);
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction stx, sign_new(*services, std::move(tx)));
+  FOLIO_CO_ASSIGN_OR_RETURN(stx, co_await collect_signature(ctx, session, services, stx, asset.owner));
+  ctx.step("Finalising");
+  Finality finality;
+  finality.stx = stx;
+  finality.services = services;
+  FOLIO_CO_ASSIGN_OR_RETURN(TransactionMessage final_tx, co_await ctx.sub_flow(finality));
+  TxId id = final_tx.stx.id();
+  FOLIO_CO_TRY(co_await session.send(id));
+  co_return id;
+}
+
+Flow<ledger::StateRef> NotaryChange::call(FlowContext& ctx) {
+  FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, services->notary_entry(new_notary));
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::StateAndRef current, load_own_state(ctx, services, state));
+  const ledger::Contract* contract = services->contracts->find(current.state.contract);
+  if (contract == nullptr)
+    co_return make_error(ErrorCode::kNotFound, "unknown contract " + current.state.contract);
+  FOLIO_CO_ASSIGN_OR_RETURN(std::vector<crypto::PublicKey> participants,
+                            contract->participants(current.state));
+  for (const crypto::PublicKey& p : participants)
+    if (!services->keys->is_ours(p))
+      co_return make_error(ErrorCode::kUnsupported,
+                           "a participant other than this node would have to sign the change");
+  ledger::WireTransaction tx;
+  std::sort(participants.begin(), participants.end());
+  participants.erase(std::unique(participants.begin(), participants.end()), participants.end());
+  tx.inputs.push_back(state);
+  ledger::TransactionState moved = current.state;
+  moved.notary = entry.identity;
+  tx.outputs.push_back(moved);
+  tx.commands.push_back(ledger::Command{std::string(ledger::kNotaryChangeContract),
+                                        std::string(ledger::kNotaryChangeCommand),
+                                        codec::encode_to_bytes(entry.identity), participants});
+  tx.notary = current.state.notary;
+  tx.salt = fresh_salt(ctx);
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction stx, sign_new(*services, std::move(tx)));
+  Finality finality;
+  finality.stx = stx;
+  finality.services = services;
+  FOLIO_CO_ASSIGN_OR_RETURN(TransactionMessage final_tx, co_await ctx.sub_flow(finality));
+  co_return ledger::StateRef{final_tx.stx.id(), 0};
+}
+
+}  // namespace folio::node::flows

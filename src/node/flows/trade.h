@@ -1,0 +1,70 @@
+// Two-party trade (delivery versus payment) and notary change (ARCHITECTURE.md section 4, "Core
+// flows"; the Corda seed's trade example and "Notaries").
+//
+//   AssetIssue   an issuer creates a folio.Asset state owned by itself.
+//   SellAsset    the seller offers one of its assets to a buyer for a price in cash. Sequence:
+//                  -> TradeOffer  -> (the asset's creating transaction, resolved by the buyer)
+//                  <- (the buyer's proposal: asset to the buyer, cash to the seller, change; the
+//                     seller resolves the buyer's coins) -> signature
+//                  <- TxId once the buyer has finalised (Finality sends the seller its copy)
+//                One transaction moves both, so either both legs happen or neither.
+//   BuyAsset     the buyer's responder; it takes offers only if the node's trade policy accepts.
+//   NotaryChange moves a state of this node to another notary: a notary-change transaction
+//                (ledger::kNotaryChangeContract) notarised by the current notary. Only states
+//                whose participants are all this node's keys are supported.
+#pragma once
+
+#include <string>
+
+#include "flow/context.h"
+#include "node/flows/flow_services.h"
+
+namespace folio::node::flows {
+
+struct TradeOffer {
+  ledger::StateAndRef asset;
+  uint64_t price = 0;
+  std::string currency;
+  FOLIO_FIELDS(asset, price, currency)
+};
+
+struct AssetIssue {
+  static constexpr std::string_view kName = "folio.AssetIssue";
+  std::string asset_id;
+  std::string notary;
+  FOLIO_FIELDS(asset_id, notary)
+  FlowServices* services = nullptr;
+  flow::Flow<ledger::StateRef> call(flow::FlowContext& ctx);
+};
+
+struct SellAsset {
+  static constexpr std::string_view kName = "folio.SellAsset";
+  ledger::StateRef asset;
+  std::string buyer;
+  uint64_t price = 0;
+  std::string currency;
+  FOLIO_FIELDS(asset, buyer, price, currency)
+  FlowServices* services = nullptr;
+  flow::Flow<ledger::TxId> call(flow::FlowContext& ctx);
+};
+
+struct BuyAsset {
+  static constexpr std::string_view kName = "folio.BuyAsset";
+  FlowServices* services = nullptr;
+  flow::Flow<ledger::TxId> call(flow::FlowContext& ctx, flow::Session session);
+};
+
+struct NotaryChange {
+  static constexpr std::string_view kName = "folio.NotaryChange";
+  ledger::StateRef state;
+  std::string new_notary;
+  FOLIO_FIELDS(state, new_notary)
+  FlowServices* services = nullptr;
+  flow::Flow<ledger::StateRef> call(flow::FlowContext& ctx);
+};
+
+// Journalled: the vault's unconsumed state `ref`, soft-locked under the flow's id.
+Result<ledger::StateAndRef> load_own_state(flow::FlowContext& ctx, FlowServices* services,
+                                           const ledger::StateRef& ref);
+
+}  // namespace folio::node::flows

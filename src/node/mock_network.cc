@@ -1,0 +1,141 @@
+#include "node/mock_network.h"
+
+#include <stdlib.h>
+
+#include "crypto/hash.h"
+
+namespace folio::node {
+
+MockNetwork::MockNetwork(MockNetworkOptions options)
+    : options_(std::move(options)), network_(options_.network) {
+  if (options_.directory.empty()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "folio-mock-XXXXXX").string();
+    FOLIO_ASSERT(mkdtemp(pattern.data()) != nullptr);
+    directory_ = pattern;
+    owns_directory_ = true;
+  } else {
+    directory_ = options_.directory;
+  }
+}
+
+MockNetwork::~MockNetwork() {
+  for (auto& [name, member] : nodes_) member.node.reset();
+  if (owns_directory_) {
+    std::error_code ec;
+    std::filesystem::remove_all(directory_, ec);
+  }
+}
+
+namespace {
+FixedBytes<32> seed_of(const std::string& name) {
+  // Test keys derived from the name: never for a real network.
+  return crypto::sha256(as_bytes("folio.mock-network.seed/" + name));
+}
+}  // namespace
+
+void MockNetwork::add_node(const std::string& name) {
+  Member& m = nodes_[name];
+  m.config.name = name;
+  m.config.directory = directory_ / ("node" + std::to_string(nodes_.size()));
+  m.config.identity_seed = seed_of(name);
+  m.config.notary_batch_max = options_.notary_batch_max;
+  m.config.register_flows = options_.register_flows;
+  m.party = ledger::Party{name, crypto::PrivateKey::ed25519(m.config.identity_seed).public_key()};
+}
+
+void MockNetwork::add_notary(const std::string& name, bool validating) {
+  add_node(name);
+  Member& m = nodes_.at(name);
+  m.config.notary = true;
+  m.config.validating_notary = validating;
+}
+
+Status MockNetwork::start_all() {
+  std::vector<notary::NotaryEntry> notaries;
+  std::vector<ledger::Party> parties;
+  for (auto& [name, m] : nodes_) {
+    parties.push_back(m.party);
+    if (m.config.notary) {
+      notary::NotaryEntry entry;
+      entry.identity = m.party;
+      entry.validating = m.config.validating_notary;
+      entry.kind = notary::NotaryKind::kSingle;
+      notaries.push_back(entry);
+    }
+  }
+  for (auto& [name, m] : nodes_) {
+    m.config.notaries = notaries;
+    m.config.parties = parties;
+    if (options_.new_postgres_database) {
+      FOLIO_ASSIGN_OR_RETURN(std::string conninfo, options_.new_postgres_database());
+      m.config.postgres_conninfo = conninfo;
+    }
+    FOLIO_TRY(start(name));
+  }
+  return ok_status();
+}
+
+void MockNetwork::crash(const std::string& name) {
+  Member& m = nodes_.at(name);
+  m.node.reset();
+  network_.drop_queued_from(name);
+}
+
+Status MockNetwork::start(const std::string& name) {
+  Member& m = nodes_.at(name);
+  FOLIO_ASSERT(m.node == nullptr);
+  NodeConfig config = m.config;
+  config.engine = options_.engine;
+  auto fault = faults.find(name);
+  if (fault != faults.end()) config.engine.fault = fault->second;
+  FOLIO_ASSIGN_OR_RETURN(m.node,
+                         Node::start(std::move(config), network_.endpoint(name), clock_,
+                                     notary_clock_));
+  return ok_status();
+}
+
+Status MockNetwork::restart(const std::string& name) {
+  crash(name);
+  return start(name);
+}
+
+std::vector<std::string> MockNetwork::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, m] : nodes_) out.push_back(name);
+  return out;
+}
+
+size_t MockNetwork::run(size_t rounds_max) {
+  size_t delivered = 0;
+  for (size_t round = 0; round < rounds_max; ++round) {
+    size_t moved = 0;
+    while (network_.deliver_one()) {
+      ++moved;
+      if (after_delivery) after_delivery();
+    }
+    if (after_delivery) after_delivery();
+    delivered += moved;
+    size_t notarised = 0;
+    uint64_t steps_before = 0;
+    for (auto& [name, m] : nodes_) {
+      if (!m.node) continue;
+      auto flushed = m.node->flush_notary();
+      if (flushed.ok()) notarised += *flushed;
+      steps_before += m.node->engine().stats().steps_committed;
+    }
+    clock_.advance(1);
+    notary_clock_.advance_micros(1000);
+    uint64_t steps_after = 0;
+    for (auto& [name, m] : nodes_) {
+      if (!m.node) continue;
+      m.node->tick();
+      steps_after += m.node->engine().stats().steps_committed;
+    }
+    if (after_delivery) after_delivery();
+    if (moved == 0 && notarised == 0 && steps_after == steps_before && network_.queued() == 0)
+      return delivered;
+  }
+  return delivered;
+}
+
+}  // namespace folio::node

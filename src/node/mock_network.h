@@ -1,0 +1,99 @@
+// MockNetwork: N nodes and notaries in one process over the in-memory transport, for tests and
+// benchmarks (docs/node.md). Each node keeps its databases in a directory of its own under the
+// network's directory (SQLite), or in a PostgreSQL database of a given server; restart(name)
+// destroys the node's memory (engine, frames, in-memory notary queue, and what its endpoint still
+// had queued) and starts it again from its database.
+//
+// run() pumps until nothing moves: it delivers messages, lets notary nodes notarise what they
+// queued as one batch each, advances the shared flow clock by a millisecond and wakes sleeping
+// flows, again and again. The network can inject latency and loss and records every delivery.
+//
+// Owns its nodes and the MemoryNetwork. Not thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flow/clock.h"
+#include "net/memory_transport.h"
+#include "node/node.h"
+#include "notary/clock.h"
+
+namespace folio::node {
+
+struct MockNetworkOptions {
+  net::MemoryNetworkOptions network;
+  // A database per node on this PostgreSQL server (a function returning a fresh conninfo), or
+  // SQLite files when unset.
+  std::function<Result<std::string>()> new_postgres_database;
+  flow::FlowEngineOptions engine;  // every node's engine options (fault hooks: see `faults`)
+  std::filesystem::path directory;  // empty: a fresh temporary directory, removed at the end
+  size_t notary_batch_max = 4096;
+  std::function<Status(flow::FlowRegistry&, flows::FlowServices*)> register_flows;
+};
+
+class MockNetwork {
+ public:
+  explicit MockNetwork(MockNetworkOptions options = {});
+  ~MockNetwork();
+  MockNetwork(const MockNetwork&) = delete;
+  MockNetwork& operator=(const MockNetwork&) = delete;
+
+  // Declare every node and notary first (they share one network map), then start_all(). Names are
+  // X.500, e.g. "O=Alice,L=London,C=GB".
+  void add_node(const std::string& name);
+  void add_notary(const std::string& name, bool validating = false);
+  Status start_all();
+
+  Node& node(const std::string& name) { return *nodes_.at(name).node; }
+  bool alive(const std::string& name) const { return nodes_.at(name).node != nullptr; }
+  const ledger::Party& party(const std::string& name) const { return nodes_.at(name).party; }
+
+  // Crash: drop the node's memory and what its endpoint had queued. Start: from its database.
+  void crash(const std::string& name);
+  Status start(const std::string& name);
+  Status restart(const std::string& name);
+
+  // Per-node fault hooks, installed at (re)start: see flow::FlowEngineOptions::fault.
+  std::map<std::string, std::function<bool(flow::FaultPoint)>> faults;
+  // Called after each delivery while run() pumps (crash tests restart nodes from here).
+  std::function<void()> after_delivery;
+
+  // Pumps until nothing moves (or `rounds_max` clock rounds); the number of deliveries.
+  size_t run(size_t rounds_max = 100'000);
+
+  template <class R>
+  Result<R> run_flow(const std::string& node_name, const flow::FlowHandle& handle) {
+    run();
+    if (!alive(node_name)) return make_error(ErrorCode::kInternal, node_name + " is down");
+    auto r = node(node_name).template result<R>(handle.id);
+    if (!r) return make_error(ErrorCode::kTimeout, "the flow has not finished");
+    return std::move(*r);
+  }
+
+  net::MemoryNetwork& network() { return network_; }
+  flow::ManualClock& clock() { return clock_; }
+  notary::ManualClock& notary_clock() { return notary_clock_; }
+  std::vector<std::string> names() const;
+
+ private:
+  struct Member {
+    NodeConfig config;
+    ledger::Party party;
+    std::unique_ptr<Node> node;
+  };
+
+  MockNetworkOptions options_;
+  net::MemoryNetwork network_;
+  flow::ManualClock clock_{1'700'000'000'000};
+  notary::ManualClock notary_clock_{ledger::Timestamp(1'700'000'000'000'000)};
+  std::filesystem::path directory_;
+  bool owns_directory_ = false;
+  std::map<std::string, Member> nodes_;
+};
+
+}  // namespace folio::node

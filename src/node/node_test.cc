@@ -1,0 +1,394 @@
+// Node and core flows over a MockNetwork: payments among three nodes, double spends refused with
+// the conflicting transaction named, issue/exit, trade (delivery versus payment), notary change,
+// resolution of back-chains, vault queries, paging and tracking through the node, the hospital.
+#include <gtest/gtest.h>
+
+#include "contracts/cash.h"
+#include "node/flows/asset.h"
+#include "node/flows/cash_flows.h"
+#include "node/flows/finality.h"
+#include "node/flows/trade.h"
+#include "node/mock_network.h"
+#include "storage/testing/both_backends.h"
+
+namespace folio::node {
+namespace {
+
+using flows::CashExitFlow;
+using flows::CashIssue;
+using flows::CashPayment;
+
+const std::string kAlice = "O=Alice,L=London,C=GB";
+const std::string kBob = "O=Bob,L=Paris,C=FR";
+const std::string kCharlie = "O=Charlie,L=Rome,C=IT";
+const std::string kNotary = "O=Notary,L=Zurich,C=CH";
+const std::string kNotary2 = "O=Notary Two,L=Bern,C=CH";
+
+MockNetworkOptions options_for(storage::Backend backend) {
+  MockNetworkOptions o;
+  if (backend == storage::Backend::kPostgres) {
+    o.new_postgres_database = []() -> Result<std::string> {
+      FOLIO_ASSIGN_OR_RETURN(storage::testing::PgServer * server,
+                             storage::testing::shared_pg_server());
+      return server->create_database();
+    };
+  }
+  return o;
+}
+
+template <class R, class F>
+Result<R> run(MockNetwork& net, const std::string& node, const F& flow) {
+  auto handle = net.node(node).start_flow(flow);
+  if (!handle.ok()) return handle.error();
+  return net.run_flow<R>(node, *handle);
+}
+
+ledger::TxId issue(MockNetwork& net, const std::string& node, uint64_t amount,
+                   const std::string& owner = "") {
+  CashIssue f;
+  f.amount = amount;
+  f.currency = "USD";
+  f.owner = owner;
+  f.notary = kNotary;
+  auto id = run<ledger::TxId>(net, node, f);
+  EXPECT_TRUE(id.ok()) << id.error().message();
+  return id.ok() ? *id : ledger::TxId{};
+}
+
+Result<ledger::TxId> pay(MockNetwork& net, const std::string& from, const std::string& to,
+                         uint64_t amount) {
+  CashPayment f;
+  f.amount = amount;
+  f.currency = "USD";
+  f.recipient = to;
+  return run<ledger::TxId>(net, from, f);
+}
+
+uint64_t balance(MockNetwork& net, const std::string& node) {
+  auto b = net.node(node).cash_balance("USD");
+  EXPECT_TRUE(b.ok());
+  return b.ok() ? *b : 0;
+}
+
+class NodeTest : public storage::testing::BothBackends {
+ protected:
+  void SetUp() override {
+    storage::testing::BothBackends::SetUp();
+    if (IsSkipped()) return;
+    net_ = std::make_unique<MockNetwork>(options_for(backend()));
+    for (const std::string& n : {kAlice, kBob, kCharlie}) net_->add_node(n);
+    net_->add_notary(kNotary);
+    ASSERT_TRUE(net_->start_all().ok());
+  }
+  void TearDown() override {
+    net_.reset();
+    storage::testing::BothBackends::TearDown();
+  }
+  std::unique_ptr<MockNetwork> net_;
+};
+
+TEST_P(NodeTest, PaymentsAmongThreeNodes) {
+  MockNetwork& net = *net_;
+  issue(net, kAlice, 1000);
+  EXPECT_EQ(balance(net, kAlice), 1000u);
+  auto p1 = pay(net, kAlice, kBob, 300);
+  ASSERT_TRUE(p1.ok()) << p1.error().message();
+  auto p2 = pay(net, kBob, kCharlie, 100);
+  ASSERT_TRUE(p2.ok()) << p2.error().message();
+  auto p3 = pay(net, kCharlie, kAlice, 50);
+  ASSERT_TRUE(p3.ok()) << p3.error().message();
+  EXPECT_EQ(balance(net, kAlice), 750u);
+  EXPECT_EQ(balance(net, kBob), 200u);
+  EXPECT_EQ(balance(net, kCharlie), 50u);
+  // Charlie resolved the whole chain: the issue, Alice's payment, Bob's payment, and its own.
+  auto charlie_txs = net.node(kCharlie).transactions().count();
+  ASSERT_TRUE(charlie_txs.ok());
+  EXPECT_EQ(*charlie_txs, 4);
+  // Alice got Bob's payment to Charlie while resolving Charlie's payment to her.
+  for (const ledger::TxId& id : {*p1, *p2, *p3}) {
+    auto stored = net.node(kAlice).transactions().get(id);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_TRUE(stored->is_final());
+  }
+  // The notary consumed exactly the three payments' inputs.
+  auto consumed = net.node(kNotary).notary_database().query(
+      "SELECT COUNT(*) FROM notary_consumed_states");
+  ASSERT_TRUE(consumed.ok());
+  EXPECT_EQ(consumed->at(0).integer(0), 3);
+}
+
+TEST_P(NodeTest, InsufficientFundsIsAnError) {
+  MockNetwork& net = *net_;
+  issue(net, kAlice, 100);
+  auto p = pay(net, kAlice, kBob, 101);
+  ASSERT_FALSE(p.ok());
+  // Hospitalised with the vault's reason.
+  EXPECT_NE(p.error().message().find("insufficient funds"), std::string::npos)
+      << p.error().message();
+  EXPECT_EQ(balance(net, kAlice), 100u);
+}
+
+FOLIO_INSTANTIATE_BOTH_BACKENDS(NodeTest);
+
+// SQLite only from here on (the budget): the node code paths do not depend on the backend.
+class NodeSqliteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const std::string& n : {kAlice, kBob, kCharlie}) net_.add_node(n);
+    net_.add_notary(kNotary);
+    net_.add_notary(kNotary2);
+    ASSERT_TRUE(net_.start_all().ok());
+  }
+  MockNetwork net_;
+};
+
+TEST_F(NodeSqliteTest, DoubleSpendIsRefusedNamingTheConflictingTransaction) {
+  ledger::TxId issued = issue(net_, kAlice, 100);
+  auto first = pay(net_, kAlice, kBob, 100);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  // Alice builds, by hand, a second spend of the same coin to Charlie.
+  Node& alice = net_.node(kAlice);
+  auto issue_tx = alice.transactions().get(issued);
+  ASSERT_TRUE(issue_tx.ok());
+  ledger::WireTransaction tx;
+  tx.inputs.push_back(ledger::StateRef{issued, 0});
+  auto cash = contracts::decode_cash(issue_tx->transaction.tx.outputs[0]);
+  ASSERT_TRUE(cash.ok());
+  tx.outputs.push_back(contracts::cash_output(cash->amount, net_.party(kCharlie).owning_key,
+                                              net_.party(kNotary)));
+  tx.commands.push_back(contracts::cash_move({alice.identity().owning_key}));
+  tx.notary = net_.party(kNotary);
+  tx.salt.bytes[0] = 7;
+  auto stx = flows::sign_new(alice.services(), tx);
+  ASSERT_TRUE(stx.ok());
+  flows::Finality finality;
+  finality.stx = *stx;
+  auto second = run<flows::TransactionMessage>(net_, kAlice, finality);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message().find("conflict"), std::string::npos);
+  EXPECT_NE(second.error().message().find(first->value().short_hex()), std::string::npos)
+      << second.error().message();
+  EXPECT_EQ(balance(net_, kCharlie), 0u);
+  EXPECT_EQ(balance(net_, kBob), 100u);
+  // The refused flow is in Alice's hospital.
+  EXPECT_EQ(alice.engine().hospitalised().size(), 1u);
+}
+
+TEST_F(NodeSqliteTest, IssueAndExit) {
+  issue(net_, kAlice, 500);
+  CashExitFlow exit;
+  exit.amount = 120;
+  exit.currency = "USD";
+  auto id = run<ledger::TxId>(net_, kAlice, exit);
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(balance(net_, kAlice), 380u);
+  // Exiting more than is left fails without changing anything.
+  exit.amount = 1000;
+  auto too_much = run<ledger::TxId>(net_, kAlice, exit);
+  EXPECT_FALSE(too_much.ok());
+  EXPECT_EQ(balance(net_, kAlice), 380u);
+}
+
+TEST_F(NodeSqliteTest, IssueToAnotherParty) {
+  issue(net_, kAlice, 70, kBob);
+  EXPECT_EQ(balance(net_, kBob), 70u);
+  EXPECT_EQ(balance(net_, kAlice), 0u);
+}
+
+TEST_F(NodeSqliteTest, TradeDeliversTheAssetAgainstCashAtomically) {
+  issue(net_, kBob, 1000);
+  flows::AssetIssue make;
+  make.asset_id = "painting-17";
+  make.notary = kNotary;
+  auto asset = run<ledger::StateRef>(net_, kAlice, make);
+  ASSERT_TRUE(asset.ok()) << asset.error().message();
+  net_.node(kBob).set_trade_policy(
+      [](const std::string&, uint64_t price, const std::string&) { return price <= 800; });
+  flows::SellAsset sell;
+  sell.asset = *asset;
+  sell.buyer = kBob;
+  sell.price = 600;
+  sell.currency = "USD";
+  auto traded = run<ledger::TxId>(net_, kAlice, sell);
+  ASSERT_TRUE(traded.ok()) << traded.error().message();
+  EXPECT_EQ(balance(net_, kAlice), 600u);
+  EXPECT_EQ(balance(net_, kBob), 400u);
+  vault::Query assets;
+  assets.criteria = vault::QueryCriteria::unconsumed() &&
+                    vault::QueryCriteria::contract_is(std::string(flows::kAssetContract));
+  auto bob_assets = net_.node(kBob).query(assets);
+  ASSERT_TRUE(bob_assets.ok());
+  ASSERT_EQ(bob_assets->states.size(), 1u);
+  auto a = flows::decode_asset(bob_assets->states[0].state);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->asset_id, "painting-17");
+  EXPECT_EQ(a->owner, net_.party(kBob).owning_key);
+  auto alice_assets = net_.node(kAlice).query(assets);
+  ASSERT_TRUE(alice_assets.ok());
+  EXPECT_TRUE(alice_assets->states.empty());
+}
+
+TEST_F(NodeSqliteTest, TradeDeclinedByPolicyMovesNothing) {
+  issue(net_, kBob, 1000);
+  flows::AssetIssue make;
+  make.asset_id = "vase";
+  make.notary = kNotary;
+  auto asset = run<ledger::StateRef>(net_, kAlice, make);
+  ASSERT_TRUE(asset.ok());
+  flows::SellAsset sell;
+  sell.asset = *asset;
+  sell.buyer = kBob;
+  sell.price = 600;
+  sell.currency = "USD";
+  auto traded = run<ledger::TxId>(net_, kAlice, sell);
+  EXPECT_FALSE(traded.ok());
+  EXPECT_EQ(balance(net_, kBob), 1000u);
+  EXPECT_EQ(balance(net_, kAlice), 0u);
+}
+
+TEST_F(NodeSqliteTest, NotaryChangeThenSpendUnderTheNewNotary) {
+  ledger::TxId issued = issue(net_, kAlice, 100);
+  flows::NotaryChange change;
+  change.state = ledger::StateRef{issued, 0};
+  change.new_notary = kNotary2;
+  auto moved = run<ledger::StateRef>(net_, kAlice, change);
+  ASSERT_TRUE(moved.ok()) << moved.error().message();
+  vault::Query q;
+  q.criteria = vault::QueryCriteria::unconsumed() && vault::QueryCriteria::notary_is(kNotary2);
+  auto page = net_.node(kAlice).query(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->states.size(), 1u);
+  EXPECT_EQ(page->states[0].ref, *moved);
+  auto paid = pay(net_, kAlice, kBob, 40);
+  ASSERT_TRUE(paid.ok()) << paid.error().message();
+  EXPECT_EQ(balance(net_, kBob), 40u);
+  // The payment was notarised by the new notary (Bob checked its certificate when resolving).
+  auto by_new = net_.node(kNotary2).notary_database().query(
+      "SELECT COUNT(*) FROM notary_consumed_states");
+  ASSERT_TRUE(by_new.ok());
+  EXPECT_EQ(by_new->at(0).integer(0), 1);
+}
+
+TEST_F(NodeSqliteTest, BackChainIsResolvedInFewRoundTrips) {
+  issue(net_, kAlice, 1000);
+  // 30 payments back and forth make a chain of depth 30 behind Bob's last coin.
+  for (int i = 0; i < 15; ++i) {
+    ASSERT_TRUE(pay(net_, kAlice, kBob, 1000).ok());
+    ASSERT_TRUE(pay(net_, kBob, kAlice, 1000).ok());
+  }
+  net_.network().clear_deliveries();
+  ASSERT_TRUE(pay(net_, kAlice, kCharlie, 1000).ok());
+  EXPECT_EQ(balance(net_, kCharlie), 1000u);
+  auto count = net_.node(kCharlie).transactions().count();
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 32);
+  // Charlie fetched the whole chain in one round trip (the sender adds ancestors to a level):
+  // from Alice to Charlie: the transaction, one fetch response, the end; from Charlie: the
+  // first fetch, the done, and the end.
+  size_t alice_to_charlie = 0;
+  for (const net::DeliveryRecord& d : net_.network().deliveries())
+    if (d.sender == kAlice && d.recipient == kCharlie) ++alice_to_charlie;
+  EXPECT_LE(alice_to_charlie, 3u);
+}
+
+TEST_F(NodeSqliteTest, VaultQueriesPagingAndTrackingThroughTheNode) {
+  std::vector<vault::VaultUpdate> seen;
+  vault::Query q;
+  q.criteria = vault::QueryCriteria::unconsumed();
+  auto tracked = net_.node(kBob).track(q, [&](const vault::VaultUpdate& u) { seen.push_back(u); });
+  ASSERT_TRUE(tracked.ok());
+  EXPECT_TRUE(tracked->snapshot.states.empty());
+  issue(net_, kAlice, 1000);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(pay(net_, kAlice, kBob, 10 + i).ok());
+  EXPECT_EQ(seen.size(), 5u);
+  for (const vault::VaultUpdate& u : seen) EXPECT_EQ(u.produced.size(), 1u);
+  vault::Query paged;
+  paged.criteria = vault::QueryCriteria::unconsumed() &&
+                   vault::QueryCriteria::column_matches("cash", "quantity",
+                                                        vault::ColumnOp::kGreaterOrEqual,
+                                                        int64_t{11});
+  paged.page.size = 2;
+  paged.sort = {vault::Sort{vault::CustomColumn{"cash", "quantity"}, true}};
+  auto p1 = net_.node(kBob).query(paged);
+  ASSERT_TRUE(p1.ok()) << p1.error().message();
+  EXPECT_EQ(p1->total_states, 4);
+  ASSERT_EQ(p1->states.size(), 2u);
+  EXPECT_EQ(contracts::decode_cash(p1->states[0].state)->amount.quantity, 14u);
+  paged.page.number = 2;
+  auto p2 = net_.node(kBob).query(paged);
+  ASSERT_TRUE(p2.ok());
+  ASSERT_EQ(p2->states.size(), 2u);
+  EXPECT_EQ(contracts::decode_cash(p2->states[1].state)->amount.quantity, 11u);
+  auto count = net_.node(kBob).count(vault::QueryCriteria::unconsumed());
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 5);
+  // Spending one: the tracker sees it consumed.
+  seen.clear();
+  ASSERT_TRUE(pay(net_, kBob, kCharlie, 14).ok());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].consumed.size(), 1u);
+}
+
+// A flow that fails until a file-less switch is flipped, for the hospital.
+bool g_fail_switch = true;
+struct Flaky {
+  static constexpr std::string_view kName = "test.Flaky";
+  std::string peer;
+  FOLIO_FIELDS(peer)
+  flows::FlowServices* services = nullptr;
+  flow::Flow<uint64_t> call(flow::FlowContext& ctx) {
+    uint64_t r = ctx.random_u64();
+    if (g_fail_switch) co_return make_error(ErrorCode::kIo, "the switch is on");
+    co_return r | 1;
+  }
+};
+
+TEST(NodeHospital, RetryAfterTheCauseIsGoneAndKillReleasesLocks) {
+  MockNetworkOptions o;
+  o.register_flows = [](flow::FlowRegistry& r, flows::FlowServices* s) {
+    return flows::add_flow<Flaky>(r, s);
+  };
+  MockNetwork net(o);
+  net.add_node(kAlice);
+  net.add_node(kBob);
+  net.add_notary(kNotary);
+  ASSERT_TRUE(net.start_all().ok());
+  g_fail_switch = true;
+  auto h = net.node(kAlice).start_flow(Flaky{kBob});
+  ASSERT_TRUE(h.ok());
+  net.run();
+  ASSERT_EQ(net.node(kAlice).engine().hospitalised().size(), 1u);
+  g_fail_switch = false;
+  ASSERT_TRUE(net.node(kAlice).retry_flow(h->id).ok());
+  net.run();
+  auto r = net.node(kAlice).result<uint64_t>(h->id);
+  ASSERT_TRUE(r && r->ok());
+  EXPECT_EQ(**r & 1, 1u);
+
+  // A payment stuck waiting for an unreachable notary holds its coins: killing it frees them.
+  issue(net, kAlice, 100);
+  net.network().set_up(kNotary, false);  // the notary is unreachable: the payment waits
+  CashPayment p;
+  p.amount = 60;
+  p.currency = "USD";
+  p.recipient = kBob;
+  auto stuck = net.node(kAlice).start_flow(p);
+  ASSERT_TRUE(stuck.ok());
+  net.run(50);
+  EXPECT_FALSE(net.node(kAlice).result<ledger::TxId>(stuck->id).has_value());
+  vault::Query locked;
+  locked.criteria = vault::QueryCriteria::locked_by(stuck->id.hex());
+  EXPECT_EQ(net.node(kAlice).query(locked)->states.size(), 1u);
+  ASSERT_TRUE(net.node(kAlice).kill_flow(stuck->id).ok());
+  EXPECT_EQ(net.node(kAlice).query(locked)->states.size(), 0u);
+  // A request already on its way would still reach the notary and consume the coin (killing a
+  // flow cannot recall a message); here it is lost with Alice's endpoint queue.
+  net.network().drop_queued_from(kAlice);
+  net.network().set_up(kNotary, true);
+  auto paid = pay(net, kAlice, kBob, 60);
+  ASSERT_TRUE(paid.ok()) << paid.error().message();
+  EXPECT_EQ(balance(net, kBob), 60u);
+}
+
+}  // namespace
+}  // namespace folio::node
