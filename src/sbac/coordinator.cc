@@ -22,15 +22,16 @@ void Coordinator::start_session() {
   accept_sent_ = false;
   sequence_reports_.clear();
   abort_accepted_.clear();
+  prepared_signers_.clear();
   send_phase_commands();
 }
 
 void Coordinator::send_phase_commands() {
   const std::set<ShardId>& concerned = manager_->concerned();
-  if (manager_->accept_command()) {
-    Bytes accept = codec::encode_to_bytes(ShardCommand(*manager_->accept_command()));
-    for (ShardId shard : concerned) out_.push_back(CoordinatorSend{shard, SubmitCommand{accept}});
-  } else {
+  std::optional<Bytes> accept;
+  if (manager_->accept_command())
+    accept = codec::encode_to_bytes(ShardCommand(*manager_->accept_command()));
+  {
     ShardCommand prepare;
     bool single = concerned.size() == 1;
     if (binding_) {
@@ -41,10 +42,20 @@ void Coordinator::send_phase_commands() {
       prepare = command_;
     }
     Bytes bytes = codec::encode_to_bytes(prepare);
-    for (ShardId shard : concerned) out_.push_back(CoordinatorSend{shard, SubmitCommand{bytes}});
+    // The accept goes only to shards known to have sequenced the prepare: sequenced first, an
+    // accept would be refused (no session) and then kept out of the log as a duplicate forever.
+    // A shard that missed the prepare (an abort decided on another shard's vote) gets it again.
+    for (ShardId shard : concerned)
+      out_.push_back(CoordinatorSend{
+          shard, SubmitCommand{accept && shard_prepared(shard) ? *accept : bytes}});
   }
   for (ShardId shard : concerned)
     out_.push_back(CoordinatorSend{shard, StatusQuery{SessionKey{command_.tx_id, command_.session}}});
+}
+
+bool Coordinator::shard_prepared(ShardId shard) const {
+  auto it = prepared_signers_.find(shard);
+  return it != prepared_signers_.end() && it->second.size() >= map_.shard(shard).vote_quorum();
 }
 
 void Coordinator::tick() {
@@ -67,14 +78,29 @@ void Coordinator::on_replica(const ReplicaMessage& message) {
   if (outcome_ != Outcome::kRunning) return;
   if (const auto* p = std::get_if<SignedPrepared>(&message)) {
     bool had_decision = manager_->accept_command().has_value();
-    if (manager_->on_prepared(p->statement, p->signature)) {
+    std::optional<ManagerRefusal> refusal = manager_->on_prepared(p->statement, p->signature);
+    if (refusal == ManagerRefusal::kTooLate) {
+      // Counted no more, but it still tells that this shard sequenced the prepare.
+      const Shard& members = map_.shard(p->statement.shard);
+      if (!members.is_member(p->signature.by) ||
+          !crypto::verify(p->signature.by, signing_payload(p->statement), p->signature.signature)) {
+        ++refused_;
+        return;
+      }
+    } else if (refusal) {
       ++refused_;
       return;
     }
-    sequence_reports_[p->statement.shard][p->signature.by] = p->sequence_max;
+    ShardId shard = p->statement.shard;
+    bool was_prepared = shard_prepared(shard);
+    prepared_signers_[shard].insert(p->signature.by);
+    sequence_reports_[shard][p->signature.by] = p->sequence_max;
     if (!had_decision && manager_->accept_command()) {
       waited_ = 0;
       send_phase_commands();
+    } else if (had_decision && !was_prepared && shard_prepared(shard)) {
+      out_.push_back(CoordinatorSend{
+          shard, SubmitCommand{codec::encode_to_bytes(ShardCommand(*manager_->accept_command()))}});
     }
     return;
   }

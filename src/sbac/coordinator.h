@@ -10,6 +10,11 @@
 // Byzantine replicas per shard every one of them reaches the same decision, because each shard's
 // f+1 matching signatures include an honest replica's.
 //
+// An accept goes to a shard only once f+1 of its replicas reported preparing the session; until
+// then that shard is sent the prepare again (a decision may come from other shards' votes while
+// this shard missed the prepare, and an accept sequenced before its prepare is refused and then
+// kept out of the log as a duplicate).
+//
 // Retry (clients only, `attempts_max` > 1): once every concerned shard has accepted an abort, the
 // next session runs under s_T' = max(s_T + 1, v), v the highest sequence_max that f+1 replicas of
 // some shard reported alike (a lone Byzantine report can neither raise nor lower it unseen).
@@ -64,6 +69,8 @@ class Coordinator {
   void start_session();
   void send_phase_commands();
   bool abort_accepted_everywhere() const;
+  // Whether f+1 replicas of `shard` reported preparing this session (so it is in their log).
+  bool shard_prepared(ShardId shard) const;
 
   PrepareCommand command_;
   std::optional<PrepareBinding> binding_;
@@ -76,6 +83,8 @@ class Coordinator {
   bool accept_sent_ = false;
   // sequence_max reports of this session: shard -> replica -> value.
   std::map<ShardId, std::map<crypto::PublicKey, Sequence>> sequence_reports_;
+  // Replicas that reported preparing this session, per shard (any verdict).
+  std::map<ShardId, std::set<crypto::PublicKey>> prepared_signers_;
   // accepted(abort) signers counted by the manager, per shard.
   std::map<ShardId, std::set<crypto::PublicKey>> abort_accepted_;
   std::vector<CoordinatorSend> out_;

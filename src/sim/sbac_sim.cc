@@ -1083,9 +1083,10 @@ SbacSimOptions sbac_sweep_options(uint64_t seed, const SbacSimOptions& base, boo
   }
   uint32_t f = (o.replicas - 1) / 3;
   o.byzantine = std::min(o.byzantine, f);
-  o.validating = mix.below(2) == 0;
-  o.replay = mix.below(2) == 0;
-  o.high_contention = mix.below(3) == 0;
+  // What the base switches on stays on; the mix adds to it.
+  o.validating = mix.below(2) == 0 || base.validating;
+  o.replay = mix.below(2) == 0 || base.replay;
+  o.high_contention = mix.below(3) == 0 || base.high_contention;
   switch (seed % 6) {
     case 0:  // clean network, crashing clients
       o.client_crash_ppm = 300'000;
