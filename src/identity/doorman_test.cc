@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "identity/test_ports.h"
+
 namespace folio::identity {
 namespace {
 
@@ -201,16 +203,23 @@ TEST(Doorman, MalformedRequestsGetClientErrorsNotCrashes) {
 }
 
 TEST(Doorman, ClientReportsAnUnreachableDoorman) {
-  std::string dir = temp_dir("doorman-down");
-  int port = 0;
-  {
-    RunningDoorman doorman = start_doorman(dir, true);
-    port = doorman.port;
-  }
-  DoormanClient client("127.0.0.1", port);
+  ClosedPort closed;
+  ASSERT_TRUE(closed.bound());
+  DoormanClient client("127.0.0.1", closed.port());
   auto r = client.submit(csr_for("O=Heidi, L=Vienna, C=AT"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kIo);
+  EXPECT_EQ(client.status(std::string(32, 'a')).error().code, ErrorCode::kIo);
+}
+
+TEST(Doorman, ASecondServiceCannotTakeAPortInUse) {
+  std::string dir = temp_dir("doorman-port");
+  RunningDoorman first = start_doorman(dir + "/a", true);
+  auto store = DoormanStore::open(dir + "/b");
+  ASSERT_TRUE(store.ok());
+  DoormanServer second(**store, DoormanOptions{});
+  auto port = second.start("127.0.0.1", first.port);
+  EXPECT_FALSE(port.ok());
   std::filesystem::remove_all(dir);
 }
 

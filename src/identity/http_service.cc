@@ -10,6 +10,13 @@ HttpService::HttpService() {
       [](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
         reply_error(response, 500, "internal error");
       });
+  // cpp-httplib's default is SO_REUSEPORT, which lets a second service bind the same port and
+  // silently share its connections. SO_REUSEADDR alone still allows a quick restart while old
+  // connections linger in TIME_WAIT, but a port in use makes start() fail.
+  server_.set_socket_options([](socket_t socket) {
+    int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server_.set_read_timeout(5, 0);
   server_.set_write_timeout(5, 0);
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "identity/test_network.h"
+#include "identity/test_ports.h"
 
 namespace folio::identity {
 namespace {
@@ -251,6 +252,9 @@ TEST_F(NetworkMapTest, ClientServesFromItsCacheWhileTheServiceIsDown) {
   EXPECT_FALSE(live->from_cache);
 
   stop();
+  // Hold the stopped service's port so that no parallel test's server can answer on it.
+  ClosedPort closed(port_);
+  ASSERT_TRUE(closed.bound());
   auto cached = c.update();
   ASSERT_TRUE(cached.ok()) << cached.error().message();
   EXPECT_TRUE(cached->from_cache);
