@@ -468,7 +468,10 @@ void AmqpTransport::Engine::pump_locked(Clock::time_point now) {
 }
 
 void AmqpTransport::Engine::pump_peer(Peer& p, Clock::time_point now) {
-  bool work = !p.queue.empty() || !p.receipts_due.empty();
+  bool receipts_ready = !p.receipts_due.empty() &&
+                        (p.receipts_due.size() >= config_.receipt_batch_max ||
+                         now - p.receipts_since >= config_.receipt_interval);
+  bool work = !p.queue.empty() || receipts_ready;
   if (!p.connection) {
     if (work && now >= p.next_connect) connect(p, now);
     return;
