@@ -22,5 +22,6 @@ void add_sbac_commands(CLI::App& app, Groups& groups);       // sim sbac
 void add_sbac_bench_commands(CLI::App& app, Groups& groups);  // bench sbac-sim
 void add_identity_commands(CLI::App& app, Groups& groups);   // doorman run|approve, networkmap run
 void add_node_commands(CLI::App& app, Groups& groups);       // bench node (and later node run)
+void add_network_commands(CLI::App& app, Groups& groups);  // network bootstrap, replica run, bench network
 
 }  // namespace folio::cli

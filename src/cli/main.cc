@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
 #ifdef FOLIO_HAVE_NODE
   folio::cli::add_node_commands(app, groups);
 #endif
+#ifdef FOLIO_HAVE_NETWORK
+  folio::cli::add_network_commands(app, groups);
+#endif
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
