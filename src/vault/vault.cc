@@ -27,7 +27,11 @@ std::vector<storage::Migration> vault_migrations() {
             "CREATE TABLE vault_participants (tx_id TEXT NOT NULL, output_index INTEGER NOT NULL, "
             "participant_key TEXT NOT NULL, PRIMARY KEY (tx_id, output_index, participant_key), "
             "FOREIGN KEY (tx_id, output_index) REFERENCES vault_states (tx_id, output_index))",
-            "CREATE INDEX vault_participants_key ON vault_participants (participant_key)"}}};
+            "CREATE INDEX vault_participants_key ON vault_participants (participant_key)"}},
+          {2,
+           "inputs consumed before their state was recorded",
+           {"CREATE TABLE vault_spent_refs (tx_id TEXT NOT NULL, output_index INTEGER NOT NULL, "
+            "consumed_time INTEGER NOT NULL, PRIMARY KEY (tx_id, output_index))"}}};
 }
 
 bool value_fits_column(const Value& value, ColumnType type) {
@@ -155,7 +159,16 @@ Result<VaultUpdate> Vault::record(Session& session, const ledger::WireTransactio
                                      " FROM vault_states v WHERE v.tx_id = ? AND "
                                      "v.output_index = ? AND v.status = ?",
                                  key));
-    if (rows.empty()) continue;
+    if (rows.empty()) {
+      // Not (yet) here: remember that it is spent, in case its own transaction is recorded later
+      // (out of dependency order), so that it can never appear unconsumed.
+      const Value spent[] = {key[0], key[1], now};
+      FOLIO_TRY(session.exec(
+          "INSERT INTO vault_spent_refs (tx_id, output_index, consumed_time) VALUES (?, ?, ?) "
+          "ON CONFLICT (tx_id, output_index) DO NOTHING",
+          spent));
+      continue;
+    }
     FOLIO_ASSIGN_OR_RETURN(VaultState state, decode_state_row(rows[0]));
     const Value change[] = {std::string(kConsumed), now, key[0], key[1], key[2]};
     FOLIO_ASSIGN_OR_RETURN(
@@ -177,19 +190,26 @@ Result<VaultUpdate> Vault::record(Session& session, const ledger::WireTransactio
     // A state nobody described, or whose data its contract cannot read, is not this node's
     // business; the transaction itself was verified before it reached the vault.
     if (!described.ok() || !relevance.is_relevant(described->participants)) continue;
+    const Value key[] = {id_hex, static_cast<int64_t>(index)};
+    FOLIO_ASSIGN_OR_RETURN(
+        Rows spent,
+        session.query(
+            "SELECT consumed_time FROM vault_spent_refs WHERE tx_id = ? AND output_index = ?", key));
+    const bool already_spent = !spent.empty();
     const Value row[] = {id_hex,
                          static_cast<int64_t>(index),
                          output.contract,
                          described->state_type,
                          output.notary.name,
-                         std::string(kUnconsumed),
+                         std::string(already_spent ? kConsumed : kUnconsumed),
                          now,
+                         already_spent ? spent[0].values.at(0) : Value(),
                          codec::encode_to_bytes(output)};
     FOLIO_ASSIGN_OR_RETURN(
         int64_t inserted,
         session.exec("INSERT INTO vault_states (tx_id, output_index, contract, state_type, "
-                     "notary_name, status, recorded_time, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                     "ON CONFLICT (tx_id, output_index) DO NOTHING",
+                     "notary_name, status, recorded_time, consumed_time, state) VALUES (?, ?, ?, "
+                     "?, ?, ?, ?, ?, ?) ON CONFLICT (tx_id, output_index) DO NOTHING",
                      row));
     if (inserted != 1) continue;  // recorded before
     std::set<std::string> keys;
@@ -227,6 +247,8 @@ Result<VaultUpdate> Vault::record(Session& session, const ledger::WireTransactio
       sql += ") VALUES (" + placeholders + ") ON CONFLICT (tx_id, output_index) DO NOTHING";
       FOLIO_TRY(session.exec(sql, params));
     }
+    // A state recorded already consumed is history, not news: it is not in the update.
+    if (already_spent) continue;
     VaultState state;
     state.ref = ledger::StateRef{id, index};
     state.state = output;

@@ -55,6 +55,23 @@ TEST_P(VaultTest, RecordingTwiceChangesNothing) {
   EXPECT_EQ(after.states[0].metadata.consumed_time, ledger::Timestamp(3000));
 }
 
+TEST_P(VaultTest, ASpendRecordedBeforeItsIssuanceLeavesTheStateConsumed) {
+  ledger::WireTransaction issued = issue({{"alice", 100}});
+  ledger::WireTransaction spend =
+      move({ledger::StateRef{issued.id(), 0}}, "alice", {{"bob", 30}, {"alice", 70}});
+  // Out of dependency order: the spend first.
+  VaultUpdate first = record(spend, ours({"alice"}), 2000);
+  EXPECT_TRUE(first.consumed.empty());
+  EXPECT_EQ(first.produced.size(), 1u);
+  VaultUpdate second = record(issued, ours({"alice"}), 3000);
+  EXPECT_TRUE(second.empty());
+  Page consumed = query(QueryCriteria::consumed());
+  ASSERT_EQ(consumed.states.size(), 1u);
+  EXPECT_EQ(consumed.states[0].ref, (ledger::StateRef{issued.id(), 0}));
+  EXPECT_EQ(consumed.states[0].metadata.consumed_time, ledger::Timestamp(2000));
+  EXPECT_EQ(quantities(query(QueryCriteria::unconsumed())), (std::vector<uint64_t>{70}));
+}
+
 TEST_P(VaultTest, ConsumesInputsItHolds) {
   ledger::WireTransaction issued = issue({{"alice", 100}, {"alice", 20}});
   record(issued, ours({"alice"}), 1000);
