@@ -68,8 +68,8 @@ void plot(const SbacBenchFlags& flags, const std::filesystem::path& csv,
     std::cerr << "sbac-sim: a path contains a quote; no PNG written\n";
     return;
   }
-  std::string command = "gnuplot -e \"csv='" + csv.string() + "'; png='" + png.string() +
-                        "'\" '" + flags.plot_script + "'";
+  std::string command = "gnuplot -e \"csv='" + csv.string() + "'; png='" + png.string() + "'\" '" +
+                        flags.plot_script + "'";
   if (std::system(command.c_str()) != 0) {
     std::cerr << "sbac-sim: gnuplot failed: " << command << "\n";
     throw CLI::RuntimeError(1);
@@ -93,9 +93,10 @@ void run_one(const SbacBenchFlags& flags) {
     std::cerr << "error: --distinct needs --inputs <= --shards\n";
     throw CLI::RuntimeError(1);
   }
-  o.offered_tps = flags.rate > 0 ? flags.rate
-                                 : static_cast<uint64_t>(1.3e9 * o.shards /
-                                                         sim::single_shard_command_ns(o.costs));
+  o.offered_tps =
+      flags.rate > 0
+          ? flags.rate
+          : static_cast<uint64_t>(1.3e9 * o.shards / sim::single_shard_command_ns(o.costs));
   o.warmup_ns = 300'000'000;
   o.measure_ns = static_cast<int64_t>(flags.seconds * 1e9);
   o.drain_ns = 1'000'000'000;

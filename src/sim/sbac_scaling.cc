@@ -48,7 +48,7 @@ struct Machine {
   Time cpu_free = 0;
   Time nic_free = 0;
   int64_t busy_ns = 0;
-  uint64_t executed_view = 0;  // blocks committed and executed up to this view
+  uint64_t executed_view = 0;         // blocks committed and executed up to this view
   std::set<uint64_t> verified_roots;  // batched statements: (shard, view) roots checked
 };
 
@@ -112,7 +112,7 @@ struct Tx {
   uint32_t replies = 0;
   uint64_t session = 0;  // s_T
   TxId id;
-  std::vector<StateRef> owned;  // inputs taken from the free pools
+  std::vector<StateRef> owned;     // inputs taken from the free pools
   std::vector<uint32_t> prepares;  // cross-shard: the prepare command per concerned shard
   std::unique_ptr<sbac::TransactionManager> manager;
 };
@@ -149,7 +149,11 @@ double percentile_ms(std::vector<int64_t>& values, uint32_t per_mille) {
 class Simulation {
  public:
   explicit Simulation(const ScalingOptions& options)
-      : o_(options), prng_(options.seed), arrivals_(prng_.fork()), n_(options.replicas), quorum_(n_ - (n_ - 1) / 3),
+      : o_(options),
+        prng_(options.seed),
+        arrivals_(prng_.fork()),
+        n_(options.replicas),
+        quorum_(n_ - (n_ - 1) / 3),
         vote_quorum_((n_ - 1) / 3 + 1) {
     FOLIO_ASSERT(o_.shards >= 1 && o_.shards <= kScalingShardsMax);
     FOLIO_ASSERT(n_ >= 4 && n_ <= kScalingReplicasMax);
@@ -232,13 +236,20 @@ class Simulation {
 
   void dispatch(const Event& e) {
     switch (e.type) {
-      case EventType::kArrival: return on_arrival();
-      case EventType::kCommandArrives: return on_command_arrives(e.a);
-      case EventType::kPropose: return on_propose(e.a, e.c);
-      case EventType::kProposalArrives: return on_proposal(e.a, e.b, e.c);
-      case EventType::kVoteArrives: return on_vote_arrives(e.a, e.b, e.c);
-      case EventType::kVoteVerified: return on_vote_verified(e.a, e.c);
-      case EventType::kReply: return on_reply(e.a, e.b);
+      case EventType::kArrival:
+        return on_arrival();
+      case EventType::kCommandArrives:
+        return on_command_arrives(e.a);
+      case EventType::kPropose:
+        return on_propose(e.a, e.c);
+      case EventType::kProposalArrives:
+        return on_proposal(e.a, e.b, e.c);
+      case EventType::kVoteArrives:
+        return on_vote_arrives(e.a, e.b, e.c);
+      case EventType::kVoteVerified:
+        return on_vote_verified(e.a, e.c);
+      case EventType::kReply:
+        return on_reply(e.a, e.b);
     }
   }
 
@@ -299,9 +310,7 @@ class Simulation {
     }
   }
 
-  bool has_room(uint32_t shard) const {
-    return shards_[shard].pending.size() < o_.mempool_max;
-  }
+  bool has_room(uint32_t shard) const { return shards_[shard].pending.size() < o_.mempool_max; }
 
   uint32_t new_command(uint32_t tx, uint32_t shard, Kind kind,
                        std::unique_ptr<sbac::ShardCommand> body) {
@@ -618,9 +627,10 @@ class Simulation {
     }
     cost += 2 * k.hash_call_ns;
     cost += static_cast<int64_t>(c.evidence_signatures * branch_depth()) * k.hash_call_ns;
-    uint32_t per_root = c.evidence_roots.empty()
-                            ? 0
-                            : c.evidence_signatures / static_cast<uint32_t>(c.evidence_roots.size());
+    uint32_t per_root =
+        c.evidence_roots.empty()
+            ? 0
+            : c.evidence_signatures / static_cast<uint32_t>(c.evidence_roots.size());
     for (uint64_t root : c.evidence_roots)
       if (m.verified_roots.insert(root).second) cost += per_root * k.verify_ns;
     return cost;
@@ -651,7 +661,8 @@ class Simulation {
     }
   }
 
-  // ---- clients: replies and the transaction manager ----------------------------------------------
+  // ---- clients: replies and the transaction manager
+  // ----------------------------------------------
   void on_reply(uint32_t command, uint32_t replica) {
     // A copy: new_command below may move commands_.
     const Command& stored = commands_[command];
@@ -673,7 +684,8 @@ class Simulation {
     const crypto::PrivateKey& key = keys_[c.shard][replica];
     if (c.kind == Kind::kPrepare) {
       if (manager.phase() != sbac::TransactionManager::Phase::kPreparing) return;
-      sbac::Prepared statement{tx.id, sbac::Sequence(tx.session), c.verdict, ShardId(c.shard), map_.epoch};
+      sbac::Prepared statement{tx.id, sbac::Sequence(tx.session), c.verdict, ShardId(c.shard),
+                               map_.epoch};
       ++result_.real_signatures;
       if (manager.on_prepared(statement, sbac::sign(key, statement))) ++result_.manager_refusals;
       if (manager.accept_command() && !tx.accept_sent) {
@@ -684,9 +696,8 @@ class Simulation {
           // LOCALPREPARED from its log (Chainspace §V-A; ObjectTable::accept allows the omission),
           // which spares every replica f+1 verifications per cross-shard transaction.
           sbac::AcceptCommand accept_command = *manager.accept_command();
-          std::erase_if(accept_command.evidence, [&](const sbac::PreparedVote& vote) {
-            return vote.statement.shard == s;
-          });
+          std::erase_if(accept_command.evidence,
+                        [&](const sbac::PreparedVote& vote) { return vote.statement.shard == s; });
           std::vector<uint64_t> roots;
           for (const sbac::PreparedVote& vote : accept_command.evidence) {
             uint32_t from = vote.statement.shard.value();
@@ -773,19 +784,16 @@ int64_t single_shard_command_ns(const CostModel& k) {
 
 std::string ScalingResult::summary() const {
   char line[512];
-  std::snprintf(line, sizeof line,
-                "%.0f tx/s, p50 %.1f ms, p99 %.1f ms; offered %llu, refused %llu, committed %llu, "
-                "aborted %llu, unfinished %llu, cross-shard %llu, blocks %llu",
-                tps, p50_ms, p99_ms, static_cast<unsigned long long>(offered),
-                static_cast<unsigned long long>(refused),
-                static_cast<unsigned long long>(committed),
-                static_cast<unsigned long long>(aborted),
-                static_cast<unsigned long long>(unfinished),
-                static_cast<unsigned long long>(cross_shard),
-                static_cast<unsigned long long>(blocks));
+  std::snprintf(
+      line, sizeof line,
+      "%.0f tx/s, p50 %.1f ms, p99 %.1f ms; offered %llu, refused %llu, committed %llu, "
+      "aborted %llu, unfinished %llu, cross-shard %llu, blocks %llu",
+      tps, p50_ms, p99_ms, static_cast<unsigned long long>(offered),
+      static_cast<unsigned long long>(refused), static_cast<unsigned long long>(committed),
+      static_cast<unsigned long long>(aborted), static_cast<unsigned long long>(unfinished),
+      static_cast<unsigned long long>(cross_shard), static_cast<unsigned long long>(blocks));
   return line;
 }
-
 
 // ---- the cost model -----------------------------------------------------------------------------
 
@@ -827,8 +835,8 @@ CostModel CostModel::measure() {
   });
   crypto::Signature signature = key.sign(ByteView(message, sizeof message));
   k.verify_ns = time_per_call(60'000'000, 32, [&](uint64_t) {
-    sink = sink ^ static_cast<uint8_t>(
-                      crypto::verify(key.public_key(), ByteView(message, sizeof message), signature));
+    sink = sink ^ static_cast<uint8_t>(crypto::verify(
+                      key.public_key(), ByteView(message, sizeof message), signature));
   });
   std::vector<uint8_t> big(64 * 1024, 0x5a);
   int64_t big_ns = time_per_call(40'000'000, 4, [&](uint64_t i) {
@@ -905,7 +913,8 @@ double transaction_cpu_ns(const CostModel& k, uint32_t shards, uint32_t inputs, 
   double single = static_cast<double>(single_shard_command_ns(k));
   double p_single = distinct ? (inputs == 1 ? 1.0 : 0.0) : std::pow(1.0 / shards, inputs - 1);
   double concerned =
-      distinct ? inputs : shards * (1.0 - std::pow(1.0 - 1.0 / shards, static_cast<double>(inputs)));
+      distinct ? inputs
+               : shards * (1.0 - std::pow(1.0 - 1.0 / shards, static_cast<double>(inputs)));
   concerned = std::max(concerned, 2.0);
   double prepare = single;
   double accept = static_cast<double>(k.hash_ns(400) + k.sign_ns + k.table_command_ns) +
@@ -944,8 +953,8 @@ SbacBenchReport run_sbac_bench(const SbacBenchOptions& options) {
     o.drain_ns = w.drain_ns;
     SbacBenchPoint point{series, x, run_sbac_scaling(o), o.offered_tps};
     std::fprintf(stderr, "sbac-sim %-13s x=%-6llu offered %7llu/s: %s\n", series.c_str(),
-                 static_cast<unsigned long long>(x),
-                 static_cast<unsigned long long>(o.offered_tps), point.result.summary().c_str());
+                 static_cast<unsigned long long>(x), static_cast<unsigned long long>(o.offered_tps),
+                 point.result.summary().c_str());
     report.points.push_back(point);
     return point.result;
   };
@@ -969,10 +978,10 @@ SbacBenchReport run_sbac_bench(const SbacBenchOptions& options) {
                       static_cast<double>(2 * (2 * f + 1) * k.verify_ns + 2 * k.sign_ns) +
                       static_cast<double>(k.hash_ns(options.batch * 128));
     o.offered_tps = static_cast<uint64_t>(1.3 * options.batch * 1e9 / round_ns);
-    report.ordering_only_tps =
-        run("ordering", 1, o, quick ? Window{20'000'000, 50'000'000, 10'000'000}
-                                    : Window{200'000'000, 1'000'000'000, 50'000'000})
-            .tps;
+    report.ordering_only_tps = run("ordering", 1, o,
+                                   quick ? Window{20'000'000, 50'000'000, 10'000'000}
+                                         : Window{200'000'000, 1'000'000'000, 50'000'000})
+                                   .tps;
   }
 
   // Throughput versus shards, 1-input transactions on random shards (all single-shard).
@@ -989,9 +998,9 @@ SbacBenchReport run_sbac_bench(const SbacBenchOptions& options) {
                       : shards <= 4  ? 1'500'000'000
                       : shards <= 16 ? 600'000'000
                                      : 300'000'000;
-    double tps = run("shards", shards, o,
-                     Window{quick ? 100'000'000 : 300'000'000, measure, 50'000'000})
-                     .tps;
+    double tps =
+        run("shards", shards, o, Window{quick ? 100'000'000 : 300'000'000, measure, 50'000'000})
+            .tps;
     if (shards == 1) tps_one = tps;
     report.efficiency_shards = shards;
     report.efficiency_64 = tps_one > 0 ? tps / (shards * tps_one) : 0;
@@ -1019,11 +1028,10 @@ SbacBenchReport run_sbac_bench(const SbacBenchOptions& options) {
     o.inputs = concerned;
     o.distinct_shards = true;
     o.offered_tps = overload(2, concerned, true);
-    pair_tps[concerned - 1] =
-        run("pair", concerned, o,
-            quick ? Window{100'000'000, 100'000'000, 20'000'000}
-                  : Window{500'000'000, 1'000'000'000, 20'000'000})
-            .tps;
+    pair_tps[concerned - 1] = run("pair", concerned, o,
+                                  quick ? Window{100'000'000, 100'000'000, 20'000'000}
+                                        : Window{500'000'000, 1'000'000'000, 20'000'000})
+                                  .tps;
   }
   report.two_shard_ratio = pair_tps[0] > 0 ? pair_tps[1] / pair_tps[0] : 0;
 
@@ -1037,11 +1045,10 @@ SbacBenchReport run_sbac_bench(const SbacBenchOptions& options) {
     o.distinct_shards = true;
     o.batched_statements = true;
     o.offered_tps = 2 * overload(2, concerned, true);
-    batched_tps[concerned - 1] =
-        run("pair_batched", concerned, o,
-            quick ? Window{100'000'000, 100'000'000, 20'000'000}
-                  : Window{500'000'000, 1'000'000'000, 20'000'000})
-            .tps;
+    batched_tps[concerned - 1] = run("pair_batched", concerned, o,
+                                     quick ? Window{100'000'000, 100'000'000, 20'000'000}
+                                           : Window{500'000'000, 1'000'000'000, 20'000'000})
+                                     .tps;
   }
   report.two_shard_ratio_batched = batched_tps[0] > 0 ? batched_tps[1] / batched_tps[0] : 0;
 
@@ -1057,7 +1064,8 @@ SbacBenchReport run_sbac_bench(const SbacBenchOptions& options) {
       o.shards = 2;
       o.inputs = concerned;
       o.distinct_shards = true;
-      o.offered_tps = std::max<uint64_t>(1, static_cast<uint64_t>(pair_tps[concerned - 1] * pc / 100));
+      o.offered_tps =
+          std::max<uint64_t>(1, static_cast<uint64_t>(pair_tps[concerned - 1] * pc / 100));
       run(concerned == 1 ? "latency" : "latency_cross", o.offered_tps, o,
           quick ? Window{50'000'000, 100'000'000, 200'000'000}
                 : Window{300'000'000, 700'000'000, 1'000'000'000});
@@ -1114,8 +1122,7 @@ std::string SbacBenchReport::json() const {
       "  \"wall_s\": %.1f\n"
       "}\n",
       single_shard_tps, efficiency_64, efficiency_shards, two_shard_ratio, two_shard_ratio_batched,
-      per_shard_max,
-      ordering_only_tps, cpu_bound_tps, static_cast<long long>(costs.sign_ns),
+      per_shard_max, ordering_only_tps, cpu_bound_tps, static_cast<long long>(costs.sign_ns),
       static_cast<long long>(costs.verify_ns), static_cast<long long>(costs.hash_byte_ps),
       static_cast<long long>(costs.hash_call_ns), static_cast<long long>(costs.table_command_ns),
       options.replicas, options.batch, static_cast<double>(options.network.latency_ns) / 1e6,

@@ -8,11 +8,11 @@
 // per view, the next leader forms the QC from 2f+1 verified votes and proposes the next block; a
 // block commits when its grandchild is proposed), charged per block and per command as
 // docs/sbac_scaling.md derives. The S-BAC logic runs for real: every shard has a real
-// sbac::ObjectTable that executes each committed command (so locks, double spends and aborts are the
-// real ones), and every cross-shard transaction is driven by a real sbac::TransactionManager fed
-// with replicas' really signed `prepared` and `accepted` statements (the f+1 first to arrive per
-// shard); tables verify the evidence for real. Real crypto spent this way costs wall time, never
-// virtual time: virtual time comes from the cost model only.
+// sbac::ObjectTable that executes each committed command (so locks, double spends and aborts are
+// the real ones), and every cross-shard transaction is driven by a real sbac::TransactionManager
+// fed with replicas' really signed `prepared` and `accepted` statements (the f+1 first to arrive
+// per shard); tables verify the evidence for real. Real crypto spent this way costs wall time,
+// never virtual time: virtual time comes from the cost model only.
 //
 // Clients are open-loop (Poisson arrivals at a configured rate); a replica refuses a new prepare
 // when its shard's mempool holds mempool_max unproposed commands (accepts are never refused).
@@ -31,10 +31,10 @@ namespace folio::sim {
 
 // Virtual time of CPU work, in nanoseconds (hashing in picoseconds per byte).
 struct CostModel {
-  int64_t sign_ns = 23'000;      // one Ed25519 signature
-  int64_t verify_ns = 54'000;    // one Ed25519 verification
-  int64_t hash_call_ns = 300;    // one SHA-256 call of a short message
-  int64_t hash_byte_ps = 2'500;  // SHA-256 per byte of a long message
+  int64_t sign_ns = 23'000;          // one Ed25519 signature
+  int64_t verify_ns = 54'000;        // one Ed25519 verification
+  int64_t hash_call_ns = 300;        // one SHA-256 call of a short message
+  int64_t hash_byte_ps = 2'500;      // SHA-256 per byte of a long message
   int64_t table_command_ns = 5'000;  // one ObjectTable command of one input and one output
 
   int64_t hash_ns(uint64_t bytes) const {
@@ -46,7 +46,7 @@ struct CostModel {
 };
 
 struct NetworkModel {
-  int64_t latency_ns = 250'000;              // one way, between any two machines
+  int64_t latency_ns = 250'000;                  // one way, between any two machines
   uint64_t bandwidth_bytes_per_s = 125'000'000;  // each machine's interface (1 Gbit/s)
 };
 
@@ -63,12 +63,13 @@ struct ScalingOptions {
   bool distinct_shards = false;
   // The consensus engine alone: 128-byte opaque commands, no signature check, no S-BAC.
   bool ordering_only = false;
-  // A design variant, not what src/sbac does: each replica signs one Merkle root over the statements
-  // of a block instead of each statement, and verifiers check each root's signatures once (the
-  // way Corda's batching notary signs a batch's root). Costs change; the S-BAC logic does not.
+  // A design variant, not what src/sbac does: each replica signs one Merkle root over the
+  // statements of a block instead of each statement, and verifiers check each root's signatures
+  // once (the way Corda's batching notary signs a batch's root). Costs change; the S-BAC logic does
+  // not.
   bool batched_statements = false;
-  uint64_t offered_tps = 1000;  // open-loop client rate, all shards together
-  uint32_t batch = 400;         // commands per block at most
+  uint64_t offered_tps = 1000;   // open-loop client rate, all shards together
+  uint32_t batch = 400;          // commands per block at most
   uint32_t mempool_max = 8'000;  // unproposed commands per shard before prepares are refused
   // Parts per million of transactions that also try to spend an input another transaction holds
   // (a double spend: a real abort in the object table).
@@ -86,17 +87,17 @@ struct ScalingResult {
   uint64_t refused = 0;    // refused at admission (mempool full)
   uint64_t committed = 0;  // by the end of the run
   uint64_t aborted = 0;
-  uint64_t unfinished = 0;  // neither, when the run ended
+  uint64_t unfinished = 0;   // neither, when the run ended
   uint64_t cross_shard = 0;  // offered transactions that concern more than one shard
   uint64_t committed_in_window = 0;
   uint64_t window_latencies = 0;  // committed transactions submitted in the window
   uint64_t blocks = 0;
-  uint64_t commands = 0;            // ordered by all shards
-  uint64_t table_rejections = 0;    // commands an object table rejected (a model bug if > 0)
-  uint64_t manager_refusals = 0;    // statements a manager refused (a model bug if > 0)
-  uint64_t real_signatures = 0;     // statements really signed for managers
+  uint64_t commands = 0;          // ordered by all shards
+  uint64_t table_rejections = 0;  // commands an object table rejected (a model bug if > 0)
+  uint64_t manager_refusals = 0;  // statements a manager refused (a model bug if > 0)
+  uint64_t real_signatures = 0;   // statements really signed for managers
   uint64_t events = 0;
-  int64_t replica_busy_ns = 0;      // CPU time charged on all replicas
+  int64_t replica_busy_ns = 0;  // CPU time charged on all replicas
   int64_t simulated_ns = 0;
   double tps = 0;     // committed in the window / window
   double p50_ms = 0;  // of committed transactions submitted in the window
@@ -123,7 +124,7 @@ struct SbacBenchOptions {
 struct SbacBenchPoint {
   // "ordering", "shards", "inputs", "pair", "pair_batched", "latency", "latency_cross"
   std::string series;
-  uint64_t x = 0;      // shards, inputs, shards concerned, or offered tx/s
+  uint64_t x = 0;  // shards, inputs, shards concerned, or offered tx/s
   ScalingResult result;
   uint64_t offered_tps = 0;
 };
@@ -132,14 +133,14 @@ struct SbacBenchReport {
   SbacBenchOptions options;
   CostModel costs;
   std::vector<SbacBenchPoint> points;
-  double single_shard_tps = 0;   // 1 shard, 1-input transactions
-  double efficiency_64 = 0;      // tps(K max) / (K max × tps(1)); K max = 64 unless quick
+  double single_shard_tps = 0;  // 1 shard, 1-input transactions
+  double efficiency_64 = 0;     // tps(K max) / (K max × tps(1)); K max = 64 unless quick
   uint32_t efficiency_shards = 0;
-  double two_shard_ratio = 0;    // 2-shard / single-shard transactions' tps, both on 2 shards
+  double two_shard_ratio = 0;          // 2-shard / single-shard transactions' tps, both on 2 shards
   double two_shard_ratio_batched = 0;  // the same with batched statements (a design variant)
-  double ordering_only_tps = 0;  // one shard ordering empty 128-byte commands
-  double cpu_bound_tps = 0;      // 1e9 / single_shard_command_ns
-  double load_average = -1;      // filled by the caller (the machine is shared)
+  double ordering_only_tps = 0;        // one shard ordering empty 128-byte commands
+  double cpu_bound_tps = 0;            // 1e9 / single_shard_command_ns
+  double load_average = -1;            // filled by the caller (the machine is shared)
   double wall_s = 0;
 
   std::string json() const;
