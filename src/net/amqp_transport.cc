@@ -28,6 +28,7 @@
 #include <proton/session.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <deque>
 #include <future>
@@ -1064,6 +1065,13 @@ Result<std::unique_ptr<AmqpTransport>> AmqpTransport::create(AmqpConfig config,
       config.retry_max < config.retry_initial || config.tick.count() <= 0 ||
       config.credit_window == 0)
     return make_error(ErrorCode::kInvalidArgument, "bad AMQP transport limits");
+  for (const std::string* path :
+       {&config.tls_certificate_path, &config.tls_private_key_path, &config.trusted_root_path}) {
+    // Proton would only notice an unreadable file at the first handshake.
+    std::FILE* file = std::fopen(path->c_str(), "r");
+    if (file == nullptr) return make_error(ErrorCode::kIo, "cannot read " + *path);
+    std::fclose(file);
+  }
   FOLIO_ASSIGN_OR_RETURN(auto store, AmqpStore::open(database));
   auto engine = std::make_unique<Engine>(std::move(config), std::move(*self), directory,
                                          std::move(store), std::move(receipt_key));

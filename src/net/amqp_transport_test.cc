@@ -530,6 +530,36 @@ TEST_F(AmqpTransportTest, SendRefusesWhatCanNeverBeDelivered) {
   EXPECT_EQ(alice.outbox(), 0);
 }
 
+TEST_F(AmqpTransportTest, StartFailsCleanlyOnABusyPortOrMissingFiles) {
+  Node& alice = start_node(kAlice);
+  auto db = storage::open_sqlite({":memory:"});
+  ASSERT_TRUE(db.ok());
+  AmqpConfig config;
+  config.self = kBob;
+  config.listen_port = alice.transport->listen_port();  // taken
+  config.tls_certificate_path = certs_of(kBob).certificate_path;
+  config.tls_private_key_path = certs_of(kBob).private_key_path;
+  config.trusted_root_path = ca_.root_path();
+  auto busy = AmqpTransport::create(config, directory_, **db, identity_key(kBob));
+  ASSERT_TRUE(busy.ok()) << busy.error().message();
+  Status started = (*busy)->start();
+  EXPECT_FALSE(started.ok());
+  (*busy)->stop();
+  config.listen_port = 0;
+  config.tls_private_key_path = dir_ + "/missing.key";
+  auto missing = AmqpTransport::create(config, directory_, **db, identity_key(kBob));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kIo);
+  config.tls_private_key_path = certs_of(kBob).private_key_path;
+  config.self = "not a name";
+  EXPECT_EQ(AmqpTransport::create(config, directory_, **db, identity_key(kBob)).error().code,
+            ErrorCode::kInvalidArgument);
+  // Alice is unaffected.
+  Node& carol = start_node(kCarol);
+  ASSERT_TRUE(send(carol, kAlice, message_id(1)).ok());
+  ASSERT_TRUE(eventually([&] { return alice.delivered_count() == 1; }));
+}
+
 // ---- Malformed input from a peer ---------------------------------------------------------------
 
 // Proton C++ keeps the C link of a sender behind a protected accessor; naming it through a derived
