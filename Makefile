@@ -50,6 +50,9 @@ soak: build
 	./$(BUILD)/folio sim consensus --seeds $(SOAK_SEEDS)
 	./$(BUILD)/folio sim consensus --seeds 1..2000 --replicas 7 --byzantine 2
 	./$(BUILD)/folio sim consensus --seeds 1..500 --replicas 10 --byzantine 3
+	./$(BUILD)/folio sim sbac --seeds 1..3000
+	./$(BUILD)/folio sim sbac --seeds 1..200 --shards 4 --replicas 7 --byzantine 2 --transactions 40 --accounts 20
+	./$(BUILD)/folio sim sbac --seeds 1..500 --shards 3 --transactions 40 --high-contention --replay
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

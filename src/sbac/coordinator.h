@@ -58,6 +58,8 @@ class Coordinator {
   Outcome outcome() const { return outcome_; }
   const ledger::TxId& tx_id() const { return command_.tx_id; }
   Sequence session() const { return command_.session; }
+  // The current session's prepare.
+  const PrepareCommand& prepare_command() const { return command_; }
   uint32_t attempts() const { return attempts_; }
   const std::set<ShardId>& concerned() const { return manager_->concerned(); }
   const std::optional<NotarisationCertificate>& certificate() const {

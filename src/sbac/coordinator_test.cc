@@ -65,6 +65,13 @@ class CoordinatorTest : public ::testing::Test {
     for (int round = 0; round < 20 && c.outcome() == Coordinator::Outcome::kRunning; ++round) {
       std::vector<CoordinatorSend> sends = c.take_ready();
       if (sends.empty()) c.tick();
+      deliver(c, sends, liar, lie);
+    }
+  }
+
+  void deliver(Coordinator& c, const std::vector<CoordinatorSend>& sends,
+               std::optional<uint32_t> liar = {}, Sequence lie = Sequence(0)) {
+    {
       for (const CoordinatorSend& send : sends) {
         const auto* submit = std::get_if<SubmitCommand>(&send.message);
         if (submit == nullptr) continue;
@@ -142,6 +149,42 @@ TEST_F(CoordinatorTest, GivesUpAfterItsAttempts) {
   drive(second);
   EXPECT_EQ(second.outcome(), Coordinator::Outcome::kAborted);  // `a` is spent for good
   EXPECT_EQ(second.attempts(), 3u);
+}
+
+// Regression (a contention sweep, seed 5): shard 1 missed the prepare, the abort was decided on
+// shard 0's vote, and the accept sent to shard 1 was sequenced there before any prepare: refused
+// (no session), then filtered out of the log as a duplicate, and the client waited forever.
+TEST_F(CoordinatorTest, AcceptGoesOnlyToShardsThatPreparedAndLaggardsGetThePrepareAgain) {
+  StateRef missing = testing::ref_on(ShardId(0), kShards, "never created");
+  StateRef b = genesis(1, "b");
+  Coordinator c(command("T", 0, {missing, b}), std::nullopt, net_.map, CoordinatorConfig{});
+  auto kind_for = [](const std::vector<CoordinatorSend>& sends, ShardId shard) {
+    for (const CoordinatorSend& s : sends) {
+      const auto* submit = std::get_if<SubmitCommand>(&s.message);
+      if (submit == nullptr || s.shard != shard) continue;
+      auto decoded = decode_command(submit->command);
+      EXPECT_TRUE(decoded.ok());
+      return decoded.ok() ? decoded->index() : size_t{99};
+    }
+    return size_t{99};
+  };
+  std::vector<CoordinatorSend> first = c.take_ready();
+  for (const CoordinatorSend& s : first) {
+    const auto* submit = std::get_if<SubmitCommand>(&s.message);
+    if (submit == nullptr || s.shard != ShardId(0)) continue;  // shard 1's copy is lost
+    Outcome o = tables_[0].execute(*decode_command(submit->command), now_, check_);
+    for (const ReplicaMessage& m : statements(o)) c.on_replica(m);
+  }
+  std::vector<CoordinatorSend> decided = c.take_ready();
+  EXPECT_EQ(kind_for(decided, ShardId(0)), 1u);  // AcceptCommand
+  EXPECT_EQ(kind_for(decided, ShardId(1)), 0u);  // PrepareCommand again, not the accept
+  deliver(c, decided);  // shard 0 accepts; shard 1 prepares and its replicas report it
+  std::vector<CoordinatorSend> accept = c.take_ready();
+  EXPECT_EQ(kind_for(accept, ShardId(1)), 1u);  // now the accept
+  deliver(c, accept);
+  drive(c);
+  EXPECT_EQ(c.outcome(), Coordinator::Outcome::kAborted);
+  EXPECT_FALSE(tables_[1].find(b)->lock.has_value());
 }
 
 // ---- The table's session cache and replay-defence switch ----------------------------------------
