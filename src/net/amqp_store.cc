@@ -35,7 +35,11 @@ Result<crypto::Hash256> hash_column(const storage::Row& row, size_t i) {
 
 Result<std::unique_ptr<AmqpStore>> AmqpStore::open(storage::Database& database) {
   FOLIO_TRY(database.migrate("net", kMigrations));
-  return std::unique_ptr<AmqpStore>(new AmqpStore(database));
+  FOLIO_ASSIGN_OR_RETURN(auto rows,
+                         database.query("SELECT COALESCE(MAX(sequence), 0) + 1 FROM net_outbox"));
+  auto store = std::unique_ptr<AmqpStore>(new AmqpStore(database));
+  store->next_sequence_ = rows.at(0).integer(0);
+  return store;
 }
 
 Result<std::vector<OutboxRow>> AmqpStore::load_outbox() {
@@ -60,22 +64,16 @@ Result<std::vector<OutboxRow>> AmqpStore::load_outbox() {
 
 Result<bool> AmqpStore::outbox_insert(const OutboxRow& row) {
   std::lock_guard lock(mutex_);
-  bool inserted = false;
-  FOLIO_TRY(database_.transact([&](storage::Session& session) -> Status {
-    FOLIO_ASSIGN_OR_RETURN(auto next,
-                           session.query("SELECT COALESCE(MAX(sequence), 0) + 1 FROM net_outbox"));
-    Value params[] = {row.envelope.recipient, blob(row.envelope.id.view()), next.at(0).values.at(0),
-                      row.envelope.topic,     row.envelope.payload,        blob(row.content_hash.view()),
-                      int64_t{row.accepted ? 1 : 0}};
-    FOLIO_ASSIGN_OR_RETURN(
-        int64_t changed,
-        session.exec("INSERT INTO net_outbox (recipient, id, sequence, topic, payload, "
+  Value params[] = {row.envelope.recipient, blob(row.envelope.id.view()), next_sequence_,
+                    row.envelope.topic,     row.envelope.payload,        blob(row.content_hash.view()),
+                    int64_t{row.accepted ? 1 : 0}};
+  FOLIO_ASSIGN_OR_RETURN(
+      int64_t changed,
+      database_.exec("INSERT INTO net_outbox (recipient, id, sequence, topic, payload, "
                      "content_hash, accepted) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                      params));
-    inserted = changed == 1;
-    return ok_status();
-  }));
-  return inserted;
+  if (changed == 1) ++next_sequence_;
+  return changed == 1;
 }
 
 Status AmqpStore::outbox_mark_accepted(const std::string& recipient, const MessageId& id) {
@@ -127,10 +125,15 @@ Result<int64_t> AmqpStore::outbox_size() {
 Result<bool> AmqpStore::inbox_check_duplicate(const std::string& sender, const MessageId& id) {
   std::lock_guard lock(mutex_);
   Value params[] = {sender, blob(id.view())};
+  // A read first: almost every message is new, and a read costs no write transaction.
   FOLIO_ASSIGN_OR_RETURN(
-      int64_t changed,
-      database_.exec("UPDATE net_inbox SET receipted = 0 WHERE sender = ? AND id = ?", params));
-  return changed > 0;
+      auto rows, database_.query("SELECT receipted FROM net_inbox WHERE sender = ? AND id = ?",
+                                 params));
+  if (rows.empty()) return false;
+  if (rows.at(0).integer(0) != 0)
+    FOLIO_TRY(database_.exec("UPDATE net_inbox SET receipted = 0 WHERE sender = ? AND id = ?",
+                             params));
+  return true;
 }
 
 Status AmqpStore::inbox_insert(const std::string& sender, const ReceiptEntry& entry) {

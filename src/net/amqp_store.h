@@ -66,6 +66,7 @@ class AmqpStore {
 
   std::mutex mutex_;
   storage::Database& database_;  // GUARDED_BY(mutex_)
+  int64_t next_sequence_ = 1;    // GUARDED_BY(mutex_): queue order of the next outbox row
 };
 
 }  // namespace folio::net
