@@ -35,3 +35,10 @@ target_link_libraries(folio_net_testing_certs PUBLIC folio_base PRIVATE OpenSSL:
 folio_test(amqp_transport_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/amqp_transport_test.cc
   LIBS folio_net_amqp folio_net_testing_certs folio_proton_cpp OpenSSL::SSL OpenSSL::Crypto)
+
+folio_test(amqp_store_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/amqp_store_test.cc
+  LIBS folio_net_amqp folio_storage_testing)
+if(COMMAND folio_test_shared_pg)
+  folio_test_shared_pg(amqp_store_test)
+endif()
