@@ -9,7 +9,10 @@ namespace folio::node {
 MockNetwork::MockNetwork(MockNetworkOptions options)
     : options_(std::move(options)), network_(options_.network) {
   if (options_.directory.empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "folio-mock-XXXXXX").string();
+    std::filesystem::path parent = options_.temporary_parent.empty()
+                                       ? std::filesystem::temp_directory_path()
+                                       : options_.temporary_parent;
+    std::string pattern = (parent / "folio-mock-XXXXXX").string();
     FOLIO_ASSERT(mkdtemp(pattern.data()) != nullptr);
     directory_ = pattern;
     owns_directory_ = true;
@@ -92,6 +95,14 @@ Status MockNetwork::start(const std::string& name) {
                          Node::start(std::move(config), network_.endpoint(name), clock_,
                                      notary_clock_));
   return ok_status();
+}
+
+void MockNetwork::set_trade_policy(
+    const std::string& name,
+    std::function<bool(const std::string&, uint64_t, const std::string&)> policy) {
+  Member& m = nodes_.at(name);
+  m.config.trade_policy = policy;
+  if (m.node) m.node->set_trade_policy(std::move(policy));
 }
 
 Status MockNetwork::restart(const std::string& name) {

@@ -32,6 +32,9 @@ struct MockNetworkOptions {
   std::function<Result<std::string>()> new_postgres_database;
   flow::FlowEngineOptions engine;  // every node's engine options (fault hooks: see `faults`)
   std::filesystem::path directory;  // empty: a fresh temporary directory, removed at the end
+  // Where that temporary directory is made (empty: the system's). Tests pass /dev/shm when it
+  // exists: their databases then never wait for a disk's fsync.
+  std::filesystem::path temporary_parent;
   size_t notary_batch_max = 4096;
   std::function<Status(flow::FlowRegistry&, flows::FlowServices*)> register_flows;
 };
@@ -52,6 +55,10 @@ class MockNetwork {
   Node& node(const std::string& name) { return *nodes_.at(name).node; }
   bool alive(const std::string& name) const { return nodes_.at(name).node != nullptr; }
   const ledger::Party& party(const std::string& name) const { return nodes_.at(name).party; }
+
+  // The node's trade policy, kept across restarts.
+  void set_trade_policy(const std::string& name,
+                        std::function<bool(const std::string&, uint64_t, const std::string&)> p);
 
   // Crash: drop the node's memory and what its endpoint had queued. Start: from its database.
   void crash(const std::string& name);

@@ -59,6 +59,7 @@ Status Node::open(flow::Clock& clock, const notary::Clock& notary_clock) {
   services_.attachments = attachments_.get();
   services_.vault = vault_.get();
   services_.contracts = &contracts_;
+  services_.accept_offer = config_.trade_policy;
   for (const notary::NotaryEntry& entry : config_.notaries)
     services_.notaries[entry.identity.name] = entry;
 

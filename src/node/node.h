@@ -41,6 +41,8 @@ struct NodeConfig {
   std::vector<notary::NotaryEntry> notaries;
   std::vector<ledger::Party> parties;
   flow::FlowEngineOptions engine;
+  // The buyer side of trades: which offers to take (seller, price, currency); unset: none.
+  std::function<bool(const std::string&, uint64_t, const std::string&)> trade_policy;
   // Apps' flows beyond the core ones (tests and benchmarks register theirs here).
   std::function<Status(flow::FlowRegistry&, flows::FlowServices*)> register_flows;
 };

@@ -26,11 +26,14 @@ const std::string kNotary2 = "O=Notary Two,L=Bern,C=CH";
 
 MockNetworkOptions options_for(storage::Backend backend) {
   MockNetworkOptions o;
+  if (std::filesystem::is_directory("/dev/shm")) o.temporary_parent = "/dev/shm";
   if (backend == storage::Backend::kPostgres) {
     o.new_postgres_database = []() -> Result<std::string> {
       FOLIO_ASSIGN_OR_RETURN(storage::testing::PgServer * server,
                              storage::testing::shared_pg_server());
-      return server->create_database();
+      FOLIO_ASSIGN_OR_RETURN(std::string conninfo, server->create_database());
+      // Commits need not wait for the server's fsync in tests (it is shared and throwaway).
+      return conninfo + " options='-c synchronous_commit=off'";
     };
   }
   return o;
@@ -133,6 +136,7 @@ FOLIO_INSTANTIATE_BOTH_BACKENDS(NodeTest);
 // SQLite only from here on (the budget): the node code paths do not depend on the backend.
 class NodeSqliteTest : public ::testing::Test {
  protected:
+  NodeSqliteTest() : net_(options_for(storage::Backend::kSqlite)) {}
   void SetUp() override {
     for (const std::string& n : {kAlice, kBob, kCharlie}) net_.add_node(n);
     net_.add_notary(kNotary);
@@ -344,7 +348,7 @@ struct Flaky {
 };
 
 TEST(NodeHospital, RetryAfterTheCauseIsGoneAndKillReleasesLocks) {
-  MockNetworkOptions o;
+  MockNetworkOptions o = options_for(storage::Backend::kSqlite);
   o.register_flows = [](flow::FlowRegistry& r, flows::FlowServices* s) {
     return flows::add_flow<Flaky>(r, s);
   };

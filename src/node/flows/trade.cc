@@ -105,8 +105,14 @@ Flow<TxId> SellAsset::call(FlowContext& ctx) {
 Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   ctx.step("Receiving the offer");
   FOLIO_CO_ASSIGN_OR_RETURN(TradeOffer offer, co_await session.receive<TradeOffer>());
-  if (!services->accept_offer || !services->accept_offer(session.party(), offer.price,
-                                                         offer.currency))
+  // The policy's answer is journalled: a replay after a restart follows the first decision.
+  std::string seller = session.party();
+  std::function<Result<bool>(storage::Session&)> decide =
+      [this, &seller, &offer](storage::Session&) -> Result<bool> {
+    return services->accept_offer && services->accept_offer(seller, offer.price, offer.currency);
+  };
+  FOLIO_CO_ASSIGN_OR_RETURN(bool accepted, ctx.record(decide));
+  if (!accepted)
     co_return make_error(ErrorCode::kUnsupported, "this node's trade policy declines the offer");
   FOLIO_CO_ASSIGN_OR_RETURN(Resolved origin, co_await receive_transaction(ctx, session, services));
   FOLIO_CO_TRY(verify_message(*services, origin.top, origin.dependencies,
