@@ -43,6 +43,8 @@ constexpr uint64_t kClientSignatureBytes = 33 + 65;
 constexpr uint64_t kOpaqueCommandBytes = 128;
 // The ring of recently spent inputs per shard from which a double spend is drawn.
 constexpr size_t kRecentInputsMax = 1024;
+// Committed sessions each shard's table keeps (the rest are pruned after each block).
+constexpr size_t kSessionsRetainedMax = 4096;
 
 struct Machine {
   Time cpu_free = 0;
@@ -659,6 +661,10 @@ class Simulation {
         c.verdict = Verdict::kAbort;
       }
     }
+    // A replica bounds its session cache as src/sbac allows (committed sessions, oldest first),
+    // here in steps so that the pruning's cost is spread.
+    if (st.table->session_count() > 2 * kSessionsRetainedMax)
+      (void)st.table->prune_sessions(kSessionsRetainedMax);
   }
 
   // ---- clients: replies and the transaction manager
