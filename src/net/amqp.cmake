@@ -20,7 +20,9 @@ add_library(folio_net_amqp
   ${CMAKE_CURRENT_LIST_DIR}/amqp_receipt.cc
   ${CMAKE_CURRENT_LIST_DIR}/amqp_names.cc
   ${CMAKE_CURRENT_LIST_DIR}/amqp_store.cc
-  ${CMAKE_CURRENT_LIST_DIR}/amqp_transport.cc)
+  ${CMAKE_CURRENT_LIST_DIR}/amqp_transport.cc
+  ${CMAKE_CURRENT_LIST_DIR}/amqp_outbound.cc
+  ${CMAKE_CURRENT_LIST_DIR}/amqp_inbound.cc)
 target_link_libraries(folio_net_amqp
   PUBLIC folio_crypto folio_storage
   PRIVATE folio_proton_cpp Threads::Threads)

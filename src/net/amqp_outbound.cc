@@ -1,0 +1,264 @@
+// AmqpTransport::Engine, outbound: the outbox queue, sending, dispositions, the receipts we send.
+
+#include "net/amqp_engine.h"
+
+namespace folio::net {
+
+using namespace amqp_internal;  // NOLINT: the engine's own constants and helpers
+
+void AmqpTransport::Engine::pump_locked(Clock::time_point now) {
+  for (auto& [name, p] : peers_) pump_peer(p, now);
+}
+
+void AmqpTransport::Engine::pump_peer(Peer& p, Clock::time_point now) {
+  bool receipts_ready = !p.receipts_due.empty() &&
+                        (p.receipts_due.size() >= config_.receipt_batch_max ||
+                         now - p.receipts_since >= config_.receipt_interval);
+  bool work = !p.queue.empty() || receipts_ready;
+  if (!p.connection) {
+    if (work && now >= p.next_connect) connect(p, now);
+    return;
+  }
+  if (!p.ready || !p.sender || !p.sender.active()) return;
+  uint64_t sent_before = stats_.messages_sent + receipts_started_;
+  while (!p.receipts_due.empty() && p.sender.credit() > 0 &&
+         (p.receipts_due.size() >= config_.receipt_batch_max ||
+          now - p.receipts_since >= config_.receipt_interval)) {
+    send_receipts(p);
+  }
+  while (p.sender.credit() > 0 && !p.queue.empty()) {
+    MessageId id = p.queue.front();
+    p.queue.pop_front();
+    auto it = outbox_.find(Key{p.name, id});
+    if (it == outbox_.end() || it->second.state != State::kQueued) continue;
+    const Envelope& envelope = it->second.envelope;
+    proton::message message;
+    message.id(proton::message_id(to_binary(envelope.id.view())));
+    message.to(envelope.recipient);
+    message.subject(envelope.topic);
+    message.properties().put(kSenderProperty, envelope.sender);
+    message.body(to_binary(envelope.payload));
+    // The delivery tag is the message id (AMQP allows tags of up to 32 bytes): the disposition
+    // names the message without a side table. A message is never in flight twice on one link.
+    p.sender.send(message, to_binary(envelope.id.view()));
+    it->second.state = State::kInFlight;
+    p.in_flight.push_back(id);
+    ++stats_.messages_sent;
+  }
+  // pump_peer also runs outside this connection's own events (timer, wake-ups, events of other
+  // connections); the proactor writes a connection's output only while processing one of its
+  // events, so wake it. Within its own event the wake is a harmless extra event.
+  if (stats_.messages_sent + receipts_started_ != sent_before) p.connection.wake();
+}
+
+void AmqpTransport::Engine::on_sender_close(proton::sender& sender) {
+  replace_link(sender, sender.error().name());
+}
+
+void AmqpTransport::Engine::on_session_close(proton::session& session) {
+  proton::connection connection = session.connection();
+  for (proton::sender sender : session.senders()) replace_link(sender, session.error().name());
+}
+
+void AmqpTransport::Engine::replace_link(const proton::sender& sender, const std::string& error) {
+  std::unique_lock lock(mutex_);
+  auto cit = conns_.find(sender.connection());
+  if (cit == conns_.end() || !cit->second.outbound) return;
+  auto pit = peers_.find(cit->second.peer);
+  if (pit == peers_.end() || pit->second.sender != sender) return;
+  Peer& p = pit->second;
+  if (error == kMessageSizeExceeded && !p.in_flight.empty()) {
+    // The peer closed the link on the message it was receiving, the oldest in flight: it is too
+    // large for that peer and will never be accepted.
+    MessageId id = p.in_flight.front();
+    p.in_flight.pop_front();
+    auto it = outbox_.find(Key{p.name, id});
+    if (it != outbox_.end()) {
+      (void)store_->outbox_delete(p.name, id);
+      if (!it->second.reported) report(id, Disposition::kRejected);
+      outbox_.erase(it);
+    }
+  }
+  // Dispositions of what was in flight on the closed link will not come: send those again (the
+  // peer de-duplicates) on a fresh link over the same connection.
+  requeue_in_flight(p);
+  proton::connection connection = sender.connection();
+  if (!stopping_ && connection.active()) {
+    p.sender = connection.open_session().open_sender(kLinkAddress);
+  } else {
+    p.ready = false;
+  }
+  flush_outcomes(lock);
+}
+
+void AmqpTransport::Engine::on_sendable(proton::sender&) {
+  std::lock_guard lock(mutex_);
+  pump_locked(Clock::now());
+}
+
+void AmqpTransport::Engine::send_receipts(Peer& p) {
+  // Each entry costs 64 bytes on the wire; keep a receipt well inside the message limit.
+  size_t fit = config_.limits.max_message_bytes > 1024
+                   ? (config_.limits.max_message_bytes - 1024) / 64
+                   : 1;
+  size_t count = std::min({p.receipts_due.size(), config_.receipt_batch_max, kReceiptEntriesMax,
+                           std::max<size_t>(fit, 1)});
+  Receipt receipt{self_, p.name,
+                  std::vector<ReceiptEntry>(p.receipts_due.begin(), p.receipts_due.begin() + count)};
+  p.receipts_due.erase(p.receipts_due.begin(), p.receipts_due.begin() + count);
+  p.receipts_since = Clock::now();
+  Bytes body = encode_receipt(sign_receipt(receipt, receipt_key_));
+  crypto::Hash256 tag = crypto::sha256(body);
+  proton::message message;
+  message.id(proton::message_id(to_binary(tag.view())));
+  message.to(p.name);
+  message.subject(std::string(kReceiptTopic));
+  message.properties().put(kSenderProperty, self_);
+  message.body(to_binary(body));
+  p.sender.send(message, to_binary(tag.view()));
+  p.receipts_in_flight[tag] = std::move(receipt.entries);
+  ++receipts_started_;
+}
+
+void AmqpTransport::Engine::report(const MessageId& id, Disposition disposition) {
+  if (disposition == Disposition::kAccepted)
+    ++stats_.messages_accepted;
+  else
+    ++stats_.messages_rejected_by_peer;
+  outcomes_.emplace_back(id, disposition);
+}
+
+void AmqpTransport::Engine::flush_outcomes(std::unique_lock<std::mutex>& lock) {
+  if (!lock.owns_lock()) lock.lock();
+  while (!outcomes_.empty()) {
+    auto outcomes = std::move(outcomes_);
+    outcomes_.clear();
+    Outcome outcome = outcome_;
+    lock.unlock();
+    if (outcome)
+      for (const auto& [id, disposition] : outcomes) outcome(id, disposition);
+    lock.lock();
+  }
+}
+
+void AmqpTransport::Engine::on_tracker_accept(proton::tracker& tracker) {
+  std::unique_lock lock(mutex_);
+  auto cit = conns_.find(tracker.connection());
+  if (cit == conns_.end() || !cit->second.outbound) return;
+  auto tag = hash_from_binary(tracker.tag());
+  if (!tag) return;
+  Peer& p = peer(cit->second.peer);
+  p.backoff = std::chrono::milliseconds(0);  // progress: the next reconnect starts afresh
+  if (auto rit = p.receipts_in_flight.find(*tag); rit != p.receipts_in_flight.end()) {
+    Status marked = store_->inbox_mark_receipted(p.name, rit->second);
+    if (marked.ok()) ++stats_.receipts_sent;
+    p.receipts_in_flight.erase(rit);
+    return;
+  }
+  auto it = outbox_.find(Key{p.name, *tag});
+  if (it == outbox_.end()) return;
+  if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
+    p.in_flight.erase(f);
+  it->second.state = State::kAccepted;
+  it->second.accepted_at = Clock::now();
+  if (!it->second.reported) {
+    it->second.reported = true;
+    // If this write fails the row still says "not accepted": after a restart the message is sent
+    // again, de-duplicated by the peer, and reported a second time. At least once.
+    (void)store_->outbox_mark_accepted(p.name, *tag);
+    report(*tag, Disposition::kAccepted);
+  }
+  flush_outcomes(lock);
+}
+
+void AmqpTransport::Engine::on_tracker_reject(proton::tracker& tracker) {
+  std::unique_lock lock(mutex_);
+  auto cit = conns_.find(tracker.connection());
+  if (cit == conns_.end() || !cit->second.outbound) return;
+  auto tag = hash_from_binary(tracker.tag());
+  if (!tag) return;
+  Peer& p = peer(cit->second.peer);
+  if (auto rit = p.receipts_in_flight.find(*tag); rit != p.receipts_in_flight.end()) {
+    // The peer refused our receipt: nothing to retry that would change its mind.
+    last_refusal_ = "a receipt was rejected by " + p.name;
+    p.receipts_in_flight.erase(rit);
+    return;
+  }
+  auto it = outbox_.find(Key{p.name, *tag});
+  if (it == outbox_.end()) return;
+  if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
+    p.in_flight.erase(f);
+  (void)store_->outbox_delete(p.name, *tag);
+  if (!it->second.reported) report(*tag, Disposition::kRejected);
+  outbox_.erase(it);
+  flush_outcomes(lock);
+}
+
+void AmqpTransport::Engine::on_tracker_release(proton::tracker& tracker) {
+  std::lock_guard lock(mutex_);
+  auto cit = conns_.find(tracker.connection());
+  if (cit == conns_.end() || !cit->second.outbound) return;
+  auto tag = hash_from_binary(tracker.tag());
+  if (!tag) return;
+  Peer& p = peer(cit->second.peer);
+  if (auto rit = p.receipts_in_flight.find(*tag); rit != p.receipts_in_flight.end()) {
+    p.receipts_due.insert(p.receipts_due.end(), rit->second.begin(), rit->second.end());
+    p.receipts_in_flight.erase(rit);
+    return;
+  }
+  auto it = outbox_.find(Key{p.name, *tag});
+  if (it == outbox_.end() || it->second.state != State::kInFlight) return;
+  if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
+    p.in_flight.erase(f);
+  // Released (or modified): the peer could not take it now. Back off per message.
+  OutEntry& entry = it->second;
+  entry.state = State::kQueued;
+  ++entry.releases;
+  auto delay = config_.retry_initial;
+  for (uint32_t i = 1; i < entry.releases && delay < config_.retry_max; ++i) delay *= 2;
+  p.delayed.push_back(Delayed{Clock::now() + std::min(delay, config_.retry_max), *tag});
+}
+
+void AmqpTransport::Engine::requeue_in_flight(Peer& p) {
+  for (auto it = p.in_flight.rbegin(); it != p.in_flight.rend(); ++it) {
+    auto entry = outbox_.find(Key{p.name, *it});
+    if (entry == outbox_.end() || entry->second.state != State::kInFlight) continue;
+    entry->second.state = State::kQueued;
+    p.queue.push_front(*it);
+  }
+  p.in_flight.clear();
+  for (auto& [tag, entries] : p.receipts_in_flight)
+    p.receipts_due.insert(p.receipts_due.end(), entries.begin(), entries.end());
+  p.receipts_in_flight.clear();
+}
+
+Status AmqpTransport::Engine::send(Envelope envelope) {
+  auto recipient = canonical_x500(envelope.recipient);
+  if (!recipient.ok())
+    return make_error(ErrorCode::kInvalidArgument,
+                      "recipient '" + envelope.recipient + "': " + recipient.error().message());
+  envelope.recipient = *recipient;
+  envelope.sender = self_;
+  if (envelope.topic.empty() || envelope.topic == kReceiptTopic)
+    return make_error(ErrorCode::kInvalidArgument, "topic '" + envelope.topic + "' not allowed");
+  if (envelope_bytes(envelope) > config_.limits.max_message_bytes)
+    return make_error(ErrorCode::kLimitExceeded,
+                      "message of " + std::to_string(envelope_bytes(envelope)) + " bytes, limit " +
+                          std::to_string(config_.limits.max_message_bytes));
+  if (!directory_.lookup(envelope.recipient))
+    return make_error(ErrorCode::kNotFound, envelope.recipient + " is not in the network map");
+  OutboxRow row{envelope, content_hash(envelope), false};
+  auto inserted = store_->outbox_insert(row);
+  if (!inserted.ok()) return make_error(ErrorCode::kIo, "outbox: " + inserted.error().message());
+  if (!*inserted) return ok_status();
+  {
+    std::lock_guard lock(mutex_);
+    Key key{envelope.recipient, envelope.id};
+    peer(key.first).queue.push_back(key.second);
+    outbox_.emplace(std::move(key), OutEntry{std::move(envelope), row.content_hash});
+  }
+  wake();
+  return ok_status();
+}
+
+}  // namespace folio::net
