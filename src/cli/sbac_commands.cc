@@ -12,7 +12,7 @@ namespace {
 struct SbacFlags {
   sim::SbacSimOptions options;
   uint64_t seed = 1;
-  std::string seeds;  // "A..B"
+  std::string seeds;         // "A..B"
   bool shape_given = false;  // a sweep keeps --shards/--replicas only if the user chose them
 };
 
@@ -51,8 +51,9 @@ void run_sbac_sim(const SbacFlags& flags) {
     throw CLI::RuntimeError(1);
   }
   if (o.byzantine > (o.replicas - 1) / 3)
-    std::cerr << "warning: " << o.byzantine << " Byzantine replicas per shard exceed f = "
-              << (o.replicas - 1) / 3 << "; the invariants are not expected to hold\n";
+    std::cerr << "warning: " << o.byzantine
+              << " Byzantine replicas per shard exceed f = " << (o.replicas - 1) / 3
+              << "; the invariants are not expected to hold\n";
   if (flags.seeds.empty()) {
     sim::SbacSimOptions one = o;
     one.seed = flags.seed;

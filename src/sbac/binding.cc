@@ -27,9 +27,9 @@ Result<std::vector<ledger::StateRef>> revealed_refs(const ledger::FilteredTransa
 
 // Every required signer of T (the union of the revealed signer lists) is fulfilled by valid
 // signatures over T's id (the requester's consent, as a non-validating notary checks it).
-std::optional<std::string> check_signatures(const std::vector<std::vector<crypto::PublicKey>>& lists,
-                                            const ledger::TxId& id,
-                                            const std::vector<ledger::TransactionSignature>& sigs) {
+std::optional<std::string> check_signatures(
+    const std::vector<std::vector<crypto::PublicKey>>& lists, const ledger::TxId& id,
+    const std::vector<ledger::TransactionSignature>& sigs) {
   Bytes payload = ledger::signature_payload(id);
   std::set<crypto::PublicKey> signed_leaves;
   for (const ledger::TransactionSignature& s : sigs) {
@@ -55,8 +55,8 @@ std::optional<std::string> check_proved_states(const PrepareCommand& command,
   for (size_t i = 0; i < wanted.size(); ++i) {
     const ledger::ProvedState& p = binding.proved[i];
     if (p.ref != wanted[i]) return "proved states do not match the inputs and references";
-    if (Status s = p.verify(); !s.ok()) return "proved state " + p.ref.describe() + ": " +
-                                               s.error().context;
+    if (Status s = p.verify(); !s.ok())
+      return "proved state " + p.ref.describe() + ": " + s.error().context;
   }
   return std::nullopt;
 }
@@ -77,7 +77,8 @@ std::optional<std::string> NonValidatingCheck::reject_bound(const PrepareCommand
   if (*inputs != command.inputs) return "the command's inputs are not the transaction's";
   auto references = revealed_refs(ftx, ComponentGroup::kReferences);
   if (!references.ok()) return "references: " + references.error().context;
-  if (*references != command.references) return "the command's references are not the transaction's";
+  if (*references != command.references)
+    return "the command's references are not the transaction's";
   // The outputs group's count is bound in its group root.
   const ledger::FilteredGroup* outputs = ftx.find(ComponentGroup::kOutputs);
   if (outputs == nullptr) return "the outputs group is not revealed";

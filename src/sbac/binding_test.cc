@@ -161,9 +161,8 @@ TEST_F(BindingTest, AValidatingShardAbortsWhatItsContractsRefuse) {
   // runs as session 1.
   PrepareCommand honest = command_of(payment_);
   honest.session = Sequence(1);
-  Outcome ok = table.execute(
-      BoundPrepareCommand{honest, bind_validating(payment_, proved()), true},
-      ledger::Timestamp(10), check);
+  Outcome ok = table.execute(BoundPrepareCommand{honest, bind_validating(payment_, proved()), true},
+                             ledger::Timestamp(10), check);
   ASSERT_TRUE(std::holds_alternative<AcceptDecision>(ok));
   EXPECT_EQ(std::get<AcceptDecision>(ok).verdict, Verdict::kCommit);
   EXPECT_FALSE(table.find(StateRef{genesis_id_, 0})->active);

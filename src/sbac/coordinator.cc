@@ -46,11 +46,12 @@ void Coordinator::send_phase_commands() {
     // accept would be refused (no session) and then kept out of the log as a duplicate forever.
     // A shard that missed the prepare (an abort decided on another shard's vote) gets it again.
     for (ShardId shard : concerned)
-      out_.push_back(CoordinatorSend{
-          shard, SubmitCommand{accept && shard_prepared(shard) ? *accept : bytes}});
+      out_.push_back(
+          CoordinatorSend{shard, SubmitCommand{accept && shard_prepared(shard) ? *accept : bytes}});
   }
   for (ShardId shard : concerned)
-    out_.push_back(CoordinatorSend{shard, StatusQuery{SessionKey{command_.tx_id, command_.session}}});
+    out_.push_back(
+        CoordinatorSend{shard, StatusQuery{SessionKey{command_.tx_id, command_.session}}});
 }
 
 bool Coordinator::shard_prepared(ShardId shard) const {

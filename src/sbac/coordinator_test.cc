@@ -232,15 +232,15 @@ TEST_F(CoordinatorTest, ReplayedAbortReachesALaterSessionOnlyWithoutTheDefences)
     ASSERT_TRUE(std::holds_alternative<PrepareDecision>(table.prepare(s0, now_, check_)));
     // Session 0 aborts because shard 1 voted abort.
     AcceptCommand abort0{
-        s0.tx_id, s0.session, Verdict::kAbort,
-        {testing::vote(net_, Prepared{s0.tx_id, s0.session, Verdict::kAbort, ShardId(1),
-                                      net_.map.epoch},
-                       2)}};
+        s0.tx_id,
+        s0.session,
+        Verdict::kAbort,
+        {testing::vote(
+            net_, Prepared{s0.tx_id, s0.session, Verdict::kAbort, ShardId(1), net_.map.epoch}, 2)}};
     ASSERT_TRUE(std::holds_alternative<AcceptDecision>(table.accept(abort0)));
     PrepareCommand s1 = s0;
     s1.session = Sequence(1);
-    ASSERT_EQ(std::get<PrepareDecision>(table.prepare(s1, now_, check_)).verdict,
-              Verdict::kCommit);
+    ASSERT_EQ(std::get<PrepareDecision>(table.prepare(s1, now_, check_)).verdict, Verdict::kCommit);
     Outcome replayed = table.accept(abort0);
     if (defences) {
       EXPECT_EQ(std::get<AcceptDecision>(replayed).key.session, Sequence(0));  // recorded, no-op

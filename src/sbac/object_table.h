@@ -264,13 +264,13 @@ class ObjectTable {
   // Session-cache pruning (bounded memory). Drops, oldest first and until at most `sessions_max`
   // remain, the sessions of transactions that committed here; the transaction's record stays as a
   // tombstone. The rule that keeps the replay defence sound: a shard must never sign two different
-  // `prepared` verdicts for one session (T, s_T). Were a pruned session simply forgotten, a replayed
-  // prepare(T, s_T) would be sequenced afresh and abort ("already committed"), and that abort vote
-  // could abort T at a concerned shard still waiting for its accept. So every prepare of a pruned
-  // transaction is rejected without a vote, and an accept of a pruned session finds no session and
-  // is ignored. Sessions of transactions that did not commit here are never pruned (a dropped
-  // aborted session could likewise be re-prepared with another verdict); they go with checkpoints,
-  // which are not built yet. Returns how many sessions were dropped.
+  // `prepared` verdicts for one session (T, s_T). Were a pruned session simply forgotten, a
+  // replayed prepare(T, s_T) would be sequenced afresh and abort ("already committed"), and that
+  // abort vote could abort T at a concerned shard still waiting for its accept. So every prepare of
+  // a pruned transaction is rejected without a vote, and an accept of a pruned session finds no
+  // session and is ignored. Sessions of transactions that did not commit here are never pruned (a
+  // dropped aborted session could likewise be re-prepared with another verdict); they go with
+  // checkpoints, which are not built yet. Returns how many sessions were dropped.
   size_t prune_sessions(size_t sessions_max);
 
   // NEGATIVE CONTROL, tests and the simulator only: switches Byzcuit's replay defences off. An

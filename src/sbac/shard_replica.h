@@ -70,7 +70,8 @@ struct SubmitCommand {
 using ManagerMessage = std::variant<SubmitCommand, StatusQuery>;
 using ReplicaMessage = std::variant<SignedPrepared, SignedAccepted>;
 
-// ---- The replica ---------------------------------------------------------------------------------
+// ---- The replica
+// ---------------------------------------------------------------------------------
 
 struct ShardReplicaConfig {
   ShardReplicaConfig(ShardId shard, ShardMap map, const PrepareCheck* check, crypto::PrivateKey key)

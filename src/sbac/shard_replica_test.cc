@@ -28,8 +28,7 @@ class ShardReplicaTest : public ::testing::Test {
       consensus.idle_proposal_delay_ms = 20;
       replicas_.push_back(std::make_unique<ShardReplica>(std::move(config), consensus,
                                                          consensus::RestoredState{}, 0));
-      validators_.push_back(
-          std::make_unique<consensus::Validator>(committee_, consensus.limits));
+      validators_.push_back(std::make_unique<consensus::Validator>(committee_, consensus.limits));
       a_ = testing::ref_on(ShardId(0), kShards, "a");
       b_ = testing::ref_on(ShardId(1), kShards, "b");
       EXPECT_TRUE(replicas_[i]->add_genesis(a_).ok());
@@ -126,10 +125,12 @@ TEST_F(ShardReplicaTest, AnUnacceptedSessionIsTakenOverAfterItsTimeout) {
   ASSERT_FALSE(takeovers_[0].empty());
   EXPECT_EQ(takeovers_[0][0].command, c);
   // Once the accept is sequenced, the timer stops.
-  AcceptCommand abort{c.tx_id, c.session, Verdict::kAbort,
-                      {testing::vote(net_, Prepared{c.tx_id, c.session, Verdict::kAbort,
-                                                    ShardId(1), net_.map.epoch},
-                                     2)}};
+  AcceptCommand abort{
+      c.tx_id,
+      c.session,
+      Verdict::kAbort,
+      {testing::vote(
+          net_, Prepared{c.tx_id, c.session, Verdict::kAbort, ShardId(1), net_.map.epoch}, 2)}};
   submit(abort);
   run(300);
   takeovers_.clear();

@@ -79,8 +79,8 @@ struct Partition {
 struct Decisions {
   std::map<SessionKey, sbac::Verdict> prepared;
   std::map<SessionKey, sbac::Verdict> accepted;
-  std::set<SessionKey> open;                   // prepared, not yet accepted
-  std::map<StateRef, SessionKey> consumed;     // by which session
+  std::set<SessionKey> open;                // prepared, not yet accepted
+  std::map<StateRef, SessionKey> consumed;  // by which session
   std::vector<std::string> double_consumption;
 };
 
@@ -199,9 +199,9 @@ class SbacSimulation {
   std::optional<crypto::PrivateKey> bank_;
   ledger::Party notary_;
   std::map<TxId, ledger::WireTransaction> transactions_;  // genesis and every payment built
-  std::map<StateRef, Coin> coins_;                         // every state ever created or planned
-  std::map<StateRef, Coin> unspent_;                       // as the clients believe
-  std::set<StateRef> reserved_;                            // inputs of payments in flight
+  std::map<StateRef, Coin> coins_;                        // every state ever created or planned
+  std::map<StateRef, Coin> unspent_;                      // as the clients believe
+  std::set<StateRef> reserved_;                           // inputs of payments in flight
   uint64_t issued_ = 0;
   std::vector<Payment> payments_;
   std::map<TxId, size_t> payment_of_;
@@ -284,8 +284,8 @@ void SbacSimulation::build() {
       // batch_count_max; S-BAC commands of a few KiB need it raised.
       consensus::MessageLimits limits;
       limits.batch_count_max = kBatchCountMax;
-      node.validator = std::make_unique<consensus::Validator>(*committees_[s], limits,
-                                                              verify_caches_[s].get());
+      node.validator =
+          std::make_unique<consensus::Validator>(*committees_[s], limits, verify_caches_[s].get());
       consensus::ReplicaConfig config(*committees_[s], consensus::ReplicaId(i), keys_[s][i]);
       config.limits = limits;
       config.view_timeout_ms = 300;
@@ -336,10 +336,10 @@ void SbacSimulation::build() {
 
 void SbacSimulation::build_genesis() {
   ledger::WireTransaction genesis;
-  contracts::IssuedCurrency token{contracts::PartyAndReference{
-                                      ledger::Party{"O=Bank, L=Sim, C=GB", bank_->public_key()},
-                                      Bytes{1}},
-                                  "GBP"};
+  contracts::IssuedCurrency token{
+      contracts::PartyAndReference{ledger::Party{"O=Bank, L=Sim, C=GB", bank_->public_key()},
+                                   Bytes{1}},
+      "GBP"};
   for (uint32_t a = 0; a < options_.accounts; ++a)
     for (uint32_t k = 0; k < kCoinsPerAccount; ++k)
       genesis.outputs.push_back(contracts::cash_output(contracts::CashAmount{kCoinValue, token},
@@ -520,9 +520,9 @@ void SbacSimulation::flush(uint32_t r, int64_t t) {
     SessionKey key{takeover.command.tx_id, takeover.command.session};
     if (node.takeovers.contains(key)) continue;
     ++result_.takeovers;
-    auto [it, fresh] = node.takeovers.emplace(
-        key, Coordinator(takeover.command, std::move(takeover.binding), map_,
-                         sbac::CoordinatorConfig{kResendTicks, 1}));
+    auto [it, fresh] =
+        node.takeovers.emplace(key, Coordinator(takeover.command, std::move(takeover.binding), map_,
+                                                sbac::CoordinatorConfig{kResendTicks, 1}));
     send_coordinator(r, it->second.take_ready(), t);
   }
   node.replica->advance(ready);
@@ -637,10 +637,10 @@ void SbacSimulation::start_client(uint32_t c, int64_t t) {
   uint32_t payee = static_cast<uint32_t>(workload_.below(accounts - 1));
   if (payee >= payer) ++payee;
   uint64_t amount = 1 + workload_.below(total);
-  contracts::IssuedCurrency token{contracts::PartyAndReference{
-                                      ledger::Party{"O=Bank, L=Sim, C=GB", bank_->public_key()},
-                                      Bytes{1}},
-                                  "GBP"};
+  contracts::IssuedCurrency token{
+      contracts::PartyAndReference{ledger::Party{"O=Bank, L=Sim, C=GB", bank_->public_key()},
+                                   Bytes{1}},
+      "GBP"};
   tx.outputs.push_back(contracts::cash_output(contracts::CashAmount{amount, token},
                                               accounts_[payee].public_key(), notary_));
   if (amount < total)
@@ -677,8 +677,9 @@ void SbacSimulation::start_client(uint32_t c, int64_t t) {
       tx, id, sbac::Sequence(0), static_cast<uint32_t>(workload_.below(kDummySlots)));
   sbac::PrepareBinding binding = options_.validating ? sbac::bind_validating(stx, proved)
                                                      : sbac::bind_non_validating(stx, proved);
-  Payment pay{stx, id, sbac::concerned_shards(id, command.inputs, command.references,
-                                              command.output_count, options_.shards),
+  Payment pay{stx, id,
+              sbac::concerned_shards(id, command.inputs, command.references, command.output_count,
+                                     options_.shards),
               c};
   if (pay.concerned.size() > 1) ++result_.cross_shard;
   transactions_[id] = tx;
@@ -738,8 +739,14 @@ void SbacSimulation::inject_command(const Bytes& command, ShardId shard, int64_t
   injected_.insert(crypto::sha256(command));
   for (uint32_t r = 0; r < options_.replicas; ++r) {
     // The adversary is a network party: its messages are not subject to the faults it exploits.
-    schedule(Event{at, 0, EventKind::kToReplica, replica_endpoint(shard, r), replica_count(), {},
-                   sbac::ManagerMessage{sbac::SubmitCommand{command}}, {}});
+    schedule(Event{at,
+                   0,
+                   EventKind::kToReplica,
+                   replica_endpoint(shard, r),
+                   replica_count(),
+                   {},
+                   sbac::ManagerMessage{sbac::SubmitCommand{command}},
+                   {}});
   }
 }
 
@@ -783,15 +790,17 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
   for (const sbac::AcceptCommand& old : accepts_seen_[fresh.tx_id]) {
     if (old.session >= fresh.session) continue;
     commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(old)));
-    for (const auto& [shard_verdict, signers] : prepared_seen_[SessionKey{old.tx_id, old.session}]) {
+    for (const auto& [shard_verdict, signers] :
+         prepared_seen_[SessionKey{old.tx_id, old.session}]) {
       if (shard_verdict.second != old.verdict) continue;
       uint32_t quorum = map_.shard(shard_verdict.first).vote_quorum();
       if (signers.size() <= quorum) continue;
       sbac::AcceptCommand variant = old;
       sbac::PreparedVote vote;
-      vote.statement = sbac::Prepared{old.tx_id, old.session, old.verdict, shard_verdict.first,
-                                      map_.epoch};
-      for (auto it = signers.rbegin(); it != signers.rend() && vote.signatures.size() < quorum; ++it)
+      vote.statement =
+          sbac::Prepared{old.tx_id, old.session, old.verdict, shard_verdict.first, map_.epoch};
+      for (auto it = signers.rbegin(); it != signers.rend() && vote.signatures.size() < quorum;
+           ++it)
         vote.signatures.push_back(it->second);
       std::reverse(vote.signatures.begin(), vote.signatures.end());
       variant.evidence = {vote};
@@ -807,8 +816,8 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
       auto it = by_shard.find({shard, sbac::Verdict::kCommit});
       if (it == by_shard.end() || it->second.size() < quorum) continue;
       sbac::PreparedVote vote;
-      vote.statement = sbac::Prepared{key.tx_id, key.session, sbac::Verdict::kCommit, shard,
-                                      map_.epoch};
+      vote.statement =
+          sbac::Prepared{key.tx_id, key.session, sbac::Verdict::kCommit, shard, map_.epoch};
       for (const auto& [by, signature] : it->second) {
         if (vote.signatures.size() == quorum) break;
         vote.signatures.push_back(signature);
@@ -817,7 +826,8 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
       break;
     }
   }
-  if (!forged.evidence.empty()) commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(forged)));
+  if (!forged.evidence.empty())
+    commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(forged)));
   // Old accepts go to one concerned shard only: all-or-nothing is what they attack.
   std::vector<ShardId> targets(concerned.begin(), concerned.end());
   ShardId target = targets[adversary_.below(targets.size())];
@@ -919,13 +929,14 @@ void SbacSimulation::check(SbacSimResult& result) {
     if (n.lies != 0) continue;
     const ReplicaNode* ref = reference[n.shard.value()];
     for (const auto* maps : {&n.decisions.prepared, &n.decisions.accepted}) {
-      const auto& theirs = maps == &n.decisions.prepared ? ref->decisions.prepared
-                                                         : ref->decisions.accepted;
+      const auto& theirs =
+          maps == &n.decisions.prepared ? ref->decisions.prepared : ref->decisions.accepted;
       for (const auto& [key, verdict] : *maps) {
         auto it = theirs.find(key);
         if (it != theirs.end() && it->second != verdict)
-          v.push_back("shard " + std::to_string(n.shard.value()) + ": honest replicas disagree on " +
-                      key.tx_id.value().short_hex() + "/" + std::to_string(key.session.value()));
+          v.push_back("shard " + std::to_string(n.shard.value()) +
+                      ": honest replicas disagree on " + key.tx_id.value().short_hex() + "/" +
+                      std::to_string(key.session.value()));
       }
     }
   }
@@ -1003,7 +1014,8 @@ void SbacSimulation::check(SbacSimResult& result) {
   for (const auto& [id, certificate] : certificates_) {
     auto pay = payment_of_.find(id);
     if (pay == payment_of_.end()) continue;
-    if (Status s = sbac::verify_certificate(id, certificate, payments_[pay->second].concerned, map_);
+    if (Status s =
+            sbac::verify_certificate(id, certificate, payments_[pay->second].concerned, map_);
         !s.ok())
       v.push_back("a manager's certificate for " + id.value().short_hex() +
                   " does not verify: " + s.error().context);
@@ -1043,7 +1055,8 @@ void SbacSimulation::check(SbacSimResult& result) {
 
 }  // namespace
 
-// ---- Options and results --------------------------------------------------------------------------
+// ---- Options and results
+// --------------------------------------------------------------------------
 
 std::string SbacSimOptions::describe() const {
   std::ostringstream out;
@@ -1061,9 +1074,9 @@ std::string SbacSimOptions::command_line() const {
   std::ostringstream out;
   out << "folio sim sbac --seed " << seed << " --shards " << shards << " --replicas " << replicas
       << " --byzantine " << byzantine << " --behaviours " << byzantine_behaviours
-      << " --transactions " << transactions << " --accounts " << accounts
-      << " --client-crash-ppm " << client_crash_ppm << " --loss-ppm " << loss_ppm
-      << " --tail-ppm " << tail_ppm << " --heal-ms " << heal_ms;
+      << " --transactions " << transactions << " --accounts " << accounts << " --client-crash-ppm "
+      << client_crash_ppm << " --loss-ppm " << loss_ppm << " --tail-ppm " << tail_ppm
+      << " --heal-ms " << heal_ms;
   if (high_contention) out << " --high-contention";
   if (validating) out << " --validating";
   if (partitions) out << " --partitions";

@@ -1,6 +1,6 @@
 // The deterministic simulator of the sharded notary (issue 4): K shards, each a committee of N
-// real consensus::Replicas driving S-BAC ShardReplicas, clients paying folio.Cash to each other with
-// real signed transactions, and every fault derived from one seed.
+// real consensus::Replicas driving S-BAC ShardReplicas, clients paying folio.Cash to each other
+// with real signed transactions, and every fault derived from one seed.
 //
 // Faults: message latency with a heavy tail, loss and partitions of any nodes until `heal_ms`;
 // clients that crash mid-protocol (their sessions are finished by a replica's takeover); up to
@@ -32,20 +32,20 @@
 namespace folio::sim {
 
 enum SbacByzantine : uint32_t {
-  kSbacSilent = 1u << 0,         // signs nothing, answers no query
-  kSbacFlip = 1u << 1,           // signs the opposite verdict of every decision
-  kSbacEquivocate = 1u << 2,     // honest statements to some managers, flipped ones to others
-  kSbacLieSequence = 1u << 3,    // reports a false sequence_max
-  kSbacGarbage = 1u << 4,        // submits undecodable commands to its shard
-  kSbacConsensus = 1u << 5,      // also lies in consensus (sim::Byzantine, random behaviours)
+  kSbacSilent = 1u << 0,       // signs nothing, answers no query
+  kSbacFlip = 1u << 1,         // signs the opposite verdict of every decision
+  kSbacEquivocate = 1u << 2,   // honest statements to some managers, flipped ones to others
+  kSbacLieSequence = 1u << 3,  // reports a false sequence_max
+  kSbacGarbage = 1u << 4,      // submits undecodable commands to its shard
+  kSbacConsensus = 1u << 5,    // also lies in consensus (sim::Byzantine, random behaviours)
   kSbacBehaviourAll = (1u << 6) - 1,
 };
 
 struct SbacSimOptions {
   uint64_t seed = 1;
   uint32_t shards = 2;
-  uint32_t replicas = 4;          // per shard, 3f+1
-  uint32_t byzantine = 0;         // per shard; more than f only as a negative control
+  uint32_t replicas = 4;              // per shard, 3f+1
+  uint32_t byzantine = 0;             // per shard; more than f only as a negative control
   uint32_t byzantine_behaviours = 0;  // SbacByzantine flags; 0: a random mix per replica
   uint32_t accounts = 8;
   uint32_t transactions = 12;
@@ -79,10 +79,10 @@ struct SbacSimResult {
   uint64_t committed = 0;  // transactions committed at every concerned shard
   uint64_t aborted = 0;    // transactions with no committed session
   uint64_t cross_shard = 0;
-  uint64_t sessions = 0;   // sessions prepared anywhere
+  uint64_t sessions = 0;  // sessions prepared anywhere
   uint64_t takeovers = 0;
   uint64_t client_crashes = 0;
-  uint64_t replays = 0;    // messages the replay adversary injected
+  uint64_t replays = 0;  // messages the replay adversary injected
   uint64_t undecodable = 0;
   uint64_t messages_sent = 0;
   uint64_t messages_dropped = 0;
