@@ -30,6 +30,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "net/amqp_names.h"
@@ -405,6 +406,33 @@ TEST_F(AmqpTransportTest, SameIdFromTwoSendersIsNotADuplicate) {
     return bob.envelopes.size() == 2;
   }));
   EXPECT_EQ(bob.transport->stats().duplicates, 0u);
+}
+
+TEST_F(AmqpTransportTest, HandlerRunsOnOneThreadOneCallAtATime) {
+  Node& bob = start_node(kBob);
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  std::mutex threads_mutex;
+  std::set<std::thread::id> threads;
+  std::atomic<int> calls{0};
+  bob.transport->set_handler([&](const Envelope&) {
+    if (inside.fetch_add(1) != 0) ++overlaps;
+    {
+      std::lock_guard lock(threads_mutex);
+      threads.insert(std::this_thread::get_id());
+    }
+    std::this_thread::yield();
+    inside.fetch_sub(1);
+    ++calls;
+    return Disposition::kAccepted;
+  });
+  std::vector<Node*> senders = {&start_node(kAlice), &start_node(kCarol), &start_node(kMallory)};
+  for (int i = 0; i < 200; ++i)
+    for (Node* sender : senders) ASSERT_TRUE(send(*sender, kBob, message_id(i)).ok());
+  ASSERT_TRUE(eventually([&] { return calls.load() == 600; }));
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_EQ(threads.size(), 1u);
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
 }
 
 TEST_F(AmqpTransportTest, PeerFromAnotherRootIsRefused) {
