@@ -77,6 +77,15 @@ class Database {
   // test for a row rather than catching a constraint error, or use ON CONFLICT DO NOTHING.
   virtual Status transact(const std::function<Status(Session&)>& fn) = 0;
 
+  // A transaction that only reads: one consistent snapshot for all its statements, which does not
+  // hold up writers on other connections (SQLite: a deferred BEGIN in WAL mode with query_only;
+  // PostgreSQL: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY). A statement that would write
+  // fails with kInvalidArgument. Always ends in ROLLBACK. Not reentrant. (Added with the
+  // implementations; the default, for wrappers, runs transact.)
+  virtual Status read_transaction(const std::function<Status(Session&)>& fn) {
+    return transact(fn);
+  }
+
   // One statement in its own transaction (convenience for reads and single writes).
   virtual Result<int64_t> exec(std::string_view sql, Params params = {}) = 0;
   virtual Result<Rows> query(std::string_view sql, Params params = {}) = 0;

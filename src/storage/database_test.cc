@@ -278,6 +278,42 @@ TEST_P(DatabaseTest, SecondConnectionSeesCommittedWrites) {
   EXPECT_EQ((*rows)[0].integer(0), 1);
 }
 
+TEST_P(DatabaseTest, ReadTransactionIsASnapshotThatRefusesWritesAndBlocksNoWriter) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k INTEGER)").ok());
+  ASSERT_TRUE(db.exec("INSERT INTO t (k) VALUES (1)").ok());
+  Result<std::unique_ptr<Database>> other = open_another();
+  ASSERT_TRUE(other.ok()) << other.error().message();
+  auto count = [](Session& session) -> int64_t {
+    Result<Rows> rows = session.query("SELECT COUNT(*) FROM t");
+    EXPECT_TRUE(rows.ok()) << rows.error().message();
+    return rows.ok() ? (*rows)[0].integer(0) : -1;
+  };
+  Status status = db.read_transaction([&](Session& session) -> Status {
+    EXPECT_EQ(count(session), 1);
+    // Another connection writes meanwhile, without waiting for this reader.
+    Status written = (*other)->transact([](Session& writer) -> Status {
+      FOLIO_TRY(writer.exec("INSERT INTO t (k) VALUES (2)"));
+      return ok_status();
+    });
+    EXPECT_TRUE(written.ok()) << written.error().message();
+    EXPECT_EQ(count(session), 1);  // still the snapshot
+    return ok_status();
+  });
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  Status write = db.read_transaction([](Session& session) -> Status {
+    FOLIO_TRY(session.exec("INSERT INTO t (k) VALUES (3)"));
+    return ok_status();
+  });
+  ASSERT_FALSE(write.ok());
+  EXPECT_EQ(write.error().code, ErrorCode::kInvalidArgument) << write.error().message();
+  // Afterwards the connection writes again, and sees the other's row.
+  ASSERT_TRUE(db.exec("INSERT INTO t (k) VALUES (4)").ok());
+  Result<Rows> rows = db.query("SELECT COUNT(*) FROM t");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].integer(0), 3);
+}
+
 TEST_P(DatabaseTest, LikeIsCaseSensitiveOnBoth) {
   Database& db = database();
   ASSERT_TRUE(db.exec("CREATE TABLE t (s TEXT)").ok());

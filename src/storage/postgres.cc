@@ -210,6 +210,23 @@ class PostgresDatabase final : public Database {
     return status;
   }
 
+  Status read_transaction(const std::function<Status(Session&)>& fn) override {
+    if (in_transaction_)
+      return make_error(ErrorCode::kInvalidArgument, "postgres: transact is not reentrant");
+    FOLIO_TRY(reconnect_if_lost());
+    FOLIO_TRY(command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    in_transaction_ = true;
+    failed_.reset();
+    PostgresSession session(*this);
+    Status status = fn(session);
+    if (status.ok() && failed_.has_value()) status = *failed_;
+    if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
+      (void)command("ROLLBACK");
+    in_transaction_ = false;
+    failed_.reset();
+    return status;
+  }
+
   Result<int64_t> exec(std::string_view sql, Params params) override {
     if (!in_transaction_) FOLIO_TRY(reconnect_if_lost());
     return run(sql, params, nullptr);

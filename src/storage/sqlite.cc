@@ -89,6 +89,29 @@ class SqliteDatabase final : public Database {
 
   Backend backend() const override { return Backend::kSqlite; }
 
+  Status read_transaction(const std::function<Status(Session&)>& fn) override {
+    if (in_transaction_)
+      return make_error(ErrorCode::kInvalidArgument, "sqlite: transact is not reentrant");
+    // Deferred: the snapshot starts with the first read and takes no write lock.
+    FOLIO_TRY(run_plain("BEGIN DEFERRED"));
+    Status status = run_plain("PRAGMA query_only = ON");
+    if (status.ok()) {
+      in_transaction_ = true;
+      read_only_ = true;
+      failed_.reset();
+      SqliteSession session(*this);
+      status = fn(session);
+      if (status.ok() && failed_.has_value()) status = *failed_;
+      in_transaction_ = false;
+      read_only_ = false;
+      failed_.reset();
+    }
+    rollback();
+    Status restored = run_plain("PRAGMA query_only = OFF");
+    FOLIO_TRY(status);
+    return restored;
+  }
+
   Status transact(const std::function<Status(Session&)>& fn) override {
     if (in_transaction_)
       return make_error(ErrorCode::kInvalidArgument, "sqlite: transact is not reentrant");
@@ -195,7 +218,11 @@ class SqliteDatabase final : public Database {
 
  private:
   Error error_from(int code, std::string_view sql) const {
-    return make_error(map_sqlite_code(code), "sqlite: " + sql_head(sql) + ": " +
+    // A write refused by query_only is the caller's mistake, not a read-only disk.
+    const ErrorCode mapped = read_only_ && (code & 0xff) == SQLITE_READONLY
+                                 ? ErrorCode::kInvalidArgument
+                                 : map_sqlite_code(code);
+    return make_error(mapped, "sqlite: " + sql_head(sql) + ": " +
                                                  sqlite3_errmsg(db_) + " (" +
                                                  sqlite3_errstr(code) + ")");
   }
@@ -331,6 +358,7 @@ class SqliteDatabase final : public Database {
   sqlite3* db_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
   bool in_transaction_ = false;
+  bool read_only_ = false;  // inside read_transaction
   std::optional<Error> failed_;  // the first failed statement of the open transaction
 };
 

@@ -58,16 +58,18 @@ Result<ledger::TxId> parse_tx_id(const std::string& hex) {
   return ledger::TxId(hash);
 }
 
-// Runs fn in a transaction of the database and returns its value.
+// Runs fn in a transaction of the database (a read-only snapshot when `read`) and returns its
+// value.
 template <class T, class Fn>
-Result<T> in_transaction(storage::Database& database, Fn&& fn) {
+Result<T> in_transaction(storage::Database& database, bool read, Fn&& fn) {
   std::optional<T> out;
-  FOLIO_TRY(database.transact([&](Session& session) -> Status {
+  auto body = [&](Session& session) -> Status {
     Result<T> result = fn(session);
     if (!result.ok()) return result.error();
     out = std::move(result).value();
     return ok_status();
-  }));
+  };
+  FOLIO_TRY(read ? database.read_transaction(body) : database.transact(body));
   return std::move(*out);
 }
 
@@ -345,7 +347,8 @@ Result<Page> Vault::query(Session& session, const Query& query) {
 }
 
 Result<Page> Vault::query(const Query& q) {
-  return in_transaction<Page>(database_, [&](Session& session) { return query(session, q); });
+  return in_transaction<Page>(database_, /*read=*/true,
+                              [&](Session& session) { return query(session, q); });
 }
 
 Result<std::vector<VaultState>> Vault::load(Session& session,
@@ -378,7 +381,7 @@ Result<int64_t> Vault::count(Session& session, const QueryCriteria& criteria) {
 }
 
 Result<int64_t> Vault::count(const QueryCriteria& criteria) {
-  return in_transaction<int64_t>(database_,
+  return in_transaction<int64_t>(database_, /*read=*/true,
                                  [&](Session& session) { return count(session, criteria); });
 }
 
@@ -457,7 +460,7 @@ Result<int64_t> Vault::release(Session& session, std::string_view lock_id,
 }
 
 Result<int64_t> Vault::release(std::string_view lock_id) {
-  return in_transaction<int64_t>(database_,
+  return in_transaction<int64_t>(database_, /*read=*/false,
                                  [&](Session& session) { return release(session, lock_id); });
 }
 
