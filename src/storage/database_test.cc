@@ -374,6 +374,50 @@ TEST(Postgres, AKilledServerGivesErrorsAndALaterServerIsReconnected) {
   EXPECT_EQ((*rows)[0].integer(0), 1);
 }
 
+// NUMERIC arrives in PostgreSQL's binary form (base-10000 digits), decoded by hand: integral values
+// become INTEGER, others REAL, and what does not fit 64 bits is an error, not a wrong number.
+TEST(Postgres, NumericResultsDecode) {
+  if (!testing::PgServer::binaries_available()) GTEST_SKIP() << "no PostgreSQL binaries";
+  Result<testing::PgServer*> server = testing::shared_pg_server();
+  ASSERT_TRUE(server.ok()) << server.error().message();
+  Result<std::string> conninfo = (*server)->create_database();
+  ASSERT_TRUE(conninfo.ok()) << conninfo.error().message();
+  Result<std::unique_ptr<Database>> db = open_postgres({.conninfo = *conninfo});
+  ASSERT_TRUE(db.ok()) << db.error().message();
+  const std::vector<std::pair<std::string, int64_t>> integers = {
+      {"0", 0},
+      {"7", 7},
+      {"10000", 10000},
+      {"20000000", 20000000},
+      {"100000000", 100000000},
+      {"-12345678901234", -12345678901234},
+      {"9223372036854775807", std::numeric_limits<int64_t>::max()},
+      {"-9223372036854775808", std::numeric_limits<int64_t>::min()}};
+  for (const auto& [text, expected] : integers) {
+    const Value param[] = {text};
+    Result<Rows> rows = (*db)->query("SELECT CAST(CAST(? AS TEXT) AS NUMERIC)", param);
+    ASSERT_TRUE(rows.ok()) << text << ": " << rows.error().message();
+    ASSERT_TRUE(std::holds_alternative<int64_t>((*rows)[0].values[0])) << text;
+    EXPECT_EQ((*rows)[0].integer(0), expected) << text;
+  }
+  const std::vector<std::pair<std::string, double>> reals = {
+      {"1.25", 1.25}, {"-0.5", -0.5}, {"12345.0001", 12345.0001}, {"0.00000001", 1e-8}};
+  for (const auto& [text, expected] : reals) {
+    const Value param[] = {text};
+    Result<Rows> rows = (*db)->query("SELECT CAST(CAST(? AS TEXT) AS NUMERIC)", param);
+    ASSERT_TRUE(rows.ok()) << text << ": " << rows.error().message();
+    ASSERT_TRUE(std::holds_alternative<double>((*rows)[0].values[0])) << text;
+    EXPECT_DOUBLE_EQ((*rows)[0].real(0), expected) << text;
+  }
+  for (const char* text : {"9223372036854775808", "-9223372036854775809",
+                           "123456789012345678901234567890"}) {
+    const Value param[] = {std::string(text)};
+    Result<Rows> rows = (*db)->query("SELECT CAST(CAST(? AS TEXT) AS NUMERIC)", param);
+    ASSERT_FALSE(rows.ok()) << text;
+    EXPECT_EQ(rows.error().code, ErrorCode::kLimitExceeded) << text;
+  }
+}
+
 TEST(Postgres, UnreachableServerIsAnError) {
   Result<std::unique_ptr<Database>> db =
       open_postgres({.conninfo = "host=/nonexistent-folio-socket-dir dbname=x connect_timeout=2"});
