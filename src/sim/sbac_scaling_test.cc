@@ -79,15 +79,20 @@ TEST(SbacScaling, InputsOnDistinctShardsAreCrossShardAndRunTheRealManager) {
 }
 
 TEST(SbacScaling, DoubleSpendsAbortInTheObjectTableAndOnlyThen) {
-  ScalingOptions o = small(2, 2, 3000);
-  o.conflict_ppm = 0;
-  ScalingResult clean = run_sbac_scaling(o);
-  expect_conserved(clean);
-  EXPECT_EQ(clean.aborted, 0u);
-  o.conflict_ppm = 200'000;
-  ScalingResult contended = run_sbac_scaling(o);
-  expect_conserved(contended);
-  EXPECT_GT(contended.aborted, 0u);
+  // On the fast path (1 input) and across shards (2 inputs on distinct shards).
+  for (uint32_t inputs : {1u, 2u}) {
+    SCOPED_TRACE(inputs);
+    ScalingOptions o = small(2, inputs, 3000);
+    o.distinct_shards = true;
+    o.conflict_ppm = 0;
+    ScalingResult clean = run_sbac_scaling(o);
+    expect_conserved(clean);
+    EXPECT_EQ(clean.aborted, 0u);
+    o.conflict_ppm = 200'000;
+    ScalingResult contended = run_sbac_scaling(o);
+    expect_conserved(contended);
+    EXPECT_GT(contended.aborted, 0u);
+  }
 }
 
 TEST(SbacScaling, LatencyIsAtLeastTheMessageDelaysOfOneCommit) {
