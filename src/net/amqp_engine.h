@@ -68,6 +68,9 @@ inline constexpr uint32_t kFrameBytesMax = 256 * 1024;
 // What the AMQP encoding adds to an envelope's bytes (section headers, property names); the
 // receiver's bound on a delivery in progress is max_message_bytes plus this.
 inline constexpr size_t kEncodingSlackBytes = 64 * 1024;
+// Sessions a peer may open on one connection (each oversize message cut off while arriving leaves
+// one behind, holding at most one message's worth of bytes until the connection closes).
+inline constexpr uint16_t kSessionsMax = 16;
 inline const std::string kMessageSizeExceeded = "amqp:link:message-size-exceeded";
 // How long start() waits for the listener to be bound.
 inline constexpr auto kListenDeadline = std::chrono::seconds(30);

@@ -25,10 +25,11 @@ void AmqpTransport::Engine::check_partial_deliveries() {
       ++stats_.incoming_oversize;
       last_refusal_ = "incoming message from " + conn.peer + " passed " + std::to_string(bound) +
                       " bytes while arriving; link closed";
-      // The whole session goes: its window still counts the bytes of the abandoned delivery.
-      receiver.session().close(proton::error_condition(kMessageSizeExceeded, last_refusal_));
+      // Only the link: ending the session while its frames still arrive trips Proton 0.37 ("no
+      // such channel"). The session's window still counts the abandoned bytes, so the sender
+      // continues on a new session; kSessionsMax bounds how often a peer can leave one behind.
+      receiver.close(proton::error_condition(kMessageSizeExceeded, last_refusal_));
       closed = true;
-      break;
     }
     if (closed) proton::connection(connection).wake();
   }

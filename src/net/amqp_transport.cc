@@ -76,6 +76,7 @@ proton::connection_options AmqpTransport::Engine::connection_options(bool server
   // Frames above this are a framing error, so a peer cannot announce a 4 GiB frame and keep the
   // connection waiting for it. Messages larger than a frame span several transfer frames.
   options.max_frame_size(kFrameBytesMax);
+  options.max_sessions(kSessionsMax);
   options.handler(*const_cast<Engine*>(this));
   return options;
 }
