@@ -2,9 +2,10 @@
 // transactions it records, and whether each is consumed.
 //
 // Tables: `vault_states` (one row per relevant output, with its status, times, soft lock and
-// encoded TransactionState), `vault_participants` (the participant keys of each), and one table per
+// encoded TransactionState), `vault_participants` (the participant keys of each),
+// `vault_spent_refs` (inputs consumed before their own transaction was recorded) and one table per
 // VaultSchema of the registry, all created by Database::migrate under the components "vault" and
-// "vault.schema.<name>" when the vault is opened.
+// "vault.schema.<name>" when the vault is opened. docs/storage.md describes them.
 //
 // Writes take a caller's storage::Session, so the flow engine can commit vault changes atomically
 // with its journal and outbox. Tracked queries are fed explicitly: `record` returns the
