@@ -1,0 +1,362 @@
+#include "notary/replica_process.h"
+
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "identity/certificates.h"
+#include "net/amqp_names.h"
+
+namespace folio::notary {
+namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The shard's agreed time comes from leaders' clocks (block timestamps), so the wall clock.
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<sbac::SessionKey> session_of(const sbac::ShardCommand& command) {
+  return std::visit(
+      [](const auto& c) -> std::optional<sbac::SessionKey> {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, sbac::PrepareCommand>) {
+          return sbac::SessionKey{c.tx_id, c.session};
+        } else if constexpr (std::is_same_v<T, sbac::AcceptCommand>) {
+          return sbac::SessionKey{c.tx_id, c.session};
+        } else {
+          return sbac::SessionKey{c.prepare.tx_id, c.prepare.session};
+        }
+      },
+      command);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig& config,
+                                                             const ReplicaProcessOptions& options) {
+  if (!config.shard.has_value())
+    return make_error(ErrorCode::kInvalidArgument, config.name + ": not a replica configuration");
+  std::unique_ptr<ReplicaProcess> p(new ReplicaProcess());
+  p->config_ = config;
+  p->options_ = options;
+  FOLIO_ASSIGN_OR_RETURN(identity::NetworkParameters parameters,
+                         load_network_parameters(config.network_parameters,
+                                                 config.certificates_dir));
+  const identity::NotaryInfo* notary = parameters.find_notary(config.notary);
+  if (notary == nullptr || !notary->shard_map.has_value())
+    return make_error(ErrorCode::kNotFound, "no replicated notary " + config.notary);
+  p->map_ = *notary->shard_map;
+  uint32_t shard = *config.shard;
+  if (!p->map_.contains(sbac::ShardId(shard)) ||
+      config.index >= p->map_.shards[shard].replicas.size() ||
+      notary->replica_names[shard][config.index] != config.name)
+    return make_error(ErrorCode::kInvalidArgument,
+                      config.name + ": not replica " + std::to_string(config.index) +
+                          " of shard " + std::to_string(shard) + " in the network parameters");
+  for (uint32_t s = 0; s < p->map_.shard_count(); ++s)
+    for (uint32_t i = 0; i < notary->replica_names[s].size(); ++i) {
+      FOLIO_ASSIGN_OR_RETURN(std::string canonical, net::canonical_x500(notary->replica_names[s][i]));
+      p->roles_[canonical] = PeerRole{s, i};
+    }
+  p->shard_names_ = notary->replica_names[shard];
+
+  // Keys: the identity key is the consensus key, and must be the one the map lists.
+  FOLIO_ASSIGN_OR_RETURN(identity::NodeCertificates certs,
+                         identity::read_node_certificates(config.certificates_dir));
+  FOLIO_ASSIGN_OR_RETURN(crypto::PrivateKey key, certs.identity_key.to_private_key());
+  if (key.public_key() != p->map_.shards[shard].replicas[config.index])
+    return make_error(ErrorCode::kVerification,
+                      config.name + ": identity key is not this replica's key in the shard map");
+
+  consensus::Committee committee(p->map_.shards[shard].replicas);
+  consensus::MessageLimits limits;
+  limits.batch_count_max = options.batch_count_max;
+  limits.batch_bytes_max = options.batch_bytes_max;
+  limits.command_bytes_max = 1u << 20;
+  FOLIO_TRY(limits.check());
+  p->validator_ = std::make_unique<consensus::Validator>(committee, limits);
+
+  FOLIO_ASSIGN_OR_RETURN(p->store_, ReplicaStore::open(config.database));
+  FOLIO_ASSIGN_OR_RETURN(ReplicaStore::Restored restored, p->store_->restore());
+  p->restored_height_ = restored.committed_height;
+
+  consensus::ReplicaConfig rc(committee, consensus::ReplicaId(config.index), key);
+  rc.limits = limits;
+  rc.mempool.command_bytes_max = limits.command_bytes_max;
+  rc.mempool.bytes_max = 256u << 20;
+  rc.view_timeout_ms = options.view_timeout_ms;
+  rc.backoff_shift_max = options.backoff_shift_max;
+  rc.idle_proposal_delay_ms = 50;
+  rc.fetch_retry_ms = 100;
+  // Catch-up after a restart walks back through stored blocks: keep many.
+  rc.committed_blocks_retained_max = 1u << 16;
+  sbac::ShardReplicaConfig sc(sbac::ShardId(shard), p->map_, &p->check_, key);
+  sc.takeover_ticks = 0;  // takeover is not run by the process yet (header comment)
+  p->replica_ = std::make_unique<sbac::ShardReplica>(std::move(sc), std::move(rc),
+                                                     restored.state, wall_ms());
+
+  // Genesis: the states this shard manages.
+  FOLIO_ASSIGN_OR_RETURN(GenesisSpec genesis, load_genesis(config.genesis));
+  for (const ledger::WireTransaction& tx : genesis_transactions(genesis)) {
+    ledger::TxId id = tx.id();
+    for (uint32_t i = 0; i < tx.outputs.size(); ++i) {
+      ledger::StateRef ref{id, i};
+      if (sbac::shard_of(ref, p->map_) == sbac::ShardId(shard))
+        FOLIO_TRY(p->replica_->add_genesis(ref));
+    }
+  }
+
+  for (const PeerEntry& peer : config.peers) {
+    FOLIO_TRY(p->directory_.put(peer.name, net::PeerInfo{{peer.address}, peer.key}));
+    FOLIO_ASSIGN_OR_RETURN(std::string canonical, net::canonical_x500(peer.name));
+    p->roles_.try_emplace(canonical, PeerRole{});
+  }
+  storage::SqliteOptions tdb;
+  tdb.path = config.transport_database;
+  FOLIO_ASSIGN_OR_RETURN(p->transport_db_, storage::open_sqlite(tdb));
+  identity::NodeCertificateFiles files = identity::NodeCertificateFiles::in(config.certificates_dir);
+  net::AmqpConfig ac;
+  ac.self = config.name;
+  ac.listen_host = config.listen_host;
+  ac.listen_port = config.listen_port;
+  ac.tls_certificate_path = files.tls_chain;
+  ac.tls_private_key_path = files.tls_key;
+  ac.trusted_root_path = files.root;
+  ac.limits.max_message_bytes = 24u << 20;
+  ac.retry_initial = std::chrono::milliseconds(50);
+  ac.retry_max = std::chrono::milliseconds(500);
+  ac.credit_window = 1024;
+  ac.tick = std::chrono::milliseconds(5);
+  FOLIO_ASSIGN_OR_RETURN(p->transport_,
+                         net::AmqpTransport::create(ac, p->directory_, *p->transport_db_, key));
+  ReplicaProcess* self = p.get();
+  p->transport_->set_handler([self](const net::Envelope& e) {
+    net::Disposition d = net::Disposition::kAccepted;
+    self->enqueue(e, d);
+    return d;
+  });
+  p->transport_->set_outcome_handler([](const net::MessageId&, net::Disposition) {});
+  return p;
+}
+
+ReplicaProcess::~ReplicaProcess() {
+  if (transport_) transport_->stop();
+}
+
+Status ReplicaProcess::start() { return transport_->start(); }
+
+void ReplicaProcess::enqueue(const net::Envelope& envelope, net::Disposition& disposition) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (inbox_.size() >= options_.inbox_max) {
+    overflow_.fetch_add(1, std::memory_order_relaxed);
+    disposition = net::Disposition::kRejected;
+    return;
+  }
+  inbox_.push_back(envelope);
+  wake_.notify_one();
+}
+
+void ReplicaProcess::send(const std::string& to, std::string_view topic, Bytes payload) {
+  net::Envelope e;
+  e.id = ids_.next();
+  e.recipient = to;
+  e.topic = std::string(topic);
+  e.payload = std::move(payload);
+  Status s = transport_->send(std::move(e));
+  if (!s.ok()) std::cerr << "replica: send to " << to << " failed: " << s.error().message() << "\n";
+}
+
+void ReplicaProcess::remember_manager(const sbac::SessionKey& key, const std::string& manager) {
+  auto [it, fresh] = managers_.try_emplace(key);
+  it->second.insert(manager);
+  if (!fresh) return;
+  manager_order_.push_back(key);
+  while (manager_order_.size() > options_.routes_max) {
+    managers_.erase(manager_order_.front());
+    manager_order_.pop_front();
+  }
+}
+
+void ReplicaProcess::handle(const net::Envelope& envelope, int64_t now_ms) {
+  (void)now_ms;
+  auto sender = net::canonical_x500(envelope.sender);
+  if (!sender.ok()) {
+    ++counters_.malformed;
+    return;
+  }
+  auto role = roles_.find(*sender);
+  if (role == roles_.end()) {
+    ++counters_.malformed;
+    return;
+  }
+  uint32_t shard = *config_.shard;
+  if (envelope.topic == kTopicConsensus) {
+    if (!role->second.shard || *role->second.shard != shard) {
+      ++counters_.malformed;
+      return;
+    }
+    consensus::Validation v =
+        validator_->validate(consensus::ReplicaId(role->second.index), envelope.payload);
+    if (auto* verified = std::get_if<consensus::Verified<consensus::Message>>(&v)) {
+      replica_->step(*verified);
+    } else {
+      ++counters_.consensus_rejected;
+    }
+    return;
+  }
+  if (envelope.topic == kTopicManager) {
+    auto batch = codec::decode_from_bytes<ManagerBatch>(envelope.payload, wire_limits());
+    if (!batch.ok()) {
+      ++counters_.malformed;
+      return;
+    }
+    for (const sbac::ManagerMessage& m : batch->messages) {
+      if (const auto* submit = std::get_if<sbac::SubmitCommand>(&m)) {
+        auto command = sbac::decode_command(submit->command);
+        if (!command.ok()) {
+          ++counters_.malformed;
+          continue;
+        }
+        if (auto key = session_of(*command)) remember_manager(*key, *sender);
+      } else {
+        remember_manager(std::get<sbac::StatusQuery>(m).session, *sender);
+      }
+      for (sbac::ReplicaMessage& answer : replica_->on_manager(m))
+        out_statements_[*sender].push_back(std::move(answer));
+    }
+    return;
+  }
+  if (envelope.topic == kTopicRawSubmit) {
+    auto batch = codec::decode_from_bytes<RawSubmit>(envelope.payload, wire_limits());
+    if (!batch.ok()) {
+      ++counters_.malformed;
+      return;
+    }
+    for (Bytes& command : batch->commands) {
+      if (batch->notify && raw_waiters_.size() < options_.raw_waiters_max)
+        raw_waiters_[consensus::command_id(command)] = *sender;
+      (void)replica_->on_manager(sbac::SubmitCommand{std::move(command)});
+    }
+    return;
+  }
+  ++counters_.malformed;
+}
+
+Status ReplicaProcess::flush() {
+  sbac::ShardReady ready = replica_->take_ready();
+  // 1. Durable before anything leaves (consensus/replica.h).
+  FOLIO_TRY(store_->write(ready.consensus.persist));
+  // 2. Send.
+  for (const consensus::Outgoing& o : ready.consensus.send) {
+    Bytes bytes = codec::encode_to_bytes(o.message);
+    for (uint32_t i = 0; i < shard_names_.size(); ++i) {
+      if (i == config_.index || (o.to && o.to->value() != i)) continue;
+      send(shard_names_[i], kTopicConsensus, bytes);
+    }
+  }
+  auto route = [&](const sbac::SessionKey& key, const sbac::ReplicaMessage& m) {
+    auto it = managers_.find(key);
+    if (it == managers_.end()) return;
+    for (const std::string& manager : it->second) out_statements_[manager].push_back(m);
+  };
+  for (const auto& p : ready.prepared)
+    route(sbac::SessionKey{p.statement.tx_id, p.statement.session}, p);
+  for (const auto& a : ready.accepted) route(a.session, a);
+  // 3. Apply: S-BAC already applied the blocks in take_ready; notify raw clients.
+  for (const consensus::CommittedBlock& b : ready.consensus.commit) {
+    counters_.committed_commands += b.block->commands.size();
+    if (raw_waiters_.empty()) continue;
+    for (const Bytes& c : b.block->commands) {
+      auto it = raw_waiters_.find(consensus::command_id(c));
+      if (it == raw_waiters_.end()) continue;
+      out_raw_[it->second].push_back(it->first);
+      raw_waiters_.erase(it);
+    }
+  }
+  counters_.protocol_rejections += ready.consensus.rejections.size();
+  counters_.undecodable_commands += ready.undecodable;
+  counters_.takeovers += ready.takeovers.size();
+  for (const consensus::Report& r : ready.consensus.reports)
+    std::cerr << "replica: REPORT " << r.detail << "\n";
+  replica_->advance(ready);
+
+  for (auto& [to, messages] : out_statements_) {
+    if (messages.empty()) continue;
+    ReplicaBatch batch{std::move(messages)};
+    send(to, kTopicReplica, codec::encode_to_bytes(batch));
+  }
+  out_statements_.clear();
+  for (auto& [to, ids] : out_raw_) {
+    if (ids.empty()) continue;
+    RawCommitted batch{std::move(ids)};
+    send(to, kTopicRawCommitted, codec::encode_to_bytes(batch));
+  }
+  out_raw_.clear();
+  return ok_status();
+}
+
+void ReplicaProcess::write_status(int64_t now_ms) {
+  if (config_.status_file.empty()) return;
+  const consensus::Replica& c = replica_->consensus();
+  nlohmann::json j = {
+      {"name", config_.name},
+      {"shard", *config_.shard},
+      {"index", config_.index},
+      {"view", c.view().value()},
+      {"highest_voted_view", c.highest_voted_view().value()},
+      {"committed_height", c.committed().height.value()},
+      {"restored_height", restored_height_.value()},
+      {"objects", replica_->table().objects().size()},
+      {"committed_commands", counters_.committed_commands},
+      {"consensus_rejected", counters_.consensus_rejected},
+      {"malformed", counters_.malformed},
+      {"inbox_overflow", overflow_.load()},
+      {"protocol_rejections", counters_.protocol_rejections},
+      {"undecodable_commands", counters_.undecodable_commands},
+      {"takeovers_not_run", counters_.takeovers},
+      {"uptime_ms", now_ms - start_ms_}};
+  Status s = identity::write_text_file(config_.status_file, j.dump() + "\n");
+  (void)s;  // a status file that cannot be written does not stop the replica
+}
+
+Status ReplicaProcess::run(const std::atomic<bool>& stop) {
+  start_ms_ = steady_ms();
+  int64_t next_tick = start_ms_;
+  int64_t next_status = start_ms_;
+  std::deque<net::Envelope> batch;
+  while (!stop.load(std::memory_order_relaxed)) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      int64_t wait = std::max<int64_t>(0, next_tick - steady_ms());
+      if (inbox_.empty())
+        wake_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return !inbox_.empty(); });
+      batch.swap(inbox_);
+    }
+    int64_t now = steady_ms();
+    int64_t wall = wall_ms();
+    replica_->set_time(wall);
+    for (const net::Envelope& e : batch) handle(e, wall);
+    batch.clear();
+    if (now >= next_tick) {
+      replica_->tick(wall);
+      next_tick = now + options_.tick_ms;
+    }
+    FOLIO_TRY(flush());
+    if (now >= next_status) {
+      write_status(now);
+      next_status = now + options_.status_interval_ms;
+    }
+  }
+  write_status(steady_ms());
+  return ok_status();
+}
+
+}  // namespace folio::notary

@@ -1,0 +1,118 @@
+// ReplicaProcess: one replica of a notary shard as an operating-system process (`folio replica
+// run`): a sbac::ShardReplica (consensus::Replica + ObjectTable) driven over an AmqpTransport, its
+// consensus state in a ReplicaStore.
+//
+// Threading: the transport's thread only enqueues what arrives into a bounded queue (the handler
+// never touches the replica); one event-loop thread, the caller of `run`, owns the ShardReplica,
+// the validator, the store and the routing tables. Each loop iteration drains the queue, steps the
+// replica, ticks it every `tick_ms`, then executes the Ready in its stated order: persist (one
+// durable SQLite transaction) before sending anything, then send, then apply. What a peer sends is
+// untrusted: undecodable payloads, unknown senders and topics are counted and rejected; nothing a
+// peer sends can stop the loop.
+//
+// Statements (prepared/accepted) go to the managers that submitted or queried their session; a
+// manager that missed them asks again (StatusQuery). Takeover of abandoned sessions is reported but
+// not run yet (docs/network.md, "Limits").
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "consensus/validate.h"
+#include "net/amqp_transport.h"
+#include "notary/bootstrap.h"
+#include "notary/replica_store.h"
+#include "notary/replica_wire.h"
+#include "sbac/binding.h"
+#include "sbac/shard_replica.h"
+#include "storage/database.h"
+
+namespace folio::notary {
+
+struct ReplicaProcessOptions {
+  int64_t tick_ms = 5;
+  int64_t view_timeout_ms = 1000;
+  uint32_t backoff_shift_max = 3;
+  // Commands per block: 400 for the raw ordering benchmark; S-BAC commands need a larger bound
+  // because the validator bounds a command's byte string by it (consensus/validate.cc).
+  size_t batch_count_max = 1u << 14;
+  size_t batch_bytes_max = 1u << 20;
+  size_t inbox_max = 100'000;        // queued envelopes; beyond it arrivals are rejected
+  size_t routes_max = 1u << 18;      // sessions whose managers are remembered
+  size_t raw_waiters_max = 1u << 20;
+  int64_t status_interval_ms = 200;
+};
+
+struct ReplicaCounters {
+  uint64_t consensus_rejected = 0;  // refused by the validator
+  uint64_t malformed = 0;           // payloads that did not decode, unknown topics or senders
+  uint64_t inbox_overflow = 0;
+  uint64_t protocol_rejections = 0;  // Ready::rejections
+  uint64_t undecodable_commands = 0;
+  uint64_t takeovers = 0;
+  uint64_t committed_commands = 0;
+};
+
+class ReplicaProcess {
+ public:
+  static Result<std::unique_ptr<ReplicaProcess>> open(const ProcessConfig& config,
+                                                       const ReplicaProcessOptions& options);
+  ~ReplicaProcess();
+
+  // Starts the transport (binds the listener). REQUIRES: called once, before run.
+  Status start();
+  uint16_t listen_port() const { return transport_->listen_port(); }
+  // The event loop, until `stop` becomes true or persisting fails (returned as an error).
+  Status run(const std::atomic<bool>& stop);
+
+ private:
+  struct PeerRole {
+    std::optional<uint32_t> shard;
+    uint32_t index = 0;
+  };
+  ReplicaProcess() = default;
+  void enqueue(const net::Envelope& envelope, net::Disposition& disposition);
+  void handle(const net::Envelope& envelope, int64_t now_ms);
+  Status flush();
+  void remember_manager(const sbac::SessionKey& key, const std::string& manager);
+  void write_status(int64_t now_ms);
+  void send(const std::string& to, std::string_view topic, Bytes payload);
+
+  ProcessConfig config_;
+  ReplicaProcessOptions options_;
+  sbac::ShardMap map_;
+  std::vector<std::string> shard_names_;  // this shard's replicas by index
+  std::map<std::string, PeerRole> roles_;  // every known peer, by canonical name
+  sbac::NonValidatingCheck check_;
+  std::unique_ptr<consensus::Validator> validator_;
+  std::unique_ptr<sbac::ShardReplica> replica_;
+  std::unique_ptr<ReplicaStore> store_;
+  std::unique_ptr<storage::Database> transport_db_;
+  net::StaticPeerDirectory directory_;
+  std::unique_ptr<net::AmqpTransport> transport_;
+  MessageIds ids_;
+  consensus::Height restored_height_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<net::Envelope> inbox_;  // GUARDED_BY(mutex_)
+
+  std::map<sbac::SessionKey, std::set<std::string>> managers_;
+  std::deque<sbac::SessionKey> manager_order_;
+  std::unordered_map<consensus::CommandId, std::string> raw_waiters_;
+  std::map<std::string, std::vector<sbac::ReplicaMessage>> out_statements_;
+  std::map<std::string, std::vector<consensus::CommandId>> out_raw_;
+  ReplicaCounters counters_;
+  std::atomic<uint64_t> overflow_{0};
+  int64_t start_ms_ = 0;
+};
+
+}  // namespace folio::notary

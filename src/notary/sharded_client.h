@@ -1,0 +1,113 @@
+// ShardedNotaryClient: the client side of a bft or sharded notary over a net::Transport. It runs
+// the S-BAC transaction manager (sbac::Coordinator, which wraps TransactionManager with resends,
+// status queries and retries) for every transaction it is asked to notarise, against the shards
+// and replica names of the notary's entry in the network parameters, and answers with the
+// notarisation certificate (notary.h's sharded form), which the caller can check with
+// verify_notarisation.
+//
+// Wire: it sends ManagerBatch on "sbac.manager" to replicas and takes ReplicaBatch on
+// "sbac.replica" (replica_wire.h). The transport's handler belongs to the owner, who passes the
+// envelopes of that topic to `on_envelope`.
+//
+// Threading: one internal thread owns every Coordinator; `notarise_async`, `notarise` and
+// `on_envelope` are thread-safe and only enqueue. Callbacks run on the internal thread and must
+// not block. The transport must outlive the client.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ledger/transaction.h"
+#include "net/transport.h"
+#include "notary/notary.h"
+#include "notary/replica_wire.h"
+#include "sbac/coordinator.h"
+
+namespace folio::notary {
+
+struct ShardedClientOptions {
+  int64_t tick_ms = 10;
+  uint64_t resend_ticks = 50;  // a coordinator resends and queries after this many ticks
+  uint32_t attempts_max = 3;
+  uint32_t dummy_slots = 16;   // the replicas' ShardReplicaConfig::dummy_slots
+  size_t pending_max = 1u << 17;
+};
+
+struct ShardedClientStats {
+  uint64_t committed = 0;
+  uint64_t aborted = 0;
+  uint64_t malformed = 0;  // replies that did not decode or came from a non-replica
+  uint64_t messages_sent = 0;
+};
+
+class ShardedNotaryClient {
+ public:
+  using Callback = std::function<void(const ledger::TxId&, Result<NotarisationCertificate>)>;
+
+  // REQUIRES: entry.kind is bft or sharded with a shard map; replica_names[s][i] names the replica
+  // holding entry.shard_map->shards[s].replicas[i].
+  ShardedNotaryClient(net::Transport& transport, NotaryEntry entry,
+                      std::vector<std::vector<std::string>> replica_names,
+                      ShardedClientOptions options = {});
+  ~ShardedNotaryClient();
+  ShardedNotaryClient(const ShardedNotaryClient&) = delete;
+  ShardedNotaryClient& operator=(const ShardedNotaryClient&) = delete;
+
+  // Starts notarising `stx`, whose inputs and references are given as proved states (ascending
+  // ref, inputs then references, as sbac::bind_non_validating wants). `done` is called once.
+  void notarise_async(ledger::SignedTransaction stx, std::vector<ledger::ProvedState> proved,
+                      Callback done);
+  // Blocks until the outcome or `timeout` (kTimeout). An abort is kConflict.
+  Result<NotarisationCertificate> notarise(ledger::SignedTransaction stx,
+                                           std::vector<ledger::ProvedState> proved,
+                                           std::chrono::milliseconds timeout);
+
+  // For the owner's transport handler: envelopes of topic kTopicReplica.
+  net::Disposition on_envelope(const net::Envelope& envelope);
+
+  ShardedClientStats stats() const;
+  const NotaryEntry& entry() const { return entry_; }
+
+ private:
+  struct Job {
+    sbac::PrepareCommand command;
+    sbac::PrepareBinding binding;
+    Callback done;
+  };
+  struct Running {
+    std::unique_ptr<sbac::Coordinator> coordinator;
+    Callback done;
+  };
+  void loop();
+  void drive(Running& running);
+
+  net::Transport& transport_;
+  NotaryEntry entry_;
+  std::vector<std::vector<std::string>> replica_names_;
+  std::map<std::string, uint32_t> replica_shard_;  // canonical name -> shard
+  ShardedClientOptions options_;
+  MessageIds ids_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;                 // GUARDED_BY(mutex_)
+  std::deque<net::Envelope> replies_;    // GUARDED_BY(mutex_)
+  ShardedClientStats stats_;             // GUARDED_BY(mutex_)
+  bool stopping_ = false;                // GUARDED_BY(mutex_)
+
+  // Owned by the loop thread.
+  std::map<ledger::TxId, Running> running_;
+  std::map<uint32_t, std::map<uint32_t, std::vector<sbac::ManagerMessage>>> out_;  // shard, replica
+  std::thread thread_;
+};
+
+}  // namespace folio::notary
