@@ -34,6 +34,7 @@ constexpr uint64_t kResendTicks = 20;    // 200 ms
 constexpr uint32_t kDummySlots = 8;
 constexpr uint32_t kReplaysMax = 600;
 constexpr uint32_t kRandomReplaysMax = 60;
+constexpr uint32_t kRestartsPerTransactionMax = 2;
 constexpr uint32_t kPartitionsMax = 3;
 constexpr int64_t kPartitionMaxMs = 800;
 constexpr uint32_t kTailFactor = 10;
@@ -170,6 +171,7 @@ class SbacSimulation {
 
   // The replay adversary.
   void tap_submit(const Bytes& command);
+  void restart(const SessionKey& aborted, int64_t t);
   void tap_statement(const sbac::ReplicaMessage& m, int64_t t);
   void inject(const SessionKey& fresh, const std::set<ShardId>& concerned, int64_t t);
   void inject_command(const Bytes& command, ShardId shard, int64_t at);
@@ -214,6 +216,8 @@ class SbacSimulation {
   // The replay adversary's records.
   std::map<TxId, std::set<sbac::Sequence>> sessions_seen_;
   std::map<TxId, std::vector<sbac::AcceptCommand>> accepts_seen_;
+  std::map<TxId, sbac::BoundPrepareCommand> prepares_seen_;
+  std::map<TxId, uint32_t> restarts_;
   // prepared statements by session and shard and verdict: signer -> signature.
   std::map<SessionKey, std::map<std::pair<ShardId, sbac::Verdict>,
                                 std::map<crypto::PublicKey, sbac::ReplicaSignature>>>
@@ -751,6 +755,10 @@ void SbacSimulation::inject_command(const Bytes& command, ShardId shard, int64_t
 }
 
 void SbacSimulation::tap_statement(const sbac::ReplicaMessage& m, int64_t t) {
+  if (const auto* a = std::get_if<sbac::SignedAccepted>(&m)) {
+    if (a->statement.verdict == sbac::Verdict::kAbort) restart(a->session, t);
+    return;
+  }
   const auto* p = std::get_if<sbac::SignedPrepared>(&m);
   if (p == nullptr) return;
   SessionKey key{p->statement.tx_id, p->statement.session};
@@ -767,10 +775,30 @@ void SbacSimulation::tap_statement(const sbac::ReplicaMessage& m, int64_t t) {
   inject(key, payments_[pay->second].concerned, t);
 }
 
+// Any party may manage a transaction: after an abort, the adversary itself starts a later instance
+// of T from the prepare it recorded (the replicas' takeovers must then finish it), which gives the
+// replays above more instances to attack.
+void SbacSimulation::restart(const SessionKey& aborted, int64_t t) {
+  auto recorded = prepares_seen_.find(aborted.tx_id);
+  if (recorded == prepares_seen_.end() || restarts_[aborted.tx_id] >= kRestartsPerTransactionMax)
+    return;
+  if (adversary_.below(2) != 0 || result_.replays >= kReplaysMax) return;
+  ++restarts_[aborted.tx_id];
+  sbac::BoundPrepareCommand command = recorded->second;
+  command.prepare.session = aborted.session.next();
+  auto pay = payment_of_.find(aborted.tx_id);
+  if (pay == payment_of_.end()) return;
+  Bytes bytes = codec::encode_to_bytes(sbac::ShardCommand(command));
+  for (ShardId shard : payments_[pay->second].concerned)
+    inject_command(bytes, shard, t + adversary_.range(1, 100));
+}
+
 void SbacSimulation::tap_submit(const Bytes& command) {
   if (injected_.contains(crypto::sha256(command))) return;
   Result<sbac::ShardCommand> decoded = sbac::decode_command(command);
   if (!decoded.ok()) return;
+  if (const auto* bound = std::get_if<sbac::BoundPrepareCommand>(&*decoded))
+    prepares_seen_.try_emplace(bound->prepare.tx_id, *bound);
   if (submits_seen_.size() < 512) submits_seen_.push_back(command);
   if (const auto* accept = std::get_if<sbac::AcceptCommand>(&*decoded)) {
     auto& seen = accepts_seen_[accept->tx_id];

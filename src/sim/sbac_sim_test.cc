@@ -71,7 +71,8 @@ TEST(SbacSimNegativeControl, ReplayAdversaryBreaksShardsWithoutByzcuitDefences) 
 // prepared(commit) votes (all-or-nothing breaks) and accepted(commit) signatures assemble into
 // certificates for transactions that did not commit. The checker must see both.
 TEST(SbacSimNegativeControl, MoreThanFByzantineReplicasBreakSafetyAndTheCheckerSeesIt) {
-  for (uint64_t seed : {1, 2}) {
+  bool split = false;
+  for (uint64_t seed : {1, 2, 3, 4}) {
     SbacSimOptions o;
     o.seed = seed;
     o.transactions = 16;
@@ -80,12 +81,14 @@ TEST(SbacSimNegativeControl, MoreThanFByzantineReplicasBreakSafetyAndTheCheckerS
     SbacSimResult r = run_sbac_sim(o);
     EXPECT_FALSE(r.ok()) << r.summary_line();
     EXPECT_TRUE(mentions(r, "a certificate verifies for")) << r.summary_line();
-    EXPECT_TRUE(mentions(r, "all-or-nothing broken")) << r.summary_line();
+    // A forged commit vote splits a transaction across shards on some seeds (2 and 4 today).
+    split = split || (mentions(r, "all-or-nothing broken") && mentions(r, "cash not conserved"));
     // The same liars, but only f of them: nothing breaks.
     o.byzantine = 1;
     SbacSimResult within = run_sbac_sim(o);
     EXPECT_TRUE(within.ok()) << within.summary_line();
   }
+  EXPECT_TRUE(split);
 }
 
 // Silent replicas beyond f that still run consensus do not break safety: the f+1 honest replicas
