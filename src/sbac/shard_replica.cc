@@ -37,10 +37,18 @@ ShardReady ShardReplica::take_ready() {
   for (const consensus::CommittedBlock& block : ready.consensus.commit) apply(block, ready);
   // Takeover timers: a session prepared here and not accepted within its deadline.
   if (config_.takeover_ticks != 0) {
-    for (auto& [key, pending] : pending_) {
-      if (pending.waited < pending.deadline) continue;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      const SessionKey& key = it->first;
+      Pending& pending = it->second;
       const PrepareCommand* command = table_.session_command(key);
-      FOLIO_ASSERT(command != nullptr);
+      if (command == nullptr) {
+        // Pruned: its transaction committed here, and a session left open beside it (a replayed
+        // prepare that aborted) needs no manager.
+        it = pending_.erase(it);
+        continue;
+      }
+      ++it;
+      if (pending.waited < pending.deadline) continue;
       Takeover takeover{*command, std::nullopt};
       if (const PrepareBinding* binding = table_.session_binding(key)) takeover.binding = *binding;
       ready.takeovers.push_back(std::move(takeover));

@@ -18,10 +18,12 @@ class ShardReplicaTest : public ::testing::Test {
   static constexpr uint32_t kShards = 2;
   static constexpr uint32_t kReplicas = 4;
 
-  ShardReplicaTest() : committee_(net_.map.shards[0].replicas) {
+  explicit ShardReplicaTest(size_t sessions_max = 1u << 16)
+      : committee_(net_.map.shards[0].replicas) {
     for (uint32_t i = 0; i < kReplicas; ++i) {
       ShardReplicaConfig config(ShardId(0), net_.map, &check_, net_.keys[0][i]);
       config.takeover_ticks = 20;
+      config.sessions_max = sessions_max;
       consensus::ReplicaConfig consensus(committee_, consensus::ReplicaId(i), net_.keys[0][i]);
       consensus.limits.batch_count_max = 4096;  // the codec's byte-string bound follows it
       consensus.view_timeout_ms = 300;
@@ -140,6 +142,37 @@ TEST_F(ShardReplicaTest, AnUnacceptedSessionIsTakenOverAfterItsTimeout) {
     ASSERT_EQ(accepted_[i].size(), 1u);
     EXPECT_EQ(accepted_[i][0].statement.verdict, Verdict::kAbort);
   }
+}
+
+class PrunedShardReplicaTest : public ShardReplicaTest {
+ protected:
+  PrunedShardReplicaTest() : ShardReplicaTest(0) {}
+};
+
+// With a session cache of size 0, a committed transaction's sessions go at once, including one a
+// replayed prepare opened beside it in the same block: no takeover of it, no crash, and a later
+// prepare of the transaction is refused without a vote.
+TEST_F(PrunedShardReplicaTest, PrunedSessionsNeedNoManager) {
+  PrepareCommand fast;
+  fast.tx_id = testing::tx_id("T");
+  fast.inputs = {a_};
+  PrepareCommand replayed = fast;
+  replayed.session = Sequence(1);
+  replayed.inputs = {a_, b_};
+  std::sort(replayed.inputs.begin(), replayed.inputs.end());
+  submit(SingleShardCommand{fast});
+  submit(replayed);
+  run(2'000);
+  for (uint32_t i = 0; i < kReplicas; ++i) {
+    EXPECT_EQ(replicas_[i]->table().session_count(), 0u);
+    EXPECT_FALSE(replicas_[i]->table().find(a_)->active);
+  }
+  EXPECT_TRUE(takeovers_.empty());
+  replayed.session = Sequence(2);
+  submit(replayed);
+  size_t before = prepared_[0].size();
+  run(1'000);
+  EXPECT_EQ(prepared_[0].size(), before);  // refused: no new vote
 }
 
 }  // namespace
