@@ -43,6 +43,7 @@ void MockNetwork::add_node(const std::string& name) {
   m.config.identity_seed = seed_of(name);
   m.config.notary_batch_max = options_.notary_batch_max;
   m.config.register_flows = options_.register_flows;
+  m.config.engine = options_.engine;
   m.party = ledger::Party{name, crypto::PrivateKey::ed25519(m.config.identity_seed).public_key()};
 }
 
@@ -88,7 +89,6 @@ Status MockNetwork::start(const std::string& name) {
   Member& m = nodes_.at(name);
   FOLIO_ASSERT(m.node == nullptr);
   NodeConfig config = m.config;
-  config.engine = options_.engine;
   auto fault = faults.find(name);
   if (fault != faults.end()) config.engine.fault = fault->second;
   FOLIO_ASSIGN_OR_RETURN(m.node,

@@ -55,6 +55,12 @@ class MockNetwork {
   Node& node(const std::string& name) { return *nodes_.at(name).node; }
   bool alive(const std::string& name) const { return nodes_.at(name).node != nullptr; }
   const ledger::Party& party(const std::string& name) const { return nodes_.at(name).party; }
+  // The node's identity key (derived from its name: test networks only).
+  crypto::PrivateKey identity_key(const std::string& name) const {
+    return crypto::PrivateKey::ed25519(nodes_.at(name).config.identity_seed);
+  }
+  // Changes a declared node's engine options (before it starts).
+  NodeConfig& config(const std::string& name) { return nodes_.at(name).config; }
 
   // The node's trade policy, kept across restarts.
   void set_trade_policy(const std::string& name,

@@ -1,0 +1,58 @@
+// The node benchmark behind `folio bench node` (docs/node.md, "Benchmark"): MockNetworks of real
+// nodes (SQLite files on the default temporary directory's disk, the in-memory transport), one
+// thread.
+//
+//   payments_per_s          notarised two-party cash payments per second: `payments` CashPayment
+//                           flows started together from Alice to Bob, through the single notary
+//                           (batched), until every one has completed on both sides;
+//   backchain_10k_s         time for a third node to receive a payment whose coin has a back-chain
+//                           of `backchain_depth` transactions: resolve (breadth-first, ancestors
+//                           prefetched within a byte budget), verify every transaction and its
+//                           notarisation certificate, record;
+//   suspended_flows         flows started on one node (frame eviction on) that suspend in a
+//                           24-hour sleep, and the process's resident memory (VmRSS) with them;
+//   resume_s                time to restart that node from its database with all of them resumed.
+// Also the Ed25519 verifications per second of this machine, measured in the same run.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "base/result.h"
+
+namespace folio::node {
+
+struct NodeBenchOptions {
+  size_t payments = 5'000;
+  size_t payments_in_flight = 500;
+  size_t backchain_depth = 10'000;
+  size_t suspended_flows = 1'000'000;
+  std::filesystem::path temporary_parent;  // empty: the system's temporary directory
+  std::function<void(const std::string&)> progress;  // a line per phase
+};
+
+struct NodeBenchResult {
+  size_t payments = 0;
+  double payments_per_s = 0;
+  double payments_cpu_s = 0;  // process CPU time of the payment phase (the machine is shared)
+  uint64_t notary_batches = 0;
+  size_t backchain_depth = 0;
+  double backchain_s = 0;
+  size_t backchain_round_trips = 0;
+  uint64_t suspended_flows = 0;
+  double suspended_start_s = 0;
+  double suspended_flows_rss_mb = 0;
+  double resume_s = 0;
+  uint64_t resumed_flows = 0;
+  double ed25519_verify_per_s = 0;
+  std::string to_json() const;
+};
+
+Result<NodeBenchResult> run_node_bench(const NodeBenchOptions& options);
+
+// VmRSS of this process in MiB, from /proc/self/status (0 if unreadable).
+double resident_mb();
+
+}  // namespace folio::node
