@@ -281,6 +281,24 @@ TEST_F(AmqpTransportTest, ThousandMessagesDeliveredExactlyOnce) {
   for (int i = 0; i < kMessages; ++i) EXPECT_EQ(bob.envelopes[i].id, message_id(i));
 }
 
+TEST_F(AmqpTransportTest, SendIsSafeFromManyThreads) {
+  Node& alice = start_node(kAlice);
+  Node& bob = start_node(kBob);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i)
+        if (!send(alice, kBob, message_id(i, static_cast<uint8_t>(t + 1))).ok()) ++failures;
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_TRUE(eventually([&] { return bob.delivered_count() == 400; }));
+  ASSERT_TRUE(eventually([&] { return alice.outbox() == 0; }));
+  std::lock_guard lock(bob.mutex);
+  EXPECT_EQ(bob.envelopes.size(), 400u);
+}
+
 TEST_F(AmqpTransportTest, ReceiptsAreBatchedSignedAndClearTheOutbox) {
   AmqpConfig bob_config;
   bob_config.receipt_batch_max = 10;
