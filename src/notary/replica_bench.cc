@@ -143,6 +143,10 @@ Status run_raw(const NetworkBenchOptions& o, NetworkBenchResult& result) {
     }
   }
   uint64_t measured = committed.load() - committed_at_start;
+  client.reset();
+  net.reset();
+  std::error_code ec;
+  fs::remove_all(ln.bootstrap.dir, ec);
   result.raw_commands_per_s = static_cast<double>(measured) / o.seconds;
   std::lock_guard<std::mutex> lock(mutex);
   result.raw_p50_ms = percentile(latencies, 0.5);
@@ -199,6 +203,9 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
     return make_error(ErrorCode::kTimeout, "replicas did not start committing");
   ShardedClientOptions co;
   co.pending_max = 1u << 20;
+  // Resends and status queries while a transaction is merely queued behind others add load that
+  // delays everything further: under saturation, wait longer before resending.
+  co.resend_ticks = 300;
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<NetworkClient> client,
                          NetworkClient::open(net->files().node_configs[0], co));
 
@@ -248,6 +255,9 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   run.aborted = aborted.load();
   run.cross_fraction = payments.empty() ? 0 : static_cast<double>(cross) / payments.size();
   client.reset();  // joins the client's thread: no callback runs after this
+  net.reset();
+  std::error_code ec;
+  fs::remove_all(ln.bootstrap.dir, ec);
   run.p50_ms = percentile(latencies, 0.5);
   run.p99_ms = percentile(latencies, 0.99);
   return run;
