@@ -1001,6 +1001,8 @@ SbacBenchReport run_sbac_bench(const SbacBenchOptions& options) {
     // Commits come a block (about batch commands) at a time per shard, so the window spans many
     // blocks: its error is about one block per shard.
     int64_t measure = quick          ? 100'000'000
+                      : shards == 1  ? 4'000'000'000
+                      : shards == 2  ? 3'000'000'000
                       : shards <= 4  ? 1'500'000'000
                       : shards <= 16 ? 600'000'000
                                      : 300'000'000;
