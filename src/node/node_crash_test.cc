@@ -65,8 +65,10 @@ R run_ok(MockNetwork& net, const std::string& node, const F& flow) {
   return r.ok() ? *r : R{};
 }
 
-Outcome run_scenario(storage::Backend backend, Scenario scenario, const Plan& plan) {
-  MockNetwork net(options_for(backend));
+Outcome run_scenario(storage::Backend backend, Scenario scenario, const Plan& plan, bool evict) {
+  MockNetworkOptions options = options_for(backend);
+  options.engine.evict_suspended = evict;
+  MockNetwork net(options);
   Outcome out;
   bool armed = false;
   bool pending = false;
@@ -183,7 +185,7 @@ Outcome run_scenario(storage::Backend backend, Scenario scenario, const Plan& pl
 }
 
 class NodeCrashTest
-    : public ::testing::TestWithParam<std::tuple<storage::Backend, Scenario, CrashMode>> {
+    : public ::testing::TestWithParam<std::tuple<storage::Backend, Scenario, CrashMode, bool>> {
  protected:
   void SetUp() override {
     if (std::get<0>(GetParam()) == storage::Backend::kPostgres &&
@@ -193,8 +195,8 @@ class NodeCrashTest
 };
 
 TEST_P(NodeCrashTest, EverySuspensionPointOfSenderReceiverAndNotary) {
-  auto [backend, scenario, mode] = GetParam();
-  Outcome clean = run_scenario(backend, scenario, Plan{});
+  auto [backend, scenario, mode, evict] = GetParam();
+  Outcome clean = run_scenario(backend, scenario, Plan{}, evict);
   ASSERT_FALSE(clean.crashed);
   // Every party commits at least once per message it takes part in.
   ASSERT_GE(clean.commits[kAlice], 3);
@@ -202,32 +204,42 @@ TEST_P(NodeCrashTest, EverySuspensionPointOfSenderReceiverAndNotary) {
   ASSERT_GE(clean.commits[kNotary], 2);
   for (const std::string& victim : {kAlice, kBob, kNotary}) {
     for (int k = 1; k <= clean.commits[victim]; ++k) {
-      Outcome o = run_scenario(backend, scenario, Plan{victim, k, mode});
+      Outcome o = run_scenario(backend, scenario, Plan{victim, k, mode}, evict);
       EXPECT_TRUE(o.crashed) << victim << " " << k;
     }
   }
 }
 
 std::string crash_name(
-    const ::testing::TestParamInfo<std::tuple<storage::Backend, Scenario, CrashMode>>& info) {
-  auto [backend, scenario, mode] = info.param;
+    const ::testing::TestParamInfo<std::tuple<storage::Backend, Scenario, CrashMode, bool>>& info) {
+  auto [backend, scenario, mode, evict] = info.param;
   return std::string(backend == storage::Backend::kSqlite ? "Sqlite" : "Postgres") +
          (scenario == Scenario::kPayment ? "Payment" : "Trade") +
-         (mode == CrashMode::kBeforeSend ? "BeforeSend" : "AfterSend");
+         (mode == CrashMode::kBeforeSend ? "BeforeSend" : "AfterSend") +
+         (evict ? "Evicting" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, NodeCrashTest,
                          ::testing::Combine(::testing::Values(storage::Backend::kSqlite),
                                             ::testing::Values(Scenario::kPayment, Scenario::kTrade),
                                             ::testing::Values(CrashMode::kBeforeSend,
-                                                              CrashMode::kAfterSend)),
+                                                              CrashMode::kAfterSend),
+                                            ::testing::Values(false)),
+                         crash_name);
+// Flows whose frames are evicted at every suspension (rebuilt by replay on each message).
+INSTANTIATE_TEST_SUITE_P(SqliteEvicting, NodeCrashTest,
+                         ::testing::Combine(::testing::Values(storage::Backend::kSqlite),
+                                            ::testing::Values(Scenario::kPayment, Scenario::kTrade),
+                                            ::testing::Values(CrashMode::kAfterSend),
+                                            ::testing::Values(true)),
                          crash_name);
 // PostgreSQL: the payment, both modes (the budget).
 INSTANTIATE_TEST_SUITE_P(Postgres, NodeCrashTest,
                          ::testing::Combine(::testing::Values(storage::Backend::kPostgres),
                                             ::testing::Values(Scenario::kPayment),
                                             ::testing::Values(CrashMode::kBeforeSend,
-                                                              CrashMode::kAfterSend)),
+                                                              CrashMode::kAfterSend),
+                                            ::testing::Values(false)),
                          crash_name);
 
 }  // namespace
