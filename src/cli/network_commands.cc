@@ -131,7 +131,13 @@ void add_network_commands(CLI::App& app, Groups& groups) {
       ->required();
   run->add_option("--batch", options->batch_count_max, "Commands per block at most");
   run->add_option("--view-timeout-ms", options->view_timeout_ms, "Consensus view timeout");
-  run->callback([config, options] { run_replica(*config, *options); });
+  auto no_fsync = std::make_shared<bool>(false);
+  run->add_flag("--no-fsync", *no_fsync,
+                "Consensus state survives kill -9 but not a machine crash (benchmarks only)");
+  run->callback([config, options, no_fsync] {
+    options->fsync = !*no_fsync;
+    run_replica(*config, *options);
+  });
 
   auto bench = std::make_shared<notary::NetworkBenchOptions>();
   auto quick = std::make_shared<bool>(false);
@@ -150,6 +156,10 @@ void add_network_commands(CLI::App& app, Groups& groups) {
   bn->add_option("--tx-outstanding", bench->tx_outstanding, "Payments in flight")
       ->check(CLI::Range(1, 100'000));
   bn->add_option("--parts", *parts, "Which parts: raw,1shard,2shards");
+  bn->add_flag("--no-fsync", bench->no_fsync,
+               "Replicas persist without fsync (survive kill -9, not a machine crash)");
+  bn->add_option("--client-threads", bench->client_threads, "Client threads driving payments")
+      ->check(CLI::Range(1, 16));
   bn->add_option("--out", *out, "Where to write the JSON results");
   bn->callback([bench, quick, out, parts] {
     bench->raw = parts->find("raw") != std::string::npos;

@@ -68,6 +68,7 @@ Status run_raw(const NetworkBenchOptions& o, NetworkBenchResult& result) {
   ln.bootstrap.genesis_states = 0;
   ln.folio_binary = o.folio_binary;
   ln.replica_args = {"--batch", std::to_string(o.batch)};
+  if (o.no_fsync) ln.replica_args.push_back("--no-fsync");
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<LocalNetwork> net, LocalNetwork::start(ln));
   if (!net->wait_all([](const ReplicaStatus& s) { return s.committed_height > 0; },
                      std::chrono::seconds(60)))
@@ -176,6 +177,7 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   ln.bootstrap.genesis_states = states;
   ln.bootstrap.genesis_outputs_per_transaction = 50;
   ln.folio_binary = o.folio_binary;
+  if (o.no_fsync) ln.replica_args.push_back("--no-fsync");
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<LocalNetwork> net, LocalNetwork::start(ln));
 
   // Payments prepared (signed, proved) before the clock starts, while the replicas start.
@@ -206,6 +208,7 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   // Resends and status queries while a transaction is merely queued behind others add load that
   // delays everything further: under saturation, wait longer before resending.
   co.resend_ticks = 300;
+  co.threads = o.client_threads;
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<NetworkClient> client,
                          NetworkClient::open(net->files().node_configs[0], co));
 
@@ -283,6 +286,8 @@ std::string NetworkBenchResult::json() const {
     << "  \"aborted_2shards\": " << aborted_2shards << ",\n"
     << "  \"ed25519_verify_per_s\": " << ed25519_verify_per_s << ",\n"
     << "  \"seconds\": " << seconds << ",\n"
+    << "  \"replica_fsync\": " << (replica_fsync ? "true" : "false") << ",\n"
+    << "  \"client_threads\": " << client_threads << ",\n"
     << "  \"load_average_start\": " << load_average_start << ",\n"
     << "  \"load_average_end\": " << load_average_end << "\n"
     << "}\n";
@@ -293,6 +298,8 @@ Result<NetworkBenchResult> run_network_bench(const NetworkBenchOptions& o) {
   if (sodium_init() < 0) return make_error(ErrorCode::kInternal, "libsodium");
   NetworkBenchResult r;
   r.seconds = o.seconds;
+  r.replica_fsync = !o.no_fsync;
+  r.client_threads = o.client_threads;
   r.load_average_start = load_average();
   r.ed25519_verify_per_s = measure_verify_per_s();
   if (o.raw) {

@@ -30,6 +30,8 @@ struct NetworkBenchOptions {
   bool one_shard = true;
   bool two_shards = true;
   std::string work_dir;  // empty: under the system's temporary directory
+  bool no_fsync = false;  // replicas run with --no-fsync
+  uint32_t client_threads = 2;
 };
 
 struct NetworkBenchResult {
@@ -49,6 +51,8 @@ struct NetworkBenchResult {
   double load_average_start = 0;
   double load_average_end = 0;
   double seconds = 0;
+  bool replica_fsync = true;
+  uint32_t client_threads = 0;
   std::string json() const;
 };
 

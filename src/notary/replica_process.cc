@@ -84,7 +84,7 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
   FOLIO_TRY(limits.check());
   p->validator_ = std::make_unique<consensus::Validator>(committee, limits);
 
-  FOLIO_ASSIGN_OR_RETURN(p->store_, ReplicaStore::open(config.database));
+  FOLIO_ASSIGN_OR_RETURN(p->store_, ReplicaStore::open(config.database, options.fsync));
   FOLIO_ASSIGN_OR_RETURN(ReplicaStore::Restored restored, p->store_->restore());
   p->restored_height_ = restored.committed_height;
 

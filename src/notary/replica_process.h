@@ -49,6 +49,8 @@ struct ReplicaProcessOptions {
   size_t routes_max = 1u << 18;      // sessions whose managers are remembered
   size_t raw_waiters_max = 1u << 20;
   int64_t status_interval_ms = 200;
+  // false: the store survives kill -9 but not a machine crash (ReplicaStore::open).
+  bool fsync = true;
 };
 
 struct ReplicaCounters {

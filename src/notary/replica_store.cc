@@ -21,13 +21,13 @@ Bytes id_bytes(const consensus::BlockId& id) {
 
 }  // namespace
 
-Result<std::unique_ptr<ReplicaStore>> ReplicaStore::open(const std::string& path) {
+Result<std::unique_ptr<ReplicaStore>> ReplicaStore::open(const std::string& path, bool fsync) {
   std::error_code ec;
   std::filesystem::path p(path);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
   storage::SqliteOptions options;
   options.path = path;
-  options.synchronous_full = true;
+  options.synchronous_full = fsync;
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<storage::Database> db, storage::open_sqlite(options));
   FOLIO_TRY(db->migrate("replica", kMigrations));
   return std::unique_ptr<ReplicaStore>(new ReplicaStore(std::move(db)));

@@ -21,9 +21,10 @@ namespace folio::notary {
 
 class ReplicaStore {
  public:
-  // Opens (or creates) the SQLite file at `path` with synchronous=FULL (a vote must survive power
-  // loss, not only a process crash) and migrates it.
-  static Result<std::unique_ptr<ReplicaStore>> open(const std::string& path);
+  // Opens (or creates) the SQLite file at `path` and migrates it. With `fsync` (the default),
+  // synchronous=FULL: a write survives power loss and OS crashes. Without, synchronous=NORMAL in
+  // WAL mode: it survives a crash of the process (kill -9) but not of the machine (benchmarks).
+  static Result<std::unique_ptr<ReplicaStore>> open(const std::string& path, bool fsync = true);
 
   // The state to rebuild the replica from (safety state, all blocks, commit pointer at genesis),
   // and the commit height recorded last (for operators: how far the log was applied).

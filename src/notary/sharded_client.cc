@@ -21,16 +21,25 @@ ShardedNotaryClient::ShardedNotaryClient(net::Transport& transport, NotaryEntry 
       auto c = net::canonical_x500(n);
       if (c.ok()) replica_shard_[*c] = s;
     }
-  thread_ = std::thread([this] { loop(); });
+  uint32_t threads = std::max<uint32_t>(1, options_.threads);
+  for (uint32_t t = 0; t < threads; ++t) workers_.push_back(std::make_unique<Worker>());
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    w->thread = std::thread([this, worker] { loop(*worker); });
+  }
 }
 
 ShardedNotaryClient::~ShardedNotaryClient() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+  for (auto& w : workers_) {
+    std::lock_guard<std::mutex> lock(w->mutex);
+    w->stopping = true;
+    w->wake.notify_all();
   }
-  wake_.notify_all();
-  thread_.join();
+  for (auto& w : workers_) w->thread.join();
+}
+
+ShardedNotaryClient::Worker& ShardedNotaryClient::worker_of(const ledger::TxId& id) {
+  return *workers_[id.value().bytes[1] % workers_.size()];
 }
 
 void ShardedNotaryClient::notarise_async(ledger::SignedTransaction stx,
@@ -39,11 +48,10 @@ void ShardedNotaryClient::notarise_async(ledger::SignedTransaction stx,
   uint32_t slot = static_cast<uint32_t>(id.value().bytes[0]) % options_.dummy_slots;
   Job job{sbac::prepare_command_for(stx.tx, id, sbac::Sequence(0), slot),
           sbac::bind_non_validating(stx, proved), std::move(done)};
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    jobs_.push_back(std::move(job));
-  }
-  wake_.notify_one();
+  Worker& w = worker_of(id);
+  std::lock_guard<std::mutex> lock(w.mutex);
+  w.jobs.push_back(std::move(job));
+  w.wake.notify_one();
 }
 
 Result<NotarisationCertificate> ShardedNotaryClient::notarise(
@@ -61,45 +69,66 @@ Result<NotarisationCertificate> ShardedNotaryClient::notarise(
 }
 
 net::Disposition ShardedNotaryClient::on_envelope(const net::Envelope& envelope) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (replies_.size() >= options_.pending_max) return net::Disposition::kRejected;
-    replies_.push_back(envelope);
+  auto sender = net::canonical_x500(envelope.sender);
+  if (envelope.topic != kTopicReplica || !sender.ok() || !replica_shard_.contains(*sender)) {
+    malformed_.fetch_add(1);
+    return net::Disposition::kRejected;
   }
-  wake_.notify_one();
+  auto batch = codec::decode_from_bytes<ReplicaBatch>(envelope.payload, wire_limits());
+  if (!batch.ok()) {
+    malformed_.fetch_add(1);
+    return net::Disposition::kRejected;
+  }
+  for (sbac::ReplicaMessage& m : batch->messages) {
+    const ledger::TxId& id = std::holds_alternative<sbac::SignedPrepared>(m)
+                                 ? std::get<sbac::SignedPrepared>(m).statement.tx_id
+                                 : std::get<sbac::SignedAccepted>(m).statement.tx_id;
+    Worker& w = worker_of(id);
+    std::lock_guard<std::mutex> lock(w.mutex);
+    if (w.replies.size() >= options_.pending_max) continue;  // resends recover it
+    w.replies.push_back(std::move(m));
+    w.wake.notify_one();
+  }
   return net::Disposition::kAccepted;
 }
 
 ShardedClientStats ShardedNotaryClient::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  ShardedClientStats total;
+  for (const auto& w : workers_) {
+    std::lock_guard<std::mutex> lock(w->mutex);
+    total.committed += w->stats.committed;
+    total.aborted += w->stats.aborted;
+    total.messages_sent += w->stats.messages_sent;
+  }
+  total.malformed = malformed_.load();
+  return total;
 }
 
-void ShardedNotaryClient::drive(Running& running) {
+void ShardedNotaryClient::drive(Worker& w, Running& running) {
   for (sbac::CoordinatorSend& s : running.coordinator->take_ready()) {
     uint32_t shard = s.shard.value();
     if (shard >= replica_names_.size()) continue;
-    for (uint32_t i = 0; i < replica_names_[shard].size(); ++i) out_[shard][i].push_back(s.message);
+    for (uint32_t i = 0; i < replica_names_[shard].size(); ++i)
+      w.out[shard][i].push_back(s.message);
   }
 }
 
-void ShardedNotaryClient::loop() {
+void ShardedNotaryClient::loop(Worker& w) {
   auto next_tick = std::chrono::steady_clock::now();
   for (;;) {
     std::deque<Job> jobs;
-    std::deque<net::Envelope> replies;
+    std::deque<sbac::ReplicaMessage> replies;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait_until(lock, next_tick,
-                       [&] { return stopping_ || !jobs_.empty() || !replies_.empty(); });
-      if (stopping_) break;
-      jobs.swap(jobs_);
-      replies.swap(replies_);
+      std::unique_lock<std::mutex> lock(w.mutex);
+      w.wake.wait_until(lock, next_tick,
+                        [&] { return w.stopping || !w.jobs.empty() || !w.replies.empty(); });
+      if (w.stopping) break;
+      jobs.swap(w.jobs);
+      replies.swap(w.replies);
     }
-    uint64_t malformed = 0;
     for (Job& job : jobs) {
       ledger::TxId id = job.command.tx_id;
-      if (running_.contains(id)) {
+      if (w.running.contains(id)) {
         job.done(id, make_error(ErrorCode::kConflict, "already being notarised by this client"));
         continue;
       }
@@ -107,53 +136,41 @@ void ShardedNotaryClient::loop() {
                     std::move(job.command), std::move(job.binding), *entry_.shard_map,
                     sbac::CoordinatorConfig{options_.resend_ticks, options_.attempts_max}),
                 std::move(job.done)};
-      drive(r);
-      running_.emplace(id, std::move(r));
+      drive(w, r);
+      w.running.emplace(id, std::move(r));
     }
-    for (const net::Envelope& e : replies) {
-      auto sender = net::canonical_x500(e.sender);
-      if (e.topic != kTopicReplica || !sender.ok() || !replica_shard_.contains(*sender)) {
-        ++malformed;
-        continue;
-      }
-      auto batch = codec::decode_from_bytes<ReplicaBatch>(e.payload, wire_limits());
-      if (!batch.ok()) {
-        ++malformed;
-        continue;
-      }
-      for (const sbac::ReplicaMessage& m : batch->messages) {
-        const ledger::TxId& id = std::holds_alternative<sbac::SignedPrepared>(m)
-                                     ? std::get<sbac::SignedPrepared>(m).statement.tx_id
-                                     : std::get<sbac::SignedAccepted>(m).statement.tx_id;
-        auto it = running_.find(id);
-        if (it == running_.end()) continue;  // late statements of a finished transaction
-        it->second.coordinator->on_replica(m);
-        drive(it->second);
-      }
+    for (const sbac::ReplicaMessage& m : replies) {
+      const ledger::TxId& id = std::holds_alternative<sbac::SignedPrepared>(m)
+                                   ? std::get<sbac::SignedPrepared>(m).statement.tx_id
+                                   : std::get<sbac::SignedAccepted>(m).statement.tx_id;
+      auto it = w.running.find(id);
+      if (it == w.running.end()) continue;  // late statements of a finished transaction
+      it->second.coordinator->on_replica(m);
+      drive(w, it->second);
     }
     if (std::chrono::steady_clock::now() >= next_tick) {
-      for (auto& [id, r] : running_) {
+      for (auto& [id, r] : w.running) {
         r.coordinator->tick();
-        drive(r);
+        drive(w, r);
       }
       next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.tick_ms);
     }
     uint64_t sent = 0;
-    for (auto& [shard, replicas] : out_)
+    for (auto& [shard, replicas] : w.out)
       for (auto& [index, messages] : replicas) {
         if (messages.empty()) continue;
         net::Envelope env;
-        env.id = ids_.next();
+        env.id = w.ids.next();
         env.recipient = replica_names_[shard][index];
         env.topic = std::string(kTopicManager);
         env.payload = codec::encode_to_bytes(ManagerBatch{std::move(messages)});
         ++sent;
         (void)transport_.send(std::move(env));  // an unreachable replica is retried by resends
       }
-    out_.clear();
+    w.out.clear();
     uint64_t committed = 0;
     uint64_t aborted = 0;
-    for (auto it = running_.begin(); it != running_.end();) {
+    for (auto it = w.running.begin(); it != w.running.end();) {
       sbac::Coordinator& c = *it->second.coordinator;
       if (c.outcome() == sbac::Coordinator::Outcome::kRunning) {
         ++it;
@@ -169,13 +186,12 @@ void ShardedNotaryClient::loop() {
                                    "aborted by the notary's shards after " +
                                        std::to_string(c.attempts()) + " session(s)"));
       }
-      it = running_.erase(it);
+      it = w.running.erase(it);
     }
-    std::lock_guard<std::mutex> lock(mutex_);
-    stats_.committed += committed;
-    stats_.aborted += aborted;
-    stats_.malformed += malformed;
-    stats_.messages_sent += sent;
+    std::lock_guard<std::mutex> lock(w.mutex);
+    w.stats.committed += committed;
+    w.stats.aborted += aborted;
+    w.stats.messages_sent += sent;
   }
 }
 

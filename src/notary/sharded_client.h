@@ -9,9 +9,11 @@
 // "sbac.replica" (replica_wire.h). The transport's handler belongs to the owner, who passes the
 // envelopes of that topic to `on_envelope`.
 //
-// Threading: one internal thread owns every Coordinator; `notarise_async`, `notarise` and
-// `on_envelope` are thread-safe and only enqueue. Callbacks run on the internal thread and must
-// not block. The transport must outlive the client.
+// Threading: `threads` internal workers, each owning the Coordinators of the transactions whose id
+// maps to it (the statements a manager verifies are its main cost, so several workers use several
+// cores). `notarise_async`, `notarise` and `on_envelope` are thread-safe and only enqueue (the
+// latter decodes the batch and routes each statement to its transaction's worker). Callbacks run
+// on a worker thread and must not block. The transport must outlive the client.
 #pragma once
 
 #include <atomic>
@@ -39,7 +41,8 @@ struct ShardedClientOptions {
   uint64_t resend_ticks = 100;  // a coordinator resends and queries after this many ticks
   uint32_t attempts_max = 3;
   uint32_t dummy_slots = 16;   // the replicas' ShardReplicaConfig::dummy_slots
-  size_t pending_max = 1u << 17;
+  size_t pending_max = 1u << 17;  // queued statements per worker
+  uint32_t threads = 1;
 };
 
 struct ShardedClientStats {
@@ -87,27 +90,31 @@ class ShardedNotaryClient {
     std::unique_ptr<sbac::Coordinator> coordinator;
     Callback done;
   };
-  void loop();
-  void drive(Running& running);
+  // One thread and the coordinators it owns.
+  struct Worker {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<Job> jobs;                       // GUARDED_BY(mutex)
+    std::deque<sbac::ReplicaMessage> replies;   // GUARDED_BY(mutex)
+    ShardedClientStats stats;                   // GUARDED_BY(mutex)
+    bool stopping = false;                      // GUARDED_BY(mutex)
+    // Owned by the worker's thread.
+    std::map<ledger::TxId, Running> running;
+    std::map<uint32_t, std::map<uint32_t, std::vector<sbac::ManagerMessage>>> out;
+    MessageIds ids;
+    std::thread thread;
+  };
+  Worker& worker_of(const ledger::TxId& id);
+  void loop(Worker& w);
+  void drive(Worker& w, Running& running);
 
   net::Transport& transport_;
   NotaryEntry entry_;
   std::vector<std::vector<std::string>> replica_names_;
   std::map<std::string, uint32_t> replica_shard_;  // canonical name -> shard
   ShardedClientOptions options_;
-  MessageIds ids_;
-
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job> jobs_;                 // GUARDED_BY(mutex_)
-  std::deque<net::Envelope> replies_;    // GUARDED_BY(mutex_)
-  ShardedClientStats stats_;             // GUARDED_BY(mutex_)
-  bool stopping_ = false;                // GUARDED_BY(mutex_)
-
-  // Owned by the loop thread.
-  std::map<ledger::TxId, Running> running_;
-  std::map<uint32_t, std::map<uint32_t, std::vector<sbac::ManagerMessage>>> out_;  // shard, replica
-  std::thread thread_;
+  std::atomic<uint64_t> malformed_{0};
+  std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 }  // namespace folio::notary
