@@ -117,6 +117,8 @@ void add_sbac_commands(CLI::App& app, Groups& groups) {
   s->add_option("--heal-ms", o.heal_ms, "Simulated time at which faults stop");
   s->add_option("--liveness-bound-ms", o.liveness_bound_ms,
                 "Everything must be decided this soon after healing");
+  s->add_option("--sessions-max", o.sessions_max,
+                "Bound of the replicas' session caches (0: the default)");
   s->add_flag("--break-replay-defences", o.break_replay_defences,
               "NEGATIVE CONTROL: switch Byzcuit's replay defences off");
   s->callback([flags, shards, replicas] {

@@ -25,7 +25,11 @@ std::vector<ReplicaMessage> ShardReplica::on_manager(const ManagerMessage& messa
   }
   const auto& query = std::get<StatusQuery>(message);
   auto it = signed_.find(query.session);
-  if (it == signed_.end()) return out;
+  if (it == signed_.end()) {
+    auto pruned = pruned_commits_.find(query.session.tx_id);
+    if (pruned != pruned_commits_.end()) out.emplace_back(pruned->second);
+    return out;
+  }
   if (it->second.prepared) out.emplace_back(*it->second.prepared);
   if (it->second.accepted) out.emplace_back(*it->second.accepted);
   return out;
@@ -60,6 +64,10 @@ ShardReady ShardReplica::take_ready() {
   if (size_t dropped = table_.prune_sessions(config_.sessions_max); dropped > 0) {
     for (auto it = signed_.begin(); it != signed_.end();) {
       if (table_.session_command(it->first) == nullptr) {
+        // A pruned transaction committed here: its accepted(commit) stays, one per transaction
+        // like the table's tombstone, so a manager that has not yet gathered the certificate can.
+        if (it->second.accepted && it->second.accepted->statement.verdict == Verdict::kCommit)
+          pruned_commits_.insert_or_assign(it->first.tx_id, *it->second.accepted);
         it = signed_.erase(it);
       } else {
         ++it;

@@ -147,7 +147,8 @@ class ShardReplica {
   consensus::Replica replica_;
   ObjectTable table_;
   std::map<SessionKey, Signed> signed_;
-  std::map<SessionKey, Pending> pending_;  // prepared here, not yet accepted here
+  std::map<SessionKey, Pending> pending_;                  // prepared here, not yet accepted here
+  std::map<ledger::TxId, SignedAccepted> pruned_commits_;  // of transactions pruned here
   uint64_t undecodable_total_ = 0;
 };
 

@@ -60,6 +60,8 @@ struct SbacSimOptions {
   uint32_t tail_ppm = 20'000;
   uint32_t loss_ppm = 0;
   bool partitions = false;
+  // The replicas' session-cache bound (ObjectTable::prune_sessions); 0: the library's default.
+  uint32_t sessions_max = 0;
   // NEGATIVE CONTROL: the shards' Byzcuit replay defences off (ObjectTable's test-only switch).
   bool break_replay_defences = false;
 
