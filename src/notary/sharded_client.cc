@@ -42,12 +42,22 @@ ShardedNotaryClient::Worker& ShardedNotaryClient::worker_of(const ledger::TxId& 
   return *workers_[id.value().bytes[1] % workers_.size()];
 }
 
-void ShardedNotaryClient::notarise_async(ledger::SignedTransaction stx,
-                                         std::vector<ledger::ProvedState> proved, Callback done) {
+ShardedNotaryClient::Request ShardedNotaryClient::prepare(
+    const ledger::SignedTransaction& stx, const std::vector<ledger::ProvedState>& proved) const {
   ledger::TxId id = stx.tx.id();
   uint32_t slot = static_cast<uint32_t>(id.value().bytes[0]) % options_.dummy_slots;
-  Job job{sbac::prepare_command_for(stx.tx, id, sbac::Sequence(0), slot),
-          sbac::bind_non_validating(stx, proved), std::move(done)};
+  return Request{sbac::prepare_command_for(stx.tx, id, sbac::Sequence(0), slot),
+                 sbac::bind_non_validating(stx, proved)};
+}
+
+void ShardedNotaryClient::notarise_async(ledger::SignedTransaction stx,
+                                         std::vector<ledger::ProvedState> proved, Callback done) {
+  submit(prepare(stx, proved), std::move(done));
+}
+
+void ShardedNotaryClient::submit(Request request, Callback done) {
+  ledger::TxId id = request.command.tx_id;
+  Job job{std::move(request.command), std::move(request.binding), std::move(done)};
   Worker& w = worker_of(id);
   std::lock_guard<std::mutex> lock(w.mutex);
   w.jobs.push_back(std::move(job));

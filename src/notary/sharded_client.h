@@ -69,6 +69,17 @@ class ShardedNotaryClient {
   // ref, inputs then references, as sbac::bind_non_validating wants). `done` is called once.
   void notarise_async(ledger::SignedTransaction stx, std::vector<ledger::ProvedState> proved,
                       Callback done);
+
+  // The same in two steps: `prepare` builds the S-BAC request (transaction id, prepare command,
+  // non-validating binding: the hashing a client does once per transaction) and may run on any
+  // thread ahead of time; `submit` starts it.
+  struct Request {
+    sbac::PrepareCommand command;
+    sbac::PrepareBinding binding;
+  };
+  Request prepare(const ledger::SignedTransaction& stx,
+                  const std::vector<ledger::ProvedState>& proved) const;
+  void submit(Request request, Callback done);
   // Blocks until the outcome or `timeout` (kTimeout). An abort is kConflict.
   Result<NotarisationCertificate> notarise(ledger::SignedTransaction stx,
                                            std::vector<ledger::ProvedState> proved,
