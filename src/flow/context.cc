@@ -7,7 +7,7 @@
 namespace folio::flow {
 
 FlowContext::FlowContext(FlowEngine& engine, FlowId id, std::string self, std::string name)
-    : engine_(engine), id_(id), self_(std::move(self)) {
+    : engine_(engine), services_(engine.options_.services), id_(id), self_(std::move(self)) {
   progress_.push_back(ProgressStep{name, {}});
   names_.push_back(std::move(name));
 }

@@ -54,6 +54,7 @@
 #include "codec/codec.h"
 #include "crypto/hash.h"
 #include "flow/flow.h"
+#include "flow/services.h"
 #include "flow/wire.h"
 #include "net/transport.h"
 #include "storage/database.h"
@@ -222,6 +223,12 @@ class FlowContext {
   // rolls back everything since the flow's last suspension and sends the flow to the hospital.
   Status write(const std::function<Status(storage::Session&)>& fn);
 
+  // The node's service of type T (see services.h), or nullptr when the node has none.
+  template <class T>
+  T* service() const {
+    return services_ == nullptr ? nullptr : services_->find<T>();
+  }
+
   // Sets the current step of the innermost (sub-)flow; observers see the whole path.
   void step(std::string label);
   const std::vector<ProgressStep>& progress() const { return progress_; }
@@ -287,6 +294,7 @@ class FlowContext {
   void progress_changed();
 
   FlowEngine& engine_;
+  const Services* services_ = nullptr;
   FlowId id_;
   std::string self_;
   std::vector<std::string> names_;

@@ -88,6 +88,8 @@ struct FlowEngineOptions {
   // by replay when its message or timer arrives: memory then grows with running flows, not with
   // suspended ones.
   bool evict_suspended = false;
+  // What flows reach through FlowContext::service<T>(); not owned.
+  const Services* services = nullptr;
   // Mixed into the ids of flows started here (so two test engines with one name differ).
   uint64_t id_salt = 0;
   // Observers. They must not call back into the engine (on_progress runs inside a flow's step

@@ -202,6 +202,23 @@ struct Fickle {
   }
 };
 
+// A node service, reached by type.
+struct Greeting {
+  std::string text;
+};
+struct UsesService {
+  static constexpr std::string_view kName = "test.UsesService";
+  uint64_t unused = 0;
+  FOLIO_FIELDS(unused)
+  Flow<std::string> call(FlowContext& ctx) {
+    Greeting* greeting = ctx.service<Greeting>();
+    if (greeting == nullptr) co_return make_error(ErrorCode::kNotFound, "no greeting service");
+    // Read through record(): a replay sees the same text even if the service changed.
+    co_return ctx.record<std::string>(
+        [greeting](storage::Session&) -> Result<std::string> { return greeting->text; });
+  }
+};
+
 // A flow without a result value.
 struct Recorder {
   static constexpr std::string_view kName = "test.Recorder";
@@ -246,6 +263,7 @@ FlowRegistry make_registry() {
   EXPECT_TRUE(r.register_flow<Thrower>().ok());
   EXPECT_TRUE(r.register_flow<Recorder>().ok());
   EXPECT_TRUE(r.register_flow<Fickle>().ok());
+  EXPECT_TRUE(r.register_flow<UsesService>().ok());
   return r;
 }
 
@@ -436,6 +454,22 @@ TEST_P(FlowEngineTest, ReplayDivergenceGoesToTheHospital) {
   auto result = c.engine("O=Alice").result<int64_t>(handle->id);
   ASSERT_TRUE(result.has_value() && result->ok()) << (result ? result->error().message() : "");
   EXPECT_EQ(**result, 1);
+}
+
+TEST_P(FlowEngineTest, FlowsReachNodeServicesByType) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  Greeting greeting{"hello from the node"};
+  Services services;
+  services.add(greeting);
+  EXPECT_EQ(services.find<int>(), nullptr);
+  c.options.services = &services;
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  auto handle = c.engine("O=Alice").start(UsesService{});
+  ASSERT_TRUE(handle.ok());
+  auto result = c.engine("O=Alice").result<std::string>(handle->id);
+  ASSERT_TRUE(result.has_value() && result->ok());
+  EXPECT_EQ(**result, "hello from the node");
 }
 
 TEST_P(FlowEngineTest, ExceptionGoesToTheHospital) {
