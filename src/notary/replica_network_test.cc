@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -72,6 +73,7 @@ class ReplicaNetworkTest : public ::testing::Test {
     genesis_ = std::make_unique<Genesis>(load_genesis_of(*net_, net_->files().node_configs[0]));
   }
   void TearDown() override {
+    // First the client (its callbacks may refer to the test's state), then the processes.
     client_.reset();
     net_.reset();
     std::error_code ec;
@@ -180,34 +182,46 @@ TEST_F(ReplicaNetworkTest, MalformedMessagesAreRejectedWithoutCrashing) {
   EXPECT_TRUE(verify(p, *certificate).ok());
 }
 
-TEST_F(ReplicaNetworkTest, KilledReplicasCatchUpAfterRestart) {
-  start(2, 400);
+// Continuous load for the kill test: payments of distinct genesis states, `width` in flight. The
+// counters are shared with the client's callbacks, so they outlive an early return.
+struct Load {
   std::atomic<uint32_t> committed{0};
   std::atomic<uint32_t> failed{0};
   std::atomic<uint32_t> next{0};
-  // Load: payments in flight continuously, each of a distinct genesis state.
-  auto submit = [&](auto& self) -> void {
-    uint32_t k = next.fetch_add(1);
-    if (k >= 400) return;
+  uint32_t limit = 0;
+  std::function<void()> submit;  // refers to this Load by address; callbacks keep it alive
+  std::weak_ptr<Load> self;
+};
+
+TEST_F(ReplicaNetworkTest, KilledReplicasCatchUpAfterRestart) {
+  start(2, 400);
+  auto load = std::make_shared<Load>();
+  load->limit = 400;
+  Load* raw = load.get();
+  load->submit = [this, raw] {
+    uint32_t k = raw->next.fetch_add(1);
+    if (k >= raw->limit) return;
     Payment p = payment(k, 1);
+    std::shared_ptr<Load> keep = raw->self.lock();
     client_->notary().notarise_async(
-        p.stx, p.proved, [&, self](const ledger::TxId&, Result<NotarisationCertificate> r) {
-          (r.ok() ? committed : failed).fetch_add(1);
-          self(self);
+        p.stx, p.proved, [keep](const ledger::TxId&, Result<NotarisationCertificate> r) {
+          (r.ok() ? keep->committed : keep->failed).fetch_add(1);
+          keep->submit();
         });
   };
-  for (int i = 0; i < 8; ++i) submit(submit);
+  load->self = load;
+  for (int i = 0; i < 8; ++i) load->submit();
   auto wait_committed = [&](uint32_t n) {
     auto deadline = std::chrono::steady_clock::now() + kDeadline;
-    while (committed.load() < n && std::chrono::steady_clock::now() < deadline)
+    while (load->committed.load() < n && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(20ms);
-    return committed.load() >= n;
+    return load->committed.load() >= n;
   };
-  ASSERT_TRUE(wait_committed(20));
-  // kill -9 one replica per shard (index 0 leads the first view of each).
+  ASSERT_TRUE(wait_committed(20)) << "committed " << load->committed << ", failed " << load->failed;
+  // kill -9 one replica per shard.
   net_->kill_replica(0, 0, SIGKILL);
   net_->kill_replica(1, 2, SIGKILL);
-  uint32_t at_kill = committed.load();
+  uint32_t at_kill = load->committed.load();
   ASSERT_TRUE(wait_committed(at_kill + 40)) << "commits did not continue after the kill";
   uint64_t top = 0;
   for (uint32_t s = 0; s < 2; ++s)
@@ -229,9 +243,8 @@ TEST_F(ReplicaNetworkTest, KilledReplicasCatchUpAfterRestart) {
   }
   EXPECT_TRUE(caught_up) << "restarted replicas did not reach height " << top;
   EXPECT_TRUE(wait_committed(std::min<uint32_t>(at_kill + 60, 380)));
-  EXPECT_EQ(failed.load(), 0u);
-  next.store(400);  // stop submitting, then drop the client before the counters it calls back
-  client_.reset();
+  EXPECT_EQ(load->failed.load(), 0u);
+  load->limit = 0;  // stop submitting
 }
 
 }  // namespace
