@@ -1,0 +1,145 @@
+// The replay adversary of the sharded-notary simulator (Byzcuit's phase-1 and phase-2 attacks),
+// see sbac_sim.h.
+#include "sim/sbac_sim_world.h"
+
+namespace folio::sim {
+namespace sbac_sim_detail {
+
+// ---- The replay adversary -----------------------------------------------------------------------
+
+void SbacSimulation::inject_command(const Bytes& command, ShardId shard, int64_t at) {
+  ++result_.replays;
+  injected_.insert(crypto::sha256(command));
+  for (uint32_t r = 0; r < options_.replicas; ++r) {
+    // The adversary is a network party: its messages are not subject to the faults it exploits.
+    schedule(Event{at,
+                   0,
+                   EventKind::kToReplica,
+                   replica_endpoint(shard, r),
+                   replica_count(),
+                   {},
+                   sbac::ManagerMessage{sbac::SubmitCommand{command}},
+                   {}});
+  }
+}
+
+void SbacSimulation::tap_statement(const sbac::ReplicaMessage& m, int64_t t) {
+  if (const auto* a = std::get_if<sbac::SignedAccepted>(&m)) {
+    if (a->statement.verdict == sbac::Verdict::kAbort) restart(a->session, t);
+    return;
+  }
+  const auto* p = std::get_if<sbac::SignedPrepared>(&m);
+  if (p == nullptr) return;
+  SessionKey key{p->statement.tx_id, p->statement.session};
+  prepared_seen_[key][{p->statement.shard, p->statement.verdict}].emplace(p->signature.by,
+                                                                          p->signature);
+  // The first statement of a later instance of T: replay the earlier instances into it now,
+  // before its manager can gather the votes it needs.
+  auto& sessions = sessions_seen_[key.tx_id];
+  bool later = !sessions.empty() && *sessions.rbegin() < key.session;
+  bool fresh = sessions.insert(key.session).second;
+  if (!fresh || !later) return;
+  auto pay = payment_of_.find(key.tx_id);
+  if (pay == payment_of_.end()) return;
+  inject(key, payments_[pay->second].concerned, t);
+}
+
+// Any party may manage a transaction: after an abort, the adversary itself starts a later instance
+// of T from the prepare it recorded (the replicas' takeovers must then finish it), which gives the
+// replays above more instances to attack.
+void SbacSimulation::restart(const SessionKey& aborted, int64_t t) {
+  auto recorded = prepares_seen_.find(aborted.tx_id);
+  if (recorded == prepares_seen_.end() || restarts_[aborted.tx_id] >= kRestartsPerTransactionMax)
+    return;
+  if (adversary_.below(2) != 0 || result_.replays >= kReplaysMax) return;
+  ++restarts_[aborted.tx_id];
+  sbac::BoundPrepareCommand command = recorded->second;
+  command.prepare.session = aborted.session.next();
+  auto pay = payment_of_.find(aborted.tx_id);
+  if (pay == payment_of_.end()) return;
+  Bytes bytes = codec::encode_to_bytes(sbac::ShardCommand(command));
+  for (ShardId shard : payments_[pay->second].concerned)
+    inject_command(bytes, shard, t + adversary_.range(1, 100));
+}
+
+void SbacSimulation::tap_submit(const Bytes& command) {
+  if (injected_.contains(crypto::sha256(command))) return;
+  Result<sbac::ShardCommand> decoded = sbac::decode_command(command);
+  if (!decoded.ok()) return;
+  if (const auto* bound = std::get_if<sbac::BoundPrepareCommand>(&*decoded))
+    prepares_seen_.try_emplace(bound->prepare.tx_id, *bound);
+  if (submits_seen_.size() < 512) submits_seen_.push_back(command);
+  if (const auto* accept = std::get_if<sbac::AcceptCommand>(&*decoded)) {
+    auto& seen = accepts_seen_[accept->tx_id];
+    if (std::find(seen.begin(), seen.end(), *accept) == seen.end()) seen.push_back(*accept);
+  }
+}
+
+// A later instance (T, s') is starting: replay the earlier instances of T into it.
+void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& concerned,
+                            int64_t t) {
+  if (result_.replays >= kReplaysMax) return;
+  static constexpr int64_t kDelaysMs[] = {1, 30, 80, 200};
+  std::vector<Bytes> commands;
+  // Phase 2 (Byzcuit): every recorded accept of an earlier session of T, and variants of it
+  // re-assembled from other signers of the same votes (new bytes, same meaning, so the consensus
+  // log's duplicate filter does not stop them).
+  for (const sbac::AcceptCommand& old : accepts_seen_[fresh.tx_id]) {
+    if (old.session >= fresh.session) continue;
+    commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(old)));
+    for (const auto& [shard_verdict, signers] :
+         prepared_seen_[SessionKey{old.tx_id, old.session}]) {
+      if (shard_verdict.second != old.verdict) continue;
+      uint32_t quorum = map_.shard(shard_verdict.first).vote_quorum();
+      if (signers.size() <= quorum) continue;
+      sbac::AcceptCommand variant = old;
+      sbac::PreparedVote vote;
+      vote.statement =
+          sbac::Prepared{old.tx_id, old.session, old.verdict, shard_verdict.first, map_.epoch};
+      for (auto it = signers.rbegin(); it != signers.rend() && vote.signatures.size() < quorum;
+           ++it)
+        vote.signatures.push_back(it->second);
+      std::reverse(vote.signatures.begin(), vote.signatures.end());
+      variant.evidence = {vote};
+      commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(variant)));
+    }
+  }
+  // Phase 1 (Byzcuit): commit votes of earlier sessions presented as evidence for the new one.
+  sbac::AcceptCommand forged{fresh.tx_id, fresh.session, sbac::Verdict::kCommit, {}};
+  for (ShardId shard : concerned) {
+    uint32_t quorum = map_.shard(shard).vote_quorum();
+    for (const auto& [key, by_shard] : prepared_seen_) {
+      if (key.tx_id != fresh.tx_id || key.session >= fresh.session) continue;
+      auto it = by_shard.find({shard, sbac::Verdict::kCommit});
+      if (it == by_shard.end() || it->second.size() < quorum) continue;
+      sbac::PreparedVote vote;
+      vote.statement =
+          sbac::Prepared{key.tx_id, key.session, sbac::Verdict::kCommit, shard, map_.epoch};
+      for (const auto& [by, signature] : it->second) {
+        if (vote.signatures.size() == quorum) break;
+        vote.signatures.push_back(signature);
+      }
+      forged.evidence.push_back(std::move(vote));
+      break;
+    }
+  }
+  if (!forged.evidence.empty())
+    commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(forged)));
+  // Old accepts go to one concerned shard only: all-or-nothing is what they attack.
+  std::vector<ShardId> targets(concerned.begin(), concerned.end());
+  ShardId target = targets[adversary_.below(targets.size())];
+  for (size_t i = 0; i < commands.size(); ++i) {
+    bool forged_commit = !forged.evidence.empty() && i + 1 == commands.size();
+    for (int64_t delay : kDelaysMs) {
+      if (result_.replays >= kReplaysMax) return;
+      if (forged_commit) {
+        for (ShardId shard : concerned) inject_command(commands[i], shard, t + delay);
+      } else {
+        inject_command(commands[i], target, t + delay);
+      }
+    }
+  }
+}
+
+}  // namespace sbac_sim_detail
+}  // namespace folio::sim
