@@ -496,6 +496,10 @@ TEST_P(FlowEngineTest, HospitalRetryReplaysFromTheJournal) {
   // Retrying without fixing anything fails the same way.
   ASSERT_TRUE(c.engine("O=Alice").retry(handle->id).ok());
   EXPECT_EQ(info(c, "O=Alice", handle->id).status, FlowStatus::kHospitalised);
+  // The hospital survives a restart: the flow is neither lost nor silently re-run.
+  ASSERT_TRUE(c.restart("O=Alice").ok());
+  EXPECT_EQ(info(c, "O=Alice", handle->id).status, FlowStatus::kHospitalised);
+  EXPECT_NE(info(c, "O=Alice", handle->id).error.find("no permit yet"), std::string::npos);
   // The operator fixes the cause; the retry replays the conversation from the journal (Bob is not
   // asked again: he has finished) and completes.
   ASSERT_TRUE(c.db("O=Alice")
