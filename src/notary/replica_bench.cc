@@ -299,6 +299,7 @@ std::string NetworkBenchResult::json() const {
     << "  \"cross_shard_fraction_2shards\": " << cross_shard_fraction_2shards << ",\n"
     << "  \"aborted_2shards\": " << aborted_2shards << ",\n"
     << "  \"ed25519_verify_per_s\": " << ed25519_verify_per_s << ",\n"
+    << "  \"ed25519_verify_per_s_min\": " << ed25519_verify_per_s_min << ",\n"
     << "  \"seconds\": " << seconds << ",\n"
     << "  \"replica_fsync\": " << (replica_fsync ? "true" : "false") << ",\n"
     << "  \"client_threads\": " << client_threads << ",\n"
@@ -315,12 +316,15 @@ Result<NetworkBenchResult> run_network_bench(const NetworkBenchOptions& o) {
   r.replica_fsync = !o.no_fsync;
   r.client_threads = o.client_threads;
   r.load_average_start = load_average();
-  r.ed25519_verify_per_s = measure_verify_per_s();
+  // One core's Ed25519 rate, sampled before each part and at the end: on a shared machine it says
+  // how much of a core the processes got; the mean is reported, the lowest beside it.
+  std::vector<double> verify_rates{measure_verify_per_s()};
   if (o.raw) {
     std::cerr << "bench network: (a) raw ordering, 4 replica processes\n";
     FOLIO_TRY(run_raw(o, r));
   }
   if (o.one_shard) {
+    verify_rates.push_back(measure_verify_per_s());
     std::cerr << "bench network: (b) notarised payments, 1 shard of 4 processes\n";
     FOLIO_ASSIGN_OR_RETURN(TxRun run, run_payments(o, 1));
     r.notarised_tx_per_s_1shard = run.per_s;
@@ -329,6 +333,7 @@ Result<NetworkBenchResult> run_network_bench(const NetworkBenchOptions& o) {
     r.aborted_1shard = run.aborted;
   }
   if (o.two_shards) {
+    verify_rates.push_back(measure_verify_per_s());
     std::cerr << "bench network: (c) notarised payments, 2 shards of 4 processes\n";
     FOLIO_ASSIGN_OR_RETURN(TxRun run, run_payments(o, 2));
     r.notarised_tx_per_s_2shards = run.per_s;
@@ -337,6 +342,11 @@ Result<NetworkBenchResult> run_network_bench(const NetworkBenchOptions& o) {
     r.cross_shard_fraction_2shards = run.cross_fraction;
     r.aborted_2shards = run.aborted;
   }
+  verify_rates.push_back(measure_verify_per_s());
+  double sum = 0;
+  for (double v : verify_rates) sum += v;
+  r.ed25519_verify_per_s = sum / static_cast<double>(verify_rates.size());
+  r.ed25519_verify_per_s_min = *std::min_element(verify_rates.begin(), verify_rates.end());
   r.load_average_end = load_average();
   return r;
 }
