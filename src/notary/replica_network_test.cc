@@ -1,6 +1,7 @@
 // Whole-process tests of the sharded notary: real `folio replica run` processes on 127.0.0.1
 // talking AMQP over mutual TLS, a client in this process (ShardedNotaryClient) as node Alice.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <functional>
@@ -180,6 +181,11 @@ TEST_F(ReplicaNetworkTest, MalformedMessagesAreRejectedWithoutCrashing) {
   auto certificate = client_->notary().notarise(p.stx, p.proved, kDeadline);
   ASSERT_TRUE(certificate.ok()) << certificate.error().message();
   EXPECT_TRUE(verify(p, *certificate).ok());
+  // SIGTERM: a clean exit.
+  net_->process(0, 1).signal(SIGTERM);
+  auto status = net_->process(0, 1).wait_exit(kDeadline);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status;
 }
 
 // Continuous load for the kill test: payments of distinct genesis states, `width` in flight. The
@@ -230,8 +236,26 @@ TEST_F(ReplicaNetworkTest, KilledReplicasCatchUpAfterRestart) {
       auto st = net_->status(s, i);
       if (st.ok()) top = std::max(top, st->committed_height);
     }
+  // What the killed replicas had voted for, from their last status before the kill.
+  auto before_a = net_->status(0, 0);
+  auto before_b = net_->status(1, 2);
+  ASSERT_TRUE(before_a.ok() && before_b.ok());
   ASSERT_TRUE(net_->start_replica(0, 0).ok());
   ASSERT_TRUE(net_->start_replica(1, 2).ok());
+  // Restored from their databases: never below the view they had voted in (so no second vote in
+  // a view), and the log they had stored.
+  for (auto [shard, index, before] :
+       {std::tuple{0u, 0u, *before_a}, std::tuple{1u, 2u, *before_b}}) {
+    auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    Result<ReplicaStatus> st = net_->status(shard, index);
+    while (!st.ok() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+      st = net_->status(shard, index);
+    }
+    ASSERT_TRUE(st.ok());
+    EXPECT_GE(st->highest_voted_view, before.highest_voted_view);
+    EXPECT_GT(st->restored_height, 0u);
+  }
   // After restart both replicas reach the height the others had.
   auto deadline = std::chrono::steady_clock::now() + kDeadline;
   bool caught_up = false;
