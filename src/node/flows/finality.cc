@@ -193,6 +193,7 @@ Flow<bool> send_transaction(FlowContext& ctx, Session session, FlowServices* ser
     std::deque<TxId> queue(request.ids.begin(), request.ids.end());
     std::set<TxId> included;
     size_t requested = request.ids.size();
+    size_t prefetched = 0;
     for (size_t n = 0; !queue.empty(); ++n) {
       TxId id = queue.front();
       queue.pop_front();
@@ -209,7 +210,9 @@ Flow<bool> send_transaction(FlowContext& ctx, Session session, FlowServices* ser
       }
       TransactionMessage m{stored->transaction, stored->certificate};
       size_t size = codec::encode_to_bytes(m).size();
-      if (!asked && bytes + size > kFetchResponseBytesMax) break;
+      if (!asked && (bytes + size > kFetchResponseBytesMax || prefetched >= request.prefetch_max))
+        break;
+      if (!asked) ++prefetched;
       if (asked && bytes + size > kFetchResponseBytesMax && !response.transactions.empty()) {
         // The rest of the level waits for the next request.
         continue;
@@ -232,6 +235,7 @@ Flow<Resolved> receive_transaction(FlowContext& ctx, Session session, FlowServic
   std::map<TxId, TransactionMessage> downloaded;
   std::vector<TxId> frontier = dependencies_of(top.stx.tx);
   std::set<TxId> known_in_store;
+  uint32_t prefetch = kPrefetchFirst;
   for (;;) {
     std::vector<TxId> candidates;
     for (const TxId& id : frontier)
@@ -261,7 +265,8 @@ Flow<Resolved> receive_transaction(FlowContext& ctx, Session session, FlowServic
                            "the back-chain of " + top_id.value().short_hex() + " has more than " +
                                std::to_string(kResolveTransactionsMax) + " transactions");
     if (missing.size() > kFetchIdsMax) missing.resize(kFetchIdsMax);
-    FetchRequest request{missing};
+    FetchRequest request{missing, prefetch};
+    prefetch = std::min(prefetch * 2, kPrefetchMax);
     FOLIO_CO_TRY(co_await session.send(request));
     ++out.round_trips;
     FOLIO_CO_ASSIGN_OR_RETURN(FetchResponse response, co_await session.receive<FetchResponse>());
@@ -337,7 +342,7 @@ Flow<Resolved> receive_transaction(FlowContext& ctx, Session session, FlowServic
     return ok_status();
   }));
   out.top = std::move(top);
-  FetchRequest done;
+  FetchRequest done;  // no ids: resolution is over
   FOLIO_CO_TRY(co_await session.send(done));
   co_return out;
 }

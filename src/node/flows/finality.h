@@ -14,8 +14,9 @@
 //
 // Resolution (send_transaction / receive_transaction, on an open session) is breadth-first: the
 // receiver asks for every missing dependency of the current level in ONE request; the sender
-// answers with those transactions and, within a byte budget, their own ancestors, breadth-first,
-// so a long chain needs far fewer round trips than levels. The receiver accepts at most
+// answers with those transactions and, within a byte budget and the receiver's prefetch allowance
+// (doubled each round), their own ancestors, breadth-first, so a long chain needs far fewer round
+// trips than levels. The receiver accepts at most
 // kResolveTransactionsMax transactions for one resolution; the sender serves only transactions in
 // the dependency graph of the transaction it sent. Every downloaded transaction is verified in
 // dependency order (contracts, signatures, and the notary's certificate for each transaction that
@@ -49,8 +50,14 @@ struct TransactionMessage {
 
 struct FetchRequest {
   std::vector<ledger::TxId> ids;  // empty: resolution is over
-  FOLIO_FIELDS(ids)
+  // How many ancestors of `ids` the sender may add unasked. The receiver starts small and doubles
+  // it while the chain goes on, so a receiver that already holds most of the history is not sent
+  // it again, and a long new chain still needs only logarithmically more round trips.
+  uint32_t prefetch_max = 0;
+  FOLIO_FIELDS(ids, prefetch_max)
 };
+constexpr uint32_t kPrefetchFirst = 32;
+constexpr uint32_t kPrefetchMax = 100'000;
 
 struct FetchResponse {
   std::vector<TransactionMessage> transactions;
