@@ -295,6 +295,26 @@ TEST_F(NodeSqliteTest, BackChainIsResolvedInFewRoundTrips) {
   EXPECT_LE(alice_to_charlie, 3u);
 }
 
+TEST_F(NodeSqliteTest, DrainingRefusesNewFlowsAndPeersSessions) {
+  issue(net_, kAlice, 100);
+  net_.node(kBob).drain();
+  EXPECT_TRUE(net_.node(kBob).drained());
+  CashIssue more;
+  more.amount = 5;
+  more.currency = "USD";
+  more.notary = kNotary;
+  auto refused = net_.node(kBob).start_flow(more);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnsupported);
+  // Alice's payment to a draining Bob fails at Bob's session, after notarisation: Alice's copy is
+  // final and recorded; Bob never got his.
+  auto paid = pay(net_, kAlice, kBob, 40);
+  ASSERT_FALSE(paid.ok());
+  EXPECT_NE(paid.error().message().find("draining"), std::string::npos) << paid.error().message();
+  EXPECT_EQ(balance(net_, kAlice), 60u);
+  EXPECT_EQ(balance(net_, kBob), 0u);
+}
+
 TEST_F(NodeSqliteTest, VaultQueriesPagingAndTrackingThroughTheNode) {
   std::vector<vault::VaultUpdate> seen;
   vault::Query q;
