@@ -131,6 +131,8 @@ void add_network_commands(CLI::App& app, Groups& groups) {
       ->required();
   run->add_option("--batch", options->batch_count_max, "Commands per block at most");
   run->add_option("--view-timeout-ms", options->view_timeout_ms, "Consensus view timeout");
+  run->add_option("--takeover-ms", options->takeover_ms,
+                  "Take over a session prepared but not accepted after this long (0: never)");
   auto no_fsync = std::make_shared<bool>(false);
   run->add_flag("--no-fsync", *no_fsync,
                 "Consensus state survives kill -9 but not a machine crash (benchmarks only)");

@@ -91,6 +91,7 @@ Result<ReplicaStatus> read_replica_status(const std::string& path) {
   s.consensus_rejected = j.value("consensus_rejected", uint64_t{0});
   s.uptime_ms = j.value("uptime_ms", uint64_t{0});
   s.restored_height = j.value("restored_height", uint64_t{0});
+  s.takeovers_committed = j.value("takeovers_committed", uint64_t{0});
   return s;
 }
 

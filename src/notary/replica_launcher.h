@@ -53,6 +53,7 @@ struct ReplicaStatus {
   uint64_t consensus_rejected = 0;
   uint64_t uptime_ms = 0;
   uint64_t restored_height = 0;  // the commit height its database held at start
+  uint64_t takeovers_committed = 0;
 };
 Result<ReplicaStatus> read_replica_status(const std::string& path);
 

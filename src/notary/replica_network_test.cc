@@ -12,6 +12,7 @@
 #include "notary/bootstrap.h"
 #include "notary/replica_launcher.h"
 #include "notary/replica_wire.h"
+#include "sbac/coordinator.h"
 
 namespace folio::notary {
 namespace {
@@ -186,6 +187,52 @@ TEST_F(ReplicaNetworkTest, MalformedMessagesAreRejectedWithoutCrashing) {
   auto status = net_->process(0, 1).wait_exit(kDeadline);
   ASSERT_TRUE(status.has_value());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status;
+}
+
+TEST_F(ReplicaNetworkTest, AbandonedSessionIsFinishedByTakeover) {
+  start(2, 200);
+  std::optional<Payment> cross;
+  uint32_t state = 0;
+  for (; state < 200 && !cross; ++state) {
+    Payment p = payment(state, 1);
+    if (concerned(p).size() == 2) cross = p;
+  }
+  ASSERT_TRUE(cross.has_value());
+  // A manager that sends phase 1 and then falls silent: its coordinator's first messages only.
+  ShardedNotaryClient::Request request = client_->notary().prepare(cross->stx, cross->proved);
+  sbac::Coordinator abandoned(request.command, request.binding, *client_->entry().shard_map,
+                              sbac::CoordinatorConfig{});
+  MessageIds ids;
+  for (const sbac::CoordinatorSend& send : abandoned.take_ready())
+    for (const std::string& replica : client_->replica_names()[send.shard.value()]) {
+      net::Envelope e;
+      e.id = ids.next();
+      e.recipient = replica;
+      e.topic = std::string(kTopicManager);
+      e.payload = codec::encode_to_bytes(ManagerBatch{{send.message}});
+      ASSERT_TRUE(client_->transport().send(std::move(e)).ok());
+    }
+  // A replica of a concerned shard finishes the session.
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  uint64_t finished = 0;
+  while (finished == 0 && std::chrono::steady_clock::now() < deadline) {
+    for (uint32_t s = 0; s < 2; ++s)
+      for (uint32_t i = 0; i < 4; ++i) {
+        auto st = net_->status(s, i);
+        if (st.ok()) finished += st->takeovers_committed;
+      }
+    if (finished == 0) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GT(finished, 0u) << "no replica took the abandoned session over";
+  // The input is consumed: another transaction spending it is refused, and the committed one gets
+  // its certificate from the shards' recorded statements.
+  Payment again = payment(state - 1, 2);
+  auto refused = client_->notary().notarise(again.stx, again.proved, kDeadline);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  auto certificate = client_->notary().notarise(cross->stx, cross->proved, kDeadline);
+  ASSERT_TRUE(certificate.ok()) << certificate.error().message();
+  EXPECT_TRUE(verify(*cross, *certificate).ok());
 }
 
 // Continuous load for the kill test: payments of distinct genesis states, `width` in flight. The

@@ -67,6 +67,7 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
       p->roles_[canonical] = PeerRole{s, i};
     }
   p->shard_names_ = notary->replica_names[shard];
+  p->all_names_ = notary->replica_names;
 
   // Keys: the identity key is the consensus key, and must be the one the map lists.
   FOLIO_ASSIGN_OR_RETURN(identity::NodeCertificates certs,
@@ -99,7 +100,11 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
   // Catch-up after a restart walks back through stored blocks: keep many.
   rc.committed_blocks_retained_max = 1u << 16;
   sbac::ShardReplicaConfig sc(sbac::ShardId(shard), p->map_, &p->check_, key);
-  sc.takeover_ticks = 0;  // takeover is not run by the process yet (header comment)
+  // One S-BAC tick per loop tick; staggered so that usually one replica of a shard takes over.
+  sc.takeover_ticks = options.takeover_ms <= 0
+                          ? 0
+                          : static_cast<uint64_t>(options.takeover_ms / options.tick_ms) *
+                                (1 + config.index);
   p->replica_ = std::make_unique<sbac::ShardReplica>(std::move(sc), std::move(rc),
                                                      restored.state, wall_ms());
 
@@ -234,6 +239,16 @@ void ReplicaProcess::handle(const net::Envelope& envelope, int64_t now_ms) {
     }
     return;
   }
+  if (envelope.topic == kTopicReplica) {
+    // Statements for the sessions this replica took over, from replicas of any shard.
+    auto batch = codec::decode_from_bytes<ReplicaBatch>(envelope.payload, wire_limits());
+    if (!batch.ok() || !role->second.shard) {
+      ++counters_.malformed;
+      return;
+    }
+    for (const sbac::ReplicaMessage& m : batch->messages) feed_takeover(m);
+    return;
+  }
   if (envelope.topic == kTopicRawSubmit) {
     auto batch = codec::decode_from_bytes<RawSubmit>(envelope.payload, wire_limits());
     if (!batch.ok()) {
@@ -270,6 +285,19 @@ Status ReplicaProcess::flush() {
   for (const auto& p : ready.prepared)
     route(sbac::SessionKey{p.statement.tx_id, p.statement.session}, p);
   for (const auto& a : ready.accepted) route(a.session, a);
+  for (const auto& p : ready.prepared) feed_takeover(p);
+  for (const auto& a : ready.accepted) feed_takeover(a);
+  for (sbac::Takeover& t : ready.takeovers) {
+    sbac::SessionKey key{t.command.tx_id, t.command.session};
+    if (takeovers_.contains(key) || takeovers_.size() >= options_.takeovers_max) continue;
+    if (!t.command.check_canonical().ok()) continue;
+    auto c = std::make_unique<sbac::Coordinator>(
+        t.command, std::move(t.binding), map_,
+        sbac::CoordinatorConfig{options_.takeover_resend_ticks, 1});
+    sbac::Coordinator& coordinator = *c;
+    takeovers_.emplace(key, std::move(c));
+    drive_takeover(coordinator);
+  }
   // 3. Apply: S-BAC already applied the blocks in take_ready; notify raw clients.
   for (const consensus::CommittedBlock& b : ready.consensus.commit) {
     counters_.committed_commands += b.block->commands.size();
@@ -294,6 +322,21 @@ Status ReplicaProcess::flush() {
     send(to, kTopicReplica, codec::encode_to_bytes(batch));
   }
   out_statements_.clear();
+  for (auto it = takeovers_.begin(); it != takeovers_.end();) {
+    sbac::Coordinator::Outcome outcome = it->second->outcome();
+    if (outcome == sbac::Coordinator::Outcome::kRunning) {
+      ++it;
+      continue;
+    }
+    ++(outcome == sbac::Coordinator::Outcome::kCommitted ? counters_.takeovers_committed
+                                                         : counters_.takeovers_aborted);
+    it = takeovers_.erase(it);
+  }
+  for (auto& [to, messages] : out_manager_) {
+    if (messages.empty()) continue;
+    send(to, kTopicManager, codec::encode_to_bytes(ManagerBatch{std::move(messages)}));
+  }
+  out_manager_.clear();
   for (auto& [to, ids] : out_raw_) {
     if (ids.empty()) continue;
     RawCommitted batch{std::move(ids)};
@@ -301,6 +344,39 @@ Status ReplicaProcess::flush() {
   }
   out_raw_.clear();
   return ok_status();
+}
+
+void ReplicaProcess::feed_takeover(const sbac::ReplicaMessage& message) {
+  sbac::SessionKey key = std::holds_alternative<sbac::SignedPrepared>(message)
+                             ? sbac::SessionKey{std::get<sbac::SignedPrepared>(message).statement.tx_id,
+                                                std::get<sbac::SignedPrepared>(message).statement.session}
+                             : std::get<sbac::SignedAccepted>(message).session;
+  auto it = takeovers_.find(key);
+  if (it == takeovers_.end()) return;
+  it->second->on_replica(message);
+  drive_takeover(*it->second);
+}
+
+void ReplicaProcess::drive_takeover(sbac::Coordinator& coordinator) {
+  // Messages to this replica itself are answered here (a few rounds: an answer can make the
+  // coordinator send again); the rest go out in batches.
+  for (int round = 0; round < 4; ++round) {
+    std::vector<sbac::ReplicaMessage> own;
+    for (sbac::CoordinatorSend& s : coordinator.take_ready()) {
+      uint32_t shard = s.shard.value();
+      if (shard >= all_names_.size()) continue;
+      for (uint32_t i = 0; i < all_names_[shard].size(); ++i) {
+        if (shard == *config_.shard && i == config_.index) {
+          for (sbac::ReplicaMessage& answer : replica_->on_manager(s.message))
+            own.push_back(std::move(answer));
+        } else {
+          out_manager_[all_names_[shard][i]].push_back(s.message);
+        }
+      }
+    }
+    if (own.empty()) return;
+    for (const sbac::ReplicaMessage& m : own) coordinator.on_replica(m);
+  }
 }
 
 void ReplicaProcess::write_status(int64_t now_ms) {
@@ -321,7 +397,10 @@ void ReplicaProcess::write_status(int64_t now_ms) {
       {"inbox_overflow", overflow_.load()},
       {"protocol_rejections", counters_.protocol_rejections},
       {"undecodable_commands", counters_.undecodable_commands},
-      {"takeovers_not_run", counters_.takeovers},
+      {"takeovers", counters_.takeovers},
+      {"takeovers_committed", counters_.takeovers_committed},
+      {"takeovers_aborted", counters_.takeovers_aborted},
+      {"takeovers_running", takeovers_.size()},
       {"uptime_ms", now_ms - start_ms_}};
   Status s = identity::write_text_file(config_.status_file, j.dump() + "\n");
   (void)s;  // a status file that cannot be written does not stop the replica
@@ -348,6 +427,10 @@ Status ReplicaProcess::run(const std::atomic<bool>& stop) {
     if (now >= next_tick) {
       replica_->tick(wall);
       next_tick = now + options_.tick_ms;
+      for (auto& [key, coordinator] : takeovers_) {
+        coordinator->tick();
+        drive_takeover(*coordinator);
+      }
     }
     FOLIO_TRY(flush());
     if (now >= next_status) {

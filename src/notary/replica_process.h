@@ -11,8 +11,11 @@
 // peer sends can stop the loop.
 //
 // Statements (prepared/accepted) go to the managers that submitted or queried their session; a
-// manager that missed them asks again (StatusQuery). Takeover of abandoned sessions is reported but
-// not run yet (docs/network.md, "Limits").
+// manager that missed them asks again (StatusQuery). A session prepared here but not accepted for
+// `takeover_ms` (staggered by index) is taken over (Byzcuit: any party may act as transaction
+// manager): the loop runs a sbac::Coordinator for it, sending to the concerned shards' replicas on
+// "sbac.manager" and taking their statements on "sbac.replica"; its own shard's answers it takes
+// directly from the ShardReplica.
 #pragma once
 
 #include <atomic>
@@ -32,6 +35,7 @@
 #include "notary/replica_store.h"
 #include "notary/replica_wire.h"
 #include "sbac/binding.h"
+#include "sbac/coordinator.h"
 #include "sbac/shard_replica.h"
 #include "storage/database.h"
 
@@ -49,6 +53,11 @@ struct ReplicaProcessOptions {
   size_t routes_max = 1u << 18;      // sessions whose managers are remembered
   size_t raw_waiters_max = 1u << 20;
   int64_t status_interval_ms = 200;
+  // Takeover of a session whose manager went silent: after takeover_ms * (1 + index) without an
+  // accept; 0: never. Coordinators run at once at most takeovers_max.
+  int64_t takeover_ms = 2000;
+  size_t takeovers_max = 4096;
+  uint64_t takeover_resend_ticks = 60;
   // false: the store survives kill -9 but not a machine crash (ReplicaStore::open).
   bool fsync = true;
 };
@@ -59,7 +68,9 @@ struct ReplicaCounters {
   uint64_t inbox_overflow = 0;
   uint64_t protocol_rejections = 0;  // Ready::rejections
   uint64_t undecodable_commands = 0;
-  uint64_t takeovers = 0;
+  uint64_t takeovers = 0;           // sessions handed over by the ShardReplica
+  uint64_t takeovers_committed = 0;  // of those, finished by this replica's coordinator
+  uint64_t takeovers_aborted = 0;
   uint64_t committed_commands = 0;
 };
 
@@ -87,6 +98,8 @@ class ReplicaProcess {
   void remember_manager(const sbac::SessionKey& key, const std::string& manager);
   void write_status(int64_t now_ms);
   void send(const std::string& to, std::string_view topic, Bytes payload);
+  void drive_takeover(sbac::Coordinator& coordinator);
+  void feed_takeover(const sbac::ReplicaMessage& message);
 
   ProcessConfig config_;
   ReplicaProcessOptions options_;
@@ -112,6 +125,9 @@ class ReplicaProcess {
   std::unordered_map<consensus::CommandId, std::string> raw_waiters_;
   std::map<std::string, std::vector<sbac::ReplicaMessage>> out_statements_;
   std::map<std::string, std::vector<consensus::CommandId>> out_raw_;
+  std::vector<std::vector<std::string>> all_names_;  // every shard's replicas by index
+  std::map<sbac::SessionKey, std::unique_ptr<sbac::Coordinator>> takeovers_;
+  std::map<std::string, std::vector<sbac::ManagerMessage>> out_manager_;
   ReplicaCounters counters_;
   std::atomic<uint64_t> overflow_{0};
   int64_t start_ms_ = 0;
