@@ -1,12 +1,10 @@
 // `folio network bootstrap`, `folio replica run` and `folio bench network` (docs/network.md).
 #include <signal.h>
-
-#include <algorithm>
-#include <cstdio>
-
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -97,8 +95,8 @@ void run_bench(notary::NetworkBenchOptions options, bool quick, const std::strin
                "network: raw %.0f commands/s (p50 %.1f ms); 1 shard %.0f tx/s (p50 %.1f ms, p99 "
                "%.1f ms); 2 shards %.0f tx/s (%.0f%% cross-shard); Ed25519 verify %.0f/s; load "
                "average %.2f -> %.2f\n",
-               r->raw_commands_per_s, r->raw_p50_ms, r->notarised_tx_per_s_1shard,
-               r->p50_ms_1shard, r->p99_ms_1shard, r->notarised_tx_per_s_2shards,
+               r->raw_commands_per_s, r->raw_p50_ms, r->notarised_tx_per_s_1shard, r->p50_ms_1shard,
+               r->p99_ms_1shard, r->notarised_tx_per_s_2shards,
                100 * r->cross_shard_fraction_2shards, r->ed25519_verify_per_s,
                r->load_average_start, r->load_average_end);
 }
@@ -169,7 +167,6 @@ void add_network_commands(CLI::App& app, Groups& groups) {
     bench->two_shards = parts->find("2shards") != std::string::npos;
     run_bench(*bench, *quick, *out);
   });
-
 }
 
 }  // namespace folio::cli

@@ -107,8 +107,8 @@ Result<BootstrapResult> bootstrap_network(const BootstrapOptions& o) {
     return make_error(ErrorCode::kUnsupported, "a raft notary is not bootstrapped here");
   uint32_t shards = o.notary == NotaryKind::kSharded ? o.shards : (replicated ? 1 : 0);
   if (replicated && (shards < 1 || shards > kBootstrapShardsMax))
-    return make_error(ErrorCode::kInvalidArgument, "--shards must be 1.." +
-                                                       std::to_string(kBootstrapShardsMax));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--shards must be 1.." + std::to_string(kBootstrapShardsMax));
   if (replicated && (o.replicas < 4 || o.replicas > kBootstrapReplicasMax))
     return make_error(ErrorCode::kInvalidArgument,
                       "--replicas must be 4.." + std::to_string(kBootstrapReplicasMax));
@@ -187,18 +187,18 @@ Result<BootstrapResult> bootstrap_network(const BootstrapOptions& o) {
   parameters.notaries.push_back(info);
   FOLIO_TRY(parameters.check_canonical());
 
-  FOLIO_ASSIGN_OR_RETURN(identity::NetworkMapIdentity map_identity,
-                         identity::load_or_create_network_map_identity(
-                             (fs::path(o.dir) / "network-map").string(),
-                             (fs::path(o.dir) / "root").string(), nullptr));
+  FOLIO_ASSIGN_OR_RETURN(
+      identity::NetworkMapIdentity map_identity,
+      identity::load_or_create_network_map_identity((fs::path(o.dir) / "network-map").string(),
+                                                    (fs::path(o.dir) / "root").string(), nullptr));
   FOLIO_ASSIGN_OR_RETURN(identity::SignedByNetworkMap signed_parameters,
                          identity::sign_network_parameters(parameters, map_identity));
   BootstrapResult result;
   result.parameters_path = (fs::path(o.dir) / "network-parameters.bin").string();
   {
     Bytes raw = codec::encode_to_bytes(signed_parameters);
-    FOLIO_TRY(identity::write_text_file(result.parameters_path,
-                                        std::string(raw.begin(), raw.end())));
+    FOLIO_TRY(
+        identity::write_text_file(result.parameters_path, std::string(raw.begin(), raw.end())));
     FOLIO_TRY(identity::write_text_file((fs::path(o.dir) / "network-parameters.json").string(),
                                         identity::network_parameters_to_json(parameters)));
   }
@@ -206,8 +206,8 @@ Result<BootstrapResult> bootstrap_network(const BootstrapOptions& o) {
   // Genesis: an owner key of its own (0600), the spec every replica rebuilds.
   crypto::PrivateKey owner = crypto::PrivateKey::ed25519(random_bytes32());
   result.genesis_owner_key_path = (fs::path(o.dir) / "genesis-owner-key.hex").string();
-  FOLIO_TRY(identity::write_text_file(result.genesis_owner_key_path, owner.seed().hex() + "\n",
-                                      0600));
+  FOLIO_TRY(
+      identity::write_text_file(result.genesis_owner_key_path, owner.seed().hex() + "\n", 0600));
   FOLIO_ASSIGN_OR_RETURN(NotaryEntry entry, notary_entry(parameters, notary_name));
   json genesis = {{"owner", key_hex(owner.public_key())},
                   {"notary_name", entry.identity.name},
@@ -369,8 +369,8 @@ Result<NotaryEntry> notary_entry(const identity::NetworkParameters& parameters,
   e.shard_map = info->shard_map;
   // A replicated notary has no service key: transactions name it by its first replica's key
   // (the certificate, not this key, is what proves notarisation).
-  crypto::PublicKey key = info->service_key.has_value() ? *info->service_key
-                                                        : info->shard_map->shards[0].replicas[0];
+  crypto::PublicKey key =
+      info->service_key.has_value() ? *info->service_key : info->shard_map->shards[0].replicas[0];
   e.identity = ledger::Party{info->name, key};
   return e;
 }
@@ -384,7 +384,8 @@ Result<GenesisSpec> load_genesis(const std::string& path) {
   try {
     FOLIO_ASSIGN_OR_RETURN(g.owner, key_from_hex(j.at("owner").get<std::string>()));
     FOLIO_ASSIGN_OR_RETURN(g.notary.name, canonical(j.at("notary_name").get<std::string>()));
-    FOLIO_ASSIGN_OR_RETURN(g.notary.owning_key, key_from_hex(j.at("notary_key").get<std::string>()));
+    FOLIO_ASSIGN_OR_RETURN(g.notary.owning_key,
+                           key_from_hex(j.at("notary_key").get<std::string>()));
     g.states = j.at("states").get<uint64_t>();
     g.outputs_per_transaction = j.at("outputs_per_transaction").get<uint32_t>();
     FOLIO_ASSIGN_OR_RETURN(g.seed, FixedBytes<32>::from_hex(j.at("seed").get<std::string>()));

@@ -54,8 +54,8 @@ struct BootstrapOptions {
 };
 
 struct PeerEntry {
-  std::string name;     // canonical X.500
-  std::string address;  // host:port
+  std::string name;       // canonical X.500
+  std::string address;    // host:port
   crypto::PublicKey key;  // identity key: signs receipts (and, for a replica, consensus votes)
 };
 

@@ -76,7 +76,7 @@ Status run_raw(const NetworkBenchOptions& o, NetworkBenchResult& result) {
 
   std::mutex mutex;
   std::unordered_map<consensus::CommandId, Clock::time_point> pending;  // GUARDED_BY(mutex)
-  std::vector<double> latencies;                                         // GUARDED_BY(mutex)
+  std::vector<double> latencies;                                        // GUARDED_BY(mutex)
   std::atomic<uint64_t> committed{0};
   std::atomic<bool> measuring{false};
   auto on_committed = [&](const net::Envelope& e) {
@@ -107,8 +107,8 @@ Status run_raw(const NetworkBenchOptions& o, NetworkBenchResult& result) {
     c.resize(o.command_bytes, 0x5a);
     return c;
   };
-  auto warmup_end = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(
-                                       std::min(2.0, o.seconds / 3) * 1000));
+  auto warmup_end = Clock::now() + std::chrono::milliseconds(
+                                       static_cast<int64_t>(std::min(2.0, o.seconds / 3) * 1000));
   auto end = warmup_end + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000));
   uint64_t committed_at_start = 0;
   bool started = false;
@@ -168,8 +168,7 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   // Enough genesis states for a generous rate over warm-up plus measurement.
   // Payments are prepared (signed, proved) before the clock starts; a run that uses them all
   // ends early and its rate is taken over the time it ran.
-  uint64_t states =
-      static_cast<uint64_t>(o.tx_rate_max * (o.seconds + 2)) + o.tx_outstanding;
+  uint64_t states = static_cast<uint64_t>(o.tx_rate_max * (o.seconds + 2)) + o.tx_outstanding;
   LocalNetworkOptions ln;
   ln.bootstrap.dir = work_dir(o, "tx" + std::to_string(shards));
   ln.bootstrap.nodes = {"O=Bench Client, L=London, C=GB"};
@@ -179,6 +178,9 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   ln.bootstrap.genesis_states = states;
   ln.bootstrap.genesis_outputs_per_transaction = 50;
   ln.folio_binary = o.folio_binary;
+  // The client is alive: replicas should not start managing sessions that are merely queued
+  // (with latency near the default takeover delay under saturation, they would add load).
+  ln.replica_args = {"--takeover-ms", "10000"};
   if (o.no_fsync) ln.replica_args.push_back("--no-fsync");
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<LocalNetwork> net, LocalNetwork::start(ln));
 
@@ -227,8 +229,8 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   std::atomic<uint64_t> in_flight{0};
   std::atomic<bool> measuring{false};
   size_t next = 0;
-  auto warmup_end = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(
-                                       std::min(2.0, o.seconds / 3) * 1000));
+  auto warmup_end = Clock::now() + std::chrono::milliseconds(
+                                       static_cast<int64_t>(std::min(2.0, o.seconds / 3) * 1000));
   auto end = warmup_end + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000));
   uint64_t done_at_start = 0;
   bool started = false;
@@ -248,27 +250,24 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
     ShardedNotaryClient::Request& request = requests[next++];
     in_flight.fetch_add(1);
     auto t0 = Clock::now();
-    client->notary().submit(
-        std::move(request),
-        [&, t0](const ledger::TxId&, Result<NotarisationCertificate> r) {
-          if (r.ok()) {
-            done.fetch_add(1);
-            if (measuring.load()) {
-              std::lock_guard<std::mutex> lock(mutex);
-              latencies.push_back(
-                  std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-            }
-          } else {
-            aborted.fetch_add(1);
-          }
-          in_flight.fetch_sub(1);
-        });
+    client->notary().submit(std::move(request), [&, t0](const ledger::TxId&,
+                                                        Result<NotarisationCertificate> r) {
+      if (r.ok()) {
+        done.fetch_add(1);
+        if (measuring.load()) {
+          std::lock_guard<std::mutex> lock(mutex);
+          latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        }
+      } else {
+        aborted.fetch_add(1);
+      }
+      in_flight.fetch_sub(1);
+    });
   }
   TxRun run;
   double measured_s = std::chrono::duration<double>(Clock::now() - measure_start).count();
-  run.per_s = started && measured_s > 0
-                  ? static_cast<double>(done.load() - done_at_start) / measured_s
-                  : 0;
+  run.per_s =
+      started && measured_s > 0 ? static_cast<double>(done.load() - done_at_start) / measured_s : 0;
   run.aborted = aborted.load();
   run.cross_fraction = requests.empty() ? 0 : static_cast<double>(cross) / requests.size();
   client.reset();  // joins the client's thread: no callback runs after this

@@ -30,7 +30,7 @@ struct NetworkBenchOptions {
   bool raw = true;
   bool one_shard = true;
   bool two_shards = true;
-  std::string work_dir;  // empty: under the system's temporary directory
+  std::string work_dir;   // empty: under the system's temporary directory
   bool no_fsync = false;  // replicas run with --no-fsync
   uint32_t client_threads = 2;
 };

@@ -102,9 +102,9 @@ Result<std::unique_ptr<NetworkClient>> NetworkClient::open(
     std::function<void(const net::Envelope&)> raw_handler) {
   std::unique_ptr<NetworkClient> c(new NetworkClient());
   FOLIO_ASSIGN_OR_RETURN(c->config_, load_process_config(config_path));
-  FOLIO_ASSIGN_OR_RETURN(identity::NetworkParameters parameters,
-                         load_network_parameters(c->config_.network_parameters,
-                                                 c->config_.certificates_dir));
+  FOLIO_ASSIGN_OR_RETURN(
+      identity::NetworkParameters parameters,
+      load_network_parameters(c->config_.network_parameters, c->config_.certificates_dir));
   FOLIO_ASSIGN_OR_RETURN(NotaryEntry entry, notary_entry(parameters, c->config_.notary));
   const identity::NotaryInfo* info = parameters.find_notary(c->config_.notary);
   if (!entry.shard_map.has_value())
@@ -134,9 +134,10 @@ Result<std::unique_ptr<NetworkClient>> NetworkClient::open(
   ac.retry_max = std::chrono::milliseconds(500);
   ac.credit_window = 1024;
   ac.tick = std::chrono::milliseconds(5);
-  FOLIO_ASSIGN_OR_RETURN(c->transport_, net::AmqpTransport::create(ac, c->directory_, *c->db_, key));
-  c->client_ = std::make_unique<ShardedNotaryClient>(*c->transport_, entry, c->replica_names_,
-                                                     options);
+  FOLIO_ASSIGN_OR_RETURN(c->transport_,
+                         net::AmqpTransport::create(ac, c->directory_, *c->db_, key));
+  c->client_ =
+      std::make_unique<ShardedNotaryClient>(*c->transport_, entry, c->replica_names_, options);
   c->raw_handler_ = std::move(raw_handler);
   NetworkClient* self = c.get();
   c->transport_->set_handler([self](const net::Envelope& e) {
@@ -241,7 +242,8 @@ Payment pay_genesis_state(const GenesisSpec& spec, const ledger::WireTransaction
       "GBP"};
   ledger::WireTransaction tx;
   tx.inputs.push_back(ledger::StateRef{genesis_id, index});
-  tx.outputs.push_back(contracts::cash_output(contracts::CashAmount{100, token}, payee, spec.notary));
+  tx.outputs.push_back(
+      contracts::cash_output(contracts::CashAmount{100, token}, payee, spec.notary));
   tx.commands.push_back(contracts::cash_move({owner.public_key()}));
   tx.notary = spec.notary;
   Bytes material(genesis_id.value().bytes.begin(), genesis_id.value().bytes.end());

@@ -1,13 +1,12 @@
 // Whole-process tests of the sharded notary: real `folio replica run` processes on 127.0.0.1
 // talking AMQP over mutual TLS, a client in this process (ShardedNotaryClient) as node Alice.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <filesystem>
 #include <functional>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "notary/bootstrap.h"
 #include "notary/replica_launcher.h"
@@ -66,8 +65,8 @@ class ReplicaNetworkTest : public ::testing::Test {
     auto n = LocalNetwork::start(o);
     ASSERT_TRUE(n.ok()) << n.error().message();
     net_ = std::move(*n);
-    ASSERT_TRUE(net_->wait_all([](const ReplicaStatus& s) { return s.committed_height > 0; },
-                               kDeadline))
+    ASSERT_TRUE(
+        net_->wait_all([](const ReplicaStatus& s) { return s.committed_height > 0; }, kDeadline))
         << "replicas did not start committing; logs in " << dir_;
     auto c = NetworkClient::open(net_->files().node_configs[0]);
     ASSERT_TRUE(c.ok()) << c.error().message();
@@ -163,8 +162,8 @@ TEST_F(ReplicaNetworkTest, MalformedMessagesAreRejectedWithoutCrashing) {
     ASSERT_TRUE(client_->transport().send(std::move(e)).ok());
   }
   // Alice is not a replica of the shard: even well-formed consensus bytes from her are refused.
-  ASSERT_TRUE(net_->wait_all([](const ReplicaStatus& s) { return s.committed_height > 0; },
-                             kDeadline));
+  ASSERT_TRUE(
+      net_->wait_all([](const ReplicaStatus& s) { return s.committed_height > 0; }, kDeadline));
   auto deadline = std::chrono::steady_clock::now() + kDeadline;
   uint64_t malformed = 0;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -47,9 +47,9 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
   std::unique_ptr<ReplicaProcess> p(new ReplicaProcess());
   p->config_ = config;
   p->options_ = options;
-  FOLIO_ASSIGN_OR_RETURN(identity::NetworkParameters parameters,
-                         load_network_parameters(config.network_parameters,
-                                                 config.certificates_dir));
+  FOLIO_ASSIGN_OR_RETURN(
+      identity::NetworkParameters parameters,
+      load_network_parameters(config.network_parameters, config.certificates_dir));
   const identity::NotaryInfo* notary = parameters.find_notary(config.notary);
   if (notary == nullptr || !notary->shard_map.has_value())
     return make_error(ErrorCode::kNotFound, "no replicated notary " + config.notary);
@@ -59,11 +59,12 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
       config.index >= p->map_.shards[shard].replicas.size() ||
       notary->replica_names[shard][config.index] != config.name)
     return make_error(ErrorCode::kInvalidArgument,
-                      config.name + ": not replica " + std::to_string(config.index) +
-                          " of shard " + std::to_string(shard) + " in the network parameters");
+                      config.name + ": not replica " + std::to_string(config.index) + " of shard " +
+                          std::to_string(shard) + " in the network parameters");
   for (uint32_t s = 0; s < p->map_.shard_count(); ++s)
     for (uint32_t i = 0; i < notary->replica_names[s].size(); ++i) {
-      FOLIO_ASSIGN_OR_RETURN(std::string canonical, net::canonical_x500(notary->replica_names[s][i]));
+      FOLIO_ASSIGN_OR_RETURN(std::string canonical,
+                             net::canonical_x500(notary->replica_names[s][i]));
       p->roles_[canonical] = PeerRole{s, i};
     }
   p->shard_names_ = notary->replica_names[shard];
@@ -101,12 +102,12 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
   rc.committed_blocks_retained_max = 1u << 16;
   sbac::ShardReplicaConfig sc(sbac::ShardId(shard), p->map_, &p->check_, key);
   // One S-BAC tick per loop tick; staggered so that usually one replica of a shard takes over.
-  sc.takeover_ticks = options.takeover_ms <= 0
-                          ? 0
-                          : static_cast<uint64_t>(options.takeover_ms / options.tick_ms) *
-                                (1 + config.index);
-  p->replica_ = std::make_unique<sbac::ShardReplica>(std::move(sc), std::move(rc),
-                                                     restored.state, wall_ms());
+  sc.takeover_ticks =
+      options.takeover_ms <= 0
+          ? 0
+          : static_cast<uint64_t>(options.takeover_ms / options.tick_ms) * (1 + config.index);
+  p->replica_ =
+      std::make_unique<sbac::ShardReplica>(std::move(sc), std::move(rc), restored.state, wall_ms());
 
   // Genesis: the states this shard manages.
   FOLIO_ASSIGN_OR_RETURN(GenesisSpec genesis, load_genesis(config.genesis));
@@ -127,7 +128,8 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
   storage::SqliteOptions tdb;
   tdb.path = config.transport_database;
   FOLIO_ASSIGN_OR_RETURN(p->transport_db_, storage::open_sqlite(tdb));
-  identity::NodeCertificateFiles files = identity::NodeCertificateFiles::in(config.certificates_dir);
+  identity::NodeCertificateFiles files =
+      identity::NodeCertificateFiles::in(config.certificates_dir);
   net::AmqpConfig ac;
   ac.self = config.name;
   ac.listen_host = config.listen_host;
@@ -347,10 +349,11 @@ Status ReplicaProcess::flush() {
 }
 
 void ReplicaProcess::feed_takeover(const sbac::ReplicaMessage& message) {
-  sbac::SessionKey key = std::holds_alternative<sbac::SignedPrepared>(message)
-                             ? sbac::SessionKey{std::get<sbac::SignedPrepared>(message).statement.tx_id,
-                                                std::get<sbac::SignedPrepared>(message).statement.session}
-                             : std::get<sbac::SignedAccepted>(message).session;
+  sbac::SessionKey key =
+      std::holds_alternative<sbac::SignedPrepared>(message)
+          ? sbac::SessionKey{std::get<sbac::SignedPrepared>(message).statement.tx_id,
+                             std::get<sbac::SignedPrepared>(message).statement.session}
+          : std::get<sbac::SignedAccepted>(message).session;
   auto it = takeovers_.find(key);
   if (it == takeovers_.end()) return;
   it->second->on_replica(message);
@@ -382,26 +385,25 @@ void ReplicaProcess::drive_takeover(sbac::Coordinator& coordinator) {
 void ReplicaProcess::write_status(int64_t now_ms) {
   if (config_.status_file.empty()) return;
   const consensus::Replica& c = replica_->consensus();
-  nlohmann::json j = {
-      {"name", config_.name},
-      {"shard", *config_.shard},
-      {"index", config_.index},
-      {"view", c.view().value()},
-      {"highest_voted_view", c.highest_voted_view().value()},
-      {"committed_height", c.committed().height.value()},
-      {"restored_height", restored_height_.value()},
-      {"objects", replica_->table().objects().size()},
-      {"committed_commands", counters_.committed_commands},
-      {"consensus_rejected", counters_.consensus_rejected},
-      {"malformed", counters_.malformed},
-      {"inbox_overflow", overflow_.load()},
-      {"protocol_rejections", counters_.protocol_rejections},
-      {"undecodable_commands", counters_.undecodable_commands},
-      {"takeovers", counters_.takeovers},
-      {"takeovers_committed", counters_.takeovers_committed},
-      {"takeovers_aborted", counters_.takeovers_aborted},
-      {"takeovers_running", takeovers_.size()},
-      {"uptime_ms", now_ms - start_ms_}};
+  nlohmann::json j = {{"name", config_.name},
+                      {"shard", *config_.shard},
+                      {"index", config_.index},
+                      {"view", c.view().value()},
+                      {"highest_voted_view", c.highest_voted_view().value()},
+                      {"committed_height", c.committed().height.value()},
+                      {"restored_height", restored_height_.value()},
+                      {"objects", replica_->table().objects().size()},
+                      {"committed_commands", counters_.committed_commands},
+                      {"consensus_rejected", counters_.consensus_rejected},
+                      {"malformed", counters_.malformed},
+                      {"inbox_overflow", overflow_.load()},
+                      {"protocol_rejections", counters_.protocol_rejections},
+                      {"undecodable_commands", counters_.undecodable_commands},
+                      {"takeovers", counters_.takeovers},
+                      {"takeovers_committed", counters_.takeovers_committed},
+                      {"takeovers_aborted", counters_.takeovers_aborted},
+                      {"takeovers_running", takeovers_.size()},
+                      {"uptime_ms", now_ms - start_ms_}};
   Status s = identity::write_text_file(config_.status_file, j.dump() + "\n");
   (void)s;  // a status file that cannot be written does not stop the replica
 }

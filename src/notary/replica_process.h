@@ -49,8 +49,8 @@ struct ReplicaProcessOptions {
   // because the validator bounds a command's byte string by it (consensus/validate.cc).
   size_t batch_count_max = 1u << 14;
   size_t batch_bytes_max = 1u << 20;
-  size_t inbox_max = 100'000;        // queued envelopes; beyond it arrivals are rejected
-  size_t routes_max = 1u << 18;      // sessions whose managers are remembered
+  size_t inbox_max = 100'000;    // queued envelopes; beyond it arrivals are rejected
+  size_t routes_max = 1u << 18;  // sessions whose managers are remembered
   size_t raw_waiters_max = 1u << 20;
   int64_t status_interval_ms = 200;
   // Takeover of a session whose manager went silent: after takeover_ms * (1 + index) without an
@@ -68,7 +68,7 @@ struct ReplicaCounters {
   uint64_t inbox_overflow = 0;
   uint64_t protocol_rejections = 0;  // Ready::rejections
   uint64_t undecodable_commands = 0;
-  uint64_t takeovers = 0;           // sessions handed over by the ShardReplica
+  uint64_t takeovers = 0;            // sessions handed over by the ShardReplica
   uint64_t takeovers_committed = 0;  // of those, finished by this replica's coordinator
   uint64_t takeovers_aborted = 0;
   uint64_t committed_commands = 0;
@@ -77,7 +77,7 @@ struct ReplicaCounters {
 class ReplicaProcess {
  public:
   static Result<std::unique_ptr<ReplicaProcess>> open(const ProcessConfig& config,
-                                                       const ReplicaProcessOptions& options);
+                                                      const ReplicaProcessOptions& options);
   ~ReplicaProcess();
 
   // Starts the transport (binds the listener). REQUIRES: called once, before run.
@@ -104,7 +104,7 @@ class ReplicaProcess {
   ProcessConfig config_;
   ReplicaProcessOptions options_;
   sbac::ShardMap map_;
-  std::vector<std::string> shard_names_;  // this shard's replicas by index
+  std::vector<std::string> shard_names_;   // this shard's replicas by index
   std::map<std::string, PeerRole> roles_;  // every known peer, by canonical name
   sbac::NonValidatingCheck check_;
   std::unique_ptr<consensus::Validator> validator_;

@@ -52,7 +52,8 @@ Result<ReplicaStore::Restored> ReplicaStore::restore() {
   }
   FOLIO_ASSIGN_OR_RETURN(storage::Rows commit,
                          db_->query("SELECT height FROM replica_commit WHERE id = 1"));
-  if (!commit.empty()) r.committed_height = consensus::Height(static_cast<uint64_t>(commit[0].integer(0)));
+  if (!commit.empty())
+    r.committed_height = consensus::Height(static_cast<uint64_t>(commit[0].integer(0)));
   // The commit pointer stays at genesis: the whole stored chain is applied again (header comment).
   r.state.committed = consensus::CommitPointer{consensus::genesis_id(), consensus::Height(0)};
   return r;
@@ -63,19 +64,19 @@ Status ReplicaStore::write(const consensus::Ready::Persist& persist) {
   return db_->transact([&](storage::Session& s) -> Status {
     if (persist.safety) {
       storage::Value params[] = {codec::encode_to_bytes(*persist.safety)};
-      FOLIO_TRY(s.exec(
-          "INSERT INTO replica_safety (id, state) VALUES (1, ?) "
-          "ON CONFLICT (id) DO UPDATE SET state = excluded.state",
-          params));
+      FOLIO_TRY(
+          s.exec("INSERT INTO replica_safety (id, state) VALUES (1, ?) "
+                 "ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+                 params));
     }
     for (const auto& block : persist.blocks) {
       storage::Value params[] = {id_bytes(consensus::block_id(*block)),
                                  static_cast<int64_t>(block->height.value()),
                                  codec::encode_to_bytes(*block)};
-      FOLIO_TRY(s.exec(
-          "INSERT INTO replica_blocks (id, height, block) VALUES (?, ?, ?) "
-          "ON CONFLICT (id) DO NOTHING",
-          params));
+      FOLIO_TRY(
+          s.exec("INSERT INTO replica_blocks (id, height, block) VALUES (?, ?, ?) "
+                 "ON CONFLICT (id) DO NOTHING",
+                 params));
     }
     if (persist.committed) {
       storage::Value params[] = {id_bytes(persist.committed->block_id),

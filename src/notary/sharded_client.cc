@@ -191,10 +191,9 @@ void ShardedNotaryClient::loop(Worker& w) {
         it->second.done(it->first, NotarisationCertificate(*c.certificate()));
       } else {
         ++aborted;
-        it->second.done(it->first,
-                        make_error(ErrorCode::kConflict,
-                                   "aborted by the notary's shards after " +
-                                       std::to_string(c.attempts()) + " session(s)"));
+        it->second.done(it->first, make_error(ErrorCode::kConflict,
+                                              "aborted by the notary's shards after " +
+                                                  std::to_string(c.attempts()) + " session(s)"));
       }
       it = w.running.erase(it);
     }

@@ -40,7 +40,7 @@ struct ShardedClientOptions {
   int64_t tick_ms = 10;
   uint64_t resend_ticks = 100;  // a coordinator resends and queries after this many ticks
   uint32_t attempts_max = 3;
-  uint32_t dummy_slots = 16;   // the replicas' ShardReplicaConfig::dummy_slots
+  uint32_t dummy_slots = 16;      // the replicas' ShardReplicaConfig::dummy_slots
   size_t pending_max = 1u << 17;  // queued statements per worker
   uint32_t threads = 1;
 };
@@ -105,10 +105,10 @@ class ShardedNotaryClient {
   struct Worker {
     std::mutex mutex;
     std::condition_variable wake;
-    std::deque<Job> jobs;                       // GUARDED_BY(mutex)
-    std::deque<sbac::ReplicaMessage> replies;   // GUARDED_BY(mutex)
-    ShardedClientStats stats;                   // GUARDED_BY(mutex)
-    bool stopping = false;                      // GUARDED_BY(mutex)
+    std::deque<Job> jobs;                      // GUARDED_BY(mutex)
+    std::deque<sbac::ReplicaMessage> replies;  // GUARDED_BY(mutex)
+    ShardedClientStats stats;                  // GUARDED_BY(mutex)
+    bool stopping = false;                     // GUARDED_BY(mutex)
     // Owned by the worker's thread.
     std::map<ledger::TxId, Running> running;
     std::map<uint32_t, std::map<uint32_t, std::vector<sbac::ManagerMessage>>> out;
