@@ -52,25 +52,32 @@ FixedBytes<32> random_bytes32() {
 
 }  // namespace
 
-Result<uint16_t> pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return make_error(ErrorCode::kIo, "socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return make_error(ErrorCode::kIo, "bind to port 0");
+Result<std::vector<uint16_t>> pick_free_ports(size_t count) {
+  std::vector<int> fds;
+  std::vector<uint16_t> ports;
+  Status status = ok_status();
+  for (size_t i = 0; i < count && status.ok(); ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+      status = make_error(ErrorCode::kIo, "socket");
+      break;
+    }
+    fds.push_back(fd);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      status = make_error(ErrorCode::kIo, "bind to port 0");
+      break;
+    }
+    ports.push_back(ntohs(addr.sin_port));
   }
-  socklen_t len = sizeof addr;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return make_error(ErrorCode::kIo, "getsockname");
-  }
-  uint16_t port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
+  for (int fd : fds) ::close(fd);
+  if (!status.ok()) return status.error();
+  return ports;
 }
 
 std::vector<ledger::WireTransaction> genesis_transactions(const GenesisSpec& spec) {
@@ -220,14 +227,14 @@ Result<BootstrapResult> bootstrap_network(const BootstrapOptions& o) {
 
   // Addresses.
   uint16_t next_port = o.base_port;
+  std::vector<uint16_t> free_ports;
+  if (o.base_port == 0) {
+    FOLIO_ASSIGN_OR_RETURN(free_ports, pick_free_ports(all.size()));
+  }
+  size_t next_free = 0;
   std::vector<PeerEntry> peers;
   auto add_peer = [&](const std::string& name) -> Status {
-    uint16_t port = 0;
-    if (o.base_port != 0) {
-      port = next_port++;
-    } else {
-      FOLIO_ASSIGN_OR_RETURN(port, pick_free_port());
-    }
+    uint16_t port = o.base_port != 0 ? next_port++ : free_ports.at(next_free++);
     FOLIO_ASSIGN_OR_RETURN(crypto::PublicKey k, identity_public(name));
     peers.push_back(PeerEntry{name, "127.0.0.1:" + std::to_string(port), k});
     return ok_status();

@@ -110,7 +110,9 @@ Result<GenesisSpec> load_genesis(const std::string& path);
 std::vector<ledger::WireTransaction> genesis_transactions(const GenesisSpec& spec);
 Result<crypto::PrivateKey> load_genesis_owner_key(const std::string& path);
 
-// A free TCP port on 127.0.0.1 (bound to port 0, then released): a small race that tests accept.
-Result<uint16_t> pick_free_port();
+// `count` distinct free TCP ports on 127.0.0.1: each bound to port 0, all held until every one is
+// chosen (the kernel may hand out a just-released port again), then released. Another process can
+// still take one before its owner listens: a small race that tests accept.
+Result<std::vector<uint16_t>> pick_free_ports(size_t count);
 
 }  // namespace folio::notary

@@ -216,9 +216,12 @@ Result<ReplicaStatus> LocalNetwork::status(uint32_t shard, uint32_t index) const
 }
 
 bool LocalNetwork::wait_all(const std::function<bool(const ReplicaStatus&)>& predicate,
-                            std::chrono::milliseconds timeout) const {
+                            std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    for (auto& shard : children_)
+      for (ChildProcess& c : shard)
+        if (c.running() && c.wait_exit(std::chrono::milliseconds(0)).has_value()) return false;
     bool all = true;
     for (uint32_t s = 0; s < children_.size() && all; ++s)
       for (uint32_t i = 0; i < children_[s].size() && all; ++i) {

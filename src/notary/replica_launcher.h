@@ -102,9 +102,10 @@ class LocalNetwork {
   void kill_replica(uint32_t shard, uint32_t index, int signo);
   ChildProcess& process(uint32_t shard, uint32_t index) { return children_[shard][index]; }
   Result<ReplicaStatus> status(uint32_t shard, uint32_t index) const;
-  // Polls every replica's status until `predicate` holds for all running ones or `timeout`.
+  // Polls every replica's status until `predicate` holds for all running ones (true), `timeout`
+  // passes, or a running replica exits by itself (false, at once).
   bool wait_all(const std::function<bool(const ReplicaStatus&)>& predicate,
-                std::chrono::milliseconds timeout) const;
+                std::chrono::milliseconds timeout);
   std::string log_path(uint32_t shard, uint32_t index) const;
 
  private:

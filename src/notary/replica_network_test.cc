@@ -106,7 +106,7 @@ class ReplicaNetworkTest : public ::testing::Test {
 };
 
 TEST_F(ReplicaNetworkTest, CrossShardTransactionNotarisedAndDoubleSpendRefused) {
-  start(2, 200);
+  ASSERT_NO_FATAL_FAILURE(start(2, 200));
   // A payment whose input and output sit on different shards.
   std::optional<Payment> cross;
   uint32_t state = 0;
@@ -140,7 +140,7 @@ TEST_F(ReplicaNetworkTest, CrossShardTransactionNotarisedAndDoubleSpendRefused) 
 }
 
 TEST_F(ReplicaNetworkTest, MalformedMessagesAreRejectedWithoutCrashing) {
-  start(1, 50);
+  ASSERT_NO_FATAL_FAILURE(start(1, 50));
   const std::string target = client_->replica_names()[0][1];
   std::vector<std::pair<std::string, Bytes>> garbage = {
       {std::string(kTopicConsensus), Bytes{0xff, 0x00, 0x13}},
@@ -189,7 +189,7 @@ TEST_F(ReplicaNetworkTest, MalformedMessagesAreRejectedWithoutCrashing) {
 }
 
 TEST_F(ReplicaNetworkTest, AbandonedSessionIsFinishedByTakeover) {
-  start(2, 200);
+  ASSERT_NO_FATAL_FAILURE(start(2, 200));
   std::optional<Payment> cross;
   uint32_t state = 0;
   for (; state < 200 && !cross; ++state) {
@@ -246,7 +246,7 @@ struct Load {
 };
 
 TEST_F(ReplicaNetworkTest, KilledReplicasCatchUpAfterRestart) {
-  start(2, 400);
+  ASSERT_NO_FATAL_FAILURE(start(2, 400));
   auto load = std::make_shared<Load>();
   load->limit = 400;
   Load* raw = load.get();
