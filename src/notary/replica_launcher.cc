@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,10 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
     return make_error(ErrorCode::kIo, "fork failed");
   }
   if (pid == 0) {
+    // A child must not outlive a parent that died without stopping it (a crashed test, kill -9 of
+    // the bench): it gets SIGTERM when the forking thread's process goes away.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() == 1) ::_exit(126);
     ::dup2(log, 1);
     ::dup2(log, 2);
     ::execv(args[0], args.data());

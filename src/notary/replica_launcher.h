@@ -4,7 +4,9 @@
 // identity with a ShardedNotaryClient on it).
 //
 // ChildProcess wraps fork/exec/kill/waitpid for processes this one started; it never signals
-// anything else. LocalNetwork owns its children and kills the ones still running when destroyed
+// anything else. A child gets SIGTERM if this process dies first (PR_SET_PDEATHSIG), so a crashed
+// test leaves no replicas behind. REQUIRES: spawn is called from a thread that outlives the child
+// (the death signal follows the forking thread). LocalNetwork owns its children and kills the ones still running when destroyed
 // (SIGTERM, then SIGKILL after a grace period). Not thread-safe.
 #pragma once
 
