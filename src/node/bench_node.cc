@@ -149,6 +149,16 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
     cpu += std::clock() - cpu_start;
   }
   out.payments_cpu_s = static_cast<double>(cpu) / CLOCKS_PER_SEC;
+  if (options.progress) {
+    uint64_t steps = 0, messages = 0;
+    for (const std::string& n : {kAlice, kBob, kNotary}) {
+      steps += net.node(n).engine().stats().steps_committed;
+      messages += net.node(n).engine().stats().messages_accepted;
+    }
+    options.progress("payments: " + std::to_string(steps) + " flow steps and " +
+                     std::to_string(messages) + " accepted messages on the three nodes (with "
+                     "the setup's)");
+  }
   for (const flow::FlowHandle& h : handles) {
     auto r = net.node(kAlice).result<ledger::TxId>(h.id);
     if (!r) return make_error(ErrorCode::kInternal, "a payment did not finish");
