@@ -391,6 +391,85 @@ TEST(NodeMockNetwork, PaymentsSurviveLatencyLossAndReorderingAndAreRecorded) {
   EXPECT_GE(to_notary, 3u);
 }
 
+TEST(NodeValidatingNotary, PaymentsWithProvedInputs) {
+  MockNetwork net(options_for(storage::Backend::kSqlite));
+  net.add_node(kAlice);
+  net.add_node(kBob);
+  net.add_notary(kNotary, /*validating=*/true);
+  ASSERT_TRUE(net.start_all().ok());
+  issue(net, kAlice, 100);
+  auto paid = pay(net, kAlice, kBob, 30);
+  ASSERT_TRUE(paid.ok()) << paid.error().message();
+  auto again = pay(net, kBob, kAlice, 10);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_EQ(balance(net, kAlice), 80u);
+  EXPECT_EQ(balance(net, kBob), 20u);
+}
+
+// A peer speaking the core flows' protocols with garbage: the sub-flows below borrow the names of
+// Finality and NotaryClient, so Bob's ReceiveFinality and the notary's service answer them.
+struct GarbageToFinality {
+  static constexpr std::string_view kName = flows::Finality::kName;
+  std::string peer;
+  flow::Flow<bool> call(flow::FlowContext& ctx) {
+    flow::Session s = ctx.initiate(peer);
+    Bytes junk(40, 0xee);
+    FOLIO_CO_TRY(co_await s.send_encoded(junk));
+    // No answer comes: the victim's responder goes to its hospital, which keeps the session open
+    // for a retry rather than telling the peer.
+    co_return true;
+  }
+};
+struct GarbageToNotary {
+  static constexpr std::string_view kName = flows::NotaryClient::kName;
+  std::string notary;
+  flow::Flow<Bytes> call(flow::FlowContext& ctx) {
+    flow::Session s = ctx.initiate(notary);
+    Bytes junk(64, 0x5a);
+    FOLIO_CO_TRY(co_await s.send(junk));  // a Bytes that is no NotarisationRequest
+    co_return co_await s.receive<Bytes>();
+  }
+};
+struct Attack {
+  static constexpr std::string_view kName = "test.Attack";
+  std::string victim;
+  std::string notary;
+  FOLIO_FIELDS(victim, notary)
+  flows::FlowServices* services = nullptr;
+  flow::Flow<uint8_t> call(flow::FlowContext& ctx) {
+    GarbageToNotary to_notary{notary};
+    FOLIO_CO_ASSIGN_OR_RETURN(Bytes answer, co_await ctx.sub_flow(to_notary));
+    auto response = notary::decode_response(answer);
+    if (!response.ok() || response->notarised()) co_return uint8_t{0};
+    GarbageToFinality to_victim{victim};
+    FOLIO_CO_TRY(co_await ctx.sub_flow(to_victim));
+    co_return static_cast<uint8_t>(response->refusal().reason);
+  }
+};
+
+TEST(NodeHostilePeer, GarbageIsRefusedAndTheNodesKeepWorking) {
+  MockNetworkOptions o = options_for(storage::Backend::kSqlite);
+  o.register_flows = [](flow::FlowRegistry& r, flows::FlowServices* s) {
+    return flows::add_flow<Attack>(r, s);
+  };
+  MockNetwork net(o);
+  for (const std::string& n : {kAlice, kBob, kCharlie}) net.add_node(n);
+  net.add_notary(kNotary);
+  ASSERT_TRUE(net.start_all().ok());
+  auto h = net.node(kCharlie).start_flow(Attack{kBob, kNotary});
+  ASSERT_TRUE(h.ok());
+  auto r = net.run_flow<uint8_t>(kCharlie, *h);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  // The notary refused the undecodable request as malformed; Bob's responder failed and is in
+  // his hospital.
+  EXPECT_EQ(*r, static_cast<uint8_t>(notary::RefusalReason::kMalformedRequest));
+  EXPECT_EQ(net.node(kBob).engine().hospitalised().size(), 1u);
+  issue(net, kAlice, 100);
+  auto paid = pay(net, kAlice, kBob, 25);
+  ASSERT_TRUE(paid.ok()) << paid.error().message();
+  EXPECT_EQ(balance(net, kBob), 25u);
+}
+
 // A flow that fails until a file-less switch is flipped, for the hospital.
 bool g_fail_switch = true;
 struct Flaky {
