@@ -20,7 +20,7 @@ void add_node_commands(CLI::App& app, Groups& groups) {
       "node", "Notarised payments/s, 10k back-chain resolution, suspended flows and their resume");
   bench->add_flag("--quick", flags->quick,
                   "Scale down: 1,000 payments, a 2,000-deep back-chain, 20,000 suspended flows");
-  bench->add_option("--payments", flags->options.payments, "Payments started together");
+  bench->add_option("--payments", flags->options.payments, "Payments in all (default 5,000)");
   bench->add_option("--in-flight", flags->options.payments_in_flight,
                     "Payments started together in each wave (one notary batch per wave)");
   bench->add_option("--backchain", flags->options.backchain_depth, "Back-chain depth");
