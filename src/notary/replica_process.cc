@@ -101,6 +101,7 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
   // Catch-up after a restart walks back through stored blocks: keep many.
   rc.committed_blocks_retained_max = 1u << 16;
   sbac::ShardReplicaConfig sc(sbac::ShardId(shard), p->map_, &p->check_, key);
+  sc.dummy_slots = kDummySlots;
   // One S-BAC tick per loop tick; staggered so that usually one replica of a shard takes over.
   sc.takeover_ticks =
       options.takeover_ms <= 0

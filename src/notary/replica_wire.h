@@ -30,6 +30,11 @@ inline constexpr std::string_view kTopicReplica = "sbac.replica";
 inline constexpr std::string_view kTopicRawSubmit = "raw.submit";
 inline constexpr std::string_view kTopicRawCommitted = "raw.committed";
 
+// Dummy objects per output-only shard (Byzcuit): a session locks one from prepare to accept, so
+// with few slots concurrent cross-shard sessions abort each other (kObjectLocked) and retry. Every
+// replica and client of a network must use the same number: the most sbac allows.
+constexpr uint32_t kDummySlots = sbac::kDummySlotsMax;
+
 // Bounds a receiver applies before decoding.
 constexpr size_t kBatchMessagesMax = 1u << 16;
 

@@ -45,7 +45,8 @@ ShardedNotaryClient::Worker& ShardedNotaryClient::worker_of(const ledger::TxId& 
 ShardedNotaryClient::Request ShardedNotaryClient::prepare(
     const ledger::SignedTransaction& stx, const std::vector<ledger::ProvedState>& proved) const {
   ledger::TxId id = stx.tx.id();
-  uint32_t slot = static_cast<uint32_t>(id.value().bytes[0]) % options_.dummy_slots;
+  uint32_t slot = static_cast<uint32_t>((uint32_t{id.value().bytes[0]} << 8 | id.value().bytes[2]) %
+                                        options_.dummy_slots);
   return Request{sbac::prepare_command_for(stx.tx, id, sbac::Sequence(0), slot),
                  sbac::bind_non_validating(stx, proved)};
 }

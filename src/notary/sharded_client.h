@@ -40,7 +40,7 @@ struct ShardedClientOptions {
   int64_t tick_ms = 10;
   uint64_t resend_ticks = 100;  // a coordinator resends and queries after this many ticks
   uint32_t attempts_max = 3;
-  uint32_t dummy_slots = 16;      // the replicas' ShardReplicaConfig::dummy_slots
+  uint32_t dummy_slots = kDummySlots;  // the replicas' ShardReplicaConfig::dummy_slots
   size_t pending_max = 1u << 17;  // queued statements per worker
   uint32_t threads = 1;
 };
