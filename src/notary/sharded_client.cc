@@ -58,6 +58,13 @@ void ShardedNotaryClient::notarise_async(ledger::SignedTransaction stx,
 
 void ShardedNotaryClient::submit(Request request, Callback done) {
   ledger::TxId id = request.command.tx_id;
+  // A transaction beyond S-BAC's bounds (too many inputs, an unsorted command) is refused here,
+  // before a Coordinator (which requires a canonical command) is built for it.
+  if (Status canonical = request.command.check_canonical(); !canonical.ok()) {
+    done(id, make_error(ErrorCode::kInvalidArgument,
+                        "not a valid S-BAC request: " + canonical.error().message()));
+    return;
+  }
   Job job{std::move(request.command), std::move(request.binding), std::move(done)};
   Worker& w = worker_of(id);
   std::lock_guard<std::mutex> lock(w.mutex);
