@@ -24,3 +24,8 @@ if(TARGET folio_replica)
   target_compile_definitions(replica_network_test PRIVATE FOLIO_BINARY="$<TARGET_FILE:folio>")
   add_dependencies(replica_network_test folio)
 endif()
+if(TARGET folio_replica)
+  folio_test(replica_bootstrap_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/replica_bootstrap_test.cc
+    LIBS folio_replica)
+endif()
