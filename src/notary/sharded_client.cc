@@ -45,8 +45,9 @@ ShardedNotaryClient::Worker& ShardedNotaryClient::worker_of(const ledger::TxId& 
 ShardedNotaryClient::Request ShardedNotaryClient::prepare(
     const ledger::SignedTransaction& stx, const std::vector<ledger::ProvedState>& proved) const {
   ledger::TxId id = stx.tx.id();
-  uint32_t slot = static_cast<uint32_t>((uint32_t{id.value().bytes[0]} << 8 | id.value().bytes[2]) %
-                                        options_.dummy_slots);
+  // Round robin over the dummy objects: this client's own concurrent sessions never contend for
+  // one while fewer than dummy_slots of them are in flight at an output-only shard.
+  uint32_t slot = next_slot_.fetch_add(1, std::memory_order_relaxed) % options_.dummy_slots;
   return Request{sbac::prepare_command_for(stx.tx, id, sbac::Sequence(0), slot),
                  sbac::bind_non_validating(stx, proved)};
 }
