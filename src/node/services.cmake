@@ -17,3 +17,4 @@ folio_test(node_services_test
                    ${CMAKE_CURRENT_LIST_DIR}/key_store_test.cc
                    ${CMAKE_CURRENT_LIST_DIR}/identity_service_test.cc
            LIBS folio_node_services folio_wasm folio_storage_testing PkgConfig::NODE_LIBZIP)
+folio_test_shared_pg(node_services_test)
