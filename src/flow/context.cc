@@ -316,8 +316,14 @@ bool FlowContext::can_continue(int64_t now_ms) const {
       return now_ms >= wait_deadline_ms_;
     case Wait::kReceive: {
       const SessionState& s = sessions_.at(wait_session_);
-      return s.peer_ended || inbox_.count({s.id, s.receive_seq}) != 0 ||
-             inbox_.count({s.id, wire::kOutOfBand}) != 0;
+      if (s.peer_ended || inbox_.count({s.id, wire::kOutOfBand}) != 0) return true;
+      // The same walk as try_receive: opens carry nothing for the flow and are read past, so the
+      // flow can continue only if a message other than an open follows them in sequence.
+      for (uint64_t seq = s.receive_seq;; ++seq) {
+        auto it = inbox_.find({s.id, seq});
+        if (it == inbox_.end()) return false;
+        if (it->second.kind != wire::Kind::kOpen) return true;
+      }
     }
   }
   return false;

@@ -336,8 +336,13 @@ void ReceiveAwaitable<T>::await_suspend(std::coroutine_handle<> h) {
 template <class T>
 Result<T> ReceiveAwaitable<T>::await_resume() {
   if (!raw_) raw_ = ctx_->try_receive(session_);
-  // The engine resumes a receiving flow only once its message is there.
-  FOLIO_ASSERT(raw_.has_value());
+  // The engine resumes a receiving flow only once its message is there (can_continue walks the
+  // inbox as try_receive does). What a peer sent decides that, so a miss is an error for the
+  // flow, never an assertion.
+  if (!raw_) {
+    return make_error(ErrorCode::kInternal, "resumed without a message from " +
+                                                ctx_->session(session_).party);
+  }
   if (!raw_->ok()) return raw_->error();
   auto decoded = codec::decode_from_bytes<T>(raw_->value());
   if (!decoded.ok()) {

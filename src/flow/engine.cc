@@ -456,6 +456,7 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
   bool duplicate = false;
   bool inserted = false;
   bool over_limit = false;
+  bool reopened = false;
   std::optional<FlowId> target;
   std::optional<FlowId> created;
   std::string created_name;
@@ -470,6 +471,14 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
                            tables::find_session(tx, envelope.sender, m.session_id,
                                                 !m.from_initiator));
     if (flow_id) {
+      // An open is only ever a session's first message: one for a session that exists is hostile
+      // (or a peer's bug), and would let the flow read past a message it is waiting for.
+      // The error rolls back the transaction, so the rejection changes no state (not even the
+      // processed mark).
+      if (m.kind == wire::Kind::kOpen) {
+        reopened = true;
+        return make_error(ErrorCode::kConflict, "an open for a session that already exists");
+      }
       auto record = records_.find(*flow_id);
       if (record == records_.end() || (record->second.status != FlowStatus::kRunning &&
                                        record->second.status != FlowStatus::kHospitalised)) {
@@ -536,7 +545,8 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
   if (!s.ok()) {
     // The interface has no "try again later": the sender learns of a rejection.
     ++stats_.messages_rejected;
-    log(std::string(over_limit ? "refused" : "could not store") + " a flow message from " +
+    log(std::string(over_limit || reopened ? "refused" : "could not store") +
+        " a flow message from " +
         envelope.sender + ": " + s.error().message());
     return net::Disposition::kRejected;
   }
@@ -544,6 +554,7 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
     ++stats_.duplicates;
     return net::Disposition::kAccepted;
   }
+
   ++stats_.messages_accepted;
   if (reject) {
     ++stats_.sessions_rejected;

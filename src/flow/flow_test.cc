@@ -655,6 +655,41 @@ TEST_P(FlowEngineTest, HostileMessagesAreRejectedWithoutHarm) {
   ASSERT_EQ(bob.hospitalised().size(), 1u);
 }
 
+// Review finding: data at seq 5 created a responder waiting for seq 0; a late open at seq 0 then
+// resumed it, it read past the open, found nothing and failed an assertion (the node aborted).
+TEST_P(FlowEngineTest, LateOpenOnAnExistingSessionIsRejectedNotAnAbort) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  FlowEngine& bob = c.engine("O=Bob");
+  wire::SessionMessage m;
+  m.session_id = crypto::sha256(as_bytes("mallory's late open"));
+  m.from_initiator = true;
+  m.initiating_flow = std::string(Waiter::kName);
+  m.kind = wire::Kind::kData;
+  m.seq = 5;
+  m.payload = codec::encode_to_bytes(uint64_t{1});
+  net::Envelope e;
+  e.sender = "O=Mallory";
+  e.recipient = "O=Bob";
+  e.topic = std::string(wire::kTopic);
+  e.id = crypto::sha256(as_bytes("mallory data 5"));
+  e.payload = codec::encode_to_bytes(m);
+  EXPECT_EQ(bob.on_message(e), net::Disposition::kAccepted);
+  m.kind = wire::Kind::kOpen;
+  m.seq = 0;
+  m.payload = {};
+  e.id = crypto::sha256(as_bytes("mallory open 0"));
+  e.payload = codec::encode_to_bytes(m);
+  EXPECT_EQ(bob.on_message(e), net::Disposition::kRejected);
+  bob.tick();
+  ASSERT_EQ(bob.flows().size(), 1u);
+  EXPECT_EQ(bob.flows()[0].status, FlowStatus::kRunning);
+  // Rejected without a trace: the same open again is rejected again, not taken as a duplicate.
+  EXPECT_EQ(bob.on_message(e), net::Disposition::kRejected);
+  EXPECT_EQ(bob.stats().duplicates, 0u);
+}
+
 TEST_P(FlowEngineTest, APeerCannotFloodAFlowsInbox) {
   FlowRegistry registry = make_registry();
   Cluster c(GetParam(), registry);
