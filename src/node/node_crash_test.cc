@@ -131,6 +131,7 @@ Outcome run_scenario(storage::Backend backend, Scenario scenario, const Plan& pl
     sell.buyer = kBob;
     sell.price = 600;
     sell.currency = "USD";
+    sell.issuer = kBob;
     handle = net.node(kAlice).start_flow(sell);
   }
   EXPECT_TRUE(handle.ok());

@@ -3,6 +3,8 @@
 // resolution of back-chains, vault queries, paging and tracking through the node, the hospital.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "contracts/cash.h"
 #include "node/flows/asset.h"
 #include "node/flows/cash_flows.h"
@@ -213,6 +215,7 @@ TEST_F(NodeSqliteTest, TradeDeliversTheAssetAgainstCashAtomically) {
   sell.buyer = kBob;
   sell.price = 600;
   sell.currency = "USD";
+  sell.issuer = kBob;
   auto traded = run<ledger::TxId>(net_, kAlice, sell);
   ASSERT_TRUE(traded.ok()) << traded.error().message();
   EXPECT_EQ(balance(net_, kAlice), 600u);
@@ -244,10 +247,110 @@ TEST_F(NodeSqliteTest, TradeDeclinedByPolicyMovesNothing) {
   sell.buyer = kBob;
   sell.price = 600;
   sell.currency = "USD";
+  sell.issuer = kBob;
   auto traded = run<ledger::TxId>(net_, kAlice, sell);
   EXPECT_FALSE(traded.ok());
   EXPECT_EQ(balance(net_, kBob), 1000u);
   EXPECT_EQ(balance(net_, kAlice), 0u);
+}
+
+// Regression: the seller counted any cash to its key in the currency, whoever issued it, so a buyer
+// could pay with a token it minted itself (an Issue command it signs) in the proposal itself.
+class TradeCheckTest : public NodeSqliteTest {
+ protected:
+  void SetUp() override {
+    NodeSqliteTest::SetUp();
+    flows::AssetIssue make;
+    make.asset_id = "painting-17";
+    make.notary = kNotary;
+    auto asset = run<ledger::StateRef>(net_, kAlice, make);
+    ASSERT_TRUE(asset.ok()) << asset.error().message();
+    auto stored = net_.node(kAlice).transactions().get(asset->tx_id);
+    ASSERT_TRUE(stored.ok());
+    offer_.asset = ledger::StateAndRef{stored->transaction.tx.outputs.at(asset->index), *asset};
+    offer_.price = 600;
+    offer_.currency = "USD";
+    offer_.issuer = contracts::PartyAndReference{net_.party(kCharlie), {}};
+  }
+  // Bob's proposal: the asset to Bob, `payments` to Alice, `extra` commands.
+  ledger::SignedTransaction proposal(const std::vector<contracts::CashAmount>& payments,
+                                     std::vector<ledger::Command> extra) {
+    ledger::WireTransaction tx;
+    tx.inputs.push_back(offer_.asset.ref);
+    auto asset = flows::decode_asset(offer_.asset.state);
+    EXPECT_TRUE(asset.ok());
+    flows::AssetState bought = *asset;
+    bought.owner = net_.party(kBob).owning_key;
+    tx.outputs.push_back(flows::asset_output(bought, net_.party(kNotary)));
+    for (const contracts::CashAmount& p : payments)
+      tx.outputs.push_back(
+          contracts::cash_output(p, net_.party(kAlice).owning_key, net_.party(kNotary)));
+    tx.commands.push_back(flows::asset_move({net_.party(kAlice).owning_key}));
+    for (ledger::Command& c : extra) tx.commands.push_back(std::move(c));
+    tx.notary = net_.party(kNotary);
+    return ledger::SignedTransaction{tx, {}};
+  }
+  contracts::CashAmount cash(uint64_t quantity, const std::string& issuer) {
+    return contracts::CashAmount{quantity, {{net_.party(issuer), {}}, "USD"}};
+  }
+  Status check(const ledger::SignedTransaction& stx) {
+    return flows::check_trade_proposal(net_.node(kAlice).services(), offer_, stx);
+  }
+  flows::TradeOffer offer_;
+};
+
+TEST_F(TradeCheckTest, ProposalPayingWithTheOfferedIssuersCashIsAccepted) {
+  Status s = check(proposal({cash(600, kCharlie)}, {contracts::cash_move({})}));
+  EXPECT_TRUE(s.ok()) << s.error().message();
+}
+
+TEST_F(TradeCheckTest, ProposalPayingWithSelfIssuedCashIsRefused) {
+  Status s = check(proposal({cash(600, kBob)},
+                            {contracts::cash_issue(net_.party(kBob).owning_key)}));
+  EXPECT_FALSE(s.ok());
+}
+
+TEST_F(TradeCheckTest, ProposalIssuingTheOfferedIssuersTokenIsRefused) {
+  // Even with the right token, a proposal must not mint or destroy cash.
+  Status s = check(proposal({cash(600, kCharlie)},
+                            {contracts::cash_issue(net_.party(kCharlie).owning_key)}));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message().find("Issue"), std::string::npos) << s.error().message();
+}
+
+TEST_F(TradeCheckTest, ProposalWhosePaymentOverflowsIsRefused) {
+  // UINT64_MAX + 601 wraps to 600, the price.
+  Status s = check(proposal({cash(std::numeric_limits<uint64_t>::max(), kCharlie),
+                             cash(601, kCharlie)},
+                            {contracts::cash_move({})}));
+  EXPECT_FALSE(s.ok());
+}
+
+TEST_F(NodeSqliteTest, TradeForAnotherIssuersCashIsRefusedAndTheAssetStaysUnconsumed) {
+  issue(net_, kBob, 1000);  // Bob's own token: not what Alice accepts
+  flows::AssetIssue make;
+  make.asset_id = "painting-18";
+  make.notary = kNotary;
+  auto asset = run<ledger::StateRef>(net_, kAlice, make);
+  ASSERT_TRUE(asset.ok()) << asset.error().message();
+  net_.node(kBob).set_trade_policy(
+      [](const std::string&, uint64_t, const std::string&) { return true; });
+  flows::SellAsset sell;
+  sell.asset = *asset;
+  sell.buyer = kBob;
+  sell.price = 600;
+  sell.currency = "USD";
+  sell.issuer = kCharlie;
+  auto traded = run<ledger::TxId>(net_, kAlice, sell);
+  EXPECT_FALSE(traded.ok());
+  EXPECT_EQ(balance(net_, kAlice), 0u);
+  EXPECT_EQ(balance(net_, kBob), 1000u);
+  vault::Query assets;
+  assets.criteria = vault::QueryCriteria::unconsumed() &&
+                    vault::QueryCriteria::contract_is(std::string(flows::kAssetContract));
+  auto alice_assets = net_.node(kAlice).query(assets);
+  ASSERT_TRUE(alice_assets.ok());
+  EXPECT_EQ(alice_assets->states.size(), 1u);
 }
 
 TEST_F(NodeSqliteTest, NotaryChangeThenSpendUnderTheNewNotary) {

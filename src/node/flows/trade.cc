@@ -1,6 +1,7 @@
 #include "node/flows/trade.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "contracts/cash.h"
 #include "ledger/verify.h"
@@ -48,6 +49,50 @@ Flow<ledger::StateRef> AssetIssue::call(FlowContext& ctx) {
   co_return ledger::StateRef{final_tx.stx.id(), 0};
 }
 
+Status check_trade_proposal(FlowServices& services, const TradeOffer& offer,
+                            const ledger::SignedTransaction& stx) {
+  const ledger::StateRef& sold = offer.asset.ref;
+  // Of this node's states, only the asset may be consumed.
+  for (const ledger::StateRef& in : stx.tx.inputs) {
+    if (in == sold) continue;
+    auto state = services.transactions->load_state(in);
+    if (!state.ok()) return state.error();
+    auto described = services.vault->registry().describe(*state);
+    if (!described.ok()) continue;
+    for (const crypto::PublicKey& k : described->participants)
+      if (services.keys->is_relevant(k))
+        return make_error(ErrorCode::kVerification, "the proposal spends another of our states");
+  }
+  if (std::find(stx.tx.inputs.begin(), stx.tx.inputs.end(), sold) == stx.tx.inputs.end())
+    return make_error(ErrorCode::kVerification, "the proposal does not take the asset");
+  // A buyer could mint its own token in the proposal itself (an Issue it signs) and pay with it:
+  // a trade never creates or destroys cash.
+  for (const ledger::Command& command : stx.tx.commands) {
+    if (command.contract != contracts::kCashContract) continue;
+    if (command.name == "Issue" || command.name == "Exit")
+      return make_error(ErrorCode::kVerification,
+                        "the proposal has a cash " + command.name + " command");
+  }
+  uint64_t paid = 0;
+  for (const ledger::TransactionState& out : stx.tx.outputs) {
+    if (out.contract != contracts::kCashContract) continue;
+    auto cash = contracts::decode_cash(out);
+    if (!cash.ok()) return cash.error();
+    if (!(cash->owner == services.me.owning_key)) continue;
+    if (!(cash->amount.token.currency == offer.currency)) continue;
+    if (!(cash->amount.token.issuer == offer.issuer)) continue;
+    if (cash->amount.quantity > std::numeric_limits<uint64_t>::max() - paid)
+      return make_error(ErrorCode::kVerification, "the proposal's payment overflows");
+    paid += cash->amount.quantity;
+  }
+  if (paid < offer.price)
+    return make_error(ErrorCode::kVerification,
+                      "the proposal pays " + std::to_string(paid) + " of " +
+                          offer.issuer.party.name + "'s " + offer.currency + ", not the price " +
+                          std::to_string(offer.price));
+  return ok_status();
+}
+
 Flow<TxId> SellAsset::call(FlowContext& ctx) {
   ctx.step("Offering");
   FOLIO_CO_ASSIGN_OR_RETURN(ledger::StateAndRef offered, load_own_state(ctx, services, asset));
@@ -55,43 +100,18 @@ Flow<TxId> SellAsset::call(FlowContext& ctx) {
   if (!services->keys->is_ours(state.owner))
     co_return make_error(ErrorCode::kInvalidArgument, "the asset is not this node's to sell");
   FOLIO_CO_ASSIGN_OR_RETURN(StoredTransaction origin, services->transactions->get(asset.tx_id));
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::Party issuer_party,
+                            services->identities->party_by_name(issuer));
+  TradeOffer offer{offered, price, currency, contracts::PartyAndReference{issuer_party, issuer_ref}};
   Session session = ctx.initiate(buyer);
-  TradeOffer offer{offered, price, currency};
   FOLIO_CO_TRY(co_await session.send(offer));
   TransactionMessage origin_message{origin.transaction, origin.certificate};
   FOLIO_CO_TRY(co_await send_transaction(ctx, session, services, origin_message));
   ctx.step("Checking the proposal");
   FlowServices* s = services;
-  ledger::StateRef sold = asset;
-  uint64_t asked = price;
-  std::string asked_currency = currency;
   std::function<Status(const ledger::SignedTransaction&)> check =
-      [s, sold, asked, asked_currency](const ledger::SignedTransaction& stx) -> Status {
-    // Of this node's states, only the asset may be consumed.
-    for (const ledger::StateRef& in : stx.tx.inputs) {
-      if (in == sold) continue;
-      auto state = s->transactions->load_state(in);
-      if (!state.ok()) return state.error();
-      auto described = s->vault->registry().describe(*state);
-      if (!described.ok()) continue;
-      for (const crypto::PublicKey& k : described->participants)
-        if (s->keys->is_relevant(k))
-          return make_error(ErrorCode::kVerification, "the proposal spends another of our states");
-    }
-    if (std::find(stx.tx.inputs.begin(), stx.tx.inputs.end(), sold) == stx.tx.inputs.end())
-      return make_error(ErrorCode::kVerification, "the proposal does not take the asset");
-    uint64_t paid = 0;
-    for (const ledger::TransactionState& out : stx.tx.outputs) {
-      if (out.contract != contracts::kCashContract) continue;
-      auto cash = contracts::decode_cash(out);
-      if (!cash.ok()) return cash.error();
-      if (cash->owner == s->me.owning_key && cash->amount.token.currency == asked_currency)
-        paid += cash->amount.quantity;
-    }
-    if (paid < asked)
-      return make_error(ErrorCode::kVerification, "the proposal pays " + std::to_string(paid) +
-                                                      ", not the price " + std::to_string(asked));
-    return ok_status();
+      [s, offer](const ledger::SignedTransaction& stx) -> Status {
+    return check_trade_proposal(*s, offer, stx);
   };
   FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction signed_tx,
                             co_await sign_transaction(ctx, session, services, check));
@@ -125,7 +145,7 @@ Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   FOLIO_CO_TRY(record_transaction(ctx, services, origin.top));
   ctx.step("Proposing");
   FOLIO_CO_ASSIGN_OR_RETURN(CoinSelection coins,
-                            select_coins(ctx, services, offer.currency, offer.price, std::nullopt));
+                            select_coins(ctx, services, offer.currency, offer.price, offer.issuer));
   for (const ledger::StateAndRef& coin : coins.coins)
     if (!(coin.state.notary == offer.asset.state.notary))
       co_return make_error(ErrorCode::kUnsupported, "our coins name another notary than the asset");

@@ -16,16 +16,20 @@
 
 #include <string>
 
+#include "contracts/cash.h"
 #include "flow/context.h"
 #include "node/flows/flow_services.h"
 
 namespace folio::node::flows {
 
+// The price is payable only in cash of `issuer` (party and reference): folio.Cash lets anyone
+// issue a token of their own, so a currency code alone says nothing about what the cash is worth.
 struct TradeOffer {
   ledger::StateAndRef asset;
   uint64_t price = 0;
   std::string currency;
-  FOLIO_FIELDS(asset, price, currency)
+  contracts::PartyAndReference issuer;
+  FOLIO_FIELDS(asset, price, currency, issuer)
 };
 
 struct AssetIssue {
@@ -43,7 +47,9 @@ struct SellAsset {
   std::string buyer;
   uint64_t price = 0;
   std::string currency;
-  FOLIO_FIELDS(asset, buyer, price, currency)
+  std::string issuer;  // the well-known party whose cash this node accepts as payment
+  Bytes issuer_ref;    // that issuer's reference on the accepted cash
+  FOLIO_FIELDS(asset, buyer, price, currency, issuer, issuer_ref)
   FlowServices* services = nullptr;
   flow::Flow<ledger::TxId> call(flow::FlowContext& ctx);
 };
@@ -62,6 +68,12 @@ struct NotaryChange {
   FlowServices* services = nullptr;
   flow::Flow<ledger::StateRef> call(flow::FlowContext& ctx);
 };
+
+// The seller's check of a buyer's proposal for `offer`: of this node's states it consumes the
+// asset and nothing else; it issues or exits no cash; and it pays this node at least the price in
+// cash of the offer's issuer (only that issuer's cash counts; the sum is overflow-checked).
+Status check_trade_proposal(FlowServices& services, const TradeOffer& offer,
+                            const ledger::SignedTransaction& stx);
 
 // Journalled: the vault's unconsumed state `ref`, soft-locked under the flow's id.
 Result<ledger::StateAndRef> load_own_state(flow::FlowContext& ctx, FlowServices* services,
