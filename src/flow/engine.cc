@@ -462,7 +462,7 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
   std::string created_name;
   std::optional<net::Envelope> reject;
   Status s = db_.transact([&](storage::Session& tx) -> Status {
-    FOLIO_ASSIGN_OR_RETURN(bool fresh, tables::mark_processed(tx, envelope.id));
+    FOLIO_ASSIGN_OR_RETURN(bool fresh, tables::mark_processed(tx, envelope.sender, envelope.id));
     if (!fresh) {
       duplicate = true;
       return ok_status();

@@ -622,6 +622,42 @@ TEST_P(FlowEngineTest, DuplicateDeliveryIsProcessedOnce) {
   EXPECT_EQ(**result, 14u);
 }
 
+// Review finding: de-duplication keyed on the message id alone, and ids are predictable, so
+// Mallory could pre-send the id of Alice's first message to Bob and have Alice's dropped.
+TEST_P(FlowEngineTest, APeerCannotShadowAnotherPeersMessageIds) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  // Alice's first flow is number 1; its first message is data at seq 0 on its first session.
+  FlowId alice_flow = wire::started_flow_id("O=Alice", 1, 0);
+  crypto::Hash256 alice_session = wire::session_id(alice_flow, 0);
+  wire::SessionMessage m;
+  m.session_id = crypto::sha256(as_bytes("mallory's own session"));
+  m.from_initiator = true;
+  m.initiating_flow = std::string(Waiter::kName);
+  m.kind = wire::Kind::kData;
+  m.seq = 0;
+  m.payload = codec::encode_to_bytes(uint64_t{1});
+  net::Envelope e;
+  e.id = wire::message_id(alice_flow, alice_session, true, 0);
+  e.sender = "O=Mallory";
+  e.recipient = "O=Bob";
+  e.topic = std::string(wire::kTopic);
+  e.payload = codec::encode_to_bytes(m);
+  EXPECT_EQ(c.engine("O=Bob").on_message(e), net::Disposition::kAccepted);
+
+  auto real = c.engine("O=Alice").start(ThreeStep{"O=Bob", 0});
+  ASSERT_TRUE(real.ok());
+  EXPECT_EQ(real->id, alice_flow);
+  c.run();
+  EXPECT_EQ(c.engine("O=Bob").stats().duplicates, 0u);
+  auto result = c.engine("O=Alice").result<uint64_t>(real->id);
+  ASSERT_TRUE(result.has_value() && result->ok());
+  EXPECT_EQ(**result, 14u);
+  EXPECT_EQ(c.effects("O=Bob").size(), 3u);
+}
+
 TEST_P(FlowEngineTest, HostileMessagesAreRejectedWithoutHarm) {
   FlowRegistry registry = make_registry();
   Cluster c(GetParam(), registry);

@@ -33,6 +33,16 @@ const std::vector<storage::Migration>& all_migrations() {
            "topic TEXT NOT NULL, payload BLOB, flow_id BLOB NOT NULL, session_id BLOB NOT NULL)",
            "CREATE TABLE flow_processed (message_id BLOB PRIMARY KEY)",
        }},
+      // Ids are predictable, so keyed on the id alone one peer could send an envelope with the id
+      // of a message another peer will send later and have that one dropped as a duplicate. The
+      // rows of version 1 stay in flow_processed, read only: they still catch retransmissions of
+      // messages accepted before this version, and nothing adds to them any more.
+      {2,
+       "flow engine: processed message ids keyed on (sender, message id)",
+       {
+           "CREATE TABLE flow_processed_from (sender TEXT NOT NULL, message_id BLOB NOT NULL, "
+           "PRIMARY KEY (sender, message_id))",
+       }},
   };
   return kMigrations;
 }
@@ -356,11 +366,18 @@ Result<std::optional<OutboxRow>> find_outbox(storage::Session& s, const net::Mes
   return std::optional<OutboxRow>(std::move(row));
 }
 
-Result<bool> mark_processed(storage::Session& s, const net::MessageId& id) {
-  Value params[] = {blob(id)};
+Result<bool> mark_processed(storage::Session& s, const std::string& sender,
+                            const net::MessageId& id) {
+  Value legacy_params[] = {blob(id)};
   FOLIO_ASSIGN_OR_RETURN(
-      int64_t changed,
-      s.exec("INSERT INTO flow_processed (message_id) VALUES (?) ON CONFLICT DO NOTHING", params));
+      storage::Rows legacy,
+      s.query("SELECT 1 FROM flow_processed WHERE message_id = ?", legacy_params));
+  if (!legacy.empty()) return false;
+  Value params[] = {sender, blob(id)};
+  FOLIO_ASSIGN_OR_RETURN(int64_t changed,
+                         s.exec("INSERT INTO flow_processed_from (sender, message_id) VALUES (?, ?) "
+                                "ON CONFLICT DO NOTHING",
+                                params));
   return changed > 0;
 }
 

@@ -7,7 +7,8 @@
 //   flow_sessions  (peer, session_id, local_initiator) -> flow_id: routes incoming messages.
 //   flow_inbox     messages accepted for a flow and not yet consumed by it.
 //   flow_outbox    messages committed and not yet acknowledged by their recipient.
-//   flow_processed ids of every message accepted: de-duplication.
+//   flow_processed_from (sender, id) of every message accepted: de-duplication
+//                  (flow_processed: ids accepted before schema version 2, read only).
 #pragma once
 
 #include <cstdint>
@@ -110,7 +111,9 @@ struct OutboxRow {
 Result<std::vector<OutboxRow>> load_outbox(storage::Session& s);
 Result<std::optional<OutboxRow>> find_outbox(storage::Session& s, const net::MessageId& id);
 
-// Records `id` as processed; false when it already was (a duplicate).
-Result<bool> mark_processed(storage::Session& s, const net::MessageId& id);
+// Records `id` from `sender` as processed; false when it already was (a duplicate). Keyed on the
+// pair, so that one peer cannot shadow the ids of another's messages.
+Result<bool> mark_processed(storage::Session& s, const std::string& sender,
+                            const net::MessageId& id);
 
 }  // namespace folio::flow::tables
