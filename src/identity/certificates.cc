@@ -126,6 +126,36 @@ Status add_extension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
   return ok_status();
 }
 
+// A critical nameConstraints extension whose only permitted subtree is the directoryName `name`.
+// On a node CA it makes every OpenSSL chain verification (verify_chain, and the TLS handshake's
+// peer verification, which never calls verify_node_chain) refuse a certificate the node CA signs
+// for another node's name (X509_V_ERR_PERMITTED_VIOLATION): RFC 5280 §4.2.1.10.
+Status add_name_constraint(X509* cert, const X509_NAME* name) {
+  std::unique_ptr<NAME_CONSTRAINTS, void (*)(NAME_CONSTRAINTS*)> constraints(NAME_CONSTRAINTS_new(),
+                                                                             NAME_CONSTRAINTS_free);
+  GENERAL_NAME* base = GENERAL_NAME_new();
+  X509_NAME* copy = X509_NAME_dup(name);
+  GENERAL_SUBTREE* subtree = GENERAL_SUBTREE_new();
+  if (!constraints || base == nullptr || copy == nullptr || subtree == nullptr) {
+    GENERAL_NAME_free(base);
+    X509_NAME_free(copy);
+    GENERAL_SUBTREE_free(subtree);
+    return openssl_error(ErrorCode::kInternal, "name constraints");
+  }
+  GENERAL_NAME_set0_value(base, GEN_DIRNAME, copy);
+  GENERAL_NAME_free(subtree->base);
+  subtree->base = base;
+  constraints->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
+  if (constraints->permittedSubtrees == nullptr ||
+      sk_GENERAL_SUBTREE_push(constraints->permittedSubtrees, subtree) <= 0) {
+    GENERAL_SUBTREE_free(subtree);
+    return openssl_error(ErrorCode::kInternal, "name constraints");
+  }
+  if (X509_add1_ext_i2d(cert, NID_name_constraints, constraints.get(), 1, X509V3_ADD_DEFAULT) != 1)
+    return openssl_error(ErrorCode::kInternal, "adding name constraints");
+  return ok_status();
+}
+
 }  // namespace
 
 // ---- KeyPair --------------------------------------------------------------------------------
@@ -514,6 +544,9 @@ Result<Certificate> issue_certificate(CertRole role, const X500Name& subject,
     FOLIO_TRY(add_extension(x, &ctx, NID_ext_key_usage, "serverAuth,clientAuth"));
   FOLIO_TRY(add_extension(x, &ctx, NID_subject_key_identifier, "hash"));
   if (!self_signed) FOLIO_TRY(add_extension(x, &ctx, NID_authority_key_identifier, "keyid:always"));
+  // A node CA may certify only its own name (its identity and TLS certificates carry it), so
+  // that one admitted node cannot sign a certificate that names another.
+  if (role == CertRole::kNodeCa) FOLIO_TRY(add_name_constraint(x, X509_get_subject_name(x)));
 
   if (X509_sign(x, issuer_key.evp(), digest_for(issuer_key.evp())) <= 0)
     return openssl_error(ErrorCode::kInternal, "signing certificate");

@@ -196,6 +196,39 @@ TEST_F(Hierarchy, NodeCaPathLengthForbidsSubordinateCas) {
   EXPECT_NE(s.error().context.find("path length"), std::string::npos) << s.error().context;
 }
 
+// Regression: any admitted node could impersonate any other, because its node CA (CA:TRUE,
+// pathlen:0) could sign a certificate with any subject and the chain still verified to the root.
+// The node CA's nameConstraints now permit only its own name.
+TEST_F(Hierarchy, NodeCaCannotCertifyAnotherNodesName) {
+  auto mallory = make_test_node(authorities_, name_of("O=Mallory, L=London, C=GB"));
+  ASSERT_TRUE(mallory.ok()) << mallory.error().message();
+  int critical = 0;
+  auto* constraints = static_cast<NAME_CONSTRAINTS*>(
+      X509_get_ext_d2i(mallory->node_ca_chain[0].x509(), NID_name_constraints, &critical, nullptr));
+  ASSERT_NE(constraints, nullptr);
+  EXPECT_EQ(critical, 1);
+  EXPECT_EQ(sk_GENERAL_SUBTREE_num(constraints->permittedSubtrees), 1);
+  NAME_CONSTRAINTS_free(constraints);
+
+  auto key = KeyPair::generate(KeyType::kEd25519);
+  ASSERT_TRUE(key.ok());
+  Certificate forged = sign_unchecked(mallory->node_ca_chain[0], mallory->node_ca_key, false, *key,
+                                      name_of("O=Alice, L=London, C=GB"));
+  std::vector<Certificate> chain{forged, mallory->node_ca_chain[0], mallory->node_ca_chain[1]};
+  Status verified = verify_chain(chain, authorities_.root);
+  ASSERT_FALSE(verified.ok());
+  EXPECT_NE(verified.error().context.find("permitted subtree violation"), std::string::npos)
+      << verified.error().context;
+  EXPECT_FALSE(verify_node_chain(chain, authorities_.root, CertRole::kIdentity).ok());
+
+  // The same node CA still certifies its own name.
+  Certificate own = sign_unchecked(mallory->node_ca_chain[0], mallory->node_ca_key, false, *key,
+                                   name_of("O=Mallory, L=London, C=GB"));
+  EXPECT_TRUE(
+      verify_chain({own, mallory->node_ca_chain[0], mallory->node_ca_chain[1]}, authorities_.root)
+          .ok());
+}
+
 TEST_F(Hierarchy, IdentityKeyIsThePartyKey) {
   auto certified = alice_.identity_chain[0].public_key();
   ASSERT_TRUE(certified.ok());
@@ -387,6 +420,34 @@ TEST_P(MutualTls, HandshakeSucceedsWithinTheHierarchyAndFailsWithAForeignRoot) {
   // Mallory trusting our root does not help her: the server still refuses her certificate.
   SslCtxPtr mallory_trusting = tls_context(false, *mallory, network->root);
   EXPECT_FALSE(handshake(mallory_trusting.get(), server.get()).ok);
+}
+
+// Regression: Mallory, admitted to the same network, signs a TLS certificate for Alice's name with
+// her own node CA. The handshake's own chain verification (no call to verify_node_chain) refuses
+// it, in either direction.
+TEST_P(MutualTls, HandshakeFailsWithACertificateForAnotherNodesName) {
+  auto network = make_test_authorities();
+  ASSERT_TRUE(network.ok());
+  auto bob = make_test_node(*network, name_of("O=Bob, L=Paris, C=FR"), GetParam());
+  auto mallory = make_test_node(*network, name_of("O=Mallory, L=London, C=GB"), GetParam());
+  ASSERT_TRUE(bob.ok() && mallory.ok());
+  SslCtxPtr bob_server = tls_context(true, *bob, network->root);
+  SslCtxPtr bob_client = tls_context(false, *bob, network->root);
+
+  // Mallory's genuine certificate works: the failure below is the name, not the setup.
+  SslCtxPtr honest = tls_context(false, *mallory, network->root);
+  EXPECT_TRUE(handshake(honest.get(), bob_server.get()).ok);
+
+  NodeCertificates impostor = *mallory;
+  auto forged = issue_certificate(CertRole::kTls, name_of("O=Alice, L=London, C=GB"),
+                                  mallory->tls_key, mallory->node_ca_chain[0], mallory->node_ca_key,
+                                  Validity::days_from_now(1));
+  ASSERT_TRUE(forged.ok()) << forged.error().message();
+  impostor.tls_chain[0] = *forged;
+  SslCtxPtr impostor_client = tls_context(false, impostor, network->root);
+  EXPECT_FALSE(handshake(impostor_client.get(), bob_server.get()).ok);
+  SslCtxPtr impostor_server = tls_context(true, impostor, network->root);
+  EXPECT_FALSE(handshake(bob_client.get(), impostor_server.get()).ok);
 }
 
 INSTANTIATE_TEST_SUITE_P(TlsKeys, MutualTls,

@@ -70,10 +70,41 @@ Status add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   return ok_status();
 }
 
+// A critical nameConstraints extension permitting only the directoryName `permitted`, as the
+// doorman puts on a node CA (identity/certificates.cc): a node CA cannot certify another node.
+Status add_name_constraint(X509* cert, const std::string& permitted) {
+  std::unique_ptr<NAME_CONSTRAINTS, void (*)(NAME_CONSTRAINTS*)> constraints(NAME_CONSTRAINTS_new(),
+                                                                             NAME_CONSTRAINTS_free);
+  GENERAL_SUBTREE* subtree = GENERAL_SUBTREE_new();
+  X509_NAME* name = X509_NAME_new();
+  if (!constraints || subtree == nullptr || name == nullptr) {
+    GENERAL_SUBTREE_free(subtree);
+    X509_NAME_free(name);
+    return ssl_error("name constraints");
+  }
+  Status named = set_name(name, permitted);
+  if (!named.ok()) {
+    GENERAL_SUBTREE_free(subtree);
+    X509_NAME_free(name);
+    return named;
+  }
+  GENERAL_NAME_set0_value(subtree->base, GEN_DIRNAME, name);
+  constraints->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
+  if (constraints->permittedSubtrees == nullptr ||
+      sk_GENERAL_SUBTREE_push(constraints->permittedSubtrees, subtree) <= 0) {
+    GENERAL_SUBTREE_free(subtree);
+    return ssl_error("name constraints");
+  }
+  if (X509_add1_ext_i2d(cert, NID_name_constraints, constraints.get(), 1, X509V3_ADD_DEFAULT) != 1)
+    return ssl_error("adding name constraints");
+  return ok_status();
+}
+
 // A certificate for `subject_key` named `subject`, signed by `issuer_key` (self-signed when
-// `issuer` is null).
+// `issuer` is null). A CA with a non-empty `permitted_name` may certify only that name.
 Result<Cert> make_certificate(const std::string& subject, EVP_PKEY* subject_key, X509* issuer,
-                              EVP_PKEY* issuer_key, bool is_ca) {
+                              EVP_PKEY* issuer_key, bool is_ca,
+                              const std::string& permitted_name = "") {
   Cert cert(X509_new());
   if (!cert) return ssl_error("X509_new");
   X509_set_version(cert.get(), 2);
@@ -94,6 +125,7 @@ Result<Cert> make_certificate(const std::string& subject, EVP_PKEY* subject_key,
     FOLIO_TRY(add_extension(cert.get(), issuer_cert, NID_basic_constraints, "critical,CA:TRUE"));
     FOLIO_TRY(
         add_extension(cert.get(), issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign"));
+    if (!permitted_name.empty()) FOLIO_TRY(add_name_constraint(cert.get(), permitted_name));
   } else {
     FOLIO_TRY(add_extension(cert.get(), issuer_cert, NID_basic_constraints, "critical,CA:FALSE"));
     FOLIO_TRY(add_extension(cert.get(), issuer_cert, NID_key_usage,
@@ -162,9 +194,9 @@ Result<NodeTlsFiles> TestCertificateAuthority::issue_node(const std::string& x50
   FOLIO_ASSIGN_OR_RETURN(Pkey root_key, key_from_pem(root_key_pem_));
   FOLIO_ASSIGN_OR_RETURN(Cert root, cert_from_file(root_path_));
   FOLIO_ASSIGN_OR_RETURN(Pkey node_ca_key, new_key());
-  FOLIO_ASSIGN_OR_RETURN(Cert node_ca, make_certificate("CN=Node CA, " + x500_name,
-                                                        node_ca_key.get(), root.get(),
-                                                        root_key.get(), true));
+  FOLIO_ASSIGN_OR_RETURN(Cert node_ca,
+                         make_certificate("CN=Node CA, " + x500_name, node_ca_key.get(), root.get(),
+                                          root_key.get(), true, x500_name));
   FOLIO_ASSIGN_OR_RETURN(Pkey tls_key, new_key());
   FOLIO_ASSIGN_OR_RETURN(Cert tls, make_certificate(x500_name, tls_key.get(), node_ca.get(),
                                                     node_ca_key.get(), false));

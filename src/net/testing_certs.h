@@ -28,7 +28,8 @@ class TestCertificateAuthority {
                                                  const std::string& root_name);
 
   // A node CA and a TLS certificate whose subject is `x500_name`, written under the directory as
-  // `file_stem`.crt and `file_stem`.key.
+  // `file_stem`.crt and `file_stem`.key. Like the doorman's, the node CA carries nameConstraints
+  // that permit only `x500_name`.
   Result<NodeTlsFiles> issue_node(const std::string& x500_name, const std::string& file_stem) const;
 
   const std::string& root_path() const { return root_path_; }
