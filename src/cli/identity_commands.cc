@@ -68,7 +68,9 @@ void run_doorman(const DoormanFlags& flags) {
   std::optional<std::string> root_dir;
   if (!flags.root_dir.empty()) root_dir = flags.root_dir;
   auto store = or_fail(identity::DoormanStore::open(flags.dir, root_dir));
-  identity::DoormanServer server(*store, identity::DoormanOptions{flags.dev_mode, true});
+  // No HTTP admin endpoints: a loopback source address would let any local process, or a browser
+  // on this host, approve a request. `folio doorman approve|reject` works on the store directly.
+  identity::DoormanServer server(*store, identity::DoormanOptions{flags.dev_mode, false});
   int port = or_fail(server.start(flags.host, flags.port));
   std::cout << "doorman listening on http://" << flags.host << ":" << port
             << (flags.dev_mode ? " (dev mode: requests approved automatically)" : "") << "\n"

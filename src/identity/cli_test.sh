@@ -54,6 +54,13 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary 'garbage' \
   "http://127.0.0.1:$doorman_port/certificate")
 [ "$code" = 400 ] || fail "garbage CSR answered $code"
 
+# `doorman run` serves no HTTP admin endpoints: a local process cannot approve over loopback.
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '' \
+  "http://127.0.0.1:$doorman_port/admin/approve/$id")
+[ "$code" = 404 ] || fail "admin approve over HTTP answered $code"
+grep -q '"status":"pending"' <<<"$(curl -s "http://127.0.0.1:$doorman_port/certificate/$id")" ||
+  fail "request is no longer pending after an HTTP admin approve"
+
 out=$("$folio" doorman approve --dir "$dir/doorman" --request "$id") || fail "approve: $out"
 grep -q 'approved' <<<"$out" || fail "approve printed: $out"
 status=$(curl -s "http://127.0.0.1:$doorman_port/certificate/$id")
