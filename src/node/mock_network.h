@@ -57,7 +57,7 @@ class MockNetwork {
   const ledger::Party& party(const std::string& name) const { return nodes_.at(name).party; }
   // The node's identity key (derived from its name: test networks only).
   crypto::PrivateKey identity_key(const std::string& name) const {
-    return crypto::PrivateKey::ed25519(nodes_.at(name).config.identity_seed);
+    return crypto::PrivateKey::ed25519(*nodes_.at(name).config.identity_seed);
   }
   // Changes a declared node's engine options (before it starts).
   NodeConfig& config(const std::string& name) { return nodes_.at(name).config; }

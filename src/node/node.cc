@@ -1,5 +1,7 @@
 #include "node/node.h"
 
+#include <algorithm>
+
 #include "contracts/cash.h"
 #include "contracts/native.h"
 #include "node/flows/asset.h"
@@ -23,6 +25,30 @@ Node::~Node() {
   transport_.set_outcome_handler(nullptr);
 }
 
+namespace {
+// The node's identity key: from the configured seed (never all zeros: anyone could compute that
+// key), else the key registered under the node's name at an earlier start, else a new random key
+// (kept in the key store; the caller registers it under the name).
+Result<crypto::PublicKey> open_identity_key(const NodeConfig& config, KeyStore& keys,
+                                            const IdentityService& identities) {
+  if (config.notary && !config.identity_seed)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "a notary node needs an identity seed (its key is in the network parameters)");
+  if (config.identity_seed) {
+    const FixedBytes<32>& seed = *config.identity_seed;
+    if (std::all_of(seed.bytes.begin(), seed.bytes.end(), [](uint8_t b) { return b == 0; }))
+      return make_error(ErrorCode::kInvalidArgument,
+                        "the identity seed is all zeros: give a secret seed or none (a random "
+                        "key is then generated and kept)");
+    return keys.add(crypto::PrivateKey::ed25519(seed));
+  }
+  auto known = identities.party_by_name(config.name);
+  if (!known.ok() && known.error().code != ErrorCode::kNotFound) return known.error();
+  if (known.ok() && keys.is_ours(known->owning_key)) return known->owning_key;
+  return keys.generate();
+}
+}  // namespace
+
 Status Node::open(flow::Clock& clock, const notary::Clock& notary_clock) {
   std::error_code ec;
   std::filesystem::create_directories(config_.directory, ec);
@@ -34,10 +60,10 @@ Status Node::open(flow::Clock& clock, const notary::Clock& notary_clock) {
                            storage::open_sqlite({.path = (config_.directory / "node.db").string()}));
   }
   FOLIO_ASSIGN_OR_RETURN(keys_, KeyStore::open(config_.directory / "keys", *db_));
-  crypto::PrivateKey identity_key = crypto::PrivateKey::ed25519(config_.identity_seed);
-  FOLIO_TRY(keys_->add(identity_key));
   FOLIO_ASSIGN_OR_RETURN(identities_, IdentityService::open(*db_));
-  ledger::Party me{config_.name, identity_key.public_key()};
+  FOLIO_ASSIGN_OR_RETURN(crypto::PublicKey identity_key, open_identity_key(config_, *keys_,
+                                                                           *identities_));
+  ledger::Party me{config_.name, identity_key};
   FOLIO_ASSIGN_OR_RETURN(me, identities_->register_party(me));
   for (const ledger::Party& party : config_.parties) {
     if (party.name == me.name) continue;
@@ -79,7 +105,10 @@ Status Node::open(flow::Clock& clock, const notary::Clock& notary_clock) {
     notary_config.batch_requests_max = config_.notary_batch_max;
     attachment_loader_ = std::make_unique<StoreAttachmentLoader>(*attachments_);
     FOLIO_ASSIGN_OR_RETURN(single_notary_,
-                           notary::SingleNotary::open(*notary_db_, identity_key, notary_config,
+                           notary::SingleNotary::open(*notary_db_,
+                                                      crypto::PrivateKey::ed25519(
+                                                          *config_.identity_seed),
+                                                      notary_config,
                                                       notary_clock, &contracts_,
                                                       attachment_loader_.get()));
     batcher_ = std::make_unique<flows::NotaryBatcher>(*single_notary_, config_.notary_batch_max);

@@ -32,8 +32,11 @@ struct NodeConfig {
   std::string name;                 // X.500
   std::filesystem::path directory;  // key files, and the SQLite databases
   std::optional<std::string> postgres_conninfo;  // else SQLite files in `directory`
-  // The seed of the node's identity key (its well-known party; a notary's signing key too).
-  FixedBytes<32> identity_seed;
+  // The seed of the node's identity key (its well-known party; a notary's signing key too). An
+  // all-zero seed is refused (a key anyone can compute). Unset: the node generates a random key at
+  // its first start, keeps it in its key store and finds it again by its name at every restart.
+  // A notary node needs a seed (its key is in the network parameters before it starts).
+  std::optional<FixedBytes<32>> identity_seed;
   bool notary = false;
   bool validating_notary = false;
   size_t notary_batch_max = 4096;

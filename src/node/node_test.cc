@@ -353,6 +353,33 @@ TEST_F(NodeSqliteTest, TradeForAnotherIssuersCashIsRefusedAndTheAssetStaysUncons
   EXPECT_EQ(alice_assets->states.size(), 1u);
 }
 
+// Regression: an unset seed was all zeros, and the node derived from it a key anyone can compute.
+TEST(NodeIdentity, AllZeroSeedIsRefused) {
+  MockNetwork net(options_for(storage::Backend::kSqlite));
+  net.add_node(kAlice);
+  net.config(kAlice).identity_seed = FixedBytes<32>{};
+  Status s = net.start(kAlice);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument) << s.error().message();
+}
+
+TEST(NodeIdentity, WithoutASeedARandomKeyIsGeneratedAndKeptAcrossRestarts) {
+  MockNetwork net(options_for(storage::Backend::kSqlite));
+  net.add_node(kAlice);
+  net.add_node(kBob);
+  net.config(kAlice).identity_seed = std::nullopt;
+  net.config(kBob).identity_seed = std::nullopt;
+  ASSERT_TRUE(net.start(kAlice).ok());
+  ASSERT_TRUE(net.start(kBob).ok());
+  crypto::PublicKey alice = net.node(kAlice).identity().owning_key;
+  EXPECT_FALSE(alice == net.node(kBob).identity().owning_key);
+  EXPECT_FALSE(alice == crypto::PrivateKey::ed25519(FixedBytes<32>{}).public_key());
+  EXPECT_TRUE(net.node(kAlice).keys().is_ours(alice));
+  Status restarted = net.restart(kAlice);
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message();
+  EXPECT_EQ(net.node(kAlice).identity().owning_key, alice);
+}
+
 TEST_F(NodeSqliteTest, NotaryChangeThenSpendUnderTheNewNotary) {
   ledger::TxId issued = issue(net_, kAlice, 100);
   flows::NotaryChange change;
