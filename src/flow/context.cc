@@ -207,7 +207,7 @@ SleepAwaitable FlowContext::sleep(std::chrono::milliseconds duration) {
   return SleepAwaitable(this, deadline, ok_status());
 }
 
-std::optional<Status> FlowContext::try_wake(int64_t deadline_ms) {
+std::optional<Status> FlowContext::try_wake(int64_t deadline_ms, bool resumed) {
   Bytes stored;
   switch (replay_next(wire::EntryKind::kWake, stored)) {
     case Replay::kDiverged:
@@ -217,7 +217,9 @@ std::optional<Status> FlowContext::try_wake(int64_t deadline_ms) {
     case Replay::kLive:
       break;
   }
-  if (engine_.clock_.now_ms() < deadline_ms) return std::nullopt;
+  // Once the engine resumed the sleeper its deadline had passed; the clock is not asked again, as
+  // a wall clock stepping back in between would make it say otherwise.
+  if (!resumed && engine_.clock_.now_ms() < deadline_ms) return std::nullopt;
   append(wire::EntryKind::kWake, {});
   return ok_status();
 }
@@ -230,7 +232,7 @@ void FlowContext::wait_wake(int64_t deadline_ms, std::coroutine_handle<> h) {
 
 bool SleepAwaitable::await_ready() {
   if (!status_.ok() || !deadline_ms_) return true;
-  std::optional<Status> woke = ctx_->try_wake(*deadline_ms_);
+  std::optional<Status> woke = ctx_->try_wake(*deadline_ms_, /*resumed=*/false);
   if (!woke) return false;
   status_ = std::move(*woke);
   woke_ = true;
@@ -241,8 +243,9 @@ void SleepAwaitable::await_suspend(std::coroutine_handle<> h) { ctx_->wait_wake(
 
 Status SleepAwaitable::await_resume() {
   if (!status_.ok() || woke_ || !deadline_ms_) return std::move(status_);
-  std::optional<Status> woke = ctx_->try_wake(*deadline_ms_);
-  FOLIO_ASSERT(woke.has_value());  // the engine resumes a sleeper only once its deadline passed
+  // The engine resumes a sleeper only once its deadline passed: it has woken.
+  std::optional<Status> woke = ctx_->try_wake(*deadline_ms_, /*resumed=*/true);
+  if (!woke) return make_error(ErrorCode::kInternal, "a resumed sleep did not wake");
   return std::move(*woke);
 }
 

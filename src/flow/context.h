@@ -280,7 +280,9 @@ class FlowContext {
   // Awaitable side.
   std::optional<Result<Bytes>> try_receive(uint32_t session);
   void wait_receive(uint32_t session, std::coroutine_handle<> h);
-  std::optional<Status> try_wake(int64_t deadline_ms);
+  // The wake of a sleep until `deadline_ms`, or nullopt while it is not yet due. `resumed`: the
+  // engine has resumed the sleeper, so it is due whatever the clock now says.
+  std::optional<Status> try_wake(int64_t deadline_ms, bool resumed);
   void wait_wake(int64_t deadline_ms, std::coroutine_handle<> h);
   Status send(uint32_t session, wire::Kind kind, Bytes payload);
   const SessionState& session(uint32_t index) const { return sessions_.at(index); }

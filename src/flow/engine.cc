@@ -264,7 +264,14 @@ void FlowEngine::step(const FlowId& id) {
   }
   Live& live = *record.live;
   FlowContext& ctx = *live.context;
-  if (live.started && !ctx.can_continue(clock_.now_ms())) return;
+  if (live.started && !ctx.can_continue(clock_.now_ms())) {
+    // A sleeper whose timer fired but whose deadline the clock no longer shows as passed (a wall
+    // clock stepped back): its timer is set again, or nothing would ever wake it.
+    if (ctx.wait_ == FlowContext::Wait::kWake && !record.wake_at_ms) {
+      set_timer(id, record, ctx.wait_deadline_ms_);
+    }
+    return;
+  }
   live.started = true;
   ctx.outgoing_.clear();
   ctx.failure_.reset();

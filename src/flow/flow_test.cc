@@ -849,6 +849,67 @@ static_assert(kSafeInAwait<const Ping&>);
 static_assert(kSafeInAwait<std::string>);     // not an aggregate: safe as a temporary
 static_assert(kSafeInAwait<uint64_t>);
 
+// A wall clock that can step back: once `backwards` is set, every reading is 1 ms before the last.
+class SteppingClock final : public Clock {
+ public:
+  int64_t now_ms() const override { return backwards ? now-- : now; }
+  mutable int64_t now = 1'000'000;
+  bool backwards = false;
+};
+
+struct ClockNode {
+  explicit ClockNode(const FlowRegistry& registry) {
+    auto opened = storage::open_sqlite({.path = ":memory:"});
+    FOLIO_ASSERT(opened.ok());
+    db = std::move(opened).value();
+    FOLIO_ASSERT(db->migrate("test", testing::effect_migrations()).ok());
+    auto engine_opened = FlowEngine::open(*db, network.endpoint("O=Alice"), registry, clock, {});
+    FOLIO_ASSERT(engine_opened.ok());
+    engine = std::move(engine_opened).value();
+    FOLIO_ASSERT(engine->resume_all().ok());
+  }
+  SteppingClock clock;
+  net::MemoryNetwork network;
+  std::unique_ptr<storage::Database> db;
+  std::unique_ptr<FlowEngine> engine;
+};
+
+// Review finding: the sleeper's resume re-read the clock and asserted that the deadline had
+// passed; a clock stepping back between the engine's check and the resume aborted the node.
+TEST(FlowEngineClock, ASleeperResumedByTheEngineHasWokenWhateverTheClockSaysNext) {
+  FlowRegistry registry = make_registry();
+  ClockNode node(registry);
+  auto handle = node.engine->start(Sleeper{5'000});
+  ASSERT_TRUE(handle.ok());
+  // tick reads 1'005'001, the step's check 1'005'000 (due), the resume 1'004'999 (not due).
+  node.clock.now = 1'005'001;
+  node.clock.backwards = true;
+  node.engine->tick();
+  auto result = node.engine->result<int64_t>(handle->id);
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->error().message();
+}
+
+// A clock stepping back between the timer firing and the step's check leaves the sleeper asleep,
+// with its timer set again.
+TEST(FlowEngineClock, ASleeperTheClockNoLongerShowsDueSleepsOn) {
+  FlowRegistry registry = make_registry();
+  ClockNode node(registry);
+  auto handle = node.engine->start(Sleeper{5'000});
+  ASSERT_TRUE(handle.ok());
+  // tick reads 1'005'000 (due), the step's check 1'004'999 (not due).
+  node.clock.now = 1'005'000;
+  node.clock.backwards = true;
+  node.engine->tick();
+  EXPECT_FALSE(node.engine->result(handle->id).has_value());
+  node.clock.backwards = false;
+  node.clock.now = 1'005'010;
+  node.engine->tick();
+  auto result = node.engine->result<int64_t>(handle->id);
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->error().message();
+}
+
 TEST(FlowWire, IdsAreDeterministicAndDistinct) {
   FlowId flow = crypto::sha256(as_bytes("flow"));
   crypto::Hash256 session = wire::session_id(flow, 0);

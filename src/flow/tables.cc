@@ -375,8 +375,8 @@ Result<bool> mark_processed(storage::Session& s, const std::string& sender,
   if (!legacy.empty()) return false;
   Value params[] = {sender, blob(id)};
   FOLIO_ASSIGN_OR_RETURN(int64_t changed,
-                         s.exec("INSERT INTO flow_processed_from (sender, message_id) VALUES (?, ?) "
-                                "ON CONFLICT DO NOTHING",
+                         s.exec("INSERT INTO flow_processed_from (sender, message_id) "
+                                "VALUES (?, ?) ON CONFLICT DO NOTHING",
                                 params));
   return changed > 0;
 }
