@@ -600,6 +600,77 @@ TEST(NodeHostilePeer, GarbageIsRefusedAndTheNodesKeepWorking) {
   EXPECT_EQ(balance(net, kBob), 25u);
 }
 
+// A peer that answers every fetch request with the transaction it sent at first (no progress):
+// it borrows Finality's name, so Bob's ReceiveFinality resolves from it. Counts its answers.
+size_t g_stalling_answers = 0;
+struct StallingFinality {
+  static constexpr std::string_view kName = flows::Finality::kName;
+  std::string peer;
+  ledger::SignedTransaction top;
+  flow::Flow<bool> call(flow::FlowContext& ctx) {
+    flow::Session s = ctx.initiate(peer);
+    flows::TransactionMessage message{top, std::nullopt};
+    FOLIO_CO_TRY(co_await s.send(message));
+    for (int i = 0; i < 50; ++i) {
+      FOLIO_CO_ASSIGN_OR_RETURN(flows::FetchRequest request,
+                                co_await s.receive<flows::FetchRequest>());
+      if (request.ids.empty()) co_return true;
+      flows::FetchResponse response;
+      response.transactions.push_back(message);
+      ++g_stalling_answers;
+      FOLIO_CO_TRY(co_await s.send(response));
+    }
+    co_return false;
+  }
+};
+struct Stall {
+  static constexpr std::string_view kName = "test.Stall";
+  std::string victim;
+  ledger::SignedTransaction top;
+  FOLIO_FIELDS(victim, top)
+  flows::FlowServices* services = nullptr;
+  flow::Flow<bool> call(flow::FlowContext& ctx) {
+    StallingFinality stalling{victim, top};
+    co_return co_await ctx.sub_flow(stalling);
+  }
+};
+
+// Regression: resolution asked again and again while the peer answered with transactions the
+// receiver already had, growing its journal forever.
+TEST(NodeHostilePeer, ResolutionWithoutProgressFails) {
+  MockNetworkOptions o = options_for(storage::Backend::kSqlite);
+  o.register_flows = [](flow::FlowRegistry& r, flows::FlowServices* s) {
+    return flows::add_flow<Stall>(r, s);
+  };
+  MockNetwork net(o);
+  for (const std::string& n : {kAlice, kBob}) net.add_node(n);
+  net.add_notary(kNotary);
+  ASSERT_TRUE(net.start_all().ok());
+  ledger::TxId issued = issue(net, kAlice, 100);
+  // A spend of Alice's coin: Bob must fetch the issue, which Alice never sends.
+  Node& alice = net.node(kAlice);
+  auto issue_tx = alice.transactions().get(issued);
+  ASSERT_TRUE(issue_tx.ok());
+  auto cash = contracts::decode_cash(issue_tx->transaction.tx.outputs[0]);
+  ASSERT_TRUE(cash.ok());
+  ledger::WireTransaction tx;
+  tx.inputs.push_back(ledger::StateRef{issued, 0});
+  tx.outputs.push_back(
+      contracts::cash_output(cash->amount, net.party(kBob).owning_key, net.party(kNotary)));
+  tx.commands.push_back(contracts::cash_move({alice.identity().owning_key}));
+  tx.notary = net.party(kNotary);
+  auto stx = flows::sign_new(alice.services(), tx);
+  ASSERT_TRUE(stx.ok());
+  g_stalling_answers = 0;
+  auto h = alice.start_flow(Stall{kBob, *stx});
+  ASSERT_TRUE(h.ok());
+  net.run();
+  EXPECT_EQ(g_stalling_answers, 1u);
+  // Bob's responder failed (and is in his hospital) instead of asking on.
+  ASSERT_EQ(net.node(kBob).engine().hospitalised().size(), 1u);
+  EXPECT_EQ(balance(net, kBob), 0u);
+}
+
 // A flow that fails until a file-less switch is flipped, for the hospital.
 bool g_fail_switch = true;
 struct Flaky {

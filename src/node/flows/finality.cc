@@ -265,6 +265,10 @@ Flow<Resolved> receive_transaction(FlowContext& ctx, Session session, FlowServic
                            "the back-chain of " + top_id.value().short_hex() + " has more than " +
                                std::to_string(kResolveTransactionsMax) + " transactions");
     if (missing.size() > kFetchIdsMax) missing.resize(kFetchIdsMax);
+    if (out.round_trips >= kResolveRoundTripsMax)
+      co_return make_error(ErrorCode::kLimitExceeded,
+                           "the back-chain of " + top_id.value().short_hex() + " needs more than " +
+                               std::to_string(kResolveRoundTripsMax) + " round trips");
     FetchRequest request{missing, prefetch};
     prefetch = std::min(prefetch * 2, kPrefetchMax);
     FOLIO_CO_TRY(co_await session.send(request));
@@ -274,14 +278,23 @@ Flow<Resolved> receive_transaction(FlowContext& ctx, Session session, FlowServic
       co_return make_error(ErrorCode::kVerification,
                            session.party() + " did not send the transactions it was asked for");
     frontier.clear();
+    // Every round must bring at least one of the transactions asked for (an honest sender always
+    // sends the first it holds, whatever its size): else a peer answering with transactions the
+    // receiver already has, or with others, would keep it asking forever.
+    size_t asked_arrived = 0;
     for (TransactionMessage& m : response.transactions) {
       TxId id = m.stx.id();
       if (downloaded.count(id) != 0) continue;
+      if (std::binary_search(missing.begin(), missing.end(), id)) ++asked_arrived;
       for (const TxId& dep : dependencies_of(m.stx.tx)) frontier.push_back(dep);
       downloaded.emplace(id, std::move(m));
       if (downloaded.size() > kResolveTransactionsMax)
         co_return make_error(ErrorCode::kLimitExceeded, "too many transactions in a back-chain");
     }
+    if (asked_arrived == 0)
+      co_return make_error(ErrorCode::kVerification,
+                           session.party() + " sent none of the " + std::to_string(missing.size()) +
+                               " transactions it was asked for");
     // Asked for but not sent this time (the sender's byte budget): ask again.
     for (const TxId& id : missing)
       if (downloaded.count(id) == 0) frontier.push_back(id);

@@ -40,6 +40,9 @@ namespace folio::node::flows {
 constexpr size_t kResolveTransactionsMax = 100'000;
 constexpr size_t kFetchIdsMax = 10'000;
 constexpr size_t kFetchResponseBytesMax = 768u << 10;
+// Every round trip of a resolution must bring a transaction asked for; this bounds them further
+// (an honest sender's 768 KB responses carry 100,000 transactions in far fewer).
+constexpr size_t kResolveRoundTripsMax = 10'000;
 
 // A transaction as a peer sends it: content, signatures and, once final, its certificate.
 struct TransactionMessage {
