@@ -671,6 +671,75 @@ TEST(NodeHostilePeer, ResolutionWithoutProgressFails) {
   EXPECT_EQ(balance(net, kBob), 0u);
 }
 
+// A seller that takes the buyer's proposal and answers with a signature over something else. It
+// borrows SellAsset's name, so Bob's BuyAsset answers it.
+struct BogusSignatureSeller {
+  static constexpr std::string_view kName = flows::SellAsset::kName;
+  std::string buyer;
+  ledger::StateRef asset;
+  flows::FlowServices* services = nullptr;
+  flow::Flow<bool> call(flow::FlowContext& ctx) {
+    FOLIO_CO_ASSIGN_OR_RETURN(ledger::StateAndRef offered,
+                              flows::load_own_state(ctx, services, asset));
+    FOLIO_CO_ASSIGN_OR_RETURN(node::StoredTransaction origin,
+                              services->transactions->get(asset.tx_id));
+    flow::Session s = ctx.initiate(buyer);
+    flows::TradeOffer offer{offered, 600, "USD",
+                            contracts::PartyAndReference{services->me, {}}};
+    offer.issuer.party = services->identities->party_by_name(buyer).value();
+    FOLIO_CO_TRY(co_await s.send(offer));
+    flows::TransactionMessage origin_message{origin.transaction, origin.certificate};
+    FOLIO_CO_TRY(co_await flows::send_transaction(ctx, s, services, origin_message));
+    FOLIO_CO_TRY(co_await s.receive<flows::TransactionMessage>());
+    flows::FetchRequest done;
+    FOLIO_CO_TRY(co_await s.send(done));
+    Bytes junk(32, 0x42);
+    FOLIO_CO_ASSIGN_OR_RETURN(crypto::Signature sig,
+                              services->keys->sign(services->me.owning_key, junk));
+    ledger::TransactionSignature bogus{services->me.owning_key, sig};
+    FOLIO_CO_TRY(co_await s.send(bogus));
+    co_return true;
+  }
+};
+struct RefuseToSign {
+  static constexpr std::string_view kName = "test.RefuseToSign";
+  std::string buyer;
+  ledger::StateRef asset;
+  FOLIO_FIELDS(buyer, asset)
+  flows::FlowServices* services = nullptr;
+  flow::Flow<bool> call(flow::FlowContext& ctx) {
+    BogusSignatureSeller seller{buyer, asset, services};
+    co_return co_await ctx.sub_flow(seller);
+  }
+};
+
+// Regression: a buyer whose seller did not sign kept its coins soft-locked by the failed flow.
+TEST(NodeTrade, BuyerReleasesItsCoinsWhenTheSellerDoesNotSign) {
+  MockNetworkOptions o = options_for(storage::Backend::kSqlite);
+  o.register_flows = [](flow::FlowRegistry& r, flows::FlowServices* s) {
+    return flows::add_flow<RefuseToSign>(r, s);
+  };
+  MockNetwork net(o);
+  for (const std::string& n : {kAlice, kBob, kCharlie}) net.add_node(n);
+  net.add_notary(kNotary);
+  ASSERT_TRUE(net.start_all().ok());
+  issue(net, kBob, 1000);
+  flows::AssetIssue make;
+  make.asset_id = "lamp";
+  make.notary = kNotary;
+  auto asset = run<ledger::StateRef>(net, kAlice, make);
+  ASSERT_TRUE(asset.ok()) << asset.error().message();
+  net.node(kBob).set_trade_policy(
+      [](const std::string&, uint64_t, const std::string&) { return true; });
+  auto h = net.node(kAlice).start_flow(RefuseToSign{kBob, *asset});
+  ASSERT_TRUE(h.ok());
+  net.run();
+  ASSERT_EQ(net.node(kBob).engine().hospitalised().size(), 1u);
+  // Bob's coin is free again: he can spend all of it.
+  auto paid = pay(net, kBob, kCharlie, 1000);
+  EXPECT_TRUE(paid.ok()) << paid.error().message();
+}
+
 // A flow that fails until a file-less switch is flipped, for the hospital.
 bool g_fail_switch = true;
 struct Flaky {

@@ -122,6 +122,21 @@ Flow<TxId> SellAsset::call(FlowContext& ctx) {
   co_return final_id;
 }
 
+namespace {
+// Releases the vault soft locks the flow holds, committed in a step of their own: a flow that ends
+// with an error has its last step rolled back (it goes to the hospital, to be retried from its
+// journal), so a release in that step would be lost.
+Flow<bool> release_locks(FlowContext& ctx, FlowServices* services) {
+  std::string lock_id = ctx.id().hex();
+  std::function<Result<int64_t>(storage::Session&)> release =
+      [services, &lock_id](storage::Session& db) { return services->vault->release(db, lock_id); };
+  FOLIO_CO_TRY(ctx.record(release));
+  // Any suspension commits the step; the shortest sleep is one.
+  FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(1)));
+  co_return true;
+}
+}  // namespace
+
 Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   ctx.step("Receiving the offer");
   FOLIO_CO_ASSIGN_OR_RETURN(TradeOffer offer, co_await session.receive<TradeOffer>());
@@ -160,12 +175,27 @@ Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   tx.notary = offer.asset.state.notary;
   tx.salt = fresh_salt(ctx);
   FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction stx, sign_new(*services, std::move(tx)));
-  FOLIO_CO_ASSIGN_OR_RETURN(stx, co_await collect_signature(ctx, session, services, stx, asset.owner));
+  // The seller refused or never signed, or the notary refused the transaction: nothing of ours
+  // was spent, so the coins (and the asset's lock) go back before the error.
+  auto signed_tx = co_await collect_signature(ctx, session, services, stx, asset.owner);
+  if (!signed_tx.ok()) {
+    FOLIO_CO_TRY(co_await release_locks(ctx, services));
+    co_return signed_tx.error();
+  }
+  stx = std::move(signed_tx).value();
   ctx.step("Finalising");
   Finality finality;
   finality.stx = stx;
   finality.services = services;
-  FOLIO_CO_ASSIGN_OR_RETURN(TransactionMessage final_tx, co_await ctx.sub_flow(finality));
+  auto finalised = co_await ctx.sub_flow(finality);
+  if (!finalised.ok()) {
+    // Only a refusal proves the transaction will never be final; after any other failure it may
+    // still be, and its coins stay locked (Node::kill_flow releases them).
+    if (finalised.error().code == ErrorCode::kConflict)
+      FOLIO_CO_TRY(co_await release_locks(ctx, services));
+    co_return finalised.error();
+  }
+  TransactionMessage final_tx = std::move(finalised).value();
   TxId id = final_tx.stx.id();
   FOLIO_CO_TRY(co_await session.send(id));
   co_return id;
