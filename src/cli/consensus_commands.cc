@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/seed_range.h"
 #include "sim/byzantine.h"
 #include "sim/consensus_bench.h"
 #include "sim/consensus_sim.h"
@@ -20,22 +21,6 @@ struct SimFlags {
   uint64_t seed = 1;
   std::string seeds;  // "A..B"
 };
-
-bool parse_range(const std::string& text, uint64_t& first, uint64_t& last) {
-  size_t dots = text.find("..");
-  if (dots == std::string::npos) return false;
-  try {
-    size_t used = 0;
-    first = std::stoull(text.substr(0, dots), &used);
-    if (used != dots) return false;
-    std::string tail = text.substr(dots + 2);
-    last = std::stoull(tail, &used);
-    if (used != tail.size()) return false;
-  } catch (const std::exception&) {
-    return false;
-  }
-  return first <= last;
-}
 
 void run_sim(const SimFlags& flags) {
   const sim::SimOptions& o = flags.options;
@@ -62,7 +47,7 @@ void run_sim(const SimFlags& flags) {
   }
   uint64_t first = 0;
   uint64_t last = 0;
-  if (!parse_range(flags.seeds, first, last)) {
+  if (!parse_seed_range(flags.seeds, first, last)) {
     std::cerr << "error: --seeds takes A..B with A <= B, got '" << flags.seeds << "'\n";
     throw CLI::RuntimeError(1);
   }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/seed_range.h"
 #include "sim/sbac_sim.h"
 
 namespace folio::cli {
@@ -15,22 +16,6 @@ struct SbacFlags {
   std::string seeds;         // "A..B"
   bool shape_given = false;  // a sweep keeps --shards/--replicas only if the user chose them
 };
-
-bool parse_seed_range(const std::string& text, uint64_t& first, uint64_t& last) {
-  size_t dots = text.find("..");
-  if (dots == std::string::npos) return false;
-  try {
-    size_t used = 0;
-    first = std::stoull(text.substr(0, dots), &used);
-    if (used != dots) return false;
-    std::string tail = text.substr(dots + 2);
-    last = std::stoull(tail, &used);
-    if (used != tail.size()) return false;
-  } catch (const std::exception&) {
-    return false;
-  }
-  return first <= last;
-}
 
 void run_sbac_sim(const SbacFlags& flags) {
   const sim::SbacSimOptions& o = flags.options;
