@@ -77,7 +77,7 @@ TEST(Cli, DirectoriesAndUnwritablePathsAreErrorsNotCrashes) {
 }
 
 TEST(Cli, DemoVerifiesTheChainAndConservesCash) {
-  Outcome r = folio("demo --chain 300 --json");
+  Outcome r = folio("ledger-demo --chain 300 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto json = nlohmann::json::parse(r.out);
   EXPECT_EQ(json["verified"], 300);

@@ -1,4 +1,4 @@
-// `folio demo`, `folio tx decode|sample` and `folio bench ledger`.
+// `folio ledger-demo`, `folio tx decode|sample` and `folio bench ledger`.
 #include <sodium.h>
 #include <unistd.h>
 
@@ -92,7 +92,7 @@ struct CashWorld {
   }
 };
 
-// ---- folio demo ----
+// ---- folio ledger-demo ----
 
 void progress(size_t done, size_t total, bool tty) {
   if (!tty && done != total && done % (total / 10 == 0 ? 1 : total / 10) != 0) return;
@@ -363,7 +363,9 @@ void add_ledger_commands(CLI::App& app, Groups& groups) {
   }
   LedgerOptions& o = options();
   auto* demo =
-      app.add_subcommand("demo", "Issue cash and pay it along a chain of verified transactions");
+      app.add_subcommand("ledger-demo",
+                        "The ledger core alone: issue cash and pay it along a chain of verified "
+                        "transactions, in one process");
   demo->add_option("--chain", o.chain, "Length of the payment chain")
       ->check(CLI::Range(1, 10'000'000));
   demo->add_flag("--json", o.json, "Print the summary as one JSON object");

@@ -38,6 +38,12 @@ int main(int argc, char** argv) {
 #ifdef FOLIO_HAVE_NETWORK
   folio::cli::add_network_commands(app, groups);
 #endif
+#ifdef FOLIO_HAVE_NODE_RUN
+  folio::cli::add_node_run_commands(app, groups);
+#endif
+#ifdef FOLIO_HAVE_DEMO
+  folio::cli::add_demo_commands(app, groups);
+#endif
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
