@@ -1,6 +1,7 @@
 #include "net/memory_transport.h"
 
 #include <algorithm>
+#include <iterator>
 #include <tuple>
 
 namespace folio::net {
@@ -58,11 +59,13 @@ Status MemoryNetwork::enqueue(Envelope envelope) {
                       "message of " + std::to_string(size) + " bytes exceeds the limit of " +
                           std::to_string(options_.limits.max_message_bytes));
   }
-  if (!has_endpoint(envelope.recipient)) {
+  auto to = endpoints_.find(envelope.recipient);
+  if (to == endpoints_.end()) {
     return make_error(ErrorCode::kNotFound, "no endpoint named '" + envelope.recipient + "'");
   }
   uint64_t due = now_ms_ + draw_latency(link(envelope.sender, envelope.recipient));
-  queue_.push_back(Queued{std::move(envelope), due, next_order_++, 1});
+  uint64_t order = next_order_++;
+  queue_.emplace(Key{due, order}, Queued{std::move(envelope), due, order, 1, to->second.get()});
   return ok_status();
 }
 
@@ -86,51 +89,80 @@ void MemoryNetwork::heal(const std::string& a, const std::string& b) {
 void MemoryNetwork::set_up(const std::string& name, bool up) { endpoint(name).up_ = up; }
 
 size_t MemoryNetwork::drop_queued_from(const std::string& name) {
-  size_t before = queue_.size();
-  std::erase_if(queue_, [&](const Queued& q) { return q.envelope.sender == name; });
-  return before - queue_.size();
+  return std::erase_if(queue_, [&](const auto& entry) { return entry.second.envelope.sender == name; });
 }
 
 bool MemoryNetwork::blocked(const Queued& message) const {
   const Envelope& e = message.envelope;
-  if (partitions_.count(std::minmax(e.sender, e.recipient)) != 0) return true;
-  auto it = endpoints_.find(e.recipient);
-  FOLIO_ASSERT(it != endpoints_.end());  // checked when queued; endpoints are never removed
-  return !it->second->up_ || !it->second->handler_;
+  if (!partitions_.empty() && partitions_.count(std::minmax(e.sender, e.recipient)) != 0) return true;
+  return !message.to->up_ || !message.to->handler_;
 }
 
-std::optional<size_t> MemoryNetwork::pick(uint64_t limit_ms) {
-  std::vector<size_t> due;
-  for (size_t i = 0; i < queue_.size(); ++i) {
-    if (queue_[i].due_ms <= limit_ms && !blocked(queue_[i])) due.push_back(i);
+std::optional<MemoryNetwork::Key> MemoryNetwork::pick(uint64_t limit_ms) {
+  if (!options_.reorder) {
+    // The earliest due, ties by queueing order: the first unblocked entry of the ordered queue.
+    for (const auto& [key, message] : queue_) {
+      if (key.first > limit_ms) return std::nullopt;
+      if (!blocked(message)) return key;
+    }
+    return std::nullopt;
+  }
+  // A random one of the due messages, drawn over them in queueing order.
+  std::vector<Key> due;
+  for (const auto& [key, message] : queue_) {
+    if (key.first > limit_ms) break;
+    if (!blocked(message)) due.push_back(key);
   }
   if (due.empty()) return std::nullopt;
-  if (options_.reorder) return due[random_below(due.size())];
-  return *std::min_element(due.begin(), due.end(), [&](size_t a, size_t b) {
-    const Queued& x = queue_[a];
-    const Queued& y = queue_[b];
-    return std::tie(x.due_ms, x.order) < std::tie(y.due_ms, y.order);
-  });
+  std::sort(due.begin(), due.end(), [](const Key& a, const Key& b) { return a.second < b.second; });
+  return due[random_below(due.size())];
 }
 
-void MemoryNetwork::attempt(size_t index) {
-  Queued message = std::move(queue_[index]);
-  queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(index));
-  if (message.due_ms > now_ms_) now_ms_ = message.due_ms;
-
-  const LinkConfig& config = link(message.envelope.sender, message.envelope.recipient);
+bool MemoryNetwork::take(Key key, Queued& out) {
+  auto node = queue_.extract(key);
+  FOLIO_ASSERT(!node.empty());
+  out = std::move(node.mapped());
+  if (out.due_ms > now_ms_) now_ms_ = out.due_ms;
+  const LinkConfig& config = link(out.envelope.sender, out.envelope.recipient);
   if (config.loss_ppm > 0 && random_below(1'000'000) < config.loss_ppm) {
     // Lost in transit: the sender hears nothing and tries again later.
     ++lost_attempts_;
-    message.due_ms = now_ms_ + options_.retry_interval_ms + draw_latency(config);
-    message.attempt += 1;
-    message.order = next_order_++;
-    queue_.push_back(std::move(message));
+    out.due_ms = now_ms_ + options_.retry_interval_ms + draw_latency(config);
+    out.attempt += 1;
+    out.order = next_order_++;
+    uint64_t due = out.due_ms;
+    uint64_t order = out.order;
+    queue_.emplace(Key{due, order}, std::move(out));
+    return true;
+  }
+  return false;
+}
+
+void MemoryNetwork::attempt(Key key) {
+  Queued message;
+  if (take(key, message)) return;
+  MemoryTransport* to = message.to;
+  if (to->batch_handler_ && !options_.reorder) {
+    // Everything else due to the same endpoint now, in delivery order, goes in the same batch.
+    std::vector<Queued> batch;
+    batch.push_back(std::move(message));
+    for (auto it = queue_.begin(); it != queue_.end() && it->first.first <= now_ms_ &&
+                                   batch.size() < options_.batch_messages_max;) {
+      if (it->second.to != to || blocked(it->second)) {
+        ++it;
+        continue;
+      }
+      Key next = it->first;
+      ++it;  // a lost attempt is queued again later than now, past the end of this walk
+      Queued other;
+      if (!take(next, other)) batch.push_back(std::move(other));
+    }
+    deliver_batch(std::move(batch));
     return;
   }
 
   // Copy the handler: it may replace itself (a node being rebuilt) while it runs.
-  Transport::Handler handler = endpoints_.at(message.envelope.recipient)->handler_;
+  Transport::Handler handler = to->handler_;
   Disposition disposition = handler(message.envelope);
   if (options_.record) {
     deliveries_.push_back(DeliveryRecord{now_ms_, message.envelope.id, message.envelope.sender,
@@ -144,14 +176,56 @@ void MemoryNetwork::attempt(size_t index) {
   }
 }
 
+void MemoryNetwork::deliver_batch(std::vector<Queued> batch) {
+  MemoryTransport* to = batch.front().to;
+  std::vector<Envelope> envelopes;
+  envelopes.reserve(batch.size());
+  for (Queued& q : batch) envelopes.push_back(std::move(q.envelope));
+  // Copied: the handler may replace itself while it runs.
+  MemoryTransport::BatchHandler handler = to->batch_handler_;
+  std::vector<Disposition> dispositions = handler(envelopes);
+  FOLIO_ASSERT(dispositions.size() == envelopes.size());
+  if (envelopes.size() > 1) batched_messages_ += envelopes.size();
+  // Outcomes grouped by sender, in the order the senders first appear in the batch.
+  std::vector<std::pair<std::string, std::vector<std::pair<MessageId, Disposition>>>> by_sender;
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    const Envelope& e = envelopes[i];
+    if (options_.record) {
+      deliveries_.push_back(DeliveryRecord{now_ms_, e.id, e.sender, e.recipient, e.topic,
+                                           dispositions[i], batch[i].attempt});
+    }
+    auto group = std::find_if(by_sender.begin(), by_sender.end(),
+                              [&](const auto& g) { return g.first == e.sender; });
+    if (group == by_sender.end()) {
+      by_sender.emplace_back(e.sender, std::vector<std::pair<MessageId, Disposition>>{});
+      group = std::prev(by_sender.end());
+    }
+    group->second.emplace_back(e.id, dispositions[i]);
+  }
+  for (const auto& [name, outcomes] : by_sender) {
+    auto sender = endpoints_.find(name);
+    if (sender == endpoints_.end()) continue;
+    if (sender->second->batch_outcome_) {
+      MemoryTransport::BatchOutcome outcome = sender->second->batch_outcome_;
+      outcome(outcomes);
+    } else if (sender->second->outcome_) {
+      Transport::Outcome outcome = sender->second->outcome_;
+      for (const auto& [id, disposition] : outcomes) outcome(id, disposition);
+    }
+  }
+}
+
 bool MemoryNetwork::deliver_one() {
   std::optional<uint64_t> earliest;
-  for (const Queued& q : queue_) {
-    if (!blocked(q) && (!earliest || q.due_ms < *earliest)) earliest = q.due_ms;
+  for (const auto& [key, message] : queue_) {
+    if (!blocked(message)) {
+      earliest = key.first;
+      break;
+    }
   }
   if (!earliest) return false;
   if (*earliest > now_ms_) now_ms_ = *earliest;
-  std::optional<size_t> next = pick(now_ms_);
+  std::optional<Key> next = pick(now_ms_);
   FOLIO_ASSERT(next.has_value());
   attempt(*next);
   return true;
@@ -166,7 +240,7 @@ size_t MemoryNetwork::run_until_idle(size_t steps_max) {
 size_t MemoryNetwork::deliver_due(size_t steps_max) {
   size_t steps = 0;
   while (steps < steps_max) {
-    std::optional<size_t> next = pick(now_ms_);
+    std::optional<Key> next = pick(now_ms_);
     if (!next) break;
     attempt(*next);
     ++steps;

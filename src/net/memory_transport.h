@@ -25,14 +25,24 @@
 // endpoint has no outcome handler at that moment (it is being rebuilt) the outcome is dropped, and
 // the sender's own outbox re-sends on restart (the recipient de-duplicates by id).
 //
+// Batches: an endpoint that also has a batch handler (a node whose flow engine group-commits, see
+// docs/flows.md) receives, in one call, every message due to it at the current time and not
+// blocked (up to `batch_messages_max`, in delivery order), and answers with one disposition each
+// once the whole batch is durably processed. The senders' outcomes follow, through a sender's batch
+// outcome handler when it has one (one call per sender and batch), else one by one. Without
+// `reorder`, a batch holds exactly the messages that single deliveries would have handed over next
+// to that endpoint, in the same order; with it, endpoints receive one message at a time.
+//
 // Not thread-safe: one thread drives the network and every endpoint. Handlers may call `send`
 // (it only queues), but must not destroy the network.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +65,8 @@ struct MemoryNetworkOptions {
   bool reorder = false;
   TransportLimits limits;
   bool record = true;
+  // Most messages handed to an endpoint's batch handler in one call.
+  size_t batch_messages_max = 1024;
 };
 
 struct DeliveryRecord {
@@ -71,9 +83,17 @@ class MemoryNetwork;
 
 class MemoryTransport final : public Transport {
  public:
+  // One disposition per envelope, in order. Used only while `set_handler` has a handler too (a
+  // torn-down endpoint receives nothing).
+  using BatchHandler = std::function<std::vector<Disposition>(std::span<const Envelope>)>;
+  using BatchOutcome =
+      std::function<void(std::span<const std::pair<MessageId, Disposition>> outcomes)>;
+
   const std::string& self() const override { return name_; }
   void set_handler(Handler handler) override { handler_ = std::move(handler); }
   void set_outcome_handler(Outcome outcome) override { outcome_ = std::move(outcome); }
+  void set_batch_handler(BatchHandler handler) { batch_handler_ = std::move(handler); }
+  void set_batch_outcome_handler(BatchOutcome outcome) { batch_outcome_ = std::move(outcome); }
   // Fills in `sender` with this endpoint's name (the network authenticates it).
   Status send(Envelope envelope) override;
 
@@ -86,6 +106,8 @@ class MemoryTransport final : public Transport {
   std::string name_;
   Handler handler_;
   Outcome outcome_;
+  BatchHandler batch_handler_;
+  BatchOutcome batch_outcome_;
   bool up_ = true;
 };
 
@@ -127,6 +149,8 @@ class MemoryNetwork {
   size_t drop_queued_from(const std::string& name);
 
   size_t queued() const { return queue_.size(); }
+  // Messages handed over in batches of more than one (a measure of how much batching happened).
+  uint64_t batched_messages() const { return batched_messages_; }
   const std::vector<DeliveryRecord>& deliveries() const { return deliveries_; }
   void clear_deliveries() { deliveries_.clear(); }
   uint64_t lost_attempts() const { return lost_attempts_; }
@@ -136,18 +160,24 @@ class MemoryNetwork {
 
   struct Queued {
     Envelope envelope;
-    uint64_t due_ms;
-    uint64_t order;  // queueing order, for the earliest-first choice and as a tie-break
-    uint32_t attempt;
+    uint64_t due_ms = 0;
+    uint64_t order = 0;  // queueing order, for the earliest-first choice and as a tie-break
+    uint32_t attempt = 0;
+    MemoryTransport* to = nullptr;  // the recipient's endpoint (endpoints are never removed)
   };
+  using Key = std::pair<uint64_t, uint64_t>;  // (due_ms, order)
 
   Status enqueue(Envelope envelope);
   const LinkConfig& link(const std::string& from, const std::string& to) const;
   uint64_t draw_latency(const LinkConfig& config);
   bool blocked(const Queued& message) const;
-  // Index of the message to deliver next among those not blocked and due by `limit_ms`.
-  std::optional<size_t> pick(uint64_t limit_ms);
-  void attempt(size_t index);
+  // The message to deliver next among those not blocked and due by `limit_ms`.
+  std::optional<Key> pick(uint64_t limit_ms);
+  // Delivers the message at `key` (and, to an endpoint with a batch handler, the others due to it).
+  void attempt(Key key);
+  // Takes the message out of the queue; true when this attempt is lost (it is queued again).
+  bool take(Key key, Queued& out);
+  void deliver_batch(std::vector<Queued> batch);
   uint64_t next_random();
   uint64_t random_below(uint64_t bound);
 
@@ -159,8 +189,11 @@ class MemoryNetwork {
   std::map<std::string, std::unique_ptr<MemoryTransport>> endpoints_;
   std::map<std::pair<std::string, std::string>, LinkConfig> links_;
   std::map<std::pair<std::string, std::string>, bool> partitions_;  // key ordered (min, max)
-  std::vector<Queued> queue_;
+  // The queue, in delivery order: (due time, queueing order). Finding the next message costs a
+  // walk past the blocked ones only, not a scan of everything queued.
+  std::map<Key, Queued> queue_;
   std::vector<DeliveryRecord> deliveries_;
+  uint64_t batched_messages_ = 0;
 };
 
 }  // namespace folio::net

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,56 @@ TEST(MemoryTransport, DeliversInQueueOrderWithOutcomes) {
   ASSERT_EQ(network.deliveries().size(), 2u);
   EXPECT_EQ(network.deliveries()[0].sender, "O=A");
   EXPECT_EQ(network.deliveries()[0].recipient, "O=B");
+}
+
+TEST(MemoryTransport, BatchHandlerReceivesEverythingDueToItInOneCall) {
+  MemoryNetwork network;
+  Probe a, c;
+  a.attach(network.endpoint("O=A"));
+  c.attach(network.endpoint("O=C"));
+  std::vector<std::vector<std::string>> batches;
+  MemoryTransport& b = network.endpoint("O=B");
+  b.set_handler([](const Envelope&) { return Disposition::kRejected; });  // must not be used
+  b.set_batch_handler([&](std::span<const Envelope> envelopes) {
+    std::vector<std::string> texts;
+    std::vector<Disposition> out;
+    for (const Envelope& e : envelopes) {
+      texts.push_back(e.sender + ":" + to_string(e.payload));
+      out.push_back(to_string(e.payload) == "bad" ? Disposition::kRejected
+                                                  : Disposition::kAccepted);
+    }
+    batches.push_back(texts);
+    return out;
+  });
+  std::vector<std::vector<std::pair<MessageId, Disposition>>> a_outcome_batches;
+  network.endpoint("O=A").set_batch_outcome_handler(
+      [&](std::span<const std::pair<MessageId, Disposition>> outcomes) {
+        a_outcome_batches.emplace_back(outcomes.begin(), outcomes.end());
+      });
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "one")).ok());
+  ASSERT_TRUE(network.endpoint("O=C").send(make("O=B", "two")).ok());
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=C", "other")).ok());
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "bad")).ok());
+  network.advance(5);
+  ASSERT_TRUE(network.endpoint("O=A").send(make("O=B", "later")).ok());  // due after the rest
+
+  EXPECT_TRUE(network.deliver_one());
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0], (std::vector<std::string>{"O=A:one", "O=C:two", "O=A:bad"}));
+  // A hears of its two messages in one call; C, without a batch outcome handler, one by one.
+  ASSERT_EQ(a_outcome_batches.size(), 1u);
+  ASSERT_EQ(a_outcome_batches[0].size(), 2u);
+  EXPECT_EQ(a_outcome_batches[0][0].second, Disposition::kAccepted);
+  EXPECT_EQ(a_outcome_batches[0][1].second, Disposition::kRejected);
+  EXPECT_EQ(c.outcomes.size(), 1u);
+  EXPECT_TRUE(c.received.empty());  // the message to C is delivered on its own, next
+
+  network.run_until_idle();
+  EXPECT_EQ(c.received, (std::vector<std::string>{"other"}));
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[1], (std::vector<std::string>{"O=A:later"}));
+  EXPECT_EQ(network.batched_messages(), 3u);
+  EXPECT_EQ(network.deliveries().size(), 5u);
 }
 
 TEST(MemoryTransport, SenderNameIsSetByTheNetwork) {
