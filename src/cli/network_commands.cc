@@ -103,13 +103,17 @@ void run_bench(notary::NetworkBenchOptions options, bool quick, const std::strin
   file << json;
   if (!file) fail("cannot write " + out);
   std::fprintf(stderr,
-               "network: raw %.0f commands/s (p50 %.1f ms); 1 shard %.0f tx/s (p50 %.1f ms, p99 "
-               "%.1f ms); 2 shards %.0f tx/s (%.0f%% cross-shard); Ed25519 verify %.0f/s; load "
-               "average %.2f -> %.2f\n",
-               r->raw_commands_per_s, r->raw_p50_ms, r->notarised_tx_per_s_1shard, r->p50_ms_1shard,
-               r->p99_ms_1shard, r->notarised_tx_per_s_2shards,
-               100 * r->cross_shard_fraction_2shards, r->ed25519_verify_per_s,
-               r->load_average_start, r->load_average_end);
+               "network: raw %.0f commands/s (p50 %.1f ms; CPU %.1f us/command in replicas, %.1f "
+               "in the client); 1 shard %.0f tx/s (p50 %.1f ms, p99 %.1f ms; CPU %.0f us/tx in "
+               "replicas, %.0f in the client); 2 shards %.0f tx/s (%.0f%% cross-shard; CPU %.0f "
+               "us/tx in replicas, %.0f in the client); Ed25519 verify %.0f/s; load average %.2f "
+               "-> %.2f\n",
+               r->raw_commands_per_s, r->raw_p50_ms, r->raw_replica_cpu_us_per_command,
+               r->raw_client_cpu_us_per_command, r->notarised_tx_per_s_1shard, r->p50_ms_1shard,
+               r->p99_ms_1shard, r->replica_cpu_us_per_tx_1shard, r->client_cpu_us_per_tx_1shard,
+               r->notarised_tx_per_s_2shards, 100 * r->cross_shard_fraction_2shards,
+               r->replica_cpu_us_per_tx_2shards, r->client_cpu_us_per_tx_2shards,
+               r->ed25519_verify_per_s, r->load_average_start, r->load_average_end);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "notary/replica_bench.h"
 
 #include <sodium.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +29,61 @@ double load_average() {
   double one = 0;
   in >> one;
   return one;
+}
+
+// CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0 if unreadable.
+double cpu_seconds(const std::string& stat_path) {
+  std::ifstream in(stat_path);
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  size_t close = line.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(line.substr(close + 1));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {  // fields 14 and 15: utime, stime
+    if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+    if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+  }
+  long hz = ::sysconf(_SC_CLK_TCK);
+  return hz > 0 ? static_cast<double>(utime + stime) / static_cast<double>(hz) : 0;
+}
+
+struct CpuSample {
+  double replicas = 0;  // every replica process of the network, together
+  double client = 0;    // this process
+  Clock::time_point at = Clock::now();
+};
+
+CpuSample sample_cpu(LocalNetwork& net) {
+  CpuSample s;
+  for (uint32_t shard = 0; shard < net.shards(); ++shard)
+    for (uint32_t i = 0; i < net.replicas(); ++i) {
+      const ChildProcess& child = net.process(shard, i);
+      if (child.running())
+        s.replicas += cpu_seconds("/proc/" + std::to_string(child.pid()) + "/stat");
+    }
+  s.client = cpu_seconds("/proc/self/stat");
+  s.at = Clock::now();
+  return s;
+}
+
+// CPU microseconds per unit of work between two samples, and cores used.
+struct CpuCost {
+  double replica_us = 0;
+  double client_us = 0;
+  double cores = 0;
+};
+
+CpuCost cpu_cost(const CpuSample& a, const CpuSample& b, uint64_t units) {
+  CpuCost c;
+  double wall = std::chrono::duration<double>(b.at - a.at).count();
+  if (units > 0) {
+    c.replica_us = (b.replicas - a.replicas) * 1e6 / static_cast<double>(units);
+    c.client_us = (b.client - a.client) * 1e6 / static_cast<double>(units);
+  }
+  if (wall > 0) c.cores = (b.replicas - a.replicas + b.client - a.client) / wall;
+  return c;
 }
 
 double percentile(std::vector<double> v, double q) {
@@ -112,11 +168,13 @@ Status run_raw(const NetworkBenchOptions& o, NetworkBenchResult& result) {
   auto end = warmup_end + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000));
   uint64_t committed_at_start = 0;
   bool started = false;
+  CpuSample cpu_start;
   while (Clock::now() < end) {
     if (!started && Clock::now() >= warmup_end) {
       started = true;
       committed_at_start = committed.load();
       measuring.store(true);
+      cpu_start = sample_cpu(*net);
     }
     std::vector<Bytes> batch;
     {
@@ -144,6 +202,10 @@ Status run_raw(const NetworkBenchOptions& o, NetworkBenchResult& result) {
     }
   }
   uint64_t measured = committed.load() - committed_at_start;
+  CpuCost cost = cpu_cost(cpu_start, sample_cpu(*net), measured);
+  result.raw_replica_cpu_us_per_command = cost.replica_us;
+  result.raw_client_cpu_us_per_command = cost.client_us;
+  result.raw_cpu_cores_used = cost.cores;
   client.reset();
   net.reset();
   std::error_code ec;
@@ -162,6 +224,7 @@ struct TxRun {
   double p99_ms = 0;
   double cross_fraction = 0;
   uint64_t aborted = 0;
+  CpuCost cpu;
 };
 
 Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
@@ -236,12 +299,14 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   bool started = false;
   std::cerr << "bench network: " << requests.size() << " payments prepared, measuring\n";
   Clock::time_point measure_start = end;
+  CpuSample cpu_start;
   while (Clock::now() < end && next < requests.size()) {
     if (!started && Clock::now() >= warmup_end) {
       started = true;
       done_at_start = done.load();
       measuring.store(true);
       measure_start = Clock::now();
+      cpu_start = sample_cpu(*net);
     }
     if (in_flight.load() >= o.tx_outstanding) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -266,8 +331,9 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   }
   TxRun run;
   double measured_s = std::chrono::duration<double>(Clock::now() - measure_start).count();
-  run.per_s =
-      started && measured_s > 0 ? static_cast<double>(done.load() - done_at_start) / measured_s : 0;
+  uint64_t measured = done.load() - done_at_start;
+  run.per_s = started && measured_s > 0 ? static_cast<double>(measured) / measured_s : 0;
+  if (started) run.cpu = cpu_cost(cpu_start, sample_cpu(*net), measured);
   run.aborted = aborted.load();
   run.cross_fraction = requests.empty() ? 0 : static_cast<double>(cross) / requests.size();
   client.reset();  // joins the client's thread: no callback runs after this
@@ -288,15 +354,24 @@ std::string NetworkBenchResult::json() const {
     << "  \"raw_commands_per_s\": " << raw_commands_per_s << ",\n"
     << "  \"raw_p50_ms\": " << raw_p50_ms << ",\n"
     << "  \"raw_p99_ms\": " << raw_p99_ms << ",\n"
+    << "  \"raw_replica_cpu_us_per_command\": " << raw_replica_cpu_us_per_command << ",\n"
+    << "  \"raw_client_cpu_us_per_command\": " << raw_client_cpu_us_per_command << ",\n"
+    << "  \"raw_cpu_cores_used\": " << raw_cpu_cores_used << ",\n"
     << "  \"notarised_tx_per_s_1shard\": " << notarised_tx_per_s_1shard << ",\n"
     << "  \"p50_ms_1shard\": " << p50_ms_1shard << ",\n"
     << "  \"p99_ms_1shard\": " << p99_ms_1shard << ",\n"
     << "  \"aborted_1shard\": " << aborted_1shard << ",\n"
+    << "  \"replica_cpu_us_per_tx_1shard\": " << replica_cpu_us_per_tx_1shard << ",\n"
+    << "  \"client_cpu_us_per_tx_1shard\": " << client_cpu_us_per_tx_1shard << ",\n"
+    << "  \"cpu_cores_used_1shard\": " << cpu_cores_used_1shard << ",\n"
     << "  \"notarised_tx_per_s_2shards\": " << notarised_tx_per_s_2shards << ",\n"
     << "  \"p50_ms_2shards\": " << p50_ms_2shards << ",\n"
     << "  \"p99_ms_2shards\": " << p99_ms_2shards << ",\n"
     << "  \"cross_shard_fraction_2shards\": " << cross_shard_fraction_2shards << ",\n"
     << "  \"aborted_2shards\": " << aborted_2shards << ",\n"
+    << "  \"replica_cpu_us_per_tx_2shards\": " << replica_cpu_us_per_tx_2shards << ",\n"
+    << "  \"client_cpu_us_per_tx_2shards\": " << client_cpu_us_per_tx_2shards << ",\n"
+    << "  \"cpu_cores_used_2shards\": " << cpu_cores_used_2shards << ",\n"
     << "  \"ed25519_verify_per_s\": " << ed25519_verify_per_s << ",\n"
     << "  \"ed25519_verify_per_s_min\": " << ed25519_verify_per_s_min << ",\n"
     << "  \"seconds\": " << seconds << ",\n"
@@ -330,6 +405,9 @@ Result<NetworkBenchResult> run_network_bench(const NetworkBenchOptions& o) {
     r.p50_ms_1shard = run.p50_ms;
     r.p99_ms_1shard = run.p99_ms;
     r.aborted_1shard = run.aborted;
+    r.replica_cpu_us_per_tx_1shard = run.cpu.replica_us;
+    r.client_cpu_us_per_tx_1shard = run.cpu.client_us;
+    r.cpu_cores_used_1shard = run.cpu.cores;
   }
   if (o.two_shards) {
     verify_rates.push_back(measure_verify_per_s());
@@ -340,6 +418,9 @@ Result<NetworkBenchResult> run_network_bench(const NetworkBenchOptions& o) {
     r.p99_ms_2shards = run.p99_ms;
     r.cross_shard_fraction_2shards = run.cross_fraction;
     r.aborted_2shards = run.aborted;
+    r.replica_cpu_us_per_tx_2shards = run.cpu.replica_us;
+    r.client_cpu_us_per_tx_2shards = run.cpu.client_us;
+    r.cpu_cores_used_2shards = run.cpu.cores;
   }
   verify_rates.push_back(measure_verify_per_s());
   double sum = 0;

@@ -8,6 +8,9 @@
 //  (c) the same on two shards of four (eight processes), where about half the payments cross
 //      shards (input and output are placed by φ independently).
 // Ed25519 verifications per second on one core are measured in the same run, as the bound's unit.
+// CPU time (user + system, from /proc/<pid>/stat) of the replica processes and of this process over
+// each measured interval is reported per committed command or transaction: on a machine shared
+// with other work, that cost is steadier than the rates.
 //
 // Every network is bootstrapped into a fresh temporary directory and every process the bench
 // started is stopped (SIGTERM, then SIGKILL) before it returns. Not thread-safe.
@@ -39,15 +42,24 @@ struct NetworkBenchResult {
   double raw_commands_per_s = 0;
   double raw_p50_ms = 0;
   double raw_p99_ms = 0;
+  double raw_replica_cpu_us_per_command = 0;  // all four replicas together
+  double raw_client_cpu_us_per_command = 0;
+  double raw_cpu_cores_used = 0;  // (replicas + client) CPU seconds per measured second
   double notarised_tx_per_s_1shard = 0;
   double p50_ms_1shard = 0;
   double p99_ms_1shard = 0;
   uint64_t aborted_1shard = 0;
+  double replica_cpu_us_per_tx_1shard = 0;
+  double client_cpu_us_per_tx_1shard = 0;
+  double cpu_cores_used_1shard = 0;
   double notarised_tx_per_s_2shards = 0;
   double p50_ms_2shards = 0;
   double p99_ms_2shards = 0;
   double cross_shard_fraction_2shards = 0;
   uint64_t aborted_2shards = 0;
+  double replica_cpu_us_per_tx_2shards = 0;
+  double client_cpu_us_per_tx_2shards = 0;
+  double cpu_cores_used_2shards = 0;
   double ed25519_verify_per_s = 0;  // mean of samples taken before each part and at the end
   double ed25519_verify_per_s_min = 0;
   double load_average_start = 0;
