@@ -1,4 +1,4 @@
-// Row accessors of database.h.
+// Row accessors of database.h, and the default Session::unit.
 #include "storage/database.h"
 
 #include "base/assert.h"
@@ -27,6 +27,13 @@ const Bytes& Row::blob(size_t i) const {
   const auto* v = std::get_if<Bytes>(&values.at(i));
   FOLIO_ASSERT(v != nullptr);
   return *v;
+}
+
+Result<Status> Session::unit(const std::function<Status(Session&)>& fn) {
+  Status status = fn(*this);
+  if (status.ok()) return Status(ok_status());
+  return make_error(status.error().code,
+                    "this session cannot undo a failed unit: " + status.error().context);
 }
 
 }  // namespace folio::storage

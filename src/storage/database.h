@@ -54,6 +54,15 @@ class Session {
   // Runs a statement that returns no rows; the number of rows it changed.
   virtual Result<int64_t> exec(std::string_view sql, Params params = {}) = 0;
   virtual Result<Rows> query(std::string_view sql, Params params = {}) = 0;
+
+  // Runs fn as a unit of the open transaction (a SAVEPOINT): when fn returns an error, or one of
+  // its statements fails, the unit's statements are undone and the transaction goes on without
+  // them (a failed statement inside a unit does not doom the transaction); the value is then fn's
+  // error, else ok. The outer error says the transaction itself can no longer commit (the backend
+  // aborted it: a full disk, a lost connection): the caller must give it up. The flow engine's
+  // group commit runs each flow's step as a unit (docs/flows.md). The default, for sessions
+  // without savepoints, cannot undo: a failed fn is an outer error.
+  virtual Result<Status> unit(const std::function<Status(Session&)>& fn);
 };
 
 // One schema step. Migrations are numbered from 1 without gaps; each runs once, in its own

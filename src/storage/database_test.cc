@@ -246,6 +246,51 @@ TEST_P(DatabaseTest, AFailedStatementDoomsItsTransaction) {
   EXPECT_EQ((*rows)[0].integer(0), 1);
 }
 
+TEST_P(DatabaseTest, AFailedUnitIsUndoneAndTheTransactionGoesOn) {
+  Database& db = database();
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)").ok());
+  Status status = db.transact([](Session& session) -> Status {
+    const Value one[] = {int64_t{1}, std::string("one")};
+    FOLIO_TRY(session.exec("INSERT INTO t (k, v) VALUES (?, ?)", one));
+    // A unit whose function fails: its insert is undone.
+    Result<Status> refused = session.unit([](Session& s) -> Status {
+      const Value two[] = {int64_t{2}, std::string("two")};
+      FOLIO_TRY(s.exec("INSERT INTO t (k, v) VALUES (?, ?)", two));
+      return make_error(ErrorCode::kInternal, "changed my mind");
+    });
+    if (!refused.ok()) return refused.error();
+    EXPECT_FALSE(refused->ok());
+    // A unit with a failing statement (a duplicate key) neither dooms the transaction nor keeps
+    // the unit's earlier insert.
+    Result<Status> conflict = session.unit([&](Session& s) -> Status {
+      const Value three[] = {int64_t{3}, std::string("three")};
+      FOLIO_TRY(s.exec("INSERT INTO t (k, v) VALUES (?, ?)", three));
+      auto again = s.exec("INSERT INTO t (k, v) VALUES (?, ?)", one);
+      return again.ok() ? ok_status() : Status(again.error());
+    });
+    if (!conflict.ok()) return conflict.error();
+    EXPECT_FALSE(conflict->ok());
+    if (!conflict->ok()) {
+      EXPECT_EQ(conflict->error().code, ErrorCode::kConflict);
+    }
+    // A unit that succeeds is kept.
+    Result<Status> kept = session.unit([](Session& s) -> Status {
+      const Value four[] = {int64_t{4}, std::string("four")};
+      auto r = s.exec("INSERT INTO t (k, v) VALUES (?, ?)", four);
+      return r.ok() ? ok_status() : Status(r.error());
+    });
+    if (!kept.ok()) return kept.error();
+    EXPECT_TRUE(kept->ok());
+    return ok_status();
+  });
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  Result<Rows> rows = db.query("SELECT k FROM t ORDER BY k");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].integer(0), 1);
+  EXPECT_EQ((*rows)[1].integer(0), 4);
+}
+
 TEST_P(DatabaseTest, AggregatesAreIntegers) {
   Database& db = database();
   ASSERT_TRUE(db.exec("CREATE TABLE t (q INTEGER)").ok());

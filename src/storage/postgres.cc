@@ -175,6 +175,7 @@ class PostgresSession final : public Session {
   explicit PostgresSession(PostgresDatabase& database) : database_(database) {}
   Result<int64_t> exec(std::string_view sql, Params params) override;
   Result<Rows> query(std::string_view sql, Params params) override;
+  Result<Status> unit(const std::function<Status(Session&)>& fn) override;
 
  private:
   PostgresDatabase& database_;
@@ -274,6 +275,42 @@ class PostgresDatabase final : public Database {
     if (in_transaction_)
       return make_error(ErrorCode::kInvalidArgument, "postgres: migrate inside an open transaction");
     return run_migrations(*this, component, migrations);
+  }
+
+  // Session::unit: a SAVEPOINT around fn; ROLLBACK TO it (which also ends the aborted state a
+  // failed statement left) when fn fails.
+  Result<Status> unit(Session& session, const std::function<Status(Session&)>& fn) {
+    if (!in_transaction_)
+      return make_error(ErrorCode::kInvalidArgument, "postgres: a unit outside a transaction");
+    if (failed_.has_value())
+      return make_error(failed_->code, "postgres: the transaction already failed: " +
+                                           failed_->context);
+    const std::string name = "folio_unit_" + std::to_string(unit_depth_);
+    Status begun = command(("SAVEPOINT " + name).c_str());
+    if (!begun.ok()) {
+      failed_ = begun.error();
+      return begun.error();
+    }
+    ++unit_depth_;
+    Status status = fn(session);
+    --unit_depth_;
+    if (status.ok() && failed_.has_value()) status = *failed_;
+    if (status.ok()) {
+      Status released = command(("RELEASE SAVEPOINT " + name).c_str());
+      if (!released.ok()) {
+        failed_ = released.error();
+        return released.error();
+      }
+      return Status(ok_status());
+    }
+    failed_.reset();
+    Status undone = command(("ROLLBACK TO SAVEPOINT " + name).c_str());
+    if (undone.ok()) undone = command(("RELEASE SAVEPOINT " + name).c_str());
+    if (!undone.ok()) {
+      failed_ = undone.error();
+      return undone.error();
+    }
+    return status;
   }
 
   Result<int64_t> run(std::string_view sql, Params params, Rows* rows, int* fields = nullptr) {
@@ -411,6 +448,7 @@ class PostgresDatabase final : public Database {
 
   PGconn* conn_;
   bool in_transaction_ = false;
+  int unit_depth_ = 0;  // nested Session::unit savepoints
   std::optional<Error> failed_;  // the first failed statement of the open transaction
   std::unordered_map<std::string, PostgresSql> translations_;
 };
@@ -424,6 +462,10 @@ Result<Rows> PostgresSession::query(std::string_view sql, Params params) {
   FOLIO_ASSIGN_OR_RETURN(int64_t changed, database_.run(sql, params, &rows));
   (void)changed;
   return rows;
+}
+
+Result<Status> PostgresSession::unit(const std::function<Status(Session&)>& fn) {
+  return database_.unit(*this, fn);
 }
 
 }  // namespace

@@ -56,6 +56,7 @@ class SqliteSession final : public Session {
   explicit SqliteSession(SqliteDatabase& database) : database_(database) {}
   Result<int64_t> exec(std::string_view sql, Params params) override;
   Result<Rows> query(std::string_view sql, Params params) override;
+  Result<Status> unit(const std::function<Status(Session&)>& fn) override;
 
  private:
   SqliteDatabase& database_;
@@ -189,6 +190,41 @@ class SqliteDatabase final : public Database {
     Result<int64_t> result = run_statement(sql, params, rows);
     if (!result.ok() && in_transaction_) failed_ = result.error();
     return result;
+  }
+
+  // Session::unit: a SAVEPOINT around fn, rolled back to (which also clears the doomed state a
+  // failed statement left) when fn fails.
+  Result<Status> unit(Session& session, const std::function<Status(Session&)>& fn) {
+    if (!in_transaction_)
+      return make_error(ErrorCode::kInvalidArgument, "sqlite: a unit outside a transaction");
+    if (failed_.has_value())
+      return make_error(failed_->code, "sqlite: the transaction already failed: " +
+                                           failed_->context);
+    const std::string name = "folio_unit_" + std::to_string(unit_depth_);
+    FOLIO_TRY(run_plain("SAVEPOINT " + name));
+    ++unit_depth_;
+    Status status = fn(session);
+    --unit_depth_;
+    if (status.ok() && failed_.has_value()) status = *failed_;
+    if (status.ok()) {
+      FOLIO_TRY(run_plain("RELEASE " + name));
+      return Status(ok_status());
+    }
+    // After some errors (a full disk, an I/O error) SQLite has rolled the whole transaction back
+    // by itself: nothing is left to commit.
+    if (sqlite3_get_autocommit(db_) != 0) {
+      failed_ = make_error(ErrorCode::kIo, "sqlite: the transaction was aborted: " +
+                                               status.error().context);
+      return *failed_;
+    }
+    failed_.reset();
+    Status undone = run_plain("ROLLBACK TO " + name);
+    if (undone.ok()) undone = run_plain("RELEASE " + name);
+    if (!undone.ok()) {
+      failed_ = undone.error();
+      return undone.error();
+    }
+    return status;
   }
 
   Result<int64_t> run_statement(std::string_view sql, Params params, Rows* rows) {
@@ -359,6 +395,7 @@ class SqliteDatabase final : public Database {
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
   bool in_transaction_ = false;
   bool read_only_ = false;  // inside read_transaction
+  int unit_depth_ = 0;      // nested Session::unit savepoints
   std::optional<Error> failed_;  // the first failed statement of the open transaction
 };
 
@@ -371,6 +408,10 @@ Result<Rows> SqliteSession::query(std::string_view sql, Params params) {
   FOLIO_ASSIGN_OR_RETURN(int64_t changed, database_.run(sql, params, &rows));
   (void)changed;
   return rows;
+}
+
+Result<Status> SqliteSession::unit(const std::function<Status(Session&)>& fn) {
+  return database_.unit(*this, fn);
 }
 
 }  // namespace
