@@ -26,7 +26,7 @@ struct SbacBenchFlags {
   uint32_t shards = 0;
   uint32_t inputs = 1;
   bool distinct = false;
-  bool batched = false;
+  bool unbatched = false;
   uint64_t rate = 0;
   double seconds = 1;
 };
@@ -82,7 +82,7 @@ void run_one(const SbacBenchFlags& flags) {
   o.shards = flags.shards;
   o.inputs = flags.inputs;
   o.distinct_shards = flags.distinct;
-  o.batched_statements = flags.batched;
+  o.unbatched_statements = flags.unbatched;
   o.replicas = flags.bench.replicas;
   o.batch = flags.bench.batch;
   o.mempool_max = 2 * flags.bench.batch;
@@ -96,7 +96,8 @@ void run_one(const SbacBenchFlags& flags) {
   o.offered_tps =
       flags.rate > 0
           ? flags.rate
-          : static_cast<uint64_t>(1.3e9 * o.shards / sim::single_shard_command_ns(o.costs));
+          : static_cast<uint64_t>(1.3e9 * o.shards / sim::single_shard_command_ns(
+                                                     o.costs, o.batch, o.unbatched_statements));
   o.warmup_ns = 300'000'000;
   o.measure_ns = static_cast<int64_t>(flags.seconds * 1e9);
   o.drain_ns = 1'000'000'000;
@@ -156,8 +157,8 @@ void add_sbac_bench_commands(CLI::App& app, Groups& groups) {
   b->add_option("--inputs", flags->inputs, "With --shards: inputs per transaction")
       ->check(CLI::Range(1u, sim::kScalingInputsMax));
   b->add_flag("--distinct", flags->distinct, "With --shards: inputs on distinct shards");
-  b->add_flag("--batched", flags->batched,
-              "With --shards: replicas sign one root per block of statements (a design variant)");
+  b->add_flag("--unbatched", flags->unbatched,
+              "With --shards: replicas sign each statement (the code before batched statements)");
   b->add_option("--rate", flags->rate, "With --shards: offered tx/s (default: an overload)");
   b->add_option("--seconds", flags->seconds, "With --shards: simulated measurement window")
       ->check(CLI::Range(0.01, 60.0));

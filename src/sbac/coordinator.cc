@@ -1,3 +1,4 @@
+// Coordinator: see coordinator.h.
 #include "sbac/coordinator.h"
 
 #include <algorithm>
@@ -16,7 +17,7 @@ Coordinator::Coordinator(PrepareCommand command, std::optional<PrepareBinding> b
 }
 
 void Coordinator::start_session() {
-  manager_.emplace(command_, map_);
+  manager_.emplace(command_, map_, verify_cache_.get());
   ++attempts_;
   waited_ = 0;
   accept_sent_ = false;
@@ -84,7 +85,7 @@ void Coordinator::on_replica(const ReplicaMessage& message) {
       // Counted no more, but it still tells that this shard sequenced the prepare.
       const Shard& members = map_.shard(p->statement.shard);
       if (!members.is_member(p->signature.by) ||
-          !crypto::verify(p->signature.by, signing_payload(p->statement), p->signature.signature)) {
+          !verify_signature(p->statement, p->signature, verify_cache_.get())) {
         ++refused_;
         return;
       }
@@ -95,7 +96,7 @@ void Coordinator::on_replica(const ReplicaMessage& message) {
     ShardId shard = p->statement.shard;
     bool was_prepared = shard_prepared(shard);
     prepared_signers_[shard].insert(p->signature.by);
-    sequence_reports_[shard][p->signature.by] = p->sequence_max;
+    sequence_reports_[shard][p->signature.by] = p->statement.sequence_max;
     if (!had_decision && manager_->accept_command()) {
       waited_ = 0;
       send_phase_commands();

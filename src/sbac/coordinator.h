@@ -17,13 +17,18 @@
 //
 // Retry (clients only, `attempts_max` > 1): once every concerned shard has accepted an abort, the
 // next session runs under s_T' = max(s_T + 1, v), v the highest sequence_max that f+1 replicas of
-// some shard reported alike (a lone Byzantine report can neither raise nor lower it unseen).
+// some shard signed alike in their `prepared` statements (a Byzantine replica can sign only its own
+// lie, and f of them can neither raise nor lower v).
+//
+// One VerifyCache serves every session of the coordinator: the statements a replica signed in one
+// batch (one block) cost one verification.
 //
 // Output: take_ready() returns the messages to send, each to every replica of one shard. Not
 // thread-safe.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <vector>
@@ -78,6 +83,8 @@ class Coordinator {
   std::optional<PrepareBinding> binding_;
   ShardMap map_;
   CoordinatorConfig config_;
+  // On the heap, so that the manager's pointer to it survives moving the coordinator.
+  std::unique_ptr<VerifyCache> verify_cache_ = std::make_unique<VerifyCache>(1024);
   std::optional<TransactionManager> manager_;
   Outcome outcome_ = Outcome::kRunning;
   uint32_t attempts_ = 0;

@@ -41,16 +41,18 @@ class CoordinatorTest : public ::testing::Test {
     return c;
   }
 
-  // Every replica of the decision's shard signs its statement; `liar` (if any) reports
-  // `lie` as sequence_max.
+  // Every replica of the decision's shard signs its statement; `liar` (if any) signs `lie` as
+  // sequence_max instead (it can lie only in its own name).
   std::vector<ReplicaMessage> statements(const Outcome& outcome, std::optional<uint32_t> liar = {},
                                          Sequence lie = Sequence(0)) {
     std::vector<ReplicaMessage> out;
     if (const auto* p = std::get_if<PrepareDecision>(&outcome)) {
       Prepared s = p->statement(net_.map.epoch);
-      for (uint32_t i = 0; i < 4; ++i)
-        out.emplace_back(SignedPrepared{s, sign(net_.keys[s.shard.value()][i], s),
-                                        liar == i ? lie : p->sequence_max});
+      for (uint32_t i = 0; i < 4; ++i) {
+        Prepared said = s;
+        if (liar == i) said.sequence_max = lie;
+        out.emplace_back(SignedPrepared{said, sign(net_.keys[s.shard.value()][i], said)});
+      }
     }
     if (const auto* a = std::get_if<AcceptDecision>(&outcome)) {
       Accepted s = a->statement(net_.map.epoch);
@@ -236,7 +238,9 @@ TEST_F(CoordinatorTest, ReplayedAbortReachesALaterSessionOnlyWithoutTheDefences)
         s0.session,
         Verdict::kAbort,
         {testing::vote(
-            net_, Prepared{s0.tx_id, s0.session, Verdict::kAbort, ShardId(1), net_.map.epoch}, 2)}};
+            net_,
+            Prepared{s0.tx_id, s0.session, Verdict::kAbort, ShardId(1), net_.map.epoch, Sequence(0)},
+            2)}};
     ASSERT_TRUE(std::holds_alternative<AcceptDecision>(table.accept(abort0)));
     PrepareCommand s1 = s0;
     s1.session = Sequence(1);

@@ -254,7 +254,7 @@ std::optional<Rejection> ObjectTable::check_evidence(const Session& session,
       return reject(RejectReason::kBadEvidence, where + ": shard not concerned");
     if (!seen.insert(s.shard).second)
       return reject(RejectReason::kBadEvidence, where + " appears twice");
-    if (Status status = verify_vote(vote, map_); !status.ok())
+    if (Status status = verify_vote(vote, map_, &verify_cache_); !status.ok())
       return reject(RejectReason::kBadEvidence, where + ": " + status.error().context);
   }
   if (command.verdict == Verdict::kCommit) {
@@ -385,6 +385,11 @@ const PrepareBinding* ObjectTable::session_binding(const SessionKey& key) const 
   auto it = sessions_.find(key);
   if (it == sessions_.end() || !it->second.binding) return nullptr;
   return &*it->second.binding;
+}
+
+const PrepareDecision* ObjectTable::session_prepared(const SessionKey& key) const {
+  auto it = sessions_.find(key);
+  return it == sessions_.end() ? nullptr : &it->second.prepared;
 }
 
 std::optional<Verdict> ObjectTable::session_accepted(const SessionKey& key) const {

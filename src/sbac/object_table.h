@@ -161,7 +161,7 @@ struct PrepareDecision {
   FOLIO_FIELDS(key, shard, verdict, reason, sequence_max)
   friend bool operator==(const PrepareDecision&, const PrepareDecision&) = default;
   Prepared statement(Epoch epoch) const {
-    return Prepared{key.tx_id, key.session, verdict, shard, epoch};
+    return Prepared{key.tx_id, key.session, verdict, shard, epoch, sequence_max};
   }
 };
 
@@ -258,6 +258,8 @@ class ObjectTable {
   // its binding if it had one; null if the session is unknown.
   const PrepareCommand* session_command(const SessionKey& key) const;
   const PrepareBinding* session_binding(const SessionKey& key) const;
+  // The session's prepare decision (for the fast path's prepared statement); null if unknown.
+  const PrepareDecision* session_prepared(const SessionKey& key) const;
   // Whether the session was accepted here, and with which verdict.
   std::optional<Verdict> session_accepted(const SessionKey& key) const;
 
@@ -286,6 +288,8 @@ class ObjectTable {
   size_t session_count() const { return sessions_.size(); }
   // Every state this shard knows, active or consumed (auditors and the simulator's checker).
   const std::map<ledger::StateRef, ObjectEntry>& objects() const { return objects_; }
+  // The cache through which accept evidence is verified (statistics for tests and benchmarks).
+  const VerifyCache& verify_cache() const { return verify_cache_; }
 
  private:
   struct Session {
@@ -324,6 +328,9 @@ class ObjectTable {
   std::map<ledger::TxId, TransactionRecord> transactions_;
   uint64_t next_order_ = 0;
   bool replay_defences_ = true;
+  // Evidence signatures verified before: the votes of one batch (one block of another shard's
+  // statements) cost one verification per signer. Changes cost only, never an outcome.
+  mutable VerifyCache verify_cache_;
 };
 
 }  // namespace folio::sbac

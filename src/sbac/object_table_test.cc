@@ -239,7 +239,7 @@ TEST_F(ObjectTableTest, AbortNeedsAnAbortVoteWhereThisShardPreparedCommit) {
 TEST_F(ObjectTableTest, ReplayedAcceptForASessionNotInTheCacheIsIgnored) {
   StateRef a = genesis(0, "a");
   TxId id = testing::tx_id("T");
-  Prepared commit{id, Sequence(7), Verdict::kCommit, ShardId(0), net_.map.epoch};
+  Prepared commit{id, Sequence(7), Verdict::kCommit, ShardId(0), net_.map.epoch, Sequence(0)};
   AcceptCommand replay{id, Sequence(7), Verdict::kCommit, {vote(net_, commit, 2)}};
   EXPECT_EQ(rejection_of(table(0).accept(replay)), "no such session");
   EXPECT_TRUE(entry(a).active);
@@ -542,7 +542,7 @@ TEST_F(ObjectTableTest, GenesisCannotPlantAPendingTransactionsOutput) {
 TEST(DecodeCommand, RejectsEveryTruncationAndGarbage) {
   auto net = make_network(2, 4);
   TxId id = testing::tx_id("T");
-  Prepared p{id, Sequence(3), Verdict::kCommit, ShardId(1), net.map.epoch};
+  Prepared p{id, Sequence(3), Verdict::kCommit, ShardId(1), net.map.epoch, Sequence(0)};
   Bytes bytes = codec::encode_to_bytes(
       ShardCommand{AcceptCommand{id, Sequence(3), Verdict::kCommit, {vote(net, p, 2)}}});
   ASSERT_TRUE(decode_command(bytes).ok());
@@ -564,7 +564,7 @@ TEST(ShardCommand, RoundTripsAndDecodesStrictly) {
                                         2,
                                         ledger::TimeWindow{ledger::Timestamp(1), std::nullopt},
                                         1};
-  Prepared p{id, Sequence(3), Verdict::kCommit, ShardId(1), net.map.epoch};
+  Prepared p{id, Sequence(3), Verdict::kCommit, ShardId(1), net.map.epoch, Sequence(0)};
   ShardCommand accept = AcceptCommand{id, Sequence(3), Verdict::kCommit, {vote(net, p, 2)}};
   for (const ShardCommand& c : {prepare, accept}) {
     Bytes bytes = codec::encode_to_bytes(c);

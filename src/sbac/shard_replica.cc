@@ -1,3 +1,4 @@
+// ShardReplica: see shard_replica.h.
 #include "sbac/shard_replica.h"
 
 namespace folio::sbac {
@@ -80,6 +81,7 @@ ShardReady ShardReplica::take_ready() {
 void ShardReplica::apply(const consensus::CommittedBlock& block, ShardReady& ready) {
   // The leader's timestamp is in milliseconds; ledger time is in microseconds.
   ledger::Timestamp agreed(static_cast<int64_t>(block.block->timestamp_ms) * 1000);
+  std::vector<Unsigned> batch;
   for (const Bytes& bytes : block.block->commands) {
     Result<ShardCommand> command = decode_command(bytes);
     if (!command.ok()) {
@@ -88,22 +90,20 @@ void ShardReplica::apply(const consensus::CommittedBlock& block, ShardReady& rea
       continue;
     }
     Outcome outcome = table_.execute(*command, agreed, *config_.check);
-    record(outcome, ready);
+    record(outcome, batch);
     ready.outcomes.push_back(std::move(outcome));
   }
+  sign_block(batch, ready);
 }
 
-void ShardReplica::record(const Outcome& outcome, ShardReady& ready) {
+void ShardReplica::record(const Outcome& outcome, std::vector<Unsigned>& batch) {
   const Epoch epoch = config_.map.epoch;
-  auto sign_prepared = [&](const PrepareDecision& d) {
-    Signed& s = signed_[d.key];
-    if (s.prepared) return;  // a repeat of a decided session signs nothing new
-    Prepared statement = d.statement(epoch);
-    s.prepared = SignedPrepared{statement, sign(config_.key, statement), d.sequence_max};
-    ready.prepared.push_back(*s.prepared);
-  };
   if (const auto* p = std::get_if<PrepareDecision>(&outcome)) {
-    sign_prepared(*p);
+    Signed& s = signed_[p->key];
+    if (!s.prepared) {  // a repeat of a decided session signs nothing new
+      s.prepared = SignedPrepared{p->statement(epoch), {}};
+      batch.push_back(Unsigned{&s.prepared, nullptr});
+    }
     if (!table_.session_accepted(p->key) && config_.takeover_ticks != 0)
       pending_.try_emplace(p->key, Pending{0, config_.takeover_ticks, 0});
     return;
@@ -113,15 +113,41 @@ void ShardReplica::record(const Outcome& outcome, ShardReady& ready) {
     if (!s.prepared) {
       // The single-shard fast path: the session was prepared in the same step, with the verdict
       // it was accepted with; sign that prepared statement too, so a manager can decide.
-      Prepared statement{a->key.tx_id, a->key.session, a->verdict, a->shard, epoch};
-      s.prepared = SignedPrepared{statement, sign(config_.key, statement), Sequence(0)};
-      ready.prepared.push_back(*s.prepared);
+      // Its sequence_max is the table's, as every honest replica computes it.
+      const PrepareDecision* decision = table_.session_prepared(a->key);
+      Sequence sequence_max = decision != nullptr ? decision->sequence_max : Sequence(0);
+      s.prepared = SignedPrepared{
+          Prepared{a->key.tx_id, a->key.session, a->verdict, a->shard, epoch, sequence_max}, {}};
+      batch.push_back(Unsigned{&s.prepared, nullptr});
     }
     pending_.erase(a->key);
     if (s.accepted) return;
-    Accepted statement = a->statement(epoch);
-    s.accepted = SignedAccepted{statement, sign(config_.key, statement), a->key};
-    ready.accepted.push_back(*s.accepted);
+    s.accepted = SignedAccepted{a->statement(epoch), {}, a->key};
+    batch.push_back(Unsigned{nullptr, &s.accepted});
+  }
+}
+
+void ShardReplica::sign_block(const std::vector<Unsigned>& batch, ShardReady& ready) {
+  if (batch.empty()) return;
+  // One signature for the block's statements: the root of their leaves, in log order.
+  std::vector<crypto::Hash256> leaves;
+  leaves.reserve(batch.size());
+  for (const Unsigned& u : batch)
+    leaves.push_back(u.prepared != nullptr ? statement_leaf((*u.prepared)->statement)
+                                           : statement_leaf((*u.accepted)->statement));
+  BatchTree tree(std::move(leaves));
+  crypto::Signature root_signature = config_.key.sign(tree.payload());
+  ++batches_signed_;
+  const crypto::PublicKey& by = config_.key.public_key();
+  for (uint32_t i = 0; i < batch.size(); ++i) {
+    const Unsigned& u = batch[i];
+    if (u.prepared != nullptr) {
+      (*u.prepared)->signature = tree.signature(i, by, root_signature);
+      ready.prepared.push_back(**u.prepared);
+    } else {
+      (*u.accepted)->signature = tree.signature(i, by, root_signature);
+      ready.accepted.push_back(**u.accepted);
+    }
   }
 }
 

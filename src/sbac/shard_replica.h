@@ -5,10 +5,12 @@
 // For every committed block, in log order, each command is decoded (undecodable bytes from a
 // Byzantine peer or client are counted and ignored) and executed at the block's timestamp, the
 // shard's agreed time (ARCHITECTURE.md §3). The replica signs the statement of each decision:
-// `prepared(T, s_T, verdict, shard, epoch)` with the session's `sequence_max` alongside (unsigned:
-// a manager trusts a value only when f+1 replicas report it), and `accepted(T, verdict, shard,
-// epoch)`. Statements go out in ShardReady for the session's manager; a manager that lost them asks
-// again with a StatusQuery, which any replica answers from its store.
+// `prepared(T, s_T, verdict, shard, epoch, sequence_max)` (the session's sequence_max signed
+// inside, so a manager's f+1 matching reports are f+1 signed ones), and `accepted(T, verdict,
+// shard, epoch)`. It signs all the statements of one block with one signature: the Merkle root of
+// their leaves (statements.h, BatchTree), each statement carrying its branch. Statements go out in
+// ShardReady for the session's manager; a manager that lost them asks again with a StatusQuery,
+// which any replica answers from its store (the stored batch signature stays valid).
 //
 // Takeover (Byzcuit's "any party may act as transaction manager"): a session this replica saw
 // prepared but not accepted for `takeover_ticks` ticks is handed to the driver in
@@ -36,12 +38,12 @@ namespace folio::sbac {
 
 // ---- Messages between managers and replicas (outside consensus) ---------------------------------
 
-// A replica's signed prepared statement, with the session's highest object sequence number here.
+// A replica's signed prepared statement (its sequence_max is the session's highest object
+// sequence number here, signed).
 struct SignedPrepared {
   Prepared statement;
   ReplicaSignature signature;
-  Sequence sequence_max;
-  FOLIO_FIELDS(statement, signature, sequence_max)
+  FOLIO_FIELDS(statement, signature)
   friend bool operator==(const SignedPrepared&, const SignedPrepared&) = default;
 };
 
@@ -129,6 +131,8 @@ class ShardReplica {
   const consensus::Replica& consensus() const { return replica_; }
   ShardId shard() const { return config_.shard; }
   uint64_t undecodable_total() const { return undecodable_total_; }
+  // Batch signatures made (one per block with statements).
+  uint64_t batches_signed() const { return batches_signed_; }
 
  private:
   struct Signed {
@@ -140,8 +144,14 @@ class ShardReplica {
     uint64_t deadline = 0;
     uint32_t shift = 0;
   };
+  // A statement of the block being applied, signed when the block is done (one batch).
+  struct Unsigned {
+    std::optional<SignedPrepared>* prepared = nullptr;  // in signed_; exactly one of the two
+    std::optional<SignedAccepted>* accepted = nullptr;
+  };
   void apply(const consensus::CommittedBlock& block, ShardReady& ready);
-  void record(const Outcome& outcome, ShardReady& ready);
+  void record(const Outcome& outcome, std::vector<Unsigned>& batch);
+  void sign_block(const std::vector<Unsigned>& batch, ShardReady& ready);
 
   ShardReplicaConfig config_;
   consensus::Replica replica_;
@@ -150,6 +160,7 @@ class ShardReplica {
   std::map<SessionKey, Pending> pending_;                  // prepared here, not yet accepted here
   std::map<ledger::TxId, SignedAccepted> pruned_commits_;  // of transactions pruned here
   uint64_t undecodable_total_ = 0;
+  uint64_t batches_signed_ = 0;
 };
 
 }  // namespace folio::sbac

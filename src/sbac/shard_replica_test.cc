@@ -102,8 +102,12 @@ TEST_F(ShardReplicaTest, EveryReplicaSignsTheFastPathsStatementsAndAnswersQuerie
     ASSERT_EQ(accepted_[i].size(), 1u);
     const SignedAccepted& a = accepted_[i][0];
     EXPECT_EQ(a.statement.verdict, Verdict::kCommit);
-    EXPECT_TRUE(crypto::verify(net_.map.shards[0].replicas[i], signing_payload(a.statement),
-                               a.signature.signature));
+    EXPECT_EQ(a.signature.by, net_.map.shards[0].replicas[i]);
+    EXPECT_TRUE(verify_signature(a.statement, a.signature));
+    // The fast path's two statements share one batch signature (one block).
+    EXPECT_TRUE(a.signature.batched());
+    EXPECT_TRUE(verify_signature(prepared_[i][0].statement, prepared_[i][0].signature));
+    EXPECT_EQ(std::get<BatchSignature>(a.signature.signature).leaf_count, 2u);
     EXPECT_FALSE(replicas_[i]->table().find(a_)->active);
     auto answers = replicas_[i]->on_manager(StatusQuery{SessionKey{c.tx_id, c.session}});
     EXPECT_EQ(answers.size(), 2u);
@@ -132,7 +136,9 @@ TEST_F(ShardReplicaTest, AnUnacceptedSessionIsTakenOverAfterItsTimeout) {
       c.session,
       Verdict::kAbort,
       {testing::vote(
-          net_, Prepared{c.tx_id, c.session, Verdict::kAbort, ShardId(1), net_.map.epoch}, 2)}};
+          net_,
+          Prepared{c.tx_id, c.session, Verdict::kAbort, ShardId(1), net_.map.epoch, Sequence(0)},
+          2)}};
   submit(abort);
   run(300);
   takeovers_.clear();

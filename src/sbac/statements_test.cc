@@ -61,7 +61,7 @@ TEST_F(CertificateTest, ANonMemberCannotSign) {
 
 TEST_F(CertificateTest, AForgedSignatureIsRejected) {
   auto c = good();
-  c.votes[0].signatures[1].signature.bytes.bytes[0] ^= 1;
+  std::get<crypto::Signature>(c.votes[0].signatures[1].signature).bytes.bytes[0] ^= 1;
   EXPECT_THAT(failure(c), HasSubstr("bad signature"));
 }
 
@@ -114,7 +114,7 @@ TEST_F(CertificateTest, AStatementSignedForOneShardCannotBeRelabelled) {
 TEST(Statements, PayloadsAreDomainSeparated) {
   auto net = make_network(1, 4);
   ledger::TxId id = testing::tx_id("T");
-  Prepared prepared{id, Sequence(0), Verdict::kCommit, ShardId(0), net.map.epoch};
+  Prepared prepared{id, Sequence(0), Verdict::kCommit, ShardId(0), net.map.epoch, Sequence(0)};
   Accepted accepted{id, Verdict::kCommit, ShardId(0), net.map.epoch};
   Bytes p = signing_payload(prepared);
   Bytes a = signing_payload(accepted);
@@ -122,8 +122,8 @@ TEST(Statements, PayloadsAreDomainSeparated) {
   EXPECT_EQ(std::string(a.begin(), a.begin() + 19), "folio/sbac/accepted");
   // A prepared signature never verifies as an accepted one.
   ReplicaSignature sig = sign(net.keys[0][0], prepared);
-  EXPECT_TRUE(crypto::verify(sig.by, p, sig.signature));
-  EXPECT_FALSE(crypto::verify(sig.by, a, sig.signature));
+  EXPECT_TRUE(verify_signature(p, sig));
+  EXPECT_FALSE(verify_signature(a, sig));
 }
 
 TEST(Statements, CertificateRoundTripsThroughTheCodec) {

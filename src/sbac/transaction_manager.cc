@@ -1,4 +1,7 @@
+// The S-BAC transaction manager: see transaction_manager.h.
 #include "sbac/transaction_manager.h"
+
+#include <algorithm>
 
 namespace folio::sbac {
 
@@ -16,42 +19,57 @@ std::string_view to_string(ManagerRefusal refusal) {
   return "unknown refusal";
 }
 
-TransactionManager::TransactionManager(PrepareCommand command, ShardMap map)
-    : command_(std::move(command)), map_(std::move(map)) {
+TransactionManager::TransactionManager(PrepareCommand command, ShardMap map, VerifyCache* cache)
+    : command_(std::move(command)), map_(std::move(map)), cache_(cache) {
   FOLIO_ASSERT(command_.check_canonical().ok());
   FOLIO_ASSERT(map_.check_canonical().ok());
+  if (cache_ == nullptr) {
+    own_cache_ = std::make_unique<VerifyCache>(256);
+    cache_ = own_cache_.get();
+  }
   concerned_ = concerned_shards(command_.tx_id, command_.inputs, command_.references,
                                 command_.output_count, map_.shard_count());
   FOLIO_ASSERT(!concerned_.empty());
 }
 
-std::optional<ManagerRefusal> TransactionManager::count(Tally& tally, ShardId shard,
-                                                        Verdict verdict, const Bytes& payload,
+template <class Statement>
+std::optional<ManagerRefusal> TransactionManager::count(Tally<Statement>& tally,
+                                                        const Statement& statement,
                                                         const ReplicaSignature& signature) {
-  const Shard& members = map_.shard(shard);
-  if (!members.is_member(signature.by) ||
-      !crypto::verify(signature.by, payload, signature.signature))
+  const Shard& members = map_.shard(statement.shard);
+  if (!members.is_member(signature.by) || !verify_signature(statement, signature, cache_))
     return ManagerRefusal::kInvalidSignature;
-  // A replica counts once per shard, whatever verdicts it signs (a Byzantine one may sign both).
-  for (const auto& [v, signers] : tally[shard])
-    if (signers.contains(signature.by)) return ManagerRefusal::kDuplicate;
-  tally[shard][verdict].emplace(signature.by, signature);
+  // A replica counts once per shard, whatever it signs (a Byzantine one may sign both verdicts,
+  // or several sequence_max values).
+  auto& signers = tally[statement.shard];
+  if (signers.contains(signature.by)) return ManagerRefusal::kDuplicate;
+  signers.emplace(signature.by, std::make_pair(statement, signature));
   return std::nullopt;
 }
 
-std::vector<ReplicaSignature> TransactionManager::quorum_of(const Tally& tally, ShardId shard,
-                                                            Verdict verdict) const {
-  std::vector<ReplicaSignature> out;
+template <class Statement>
+std::optional<ShardVote<Statement>> TransactionManager::quorum_of(const Tally<Statement>& tally,
+                                                                  ShardId shard,
+                                                                  Verdict verdict) const {
   auto by_shard = tally.find(shard);
-  if (by_shard == tally.end()) return out;
-  auto by_verdict = by_shard->second.find(verdict);
-  if (by_verdict == by_shard->second.end()) return out;
-  for (const auto& [key, signature] : by_verdict->second) {
-    if (out.size() == map_.shard(shard).vote_quorum()) break;
-    out.push_back(signature);
+  if (by_shard == tally.end()) return std::nullopt;
+  const size_t quorum = map_.shard(shard).vote_quorum();
+  // Group the signers by the exact statement they signed, in order of their first signer.
+  std::vector<ShardVote<Statement>> groups;
+  for (const auto& [by, signed_statement] : by_shard->second) {
+    const auto& [statement, signature] = signed_statement;
+    if (statement.verdict != verdict) continue;
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [&](const auto& g) { return g.statement == statement; });
+    if (group == groups.end()) {
+      groups.push_back(ShardVote<Statement>{statement, {}});
+      group = groups.end() - 1;
+    }
+    if (group->signatures.size() < quorum) group->signatures.push_back(signature);
   }
-  if (out.size() < map_.shard(shard).vote_quorum()) out.clear();
-  return out;
+  for (ShardVote<Statement>& group : groups)
+    if (group.signatures.size() == quorum) return std::move(group);
+  return std::nullopt;
 }
 
 std::optional<ManagerRefusal> TransactionManager::on_prepared(const Prepared& statement,
@@ -60,9 +78,7 @@ std::optional<ManagerRefusal> TransactionManager::on_prepared(const Prepared& st
       statement.epoch != map_.epoch || !concerned_.contains(statement.shard))
     return ManagerRefusal::kWrongSession;
   if (phase_ != Phase::kPreparing) return ManagerRefusal::kTooLate;
-  if (auto refusal = count(prepared_, statement.shard, statement.verdict,
-                           signing_payload(statement), signature))
-    return refusal;
+  if (auto refusal = count(prepared_, statement, signature)) return refusal;
   decide();
   return std::nullopt;
 }
@@ -71,20 +87,18 @@ void TransactionManager::decide() {
   // SOMEPREPARED(abort): one shard's abort vote decides (lowest shard first, deterministically).
   for (ShardId shard : concerned_) {
     auto abort = quorum_of(prepared_, shard, Verdict::kAbort);
-    if (abort.empty()) continue;
-    Prepared s{command_.tx_id, command_.session, Verdict::kAbort, shard, map_.epoch};
+    if (!abort) continue;
     accept_ = AcceptCommand{
-        command_.tx_id, command_.session, Verdict::kAbort, {PreparedVote{s, std::move(abort)}}};
+        command_.tx_id, command_.session, Verdict::kAbort, {std::move(*abort)}};
     phase_ = Phase::kAccepting;
     return;
   }
   // ALLPREPARED(commit): a commit vote of every concerned shard.
   AcceptCommand commit{command_.tx_id, command_.session, Verdict::kCommit, {}};
   for (ShardId shard : concerned_) {
-    auto votes = quorum_of(prepared_, shard, Verdict::kCommit);
-    if (votes.empty()) return;
-    Prepared s{command_.tx_id, command_.session, Verdict::kCommit, shard, map_.epoch};
-    commit.evidence.push_back(PreparedVote{s, std::move(votes)});
+    auto vote = quorum_of(prepared_, shard, Verdict::kCommit);
+    if (!vote) return;
+    commit.evidence.push_back(std::move(*vote));
   }
   accept_ = std::move(commit);
   phase_ = Phase::kAccepting;
@@ -98,9 +112,7 @@ std::optional<ManagerRefusal> TransactionManager::on_accepted(const Accepted& st
   // `accepted` carries no session: an accepted(abort) of an earlier session of T is possible, so
   // only statements with the verdict this session decided are counted.
   if (!accept_ || statement.verdict != accept_->verdict) return ManagerRefusal::kWrongSession;
-  if (auto refusal = count(accepted_, statement.shard, statement.verdict,
-                           signing_payload(statement), signature))
-    return refusal;
+  if (auto refusal = count(accepted_, statement, signature)) return refusal;
   finish();
   return std::nullopt;
 }
@@ -109,15 +121,14 @@ void TransactionManager::finish() {
   if (phase_ != Phase::kAccepting) return;
   if (accept_->verdict == Verdict::kAbort) {
     for (ShardId shard : concerned_)
-      if (!quorum_of(accepted_, shard, Verdict::kAbort).empty()) phase_ = Phase::kAborted;
+      if (quorum_of(accepted_, shard, Verdict::kAbort)) phase_ = Phase::kAborted;
     return;
   }
   NotarisationCertificate certificate{map_.epoch, {}};
   for (ShardId shard : concerned_) {
-    auto votes = quorum_of(accepted_, shard, Verdict::kCommit);
-    if (votes.empty()) return;
-    certificate.votes.push_back(AcceptedVote{
-        Accepted{command_.tx_id, Verdict::kCommit, shard, map_.epoch}, std::move(votes)});
+    auto vote = quorum_of(accepted_, shard, Verdict::kCommit);
+    if (!vote) return;
+    certificate.votes.push_back(std::move(*vote));
   }
   certificate_ = std::move(certificate);
   phase_ = Phase::kCommitted;

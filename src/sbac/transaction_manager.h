@@ -9,12 +9,17 @@
 // sends: the PrepareCommand for every concerned shard, then one AcceptCommand, and finally the
 // notarisation certificate or the abort. f+1 matching signatures from distinct members make a
 // shard's vote (Chainspace §V-A): a commit needs one from every concerned shard (ALLPREPARED), a
-// single abort vote decides abort (SOMEPREPARED).
+// single abort vote decides abort (SOMEPREPARED). Matching means the same statement, so for
+// `prepared` also the same signed sequence_max: a Byzantine replica that signs another value is
+// counted (once per shard, as any replica) but cannot join the honest replicas' vote.
+// Signatures are checked through a VerifyCache (the caller's, or the manager's own), so the
+// statements of one batch signature cost one verification.
 //
 // Not thread-safe: one owner drives a manager.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -34,8 +39,12 @@ class TransactionManager {
  public:
   enum class Phase : uint8_t { kPreparing, kAccepting, kCommitted, kAborted };
 
-  // REQUIRES: command.check_canonical() and map.check_canonical() are OK
-  TransactionManager(PrepareCommand command, ShardMap map);
+  // REQUIRES: command.check_canonical() and map.check_canonical() are OK. `cache`, if given, must
+  // outlive the manager; without one the manager keeps its own.
+  TransactionManager(PrepareCommand command, ShardMap map, VerifyCache* cache = nullptr);
+  // Movable (the own cache is on the heap, so cache_ stays valid), not copyable.
+  TransactionManager(TransactionManager&&) = default;
+  TransactionManager& operator=(TransactionManager&&) = default;
 
   Phase phase() const { return phase_; }
   const std::set<ShardId>& concerned() const { return concerned_; }
@@ -55,21 +64,30 @@ class TransactionManager {
   const std::optional<NotarisationCertificate>& certificate() const { return certificate_; }
 
  private:
-  // Signatures per shard and verdict, by signer (sorted, so evidence is canonical).
-  using Tally = std::map<ShardId, std::map<Verdict, std::map<crypto::PublicKey, ReplicaSignature>>>;
+  // Per shard, per signer (sorted, so evidence is canonical): the statement it signed, and how.
+  template <class Statement>
+  using Tally =
+      std::map<ShardId, std::map<crypto::PublicKey, std::pair<Statement, ReplicaSignature>>>;
 
-  std::optional<ManagerRefusal> count(Tally& tally, ShardId shard, Verdict verdict,
-                                      const Bytes& payload, const ReplicaSignature& signature);
-  std::vector<ReplicaSignature> quorum_of(const Tally& tally, ShardId shard, Verdict verdict) const;
+  template <class Statement>
+  std::optional<ManagerRefusal> count(Tally<Statement>& tally, const Statement& statement,
+                                      const ReplicaSignature& signature);
+  // The first statement of `shard` with `verdict` that f+1 signers signed alike, with f+1 of
+  // their signatures (in signer order); empty if none.
+  template <class Statement>
+  std::optional<ShardVote<Statement>> quorum_of(const Tally<Statement>& tally, ShardId shard,
+                                                Verdict verdict) const;
   void decide();
   void finish();
 
   PrepareCommand command_;
   ShardMap map_;
+  std::unique_ptr<VerifyCache> own_cache_;  // when the caller gave none
+  VerifyCache* cache_;
   std::set<ShardId> concerned_;
   Phase phase_ = Phase::kPreparing;
-  Tally prepared_;
-  Tally accepted_;
+  Tally<Prepared> prepared_;
+  Tally<Accepted> accepted_;
   std::optional<AcceptCommand> accept_;
   std::optional<NotarisationCertificate> certificate_;
 };

@@ -1,3 +1,4 @@
+// TransactionManager: both phases against real object tables, and what it refuses.
 #include "sbac/transaction_manager.h"
 
 #include <gtest/gtest.h>
@@ -98,7 +99,8 @@ TEST_F(TransactionManagerTest, OneShardsAbortVoteDecidesAbort) {
 
 TEST_F(TransactionManagerTest, RefusesStatementsThatDoNotBelongToTheSession) {
   TransactionManager manager(command("T", 3), net_.map);
-  Prepared good{testing::tx_id("T"), Sequence(3), Verdict::kCommit, ShardId(0), net_.map.epoch};
+  Prepared good{testing::tx_id("T"), Sequence(3), Verdict::kCommit, ShardId(0), net_.map.epoch,
+                Sequence(0)};
   Prepared old_session = good;
   old_session.session = Sequence(2);
   EXPECT_EQ(manager.on_prepared(old_session, sign(net_.keys[0][0], old_session)),
@@ -111,7 +113,7 @@ TEST_F(TransactionManagerTest, RefusesStatementsThatDoNotBelongToTheSession) {
   EXPECT_EQ(manager.on_prepared(good, sign(net_.keys[1][0], good)),
             ManagerRefusal::kInvalidSignature);
   ReplicaSignature forged = sign(net_.keys[0][0], good);
-  forged.signature.bytes.bytes[5] ^= 1;
+  std::get<crypto::Signature>(forged.signature).bytes.bytes[5] ^= 1;
   EXPECT_EQ(manager.on_prepared(good, forged), ManagerRefusal::kInvalidSignature);
   // A Byzantine replica signing both verdicts counts once.
   EXPECT_EQ(manager.on_prepared(good, sign(net_.keys[0][0], good)), std::nullopt);
@@ -131,9 +133,86 @@ TEST_F(TransactionManagerTest, PreparedStatementsAfterTheDecisionAreTooLate) {
   run_phase_one(manager, 2);
   ASSERT_EQ(manager.phase(), TransactionManager::Phase::kAccepting);
   AcceptCommand decided = *manager.accept_command();
-  Prepared late{testing::tx_id("T"), Sequence(0), Verdict::kAbort, ShardId(1), net_.map.epoch};
+  Prepared late{testing::tx_id("T"), Sequence(0), Verdict::kAbort, ShardId(1), net_.map.epoch,
+                Sequence(0)};
   EXPECT_EQ(manager.on_prepared(late, sign(net_.keys[1][3], late)), ManagerRefusal::kTooLate);
   EXPECT_EQ(*manager.accept_command(), decided);
+}
+
+// sequence_max is signed: a Byzantine replica that signs another value makes another statement,
+// which cannot join the honest replicas' f+1 and does not reach the evidence.
+TEST_F(TransactionManagerTest, ALiedSequenceMaxIsItsSignersOwnStatementAndNeverEvidence) {
+  TransactionManager manager(command("T", 0), net_.map);
+  std::vector<Prepared> honest;
+  for (ShardId s : manager.concerned()) {
+    Outcome o = tables_[s.value()].prepare(manager.prepare_command(), now_, non_validating_);
+    honest.push_back(std::get<PrepareDecision>(o).statement(net_.map.epoch));
+  }
+  // Replica 0 of each shard lies; then one honest replica each: f+1 = 2 signers, not alike.
+  for (const Prepared& p : honest) {
+    Prepared lie = p;
+    lie.sequence_max = Sequence(1'000'000);
+    EXPECT_EQ(manager.on_prepared(lie, sign(net_.keys[p.shard.value()][0], lie)), std::nullopt);
+    // Its signature does not carry over to the honest statement.
+    EXPECT_EQ(manager.on_prepared(p, sign(net_.keys[p.shard.value()][0], lie)),
+              ManagerRefusal::kInvalidSignature);
+    EXPECT_EQ(manager.on_prepared(p, sign(net_.keys[p.shard.value()][1], p)), std::nullopt);
+  }
+  EXPECT_EQ(manager.phase(), TransactionManager::Phase::kPreparing);
+  for (const Prepared& p : honest)
+    EXPECT_EQ(manager.on_prepared(p, sign(net_.keys[p.shard.value()][2], p)), std::nullopt);
+  ASSERT_EQ(manager.phase(), TransactionManager::Phase::kAccepting);
+  for (const PreparedVote& vote : manager.accept_command()->evidence) {
+    EXPECT_EQ(vote.statement.sequence_max, Sequence(0));
+    EXPECT_EQ(vote.signatures.size(), 2u);
+    for (const ReplicaSignature& sig : vote.signatures)
+      EXPECT_NE(sig.by, net_.keys[vote.statement.shard.value()][0].public_key());
+  }
+  run_phase_two(manager, 2);
+  EXPECT_EQ(manager.phase(), TransactionManager::Phase::kCommitted);
+}
+
+// Statements signed in batches (one root per replica and block) cost the manager's cache one
+// verification per replica and batch, and make evidence the tables accept.
+TEST_F(TransactionManagerTest, BatchedStatementsCostOneVerificationPerSignerAndBatch) {
+  VerifyCache cache;
+  TransactionManager first(command("T1", 0), net_.map, &cache);
+  TransactionManager second(command("T2", 0), net_.map, &cache);
+  // T1 takes a and b, so T2 aborts on both shards: each shard's block holds both statements.
+  for (ShardId s : first.concerned()) {
+    ObjectTable& table = tables_[s.value()];
+    Prepared p1 = std::get<PrepareDecision>(
+                      table.prepare(first.prepare_command(), now_, non_validating_))
+                      .statement(net_.map.epoch);
+    Prepared p2 = std::get<PrepareDecision>(
+                      table.prepare(second.prepare_command(), now_, non_validating_))
+                      .statement(net_.map.epoch);
+    EXPECT_EQ(p2.verdict, Verdict::kAbort);
+    BatchTree tree({statement_leaf(p1), statement_leaf(p2)});
+    for (uint32_t r = 0; r < 2; ++r) {
+      std::vector<ReplicaSignature> sigs = sign_batch(net_.keys[s.value()][r], tree);
+      EXPECT_EQ(first.on_prepared(p1, sigs[0]), std::nullopt);
+      // T2 decides abort on shard 0's vote alone; shard 1's statements come too late for it.
+      EXPECT_EQ(second.on_prepared(p2, sigs[1]),
+                s == ShardId(0) ? std::nullopt : std::optional(ManagerRefusal::kTooLate));
+    }
+  }
+  EXPECT_EQ(cache.misses(), 4u);  // 2 shards x 2 signers, one batch each
+  EXPECT_EQ(cache.hits(), 2u);    // T2's statements on shard 0
+  ASSERT_TRUE(first.accept_command());
+  EXPECT_EQ(first.accept_command()->verdict, Verdict::kCommit);
+  ASSERT_TRUE(second.accept_command());
+  EXPECT_EQ(second.accept_command()->verdict, Verdict::kAbort);
+  // The tables take the batched evidence, each verifying every signer's batch once: T2's abort
+  // evidence is under roots that T1's commit evidence already brought.
+  run_phase_two(first, 2);
+  EXPECT_EQ(first.phase(), TransactionManager::Phase::kCommitted);
+  run_phase_two(second, 2);
+  EXPECT_EQ(second.phase(), TransactionManager::Phase::kAborted);
+  for (const ObjectTable& table : tables_) {
+    EXPECT_EQ(table.verify_cache().misses(), 4u);
+    EXPECT_EQ(table.verify_cache().hits(), 2u);
+  }
 }
 
 }  // namespace

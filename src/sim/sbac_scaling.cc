@@ -21,6 +21,7 @@
 #include "sbac/shard_map.h"
 #include "sbac/statements.h"
 #include "sbac/transaction_manager.h"
+#include "sbac/verify_cache.h"
 #include "sim/prng.h"
 
 namespace folio::sim {
@@ -46,12 +47,19 @@ constexpr size_t kRecentInputsMax = 1024;
 // Committed sessions each shard's table keeps (the rest are pruned after each block).
 constexpr size_t kSessionsRetainedMax = 4096;
 
+// The bytes of a batch signature beyond a direct one on the wire: the variant index, leaf count,
+// index and root (the branch is 32 bytes a level).
+constexpr uint64_t kBatchSignatureExtraBytes = 1 + 4 + 4 + 32;
+// SHA-256 input of one interior Merkle node (crypto/merkle.h: 0x01 || left || right).
+constexpr uint64_t kMerkleNodeBytes = 1 + 32 + 32;
+
 struct Machine {
   Time cpu_free = 0;
   Time nic_free = 0;
   int64_t busy_ns = 0;
-  uint64_t executed_view = 0;         // blocks committed and executed up to this view
-  std::set<uint64_t> verified_roots;  // batched statements: (shard, view) roots checked
+  uint64_t executed_view = 0;  // blocks committed and executed up to this view
+  // The replica's own cache of verified signatures, as its ObjectTable keeps one (its bound).
+  sbac::VerifyCache cache{sbac::kVerifyCacheEntriesDefault};
 };
 
 enum class Kind : uint8_t { kOpaque, kSingle, kPrepare, kAccept };
@@ -65,9 +73,15 @@ struct Command {
   int64_t exec_ns = 0;   // per replica, when its block commits, without statements' crypto
   uint32_t evidence_signatures = 0;  // an accept's, verified on execution
   uint64_t view = 0;                 // the block that ordered it
-  // With batched statements: the (shard, view) of each evidence vote's signed root.
-  std::vector<uint64_t> evidence_roots;
+  // An accept's evidence, which every replica verifies (through its cache) when it executes the
+  // block; freed once all have.
+  std::vector<sbac::PreparedVote> evidence;
   std::unique_ptr<sbac::ShardCommand> body;  // freed once the table executed it
+  // The statement its replies carry to the manager (a prepare's prepared, an accept's accepted),
+  // and its leaf in the block's batch; set when the table executes it.
+  std::optional<sbac::Prepared> prepared;
+  std::optional<sbac::Accepted> accepted;
+  uint32_t leaf = 0;
   Verdict verdict = Verdict::kAbort;
   bool executed = false;
 };
@@ -78,6 +92,15 @@ struct Block {
   Time timestamp = 0;
   uint32_t executed_by = 0;
   bool nonempty = false;
+  // The block's statements as every replica signs them (set by the first execution): their
+  // signing cost per replica, the branch length of a leaf, and, when a manager needs the
+  // signatures, the real tree and each replica's real root signature (made on first use).
+  uint64_t statements = 0;
+  int64_t signing_ns = 0;
+  uint32_t branch_levels = 0;
+  std::unique_ptr<sbac::BatchTree> tree;
+  std::vector<std::optional<crypto::Signature>> root_signatures;
+  uint64_t replies_outstanding = 0;
 };
 
 struct Pending {
@@ -332,12 +355,13 @@ class Simulation {
       // (non-validating mode: the shard checks that the requester signed).
       c.admit_ns = k.hash_ns(c.bytes) + (kind == Kind::kAccept ? 0 : k.verify_ns);
       // Execution: the table's work (measured per command of one input and one output, charged
-      // per object), the evidence's signatures as ObjectTable::accept verifies them (every vote's
-      // f+1 signatures), and the replica's signed statement.
+      // per object); the evidence's signatures (as ObjectTable::accept verifies them) and the
+      // statements' signing are charged when a replica executes the block.
       uint64_t objects = 0;
       uint64_t evidence_signatures = 0;
       if (const auto* accept = std::get_if<sbac::AcceptCommand>(body.get())) {
         for (const auto& vote : accept->evidence) evidence_signatures += vote.signatures.size();
+        c.evidence = accept->evidence;
         const Tx& t = txs_[tx];
         objects = t.owned.size() + 1;  // a bound: the inputs and the output it may touch
       } else {
@@ -428,7 +452,8 @@ class Simulation {
     }
     ++result_.cross_shard;
     tx.cross = true;
-    tx.manager = std::make_unique<sbac::TransactionManager>(prepare, map_);
+    // The managers share one cache: wall time only (a client's CPU is not modelled).
+    tx.manager = std::make_unique<sbac::TransactionManager>(prepare, map_, &client_cache_);
     for (ShardId s : concerned) {
       auto body = std::make_unique<sbac::ShardCommand>(prepare);
       uint32_t command = new_command(tx_index, s.value(), Kind::kPrepare, std::move(body));
@@ -595,54 +620,80 @@ class Simulation {
       uint64_t v = ++m.executed_view;
       Block& block = st.blocks[v - 1];
       if (block.executed_by++ == 0) execute_in_table(shard, block);
-      int64_t cost = 0;
+      // The commands (with their evidence), then the block's statements signed as ShardReplica
+      // signs them (ShardReplica::sign_block).
+      int64_t cost = block.signing_ns;
       for (uint32_t command : block.commands) cost += execution_ns(m, commands_[command]);
-      // Batched statements: one signature on the Merkle root of the block's statements.
-      if (o_.batched_statements && !block.commands.empty()) cost += o_.costs.sign_ns;
       Time done = run_cpu(m, now_, cost);
-      uint64_t reply_bytes = kReplyBytes + (o_.batched_statements ? 32 * branch_depth() : 0);
+      uint64_t reply_bytes =
+          kReplyBytes +
+          (o_.unbatched_statements ? 0 : kBatchSignatureExtraBytes + 32 * block.branch_levels);
       for (uint32_t command : block.commands)
         push(transmit(m, done, reply_bytes), EventType::kReply, command, replica, 0);
+      block.replies_outstanding += block.commands.size();
       if (block.executed_by == n_) {
+        for (uint32_t command : block.commands) {
+          commands_[command].evidence.clear();
+          commands_[command].evidence.shrink_to_fit();
+        }
         block.commands.clear();
         block.commands.shrink_to_fit();
+        release_batch(block);
       }
     }
   }
 
-  uint64_t branch_depth() const {
-    uint64_t depth = 1;
-    while ((uint64_t{1} << depth) < o_.batch) ++depth;
-    return depth;
+  // A block's tree is kept until every replica executed it and every reply was delivered.
+  void release_batch(Block& block) {
+    if (block.executed_by == n_ && block.replies_outstanding == 0) {
+      block.tree.reset();
+      block.root_signatures.clear();
+      block.root_signatures.shrink_to_fit();
+    }
   }
 
-  // One replica's CPU for one committed command: the table's work, then its statement (a signature,
-  // or with batched statements a leaf of the block's tree), and an accept's evidence: f+1
-  // signatures per other shard's vote, or with batched statements one Merkle branch per signature
-  // and each (shard, block) root's f+1 signatures once per replica.
-  int64_t execution_ns(Machine& m, const Command& c) {
+  // One replica's CPU for one committed command: the table's work, and an accept's evidence as
+  // ObjectTable::accept checks it (verify_vote on every vote). Unbatched, every signature costs a
+  // verification. Batched, the replica really checks each signature through its own VerifyCache
+  // (the statement's leaf hash per vote; per signature the branch's node hashes and the cache key's
+  // hash) and is charged a verification only for a miss: one per signer and batch of the other
+  // shard.
+  int64_t execution_ns(Machine& m, Command& c) {
     if (c.kind == Kind::kOpaque) return 0;
     const CostModel& k = o_.costs;
     int64_t cost = c.exec_ns;
-    if (!o_.batched_statements) {
-      return cost + k.sign_ns + static_cast<int64_t>(c.evidence_signatures) * k.verify_ns;
+    if (o_.unbatched_statements)
+      return cost + static_cast<int64_t>(c.evidence_signatures) * k.verify_ns;
+    for (const sbac::PreparedVote& vote : c.evidence) {
+      Bytes payload = sbac::signing_payload(vote.statement);
+      cost += k.hash_ns(1 + payload.size());
+      for (const sbac::ReplicaSignature& signature : vote.signatures) {
+        const auto* batch = std::get_if<sbac::BatchSignature>(&signature.signature);
+        FOLIO_ASSERT(batch != nullptr);
+        cost += static_cast<int64_t>(batch->branch.size()) * k.hash_ns(kMerkleNodeBytes);
+        uint64_t misses = m.cache.misses();
+        FOLIO_ASSERT(sbac::verify_signature(payload, signature, &m.cache));
+        cost += k.hash_ns(sbac::batch_payload(batch->leaf_count, batch->root).size());
+        if (m.cache.misses() != misses) {
+          cost += k.verify_ns;
+          ++result_.evidence_verifies;
+        } else {
+          ++result_.evidence_cached;
+        }
+      }
     }
-    cost += 2 * k.hash_call_ns;
-    cost += static_cast<int64_t>(c.evidence_signatures * branch_depth()) * k.hash_call_ns;
-    uint32_t per_root =
-        c.evidence_roots.empty()
-            ? 0
-            : c.evidence_signatures / static_cast<uint32_t>(c.evidence_roots.size());
-    for (uint64_t root : c.evidence_roots)
-      if (m.verified_roots.insert(root).second) cost += per_root * k.verify_ns;
     return cost;
   }
 
   // The first replica to execute a block runs its commands in the shard's real object table (every
-  // honest replica reaches the same outcomes, so one table stands for all of them).
-  void execute_in_table(uint32_t shard, const Block& block) {
+  // honest replica reaches the same outcomes, so one table stands for all of them), and collects
+  // the statements each replica signs for it, in log order as ShardReplica::record does: a
+  // prepare's prepared, an accept's accepted, the fast path's prepared and accepted.
+  void execute_in_table(uint32_t shard, Block& block) {
     ShardState& st = shards_[shard];
     ledger::Timestamp agreed(block.timestamp / 1000);
+    std::vector<Bytes> payloads;
+    bool needs_signatures = false;
     for (uint32_t command : block.commands) {
       Command& c = commands_[command];
       c.executed = true;
@@ -654,17 +705,73 @@ class Simulation {
       c.body.reset();
       if (const auto* p = std::get_if<sbac::PrepareDecision>(&outcome)) {
         c.verdict = p->verdict;
+        c.prepared = p->statement(map_.epoch);
+        c.leaf = static_cast<uint32_t>(payloads.size());
+        payloads.push_back(sbac::signing_payload(*c.prepared));
       } else if (const auto* a = std::get_if<sbac::AcceptDecision>(&outcome)) {
         c.verdict = a->verdict;
+        if (c.kind == Kind::kSingle) {
+          const sbac::PrepareDecision* prepared = st.table->session_prepared(a->key);
+          FOLIO_ASSERT(prepared != nullptr);
+          payloads.push_back(sbac::signing_payload(prepared->statement(map_.epoch)));
+        }
+        c.accepted = a->statement(map_.epoch);
+        c.leaf = static_cast<uint32_t>(payloads.size());
+        payloads.push_back(sbac::signing_payload(*c.accepted));
       } else {
         ++result_.table_rejections;
         c.verdict = Verdict::kAbort;
       }
+      needs_signatures = needs_signatures || c.kind == Kind::kPrepare || c.kind == Kind::kAccept;
     }
+    sign_statements(block, payloads, needs_signatures);
     // A replica bounds its session cache as src/sbac allows (committed sessions, oldest first),
     // here in steps so that the pruning's cost is spread.
     if (st.table->session_count() > 2 * kSessionsRetainedMax)
       (void)st.table->prune_sessions(kSessionsRetainedMax);
+  }
+
+  // What each replica's signing of the block's statements costs. Unbatched: one signature each.
+  // Batched (ShardReplica::sign_block): one leaf hash per statement, leaves - 1 node hashes and one
+  // signature; the real tree is built (with sbac::BatchTree) when a manager needs the signatures.
+  void sign_statements(Block& block, const std::vector<Bytes>& payloads, bool needs_signatures) {
+    const CostModel& k = o_.costs;
+    block.statements = payloads.size();
+    result_.statements += n_ * payloads.size();
+    if (payloads.empty()) return;
+    if (o_.unbatched_statements) {
+      block.signing_ns = static_cast<int64_t>(payloads.size()) * k.sign_ns;
+      return;
+    }
+    block.signing_ns = k.sign_ns + static_cast<int64_t>(payloads.size() - 1) *
+                                       k.hash_ns(kMerkleNodeBytes);
+    for (const Bytes& payload : payloads) block.signing_ns += k.hash_ns(1 + payload.size());
+    while ((uint64_t{1} << block.branch_levels) < payloads.size()) ++block.branch_levels;
+    if (!needs_signatures) return;
+    std::vector<crypto::Hash256> leaves;
+    leaves.reserve(payloads.size());
+    for (const Bytes& payload : payloads) leaves.push_back(sbac::statement_leaf(payload));
+    block.tree = std::make_unique<sbac::BatchTree>(std::move(leaves));
+    FOLIO_ASSERT(block.tree->node_hashes() == payloads.size() - 1);
+    block.root_signatures.resize(n_);
+  }
+
+  // Replica `replica`'s signature of the statement of `command`: its direct signature, or the
+  // block's batch signature (the root signed once per replica) with the statement's branch.
+  template <class Statement>
+  sbac::ReplicaSignature statement_signature(uint32_t shard, uint32_t replica, const Command& c,
+                                             const Statement& statement) {
+    const crypto::PrivateKey& key = keys_[shard][replica];
+    ++result_.real_signatures;
+    if (o_.unbatched_statements) return sbac::sign(key, statement);
+    Block& block = shards_[shard].blocks[c.view - 1];
+    FOLIO_ASSERT(block.tree != nullptr);
+    std::optional<crypto::Signature>& root = block.root_signatures[replica];
+    if (!root) {
+      root = key.sign(block.tree->payload());
+      ++result_.batch_signatures;
+    }
+    return block.tree->signature(c.leaf, key.public_key(), *root);
   }
 
   // ---- clients: replies and the transaction manager
@@ -678,6 +785,14 @@ class Simulation {
       Verdict verdict;
     } c{stored.tx, stored.shard, stored.kind, stored.verdict};
     FOLIO_ASSERT(stored.executed);
+    Block& block = shards_[c.shard].blocks[stored.view - 1];
+    FOLIO_ASSERT(block.replies_outstanding > 0);
+    --block.replies_outstanding;
+    struct Release {
+      Simulation* self;
+      Block& block;
+      ~Release() { self->release_batch(block); }
+    } release{this, block};
     Tx& tx = txs_[c.tx];
     if (tx.state != TxState::kPending) return;
     // The client verifies each statement it counts: the last of them finishes verify_ns later.
@@ -687,13 +802,12 @@ class Simulation {
       return;
     }
     sbac::TransactionManager& manager = *tx.manager;
-    const crypto::PrivateKey& key = keys_[c.shard][replica];
     if (c.kind == Kind::kPrepare) {
       if (manager.phase() != sbac::TransactionManager::Phase::kPreparing) return;
-      sbac::Prepared statement{tx.id, sbac::Sequence(tx.session), c.verdict, ShardId(c.shard),
-                               map_.epoch};
-      ++result_.real_signatures;
-      if (manager.on_prepared(statement, sbac::sign(key, statement))) ++result_.manager_refusals;
+      FOLIO_ASSERT(stored.prepared.has_value());
+      sbac::Prepared statement = *stored.prepared;
+      sbac::ReplicaSignature signature = statement_signature(c.shard, replica, stored, statement);
+      if (manager.on_prepared(statement, signature)) ++result_.manager_refusals;
       if (manager.accept_command() && !tx.accept_sent) {
         tx.accept_sent = true;
         uint32_t tx_index = c.tx;
@@ -704,25 +818,18 @@ class Simulation {
           sbac::AcceptCommand accept_command = *manager.accept_command();
           std::erase_if(accept_command.evidence,
                         [&](const sbac::PreparedVote& vote) { return vote.statement.shard == s; });
-          std::vector<uint64_t> roots;
-          for (const sbac::PreparedVote& vote : accept_command.evidence) {
-            uint32_t from = vote.statement.shard.value();
-            for (uint32_t prepare : txs_[tx_index].prepares)
-              if (commands_[prepare].shard == from)
-                roots.push_back((uint64_t{from} << 40) | commands_[prepare].view);
-          }
           auto body = std::make_unique<sbac::ShardCommand>(std::move(accept_command));
           uint32_t accept = new_command(tx_index, s.value(), Kind::kAccept, std::move(body));
-          commands_[accept].evidence_roots = std::move(roots);
           push(verified + o_.network.latency_ns, EventType::kCommandArrives, accept, 0, 0);
         }
       }
       return;
     }
     if (manager.phase() != sbac::TransactionManager::Phase::kAccepting) return;
-    sbac::Accepted statement{tx.id, c.verdict, ShardId(c.shard), map_.epoch};
-    ++result_.real_signatures;
-    if (manager.on_accepted(statement, sbac::sign(key, statement))) ++result_.manager_refusals;
+    FOLIO_ASSERT(stored.accepted.has_value());
+    sbac::Accepted statement = *stored.accepted;
+    sbac::ReplicaSignature signature = statement_signature(c.shard, replica, stored, statement);
+    if (manager.on_accepted(statement, signature)) ++result_.manager_refusals;
     if (manager.phase() == sbac::TransactionManager::Phase::kCommitted) {
       FOLIO_ASSERT(manager.certificate().has_value());
       finish_tx(c.tx, true, verified);
@@ -764,6 +871,7 @@ class Simulation {
   std::deque<Tx> txs_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   sbac::NonValidating non_validating_;
+  sbac::VerifyCache client_cache_{1u << 16};
   uint64_t next_sequence_ = 0;
   uint64_t genesis_counter_ = 0;
   uint64_t tx_counter_ = 0;
@@ -782,10 +890,19 @@ ScalingResult run_sbac_scaling(const ScalingOptions& options) {
   return simulation.run();
 }
 
-int64_t single_shard_command_ns(const CostModel& k) {
+int64_t single_shard_command_ns(const CostModel& k, uint32_t batch, bool unbatched) {
+  FOLIO_ASSERT(batch >= 1);
   // A 1-input, 1-output single-shard command of about 130 bytes plus the client's signature.
   uint64_t bytes = 130 + kClientSignatureBytes;
-  return k.hash_ns(bytes) + k.verify_ns + k.table_command_ns + k.sign_ns;
+  int64_t admit_and_execute = k.hash_ns(bytes) + k.verify_ns + k.table_command_ns;
+  // Its two statements (the fast path signs prepared and accepted): two signatures, or two leaves
+  // of a block's batch, their share of its node hashes (one per leaf) and of its one signature
+  // (a full block holds `batch` commands, so at least 1 / (2 batch) of it per statement).
+  if (unbatched) return admit_and_execute + 2 * k.sign_ns;
+  uint64_t prepared_bytes = sbac::signing_payload(sbac::Prepared{}).size();
+  uint64_t accepted_bytes = sbac::signing_payload(sbac::Accepted{}).size();
+  return admit_and_execute + k.hash_ns(1 + prepared_bytes) + k.hash_ns(1 + accepted_bytes) +
+         2 * k.hash_ns(kMerkleNodeBytes) + k.sign_ns / batch;
 }
 
 std::string ScalingResult::summary() const {
@@ -793,351 +910,15 @@ std::string ScalingResult::summary() const {
   std::snprintf(
       line, sizeof line,
       "%.0f tx/s, p50 %.1f ms, p99 %.1f ms; offered %llu, refused %llu, committed %llu, "
-      "aborted %llu, unfinished %llu, cross-shard %llu, blocks %llu",
+      "aborted %llu, unfinished %llu, cross-shard %llu, blocks %llu; evidence verified %llu, "
+      "cached %llu",
       tps, p50_ms, p99_ms, static_cast<unsigned long long>(offered),
       static_cast<unsigned long long>(refused), static_cast<unsigned long long>(committed),
       static_cast<unsigned long long>(aborted), static_cast<unsigned long long>(unfinished),
-      static_cast<unsigned long long>(cross_shard), static_cast<unsigned long long>(blocks));
+      static_cast<unsigned long long>(cross_shard), static_cast<unsigned long long>(blocks),
+      static_cast<unsigned long long>(evidence_verifies),
+      static_cast<unsigned long long>(evidence_cached));
   return line;
-}
-
-// ---- the cost model -----------------------------------------------------------------------------
-
-namespace {
-
-// CPU time of this thread, so other processes on a shared machine perturb the figures less.
-int64_t thread_cpu_ns() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
-
-// Runs `op` in rounds of `round` calls until `budget_ns` of CPU time passed; ns per call.
-template <class Op>
-int64_t time_per_call(int64_t budget_ns, uint32_t round, Op op) {
-  int64_t start = thread_cpu_ns();
-  uint64_t calls = 0;
-  int64_t elapsed = 0;
-  do {
-    for (uint32_t i = 0; i < round; ++i) op(calls + i);
-    calls += round;
-    elapsed = thread_cpu_ns() - start;
-  } while (elapsed < budget_ns);
-  return std::max<int64_t>(1, elapsed / static_cast<int64_t>(calls));
-}
-
-}  // namespace
-
-CostModel CostModel::measure() {
-  CostModel k;
-  FixedBytes<32> seed;
-  seed.bytes[0] = 0x42;
-  crypto::PrivateKey key = crypto::PrivateKey::ed25519(seed);
-  uint8_t message[96] = {};
-  volatile uint8_t sink = 0;
-  k.sign_ns = time_per_call(60'000'000, 64, [&](uint64_t i) {
-    message[0] = static_cast<uint8_t>(i);
-    sink = sink ^ key.sign(ByteView(message, sizeof message)).bytes.bytes[0];
-  });
-  crypto::Signature signature = key.sign(ByteView(message, sizeof message));
-  k.verify_ns = time_per_call(60'000'000, 32, [&](uint64_t) {
-    sink = sink ^ static_cast<uint8_t>(crypto::verify(
-                      key.public_key(), ByteView(message, sizeof message), signature));
-  });
-  std::vector<uint8_t> big(64 * 1024, 0x5a);
-  int64_t big_ns = time_per_call(40'000'000, 4, [&](uint64_t i) {
-    big[0] = static_cast<uint8_t>(i);
-    sink = sink ^ crypto::sha256(ByteView(big.data(), big.size())).bytes[0];
-  });
-  k.hash_byte_ps = std::max<int64_t>(1, big_ns * 1000 / static_cast<int64_t>(big.size()));
-  int64_t small_ns = time_per_call(20'000'000, 256, [&](uint64_t i) {
-    message[0] = static_cast<uint8_t>(i);
-    sink = sink ^ crypto::sha256(ByteView(message, 64)).bytes[0];
-  });
-  k.hash_call_ns = std::max<int64_t>(1, small_ns - 64 * k.hash_byte_ps / 1000);
-
-  // One ObjectTable command of one input and one output on a one-shard map (the fast path), with
-  // the canonical checks and φ it computes.
-  sbac::ShardMap map;
-  map.epoch = sbac::Epoch(1);
-  std::vector<crypto::PublicKey> replicas;
-  for (uint8_t i = 0; i < 4; ++i) {
-    FixedBytes<32> s;
-    s.bytes[0] = i;
-    s.bytes[1] = 0x7a;
-    replicas.push_back(crypto::PrivateKey::ed25519(s).public_key());
-  }
-  std::sort(replicas.begin(), replicas.end());
-  map.shards.push_back(sbac::Shard{replicas});
-  sbac::ObjectTable table(ShardId(0), map, 1);
-  sbac::NonValidating check;
-  constexpr uint32_t kTableCommands = 4096;
-  std::vector<sbac::ShardCommand> commands;
-  for (uint32_t i = 0; i < kTableCommands; ++i) {
-    crypto::Hash256 h;
-    for (int b = 0; b < 4; ++b) h.bytes[b] = static_cast<uint8_t>(i >> (8 * b));
-    h.bytes[31] = 0x11;
-    StateRef input{TxId(h), 0};
-    FOLIO_ASSERT(table.add_genesis(input).ok());
-    h.bytes[31] = 0x22;
-    sbac::PrepareCommand p;
-    p.tx_id = TxId(h);
-    p.session = sbac::Sequence(0);
-    p.inputs = {input};
-    p.output_count = 1;
-    commands.emplace_back(sbac::SingleShardCommand{p});
-  }
-  int64_t start = thread_cpu_ns();
-  for (const auto& command : commands) {
-    sbac::Outcome outcome = table.execute(command, ledger::Timestamp(1), check);
-    FOLIO_ASSERT(std::holds_alternative<sbac::AcceptDecision>(outcome));
-  }
-  k.table_command_ns = std::max<int64_t>(1, (thread_cpu_ns() - start) / kTableCommands);
-  (void)sink;
-  return k;
-}
-
-std::string CostModel::describe() const {
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "Ed25519 sign %.1f us, verify %.1f us; SHA-256 %.2f ns/byte + %lld ns/call; "
-                "object-table command %.1f us",
-                static_cast<double>(sign_ns) / 1e3, static_cast<double>(verify_ns) / 1e3,
-                static_cast<double>(hash_byte_ps) / 1e3, static_cast<long long>(hash_call_ns),
-                static_cast<double>(table_command_ns) / 1e3);
-  return line;
-}
-
-// ---- the benchmark ------------------------------------------------------------------------------
-
-namespace {
-
-// The expected per-replica CPU, summed over concerned shards, of one transaction of `inputs`
-// inputs on random shards of `shards`: the estimate from which an overload is offered.
-double transaction_cpu_ns(const CostModel& k, uint32_t shards, uint32_t inputs, uint32_t f,
-                          bool distinct) {
-  double single = static_cast<double>(single_shard_command_ns(k));
-  double p_single = distinct ? (inputs == 1 ? 1.0 : 0.0) : std::pow(1.0 / shards, inputs - 1);
-  double concerned =
-      distinct ? inputs
-               : shards * (1.0 - std::pow(1.0 - 1.0 / shards, static_cast<double>(inputs)));
-  concerned = std::max(concerned, 2.0);
-  double prepare = single;
-  double accept = static_cast<double>(k.hash_ns(400) + k.sign_ns + k.table_command_ns) +
-                  (concerned - 1) * (f + 1) * static_cast<double>(k.verify_ns);
-  double cross = concerned * (prepare + accept);
-  return p_single * single + (1 - p_single) * cross;
-}
-
-struct Window {
-  int64_t warmup_ns, measure_ns, drain_ns;
-};
-
-}  // namespace
-
-SbacBenchReport run_sbac_bench(const SbacBenchOptions& options) {
-  auto wall_start = std::chrono::steady_clock::now();
-  SbacBenchReport report;
-  report.options = options;
-  report.costs = options.measure_costs ? CostModel::measure() : CostModel{};
-  const CostModel& k = report.costs;
-  const uint32_t f = (options.replicas - 1) / 3;
-  const bool quick = options.quick;
-  report.cpu_bound_tps = 1e9 / static_cast<double>(single_shard_command_ns(k));
-
-  ScalingOptions base;
-  base.replicas = options.replicas;
-  base.batch = options.batch;
-  base.mempool_max = 2 * options.batch;
-  base.seed = options.seed;
-  base.costs = k;
-  base.network = options.network;
-
-  auto run = [&](const std::string& series, uint64_t x, ScalingOptions o, Window w) {
-    o.warmup_ns = w.warmup_ns;
-    o.measure_ns = w.measure_ns;
-    o.drain_ns = w.drain_ns;
-    SbacBenchPoint point{series, x, run_sbac_scaling(o), o.offered_tps};
-    std::fprintf(stderr, "sbac-sim %-13s x=%-6llu offered %7llu/s: %s\n", series.c_str(),
-                 static_cast<unsigned long long>(x), static_cast<unsigned long long>(o.offered_tps),
-                 point.result.summary().c_str());
-    report.points.push_back(point);
-    return point.result;
-  };
-  auto overload = [&](uint32_t shards, uint32_t inputs, bool distinct) {
-    // Refusals cost no real crypto, so an estimate that errs is covered by a generous factor for
-    // cross-shard mixes (their estimate is rougher).
-    double cpu = transaction_cpu_ns(k, shards, inputs, f, distinct);
-    double factor = inputs == 1 ? 1.3 : 2.0;
-    return static_cast<uint64_t>(factor * shards * 1e9 / cpu) + 1;
-  };
-
-  // The consensus engine alone on one shard, for the same cost model: empty 128-byte commands.
-  {
-    ScalingOptions o = base;
-    o.ordering_only = true;
-    // One Jolteon round: the leader sends the block to n-1 replicas, two one-way latencies (block,
-    // vote), a replica checks the QC and signs, the next leader verifies 2f+1 votes.
-    double wire_ns = static_cast<double>(options.replicas - 1) * options.batch * 128 * 1e9 /
-                     static_cast<double>(options.network.bandwidth_bytes_per_s);
-    double round_ns = wire_ns + 2.0 * static_cast<double>(options.network.latency_ns) +
-                      static_cast<double>(2 * (2 * f + 1) * k.verify_ns + 2 * k.sign_ns) +
-                      static_cast<double>(k.hash_ns(options.batch * 128));
-    o.offered_tps = static_cast<uint64_t>(1.3 * options.batch * 1e9 / round_ns);
-    report.ordering_only_tps = run("ordering", 1, o,
-                                   quick ? Window{20'000'000, 50'000'000, 10'000'000}
-                                         : Window{200'000'000, 1'000'000'000, 50'000'000})
-                                   .tps;
-  }
-
-  // Throughput versus shards, 1-input transactions on random shards (all single-shard).
-  std::vector<uint32_t> shard_counts =
-      quick ? std::vector<uint32_t>{1, 2} : std::vector<uint32_t>{1, 2, 4, 8, 16, 32, 64};
-  double tps_one = 0;
-  for (uint32_t shards : shard_counts) {
-    ScalingOptions o = base;
-    o.shards = shards;
-    o.offered_tps = overload(shards, 1, false);
-    // Commits come a block (about batch commands) at a time per shard, so the window spans many
-    // blocks: its error is about one block per shard.
-    int64_t measure = quick          ? 100'000'000
-                      : shards == 1  ? 4'000'000'000
-                      : shards == 2  ? 3'000'000'000
-                      : shards <= 4  ? 1'500'000'000
-                      : shards <= 16 ? 600'000'000
-                                     : 300'000'000;
-    double tps =
-        run("shards", shards, o, Window{quick ? 100'000'000 : 300'000'000, measure, 50'000'000})
-            .tps;
-    if (shards == 1) tps_one = tps;
-    report.efficiency_shards = shards;
-    report.efficiency_64 = tps_one > 0 ? tps / (shards * tps_one) : 0;
-  }
-  report.single_shard_tps = tps_one;
-
-  // Throughput versus inputs per transaction, inputs on random shards of 8 (4 when quick).
-  const uint32_t input_shards = quick ? 2 : 8;
-  const uint32_t inputs_max = quick ? 2 : 10;
-  for (uint32_t inputs = 1; inputs <= inputs_max; ++inputs) {
-    ScalingOptions o = base;
-    o.shards = input_shards;
-    o.inputs = inputs;
-    o.offered_tps = overload(input_shards, inputs, false);
-    run("inputs", inputs, o,
-        quick ? Window{100'000'000, 100'000'000, 20'000'000}
-              : Window{400'000'000, 500'000'000, 20'000'000});
-  }
-
-  // Single-shard versus 2-shard transactions on the same 2 shards.
-  double pair_tps[2] = {0, 0};
-  for (uint32_t concerned = 1; concerned <= 2; ++concerned) {
-    ScalingOptions o = base;
-    o.shards = 2;
-    o.inputs = concerned;
-    o.distinct_shards = true;
-    o.offered_tps = overload(2, concerned, true);
-    pair_tps[concerned - 1] = run("pair", concerned, o,
-                                  quick ? Window{100'000'000, 100'000'000, 20'000'000}
-                                        : Window{500'000'000, 1'000'000'000, 20'000'000})
-                                  .tps;
-  }
-  report.two_shard_ratio = pair_tps[0] > 0 ? pair_tps[1] / pair_tps[0] : 0;
-
-  // The same pair with batched statements (a design variant, see ScalingOptions): offered at the
-  // same overload as above, which the variant's lower costs may need more of, hence 2x.
-  double batched_tps[2] = {0, 0};
-  for (uint32_t concerned = 1; concerned <= 2; ++concerned) {
-    ScalingOptions o = base;
-    o.shards = 2;
-    o.inputs = concerned;
-    o.distinct_shards = true;
-    o.batched_statements = true;
-    o.offered_tps = 2 * overload(2, concerned, true);
-    batched_tps[concerned - 1] = run("pair_batched", concerned, o,
-                                     quick ? Window{100'000'000, 100'000'000, 20'000'000}
-                                           : Window{500'000'000, 1'000'000'000, 20'000'000})
-                                     .tps;
-  }
-  report.two_shard_ratio_batched = batched_tps[0] > 0 ? batched_tps[1] / batched_tps[0] : 0;
-
-  // Latency versus offered load on 2 shards: 1-input transactions (single-shard), then 2-shard
-  // transactions, each at fractions of the throughput just measured.
-  std::vector<uint32_t> per_cent = quick ? std::vector<uint32_t>{20, 80}
-                                         : std::vector<uint32_t>{5, 10, 25, 50, 75, 90, 100, 110};
-  for (uint32_t concerned = 1; concerned <= 2; ++concerned) {
-    for (uint32_t pc : per_cent) {
-      // 2-shard points cost real signatures in wall time: fewer of them.
-      if (concerned == 2 && (pc == 10 || pc == 110)) continue;
-      ScalingOptions o = base;
-      o.shards = 2;
-      o.inputs = concerned;
-      o.distinct_shards = true;
-      o.offered_tps =
-          std::max<uint64_t>(1, static_cast<uint64_t>(pair_tps[concerned - 1] * pc / 100));
-      run(concerned == 1 ? "latency" : "latency_cross", o.offered_tps, o,
-          quick ? Window{50'000'000, 100'000'000, 200'000'000}
-                : Window{300'000'000, 700'000'000, 1'000'000'000});
-    }
-  }
-  report.wall_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  return report;
-}
-
-std::string SbacBenchReport::csv() const {
-  std::ostringstream out;
-  out << "series,x,offered_tps,tps,p50_ms,p99_ms,committed,aborted,refused,cross_shard\n";
-  for (const SbacBenchPoint& p : points) {
-    char line[256];
-    std::snprintf(line, sizeof line, "%s,%llu,%llu,%.1f,%.2f,%.2f,%llu,%llu,%llu,%llu\n",
-                  p.series.c_str(), static_cast<unsigned long long>(p.x),
-                  static_cast<unsigned long long>(p.offered_tps), p.result.tps, p.result.p50_ms,
-                  p.result.p99_ms, static_cast<unsigned long long>(p.result.committed),
-                  static_cast<unsigned long long>(p.result.aborted),
-                  static_cast<unsigned long long>(p.result.refused),
-                  static_cast<unsigned long long>(p.result.cross_shard));
-    out << line;
-  }
-  return out.str();
-}
-
-std::string SbacBenchReport::json() const {
-  double per_shard_max = 0;
-  for (const SbacBenchPoint& p : points)
-    if (p.series == "shards" && p.x == efficiency_shards) per_shard_max = p.result.tps / p.x;
-  char text[2048];
-  std::snprintf(
-      text, sizeof text,
-      "{\n"
-      "  \"single_shard_tps\": %.1f,\n"
-      "  \"efficiency_64\": %.4f,\n"
-      "  \"efficiency_shards\": %u,\n"
-      "  \"two_shard_ratio\": %.4f,\n"
-      "  \"two_shard_ratio_batched\": %.4f,\n"
-      "  \"per_shard_tps_at_max_shards\": %.1f,\n"
-      "  \"ordering_only_tps\": %.1f,\n"
-      "  \"cpu_bound_tps\": %.1f,\n"
-      "  \"costs\": {\"sign_ns\": %lld, \"verify_ns\": %lld, \"hash_byte_ps\": %lld, "
-      "\"hash_call_ns\": %lld, \"table_command_ns\": %lld},\n"
-      "  \"replicas\": %u,\n"
-      "  \"batch\": %u,\n"
-      "  \"latency_ms\": %.3f,\n"
-      "  \"bandwidth_bytes_per_s\": %llu,\n"
-      "  \"quick\": %s,\n"
-      "  \"seed\": %llu,\n"
-      "  \"points\": %zu,\n"
-      "  \"load_average\": %.2f,\n"
-      "  \"wall_s\": %.1f\n"
-      "}\n",
-      single_shard_tps, efficiency_64, efficiency_shards, two_shard_ratio, two_shard_ratio_batched,
-      per_shard_max, ordering_only_tps, cpu_bound_tps, static_cast<long long>(costs.sign_ns),
-      static_cast<long long>(costs.verify_ns), static_cast<long long>(costs.hash_byte_ps),
-      static_cast<long long>(costs.hash_call_ns), static_cast<long long>(costs.table_command_ns),
-      options.replicas, options.batch, static_cast<double>(options.network.latency_ns) / 1e6,
-      static_cast<unsigned long long>(options.network.bandwidth_bytes_per_s),
-      options.quick ? "true" : "false", static_cast<unsigned long long>(options.seed),
-      points.size(), load_average, wall_s);
-  return text;
 }
 
 }  // namespace folio::sim

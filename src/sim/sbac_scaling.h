@@ -11,8 +11,12 @@
 // sbac::ObjectTable that executes each committed command (so locks, double spends and aborts are
 // the real ones), and every cross-shard transaction is driven by a real sbac::TransactionManager
 // fed with replicas' really signed `prepared` and `accepted` statements (the f+1 first to arrive
-// per shard); tables verify the evidence for real. Real crypto spent this way costs wall time,
-// never virtual time: virtual time comes from the cost model only.
+// per shard); tables verify the evidence for real. Statements are signed as src/sbac's
+// ShardReplica signs them: one sbac::BatchTree per block over its statements (the fast path's
+// prepared and accepted both), one real signature per replica over its root, each statement with
+// its branch. Each replica has a real sbac::VerifyCache through which it really verifies the
+// evidence it executes, and is charged a verification only when its cache misses. Real crypto
+// spent this way costs wall time, never virtual time: virtual time comes from the cost model only.
 //
 // Clients are open-loop (Poisson arrivals at a configured rate); a replica refuses a new prepare
 // when its shard's mempool holds mempool_max unproposed commands (accepts are never refused).
@@ -63,11 +67,10 @@ struct ScalingOptions {
   bool distinct_shards = false;
   // The consensus engine alone: 128-byte opaque commands, no signature check, no S-BAC.
   bool ordering_only = false;
-  // A design variant, not what src/sbac does: each replica signs one Merkle root over the
-  // statements of a block instead of each statement, and verifiers check each root's signatures
-  // once (the way Corda's batching notary signs a batch's root). Costs change; the S-BAC logic does
-  // not.
-  bool batched_statements = false;
+  // For comparison, the code before batched statements: each replica signs each statement
+  // directly (the fast path's two), and every evidence signature costs a verification. The S-BAC
+  // logic is the same; only signatures and their costs change.
+  bool unbatched_statements = false;
   uint64_t offered_tps = 1000;   // open-loop client rate, all shards together
   uint32_t batch = 400;          // commands per block at most
   uint32_t mempool_max = 8'000;  // unproposed commands per shard before prepares are refused
@@ -95,7 +98,11 @@ struct ScalingResult {
   uint64_t commands = 0;          // ordered by all shards
   uint64_t table_rejections = 0;  // commands an object table rejected (a model bug if > 0)
   uint64_t manager_refusals = 0;  // statements a manager refused (a model bug if > 0)
-  uint64_t real_signatures = 0;   // statements really signed for managers
+  uint64_t real_signatures = 0;   // statements really signed for managers (batched or not)
+  uint64_t batch_signatures = 0;  // real root signatures (one per replica and block needed)
+  uint64_t statements = 0;        // signed by each replica, all shards (leaves of its batches)
+  uint64_t evidence_verifies = 0;  // evidence verifications charged (cache misses), all replicas
+  uint64_t evidence_cached = 0;    // evidence signatures answered by a replica's cache
   uint64_t events = 0;
   int64_t replica_busy_ns = 0;  // CPU time charged on all replicas
   int64_t simulated_ns = 0;
@@ -107,9 +114,10 @@ struct ScalingResult {
 
 ScalingResult run_sbac_scaling(const ScalingOptions& options);
 
-// The per-replica CPU cost of one single-shard, one-input transaction (admission plus execution),
+// The per-replica CPU cost of one single-shard, one-input transaction (admission plus execution,
+// its two statements' share of a full block's batch signature, or two signatures unbatched),
 // which bounds one shard's throughput at 1e9 / this, whatever the ordering does.
-int64_t single_shard_command_ns(const CostModel& costs);
+int64_t single_shard_command_ns(const CostModel& costs, uint32_t batch, bool unbatched = false);
 
 // The whole benchmark: the three sweeps of Chainspace's evaluation.
 struct SbacBenchOptions {
@@ -122,7 +130,7 @@ struct SbacBenchOptions {
 };
 
 struct SbacBenchPoint {
-  // "ordering", "shards", "inputs", "pair", "pair_batched", "latency", "latency_cross"
+  // "ordering", "shards", "inputs", "pair", "pair_unbatched", "latency", "latency_cross"
   std::string series;
   uint64_t x = 0;  // shards, inputs, shards concerned, or offered tx/s
   ScalingResult result;
@@ -136,8 +144,8 @@ struct SbacBenchReport {
   double single_shard_tps = 0;  // 1 shard, 1-input transactions
   double efficiency_64 = 0;     // tps(K max) / (K max × tps(1)); K max = 64 unless quick
   uint32_t efficiency_shards = 0;
-  double two_shard_ratio = 0;          // 2-shard / single-shard transactions' tps, both on 2 shards
-  double two_shard_ratio_batched = 0;  // the same with batched statements (a design variant)
+  double two_shard_ratio = 0;  // 2-shard / single-shard transactions' tps, both on 2 shards
+  double two_shard_ratio_unbatched = 0;  // the same with per-statement signatures (the old code)
   double ordering_only_tps = 0;        // one shard ordering empty 128-byte commands
   double cpu_bound_tps = 0;            // 1e9 / single_shard_command_ns
   double load_average = -1;            // filled by the caller (the machine is shared)

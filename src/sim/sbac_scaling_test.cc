@@ -118,7 +118,7 @@ TEST(SbacScaling, AnOverloadedShardCommitsAtMostWhatItsReplicasCpuAllows) {
   ScalingResult r = run_sbac_scaling(o);
   expect_conserved(r);
   EXPECT_GT(r.refused, 0u);
-  EXPECT_LE(r.tps, 1e9 / static_cast<double>(single_shard_command_ns(o.costs)) * 1.05);
+  EXPECT_LE(r.tps, 1e9 / static_cast<double>(single_shard_command_ns(o.costs, o.batch)) * 1.05);
   EXPECT_GT(r.tps, 0.0);
 }
 
@@ -134,12 +134,32 @@ TEST(SbacScaling, MoreShardsCarryMoreOfTheSameLoadAtOverload) {
 TEST(SbacScaling, BatchedStatementsCostLessCpuForTheSameTransactions) {
   ScalingOptions o = small(2, 2, 1000);
   o.distinct_shards = true;
-  ScalingResult plain = run_sbac_scaling(o);
-  o.batched_statements = true;
   ScalingResult batched = run_sbac_scaling(o);
+  o.unbatched_statements = true;
+  ScalingResult plain = run_sbac_scaling(o);
   expect_conserved(batched);
+  expect_conserved(plain);
   EXPECT_EQ(plain.offered, batched.offered);
+  EXPECT_EQ(plain.committed, batched.committed);
   EXPECT_LT(batched.replica_busy_ns, plain.replica_busy_ns);
+  // One real root signature per replica and block a manager needed, far fewer than statements.
+  EXPECT_GT(batched.batch_signatures, 0u);
+  EXPECT_LT(batched.batch_signatures, batched.real_signatures);
+  EXPECT_EQ(plain.batch_signatures, 0u);
+}
+
+TEST(SbacScaling, ReplicasVerifyEachBatchOfEvidenceOncePerSigner) {
+  // Many 2-shard transactions per block: their accepts' evidence comes from few blocks of the
+  // other shard, so most evidence signatures are answered by the replicas' caches.
+  ScalingOptions o = small(2, 2, 6000);
+  o.distinct_shards = true;
+  ScalingResult r = run_sbac_scaling(o);
+  expect_conserved(r);
+  EXPECT_GT(r.evidence_verifies, 0u);
+  EXPECT_GT(r.evidence_cached, 4 * r.evidence_verifies);
+  o.unbatched_statements = true;
+  ScalingResult plain = run_sbac_scaling(o);
+  EXPECT_EQ(plain.evidence_cached, 0u);
 }
 
 TEST(SbacBench, QuickRunReportsTheThreeFiguresAndOneCsvRowPerPoint) {

@@ -221,12 +221,15 @@ std::optional<sbac::ReplicaMessage> SbacSimulation::lie(const ReplicaNode& node,
   };
   sbac::ReplicaMessage out = honest;
   if (auto* p = std::get_if<sbac::SignedPrepared>(&out)) {
-    if (flip) {
-      p->statement.verdict = other(p->statement.verdict);
-      p->signature = sbac::sign(key, p->statement);
+    bool resign = flip;
+    if (flip) p->statement.verdict = other(p->statement.verdict);
+    // sequence_max is signed inside the statement: a liar can only sign its own lie (and so never
+    // joins the f+1 honest replicas' matching statement).
+    if ((node.lies & kSbacLieSequence) != 0) {
+      p->statement.sequence_max = sbac::Sequence(adversary_.below(1u << 20));
+      resign = true;
     }
-    if ((node.lies & kSbacLieSequence) != 0)
-      p->sequence_max = sbac::Sequence(adversary_.below(1u << 20));
+    if (resign) p->signature = sbac::sign(key, p->statement);
   } else {
     auto& a = std::get<sbac::SignedAccepted>(out);
     if (flip) {

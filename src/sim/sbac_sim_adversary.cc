@@ -31,8 +31,8 @@ void SbacSimulation::tap_statement(const sbac::ReplicaMessage& m, int64_t t) {
   const auto* p = std::get_if<sbac::SignedPrepared>(&m);
   if (p == nullptr) return;
   SessionKey key{p->statement.tx_id, p->statement.session};
-  prepared_seen_[key][{p->statement.shard, p->statement.verdict}].emplace(p->signature.by,
-                                                                          p->signature);
+  prepared_seen_[key][{p->statement.shard, p->statement.verdict, p->statement.sequence_max}]
+      .emplace(p->signature.by, p->signature);
   // The first statement of a later instance of T: replay the earlier instances into it now,
   // before its manager can gather the votes it needs.
   auto& sessions = sessions_seen_[key.tx_id];
@@ -87,15 +87,15 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
   for (const sbac::AcceptCommand& old : accepts_seen_[fresh.tx_id]) {
     if (old.session >= fresh.session) continue;
     commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(old)));
-    for (const auto& [shard_verdict, signers] :
-         prepared_seen_[SessionKey{old.tx_id, old.session}]) {
-      if (shard_verdict.second != old.verdict) continue;
-      uint32_t quorum = map_.shard(shard_verdict.first).vote_quorum();
+    for (const auto& [said, signers] : prepared_seen_[SessionKey{old.tx_id, old.session}]) {
+      const auto& [shard, verdict, sequence_max] = said;
+      if (verdict != old.verdict) continue;
+      uint32_t quorum = map_.shard(shard).vote_quorum();
       if (signers.size() <= quorum) continue;
       sbac::AcceptCommand variant = old;
       sbac::PreparedVote vote;
       vote.statement =
-          sbac::Prepared{old.tx_id, old.session, old.verdict, shard_verdict.first, map_.epoch};
+          sbac::Prepared{old.tx_id, old.session, old.verdict, shard, map_.epoch, sequence_max};
       for (auto it = signers.rbegin(); it != signers.rend() && vote.signatures.size() < quorum;
            ++it)
         vote.signatures.push_back(it->second);
@@ -108,19 +108,25 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
   sbac::AcceptCommand forged{fresh.tx_id, fresh.session, sbac::Verdict::kCommit, {}};
   for (ShardId shard : concerned) {
     uint32_t quorum = map_.shard(shard).vote_quorum();
-    for (const auto& [key, by_shard] : prepared_seen_) {
+    bool found = false;
+    for (const auto& [key, by_statement] : prepared_seen_) {
       if (key.tx_id != fresh.tx_id || key.session >= fresh.session) continue;
-      auto it = by_shard.find({shard, sbac::Verdict::kCommit});
-      if (it == by_shard.end() || it->second.size() < quorum) continue;
-      sbac::PreparedVote vote;
-      vote.statement =
-          sbac::Prepared{key.tx_id, key.session, sbac::Verdict::kCommit, shard, map_.epoch};
-      for (const auto& [by, signature] : it->second) {
-        if (vote.signatures.size() == quorum) break;
-        vote.signatures.push_back(signature);
+      for (const auto& [said, signers] : by_statement) {
+        const auto& [from, verdict, sequence_max] = said;
+        if (from != shard || verdict != sbac::Verdict::kCommit || signers.size() < quorum)
+          continue;
+        sbac::PreparedVote vote;
+        vote.statement = sbac::Prepared{key.tx_id,  key.session, sbac::Verdict::kCommit,
+                                        shard,      map_.epoch,  sequence_max};
+        for (const auto& [by, signature] : signers) {
+          if (vote.signatures.size() == quorum) break;
+          vote.signatures.push_back(signature);
+        }
+        forged.evidence.push_back(std::move(vote));
+        found = true;
+        break;
       }
-      forged.evidence.push_back(std::move(vote));
-      break;
+      if (found) break;
     }
   }
   if (!forged.evidence.empty())

@@ -152,7 +152,8 @@ void SbacSimulation::check(SbacSimResult& result) {
           Bytes payload = sbac::signing_payload(vote.statement);
           for (const auto& [by, signature] : by_shard->second) {
             if (vote.signatures.size() == map_.shard(shard).vote_quorum()) break;
-            if (map_.shard(shard).is_member(by) && crypto::verify(by, payload, signature.signature))
+            if (map_.shard(shard).is_member(by) &&
+                sbac::verify_signature(payload, signature, &checker_cache_))
               vote.signatures.push_back(signature);
           }
         }

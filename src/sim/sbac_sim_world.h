@@ -11,6 +11,7 @@
 #include <queue>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "sbac/binding.h"
@@ -220,14 +221,16 @@ class SbacSimulation {
   std::vector<std::pair<TxId, sbac::NotarisationCertificate>> certificates_;
   std::map<TxId, std::map<ShardId, std::map<crypto::PublicKey, sbac::ReplicaSignature>>>
       accepted_commit_seen_;
+  sbac::VerifyCache checker_cache_{4096};  // the checker's: batches seen on the network
 
   // The replay adversary's records.
   std::map<TxId, std::set<sbac::Sequence>> sessions_seen_;
   std::map<TxId, std::vector<sbac::AcceptCommand>> accepts_seen_;
   std::map<TxId, sbac::BoundPrepareCommand> prepares_seen_;
   std::map<TxId, uint32_t> restarts_;
-  // prepared statements by session and shard and verdict: signer -> signature.
-  std::map<SessionKey, std::map<std::pair<ShardId, sbac::Verdict>,
+  // prepared statements by session, and shard, verdict and (signed) sequence_max: signer ->
+  // signature.
+  std::map<SessionKey, std::map<std::tuple<ShardId, sbac::Verdict, sbac::Sequence>,
                                 std::map<crypto::PublicKey, sbac::ReplicaSignature>>>
       prepared_seen_;
   std::vector<Bytes> submits_seen_;
