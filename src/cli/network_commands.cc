@@ -149,8 +149,13 @@ void add_network_commands(CLI::App& app, Groups& groups) {
   auto no_fsync = std::make_shared<bool>(false);
   run->add_flag("--no-fsync", *no_fsync,
                 "Consensus state survives kill -9 but not a machine crash (benchmarks only)");
-  run->callback([config, options, no_fsync] {
+  auto reliable = std::make_shared<bool>(false);
+  run->add_flag("--reliable-messages", *reliable,
+                "Protocol messages through the transport's outbox, inbox and receipts instead of "
+                "as ephemeral messages (docs/messaging.md)");
+  run->callback([config, options, no_fsync, reliable] {
     options->fsync = !*no_fsync;
+    options->ephemeral_messages = !*reliable;
     run_replica(*config, *options);
   });
 
@@ -173,6 +178,8 @@ void add_network_commands(CLI::App& app, Groups& groups) {
   bn->add_option("--parts", *parts, "Which parts: raw,1shard,2shards");
   bn->add_flag("--no-fsync", bench->no_fsync,
                "Replicas persist without fsync (survive kill -9, not a machine crash)");
+  bn->add_flag("--reliable-messages", bench->reliable_messages,
+               "Replicas and client send protocol messages reliably (outbox, inbox, receipts)");
   bn->add_option("--client-threads", bench->client_threads, "Client threads driving payments")
       ->check(CLI::Range(1, 16));
   bn->add_option("--out", *out, "Where to write the JSON results");

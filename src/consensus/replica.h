@@ -20,6 +20,10 @@
 // committed. The driver MUST make `persist` durable before it sends any message of that Ready (a
 // vote must not leave before the highest voted view it relies on is on disk), and then calls
 // `advance(ready)`. A replica rebuilt from what was persisted never votes twice in one view.
+// The one exception a driver may take: a Proposal may leave before the write, because it carries
+// no vote (the leader votes for its own block with a Vote in the same Ready) and safety rests on
+// votes alone; a leader restarted before its write may propose again in that view, as it may
+// anyway (the proposed view is not persisted), and voters vote once per view.
 //
 // Nothing a peer sends trips an assertion: inputs that break a rule are reported in
 // Ready::rejections. The Replica owns all of its state; not thread-safe.

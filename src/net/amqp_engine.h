@@ -57,6 +57,8 @@ using Clock = std::chrono::steady_clock;
 inline constexpr std::string_view kReceiptTopic = "folio.receipt";
 // The application property naming the sending node.
 inline const std::string kSenderProperty = "folio-sender";
+// The application property marking an ephemeral message (amqp_transport.h); its value is true.
+inline const std::string kEphemeralProperty = "folio-ephemeral";
 // The target address of every link: there is one kind of link, node to node.
 inline const std::string kLinkAddress = "folio";
 inline const std::string kUnauthorized = "amqp:unauthorized-access";
@@ -189,6 +191,7 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
     bool reported = false;  // the outcome handler has been told
     uint32_t releases = 0;
     Clock::time_point accepted_at{};
+    bool ephemeral = false;  // not in the outbox table; erased once accepted or rejected
   };
 
   struct Delayed {
@@ -211,6 +214,8 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
     Clock::time_point next_connect{};
     std::chrono::milliseconds backoff{0};
     size_t address_turn = 0;
+    size_t ephemeral_count = 0;  // ephemeral entries for this peer in outbox_
+    size_t ephemeral_bytes = 0;  // and their payload bytes
   };
 
   struct Conn {
@@ -253,10 +258,14 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   void requeue_in_flight(Peer& peer);
   Result<std::string> verify(proton::connection& connection, const std::string* expected);
   void refuse(proton::connection& connection, const std::string& reason);
-  Result<Envelope> parse(const proton::message& message, const std::string& peer) const;
+  // `ephemeral`: whether the message carries kEphemeralProperty.
+  Result<Envelope> parse(const proton::message& message, const std::string& peer,
+                         bool& ephemeral) const;
   void reject_incoming(proton::delivery& delivery, const Error& error);
   void handle_receipt(proton::delivery& delivery, const std::string& peer, const Bytes& payload);
   void report(const MessageId& id, Disposition disposition);
+  // Removes an entry from outbox_ (and its row, unless ephemeral). REQUIRES: `it` is in outbox_.
+  void erase_entry(Peer& peer, std::map<Key, OutEntry>::iterator it);
   // Calls the outcome handler for everything reported; releases and retakes `lock`.
   void flush_outcomes(std::unique_lock<std::mutex>& lock);
   std::chrono::milliseconds grow(std::chrono::milliseconds backoff) const {

@@ -36,10 +36,17 @@ void AmqpTransport::Engine::check_partial_deliveries() {
 }
 
 Result<Envelope> AmqpTransport::Engine::parse(const proton::message& message,
-                                              const std::string& peer) const {
+                                              const std::string& peer, bool& ephemeral) const {
   // Proton's accessors throw on values of unexpected types; every throw is a malformed message.
   try {
     Envelope envelope;
+    ephemeral = false;
+    if (message.properties().exists(kEphemeralProperty)) {
+      proton::scalar flag = message.properties().get(kEphemeralProperty);
+      if (flag.type() != proton::BOOLEAN || !proton::get<bool>(flag))
+        return make_error(ErrorCode::kMalformed, kEphemeralProperty + " is not true");
+      ephemeral = true;
+    }
     proton::message_id id = message.id();
     if (id.type() != proton::BINARY)
       return make_error(ErrorCode::kMalformed, "message id is not binary");
@@ -90,7 +97,8 @@ void AmqpTransport::Engine::on_message(proton::delivery& delivery, proton::messa
     return;
   }
   const std::string peer_name = cit->second.peer;
-  auto parsed = parse(message, peer_name);
+  bool ephemeral = false;
+  auto parsed = parse(message, peer_name, ephemeral);
   if (!parsed.ok()) {
     reject_incoming(delivery, parsed.error());
     return;
@@ -100,6 +108,26 @@ void AmqpTransport::Engine::on_message(proton::delivery& delivery, proton::messa
     handle_receipt(delivery, peer_name, envelope.payload);
     lock.unlock();
     flush_outcomes(lock);
+    return;
+  }
+  if (ephemeral) {
+    // No de-duplication row and no receipt (amqp_transport.h).
+    Handler handler = handler_;
+    if (!handler) {
+      delivery.release();
+      return;
+    }
+    lock.unlock();
+    Disposition disposition = handler(envelope);
+    lock.lock();
+    if (disposition == Disposition::kRejected) {
+      ++stats_.incoming_rejected;
+      delivery.reject();
+      return;
+    }
+    ++stats_.messages_delivered;
+    ++stats_.ephemeral_delivered;
+    delivery.accept();
     return;
   }
   ReceiptEntry entry{envelope.id, content_hash(envelope)};

@@ -37,6 +37,7 @@ void AmqpTransport::Engine::pump_peer(Peer& p, Clock::time_point now) {
     message.to(envelope.recipient);
     message.subject(envelope.topic);
     message.properties().put(kSenderProperty, envelope.sender);
+    if (it->second.ephemeral) message.properties().put(kEphemeralProperty, true);
     message.body(to_binary(envelope.payload));
     // The delivery tag is the message id (AMQP allows tags of up to 32 bytes): the disposition
     // names the message without a side table. A message is never in flight twice on one link.
@@ -74,9 +75,8 @@ void AmqpTransport::Engine::replace_link(const proton::sender& sender, const std
     p.in_flight.pop_front();
     auto it = outbox_.find(Key{p.name, id});
     if (it != outbox_.end()) {
-      (void)store_->outbox_delete(p.name, id);
       if (!it->second.reported) report(id, Disposition::kRejected);
-      outbox_.erase(it);
+      erase_entry(p, it);
     }
   }
   // Dispositions of what was in flight on the closed link will not come: send those again (the
@@ -128,6 +128,16 @@ void AmqpTransport::Engine::report(const MessageId& id, Disposition disposition)
   outcomes_.emplace_back(id, disposition);
 }
 
+void AmqpTransport::Engine::erase_entry(Peer& p, std::map<Key, OutEntry>::iterator it) {
+  if (it->second.ephemeral) {
+    --p.ephemeral_count;
+    p.ephemeral_bytes -= it->second.envelope.payload.size();
+  } else {
+    (void)store_->outbox_delete(p.name, it->first.second);
+  }
+  outbox_.erase(it);
+}
+
 void AmqpTransport::Engine::flush_outcomes(std::unique_lock<std::mutex>& lock) {
   if (!lock.owns_lock()) lock.lock();
   while (!outcomes_.empty()) {
@@ -159,6 +169,13 @@ void AmqpTransport::Engine::on_tracker_accept(proton::tracker& tracker) {
   if (it == outbox_.end()) return;
   if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
     p.in_flight.erase(f);
+  if (it->second.ephemeral) {
+    // Nothing to wait for: no row, no receipt.
+    if (!it->second.reported) report(*tag, Disposition::kAccepted);
+    erase_entry(p, it);
+    flush_outcomes(lock);
+    return;
+  }
   it->second.state = State::kAccepted;
   it->second.accepted_at = Clock::now();
   if (!it->second.reported) {
@@ -188,9 +205,8 @@ void AmqpTransport::Engine::on_tracker_reject(proton::tracker& tracker) {
   if (it == outbox_.end()) return;
   if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
     p.in_flight.erase(f);
-  (void)store_->outbox_delete(p.name, *tag);
   if (!it->second.reported) report(*tag, Disposition::kRejected);
-  outbox_.erase(it);
+  erase_entry(p, it);
   flush_outcomes(lock);
 }
 
@@ -247,6 +263,30 @@ Status AmqpTransport::Engine::send(Envelope envelope) {
                           std::to_string(config_.limits.max_message_bytes));
   if (!directory_.lookup(envelope.recipient))
     return make_error(ErrorCode::kNotFound, envelope.recipient + " is not in the network map");
+  if (config_.ephemeral_topics.contains(envelope.topic)) {
+    {
+      std::lock_guard lock(mutex_);
+      Key key{envelope.recipient, envelope.id};
+      if (outbox_.contains(key)) return ok_status();
+      Peer& p = peer(key.first);
+      size_t bytes = envelope.payload.size();
+      if (p.ephemeral_count >= config_.ephemeral_queue_max ||
+          p.ephemeral_bytes + bytes > config_.ephemeral_queue_bytes_max) {
+        ++stats_.ephemeral_refused;
+        return make_error(ErrorCode::kLimitExceeded,
+                          "ephemeral queue to " + key.first + " is full (" +
+                              std::to_string(p.ephemeral_count) + " messages)");
+      }
+      ++p.ephemeral_count;
+      p.ephemeral_bytes += bytes;
+      p.queue.push_back(key.second);
+      OutEntry entry{std::move(envelope), crypto::Hash256{}};
+      entry.ephemeral = true;
+      outbox_.emplace(std::move(key), std::move(entry));
+    }
+    wake();
+    return ok_status();
+  }
   OutboxRow row{envelope, content_hash(envelope), false};
   auto inserted = store_->outbox_insert(row);
   if (!inserted.ok()) return make_error(ErrorCode::kIo, "outbox: " + inserted.error().message());

@@ -15,6 +15,16 @@
 // are acknowledged again, in batches, by signed receipts; a verified receipt deletes the sender's
 // outbox rows and is kept as evidence.
 //
+// Ephemeral topics (AmqpConfig::ephemeral_topics) are for protocols that recover lost messages
+// themselves (consensus, S-BAC's resends and status queries): their messages skip the outbox and
+// inbox tables and receipts. They are still authenticated, size-checked, sent in order on the
+// peer's link and retried in memory while the transport runs (released, link or connection lost),
+// but not across a restart, and the receiver does not de-duplicate them (a message resent after a
+// lost disposition can reach the handler twice). They carry the application property
+// "folio-ephemeral" so that the receiver knows to skip its tables; the sender's configuration
+// alone decides which topics are ephemeral. Their queue per peer is bounded
+// (ephemeral_queue_max, ephemeral_queue_bytes_max): past it `send` refuses with kLimitExceeded.
+//
 // Threading: Proton runs on one thread owned by the transport. The handler and the outcome handler
 // are invoked on that thread, one call at a time, never concurrently with each other; they must not
 // block for long and must not call `stop` (calling `send` is fine). `send`, `stats` and
@@ -29,6 +39,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -94,6 +105,13 @@ struct AmqpConfig {
   uint32_t credit_window = 256;
   // Period of the transport's timer (receipt batches, back-off, receipt_wait).
   std::chrono::milliseconds tick{20};
+  // Topics sent without the outbox, de-duplication and receipts (header comment). Empty: every
+  // message is delivered reliably.
+  std::set<std::string> ephemeral_topics;
+  // Ephemeral messages per peer not yet accepted by it (queued, in flight or backing off), and
+  // their payload bytes, at most.
+  size_t ephemeral_queue_max = 100'000;
+  size_t ephemeral_queue_bytes_max = size_t{256} << 20;
 };
 
 // Counters, for tests and operators. Monotonic for the transport's lifetime.
@@ -112,6 +130,8 @@ struct AmqpStats {
   uint64_t connections_verified = 0; // connections (either direction) whose peer passed the checks
   uint64_t connections_refused = 0;  // connections closed because the peer failed them
   uint64_t transport_errors = 0;     // TLS or socket failures, including failed handshakes
+  uint64_t ephemeral_delivered = 0;  // of messages_delivered: ephemeral ones (no inbox row)
+  uint64_t ephemeral_refused = 0;    // ephemeral sends refused: the peer's queue was full
 };
 
 class AmqpTransport final : public Transport {
@@ -140,7 +160,8 @@ class AmqpTransport final : public Transport {
   void set_outcome_handler(Outcome outcome) override;
   // Writes the envelope to the outbox and wakes the transport. The envelope's `sender` is set to
   // this node's name. Sending the same (recipient, id) again while it is still in the outbox is a
-  // no-op.
+  // no-op. An envelope of an ephemeral topic is queued in memory only (kLimitExceeded when its
+  // peer's ephemeral queue is full).
   Status send(Envelope envelope) override;
 
   AmqpStats stats() const;

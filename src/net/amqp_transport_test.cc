@@ -350,6 +350,69 @@ TEST_F(AmqpTransportTest, ReceiverRestartIsRetriedUntilDelivered) {
   for (const auto& [id, count] : bob.delivered) EXPECT_EQ(count, 1);
 }
 
+// Ephemeral topics (amqp_transport.h): no outbox row, no inbox row, no receipt; still delivered,
+// and reliable topics on the same link keep their guarantees.
+TEST_F(AmqpTransportTest, EphemeralTopicsSkipTheTablesAndArrive) {
+  AmqpConfig fast;
+  fast.ephemeral_topics = {"fast"};
+  Node& alice = start_node(kAlice, fast);
+  Node& bob = start_node(kBob);
+  constexpr int kMessages = 300;
+  for (int i = 0; i < kMessages; ++i)
+    ASSERT_TRUE(send(alice, kBob, message_id(i), "quick " + std::to_string(i), "fast").ok());
+  EXPECT_EQ(alice.outbox(), 0);  // nothing written
+  ASSERT_TRUE(send(alice, kBob, message_id(1000), "reliable").ok());
+  EXPECT_EQ(alice.outbox(), 1);
+  ASSERT_TRUE(eventually([&] { return bob.delivered_count() == kMessages + 1; }))
+      << alice.describe() << "\n" << bob.describe();
+  ASSERT_TRUE(eventually([&] { return alice.outcome_count() == kMessages + 1; }));
+  ASSERT_TRUE(eventually([&] { return alice.outbox() == 0; }));  // the reliable one, receipted
+  {
+    std::lock_guard lock(bob.mutex);
+    ASSERT_EQ(bob.envelopes.size(), size_t{kMessages + 1});
+    for (int i = 0; i < kMessages; ++i) {  // in order, on one link
+      EXPECT_EQ(bob.envelopes[i].id, message_id(i));
+      EXPECT_EQ(bob.envelopes[i].topic, "fast");
+      EXPECT_EQ(bob.envelopes[i].sender, kAlice);
+      EXPECT_EQ(to_string(bob.envelopes[i].payload), "quick " + std::to_string(i));
+    }
+    for (const auto& [id, disposition] : alice.outcomes) EXPECT_EQ(disposition, Disposition::kAccepted);
+  }
+  AmqpStats stats = bob.transport->stats();
+  EXPECT_EQ(stats.ephemeral_delivered, uint64_t{kMessages});
+  EXPECT_EQ(stats.messages_delivered, uint64_t{kMessages + 1});
+  auto inbox = bob.db->query("SELECT COUNT(*) FROM net_inbox");
+  ASSERT_TRUE(inbox.ok());
+  EXPECT_EQ(inbox->at(0).integer(0), 1);  // only the reliable message
+  // Sending an ephemeral id still queued is a no-op, as for reliable ones; once accepted the id
+  // is forgotten (no de-duplication): the same id again is a new message.
+  ASSERT_TRUE(send(alice, kBob, message_id(0), "again", "fast").ok());
+  ASSERT_TRUE(eventually([&] { return alice.outcome_count() == kMessages + 2; }));
+  std::lock_guard lock(bob.mutex);
+  EXPECT_EQ(bob.delivered[message_id(0)], 2);
+}
+
+TEST_F(AmqpTransportTest, EphemeralMessagesWaitInMemoryForAnAbsentPeerWithinABound) {
+  AmqpConfig fast;
+  fast.ephemeral_topics = {"fast"};
+  fast.ephemeral_queue_max = 5;
+  Node& alice = start_node(kAlice, fast);
+  Node& bob = start_node(kBob);
+  stop_node(bob);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(send(alice, kBob, message_id(i), "m", "fast").ok());
+  Status full = send(alice, kBob, message_id(5), "m", "fast");
+  EXPECT_EQ(full.error().code, ErrorCode::kLimitExceeded);
+  EXPECT_EQ(alice.transport->stats().ephemeral_refused, 1u);
+  ASSERT_TRUE(send(alice, kBob, message_id(6), "reliable").ok());  // reliable: not bounded by it
+  EXPECT_EQ(alice.outbox(), 1);
+  start_node(kBob);
+  ASSERT_TRUE(eventually([&] { return bob.delivered_count() == 6; })) << alice.describe();
+  // Accepted ephemeral messages free their places in the queue.
+  ASSERT_TRUE(eventually([&] { return alice.outcome_count() == 6; }));
+  for (int i = 10; i < 15; ++i) ASSERT_TRUE(send(alice, kBob, message_id(i), "m", "fast").ok());
+  ASSERT_TRUE(eventually([&] { return bob.delivered_count() == 11; }));
+}
+
 TEST_F(AmqpTransportTest, ReceiptsOwedBeforeARestartAreSentAfterIt) {
   AmqpConfig patient;
   patient.receipt_wait = std::chrono::hours(1);  // Alice never re-sends within the test
@@ -734,7 +797,13 @@ TEST_F(AmqpTransportTest, MalformedMessagesAreRejectedAndTheReceiverKeepsServing
       {11, std::string("\x00\x53", 2)},  // truncated descriptor
   };
   for (int i = 0; i < 4; ++i) messages.push_back(proton::message());
-  messages.push_back(well_formed(message_id(9), kMallory, kBob));  // 12: fine
+  m = well_formed(message_id(10), kMallory, kBob);
+  m.properties().put("folio-ephemeral", false);
+  messages.push_back(m);  // 12: ephemeral flag that is not true
+  m = well_formed(message_id(11), kMallory, kBob);
+  m.properties().put("folio-ephemeral", std::string("yes"));
+  messages.push_back(m);  // 13: ephemeral flag of the wrong type
+  messages.push_back(well_formed(message_id(9), kMallory, kBob));  // 14: fine
   list_offline(kMallory);  // in the map, with a valid certificate
   RawClient client("127.0.0.1:" + std::to_string(bob.transport->listen_port()), certs_of(kMallory),
                    ca_.root_path(), kMallory, messages, raw);

@@ -125,6 +125,7 @@ Status run_raw(const NetworkBenchOptions& o, NetworkBenchResult& result) {
   ln.folio_binary = o.folio_binary;
   ln.replica_args = {"--batch", std::to_string(o.batch)};
   if (o.no_fsync) ln.replica_args.push_back("--no-fsync");
+  if (o.reliable_messages) ln.replica_args.push_back("--reliable-messages");
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<LocalNetwork> net, LocalNetwork::start(ln));
   if (!net->wait_all([](const ReplicaStatus& s) { return s.committed_height > 0; },
                      std::chrono::seconds(60)))
@@ -150,7 +151,8 @@ Status run_raw(const NetworkBenchOptions& o, NetworkBenchResult& result) {
     }
   };
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<NetworkClient> client,
-                         NetworkClient::open(net->files().node_configs[0], {}, on_committed));
+                         NetworkClient::open(net->files().node_configs[0], {}, on_committed,
+                                             !o.reliable_messages));
   const auto& names = client->replica_names()[0];
   MessageIds ids;
   uint64_t counter = 0;
@@ -245,6 +247,7 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   // (with latency near the default takeover delay under saturation, they would add load).
   ln.replica_args = {"--takeover-ms", "10000"};
   if (o.no_fsync) ln.replica_args.push_back("--no-fsync");
+  if (o.reliable_messages) ln.replica_args.push_back("--reliable-messages");
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<LocalNetwork> net, LocalNetwork::start(ln));
 
   // Payments prepared (signed, proved) before the clock starts, while the replicas start.
@@ -277,7 +280,8 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   co.resend_ticks = 300;
   co.threads = o.client_threads;
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<NetworkClient> client,
-                         NetworkClient::open(net->files().node_configs[0], co));
+                         NetworkClient::open(net->files().node_configs[0], co, nullptr,
+                                             !o.reliable_messages));
 
   // The S-BAC requests (ids, prepare commands, bindings) are built before the clock starts too.
   std::vector<ShardedNotaryClient::Request> requests;
@@ -376,6 +380,7 @@ std::string NetworkBenchResult::json() const {
     << "  \"ed25519_verify_per_s_min\": " << ed25519_verify_per_s_min << ",\n"
     << "  \"seconds\": " << seconds << ",\n"
     << "  \"replica_fsync\": " << (replica_fsync ? "true" : "false") << ",\n"
+    << "  \"reliable_messages\": " << (reliable_messages ? "true" : "false") << ",\n"
     << "  \"client_threads\": " << client_threads << ",\n"
     << "  \"load_average_start\": " << load_average_start << ",\n"
     << "  \"load_average_end\": " << load_average_end << "\n"
@@ -388,6 +393,7 @@ Result<NetworkBenchResult> run_network_bench(const NetworkBenchOptions& o) {
   NetworkBenchResult r;
   r.seconds = o.seconds;
   r.replica_fsync = !o.no_fsync;
+  r.reliable_messages = o.reliable_messages;
   r.client_threads = o.client_threads;
   r.load_average_start = load_average();
   // One core's Ed25519 rate, sampled before each part and at the end: on a shared machine it says

@@ -35,6 +35,7 @@ struct NetworkBenchOptions {
   bool two_shards = true;
   std::string work_dir;   // empty: under the system's temporary directory
   bool no_fsync = false;  // replicas run with --no-fsync
+  bool reliable_messages = false;  // replicas run with --reliable-messages, and the client alike
   uint32_t client_threads = 2;
 };
 
@@ -66,6 +67,7 @@ struct NetworkBenchResult {
   double load_average_end = 0;
   double seconds = 0;
   bool replica_fsync = true;
+  bool reliable_messages = false;
   uint32_t client_threads = 0;
   std::string json() const;
 };

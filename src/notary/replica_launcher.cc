@@ -104,7 +104,7 @@ Result<ReplicaStatus> read_replica_status(const std::string& path) {
 
 Result<std::unique_ptr<NetworkClient>> NetworkClient::open(
     const std::string& config_path, ShardedClientOptions options,
-    std::function<void(const net::Envelope&)> raw_handler) {
+    std::function<void(const net::Envelope&)> raw_handler, bool ephemeral_messages) {
   std::unique_ptr<NetworkClient> c(new NetworkClient());
   FOLIO_ASSIGN_OR_RETURN(c->config_, load_process_config(config_path));
   FOLIO_ASSIGN_OR_RETURN(
@@ -139,6 +139,7 @@ Result<std::unique_ptr<NetworkClient>> NetworkClient::open(
   ac.retry_max = std::chrono::milliseconds(500);
   ac.credit_window = 1024;
   ac.tick = std::chrono::milliseconds(5);
+  if (ephemeral_messages) ac.ephemeral_topics = ephemeral_topics();
   FOLIO_ASSIGN_OR_RETURN(c->transport_,
                          net::AmqpTransport::create(ac, c->directory_, *c->db_, key));
   c->client_ =

@@ -62,10 +62,13 @@ Result<ReplicaStatus> read_replica_status(const std::string& path);
 // A client endpoint: a node's transport and a sharded notary client over it.
 class NetworkClient {
  public:
-  // `raw_handler` (optional) receives envelopes of topic kTopicRawCommitted.
+  // `raw_handler` (optional) receives envelopes of topic kTopicRawCommitted. With
+  // `ephemeral_messages`, the replica topics go as the transport's ephemeral topics
+  // (replica_wire.h); without, through its outbox, inbox and receipts.
   static Result<std::unique_ptr<NetworkClient>> open(
       const std::string& config_path, ShardedClientOptions options = {},
-      std::function<void(const net::Envelope&)> raw_handler = nullptr);
+      std::function<void(const net::Envelope&)> raw_handler = nullptr,
+      bool ephemeral_messages = true);
   ~NetworkClient();
   ShardedNotaryClient& notary() { return *client_; }
   net::AmqpTransport& transport() { return *transport_; }

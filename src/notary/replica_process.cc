@@ -143,6 +143,7 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
   ac.retry_max = std::chrono::milliseconds(500);
   ac.credit_window = 1024;
   ac.tick = std::chrono::milliseconds(5);
+  if (options.ephemeral_messages) ac.ephemeral_topics = ephemeral_topics();
   FOLIO_ASSIGN_OR_RETURN(p->transport_,
                          net::AmqpTransport::create(ac, p->directory_, *p->transport_db_, key));
   ReplicaProcess* self = p.get();
@@ -179,7 +180,10 @@ void ReplicaProcess::send(const std::string& to, std::string_view topic, Bytes p
   e.topic = std::string(topic);
   e.payload = std::move(payload);
   Status s = transport_->send(std::move(e));
-  if (!s.ok()) std::cerr << "replica: send to " << to << " failed: " << s.error().message() << "\n";
+  // Logged once per 1,000: a peer that is down fills its ephemeral queue and refuses every send.
+  if (!s.ok() && counters_.send_failures++ % 1000 == 0)
+    std::cerr << "replica: send to " << to << " failed (" << counters_.send_failures
+              << " so far): " << s.error().message() << "\n";
 }
 
 void ReplicaProcess::remember_manager(const sbac::SessionKey& key, const std::string& manager) {
@@ -270,16 +274,28 @@ void ReplicaProcess::handle(const net::Envelope& envelope, int64_t now_ms) {
 
 Status ReplicaProcess::flush() {
   sbac::ShardReady ready = replica_->take_ready();
-  // 1. Durable before anything leaves (consensus/replica.h).
-  FOLIO_TRY(store_->write(ready.consensus.persist));
-  // 2. Send.
-  for (const consensus::Outgoing& o : ready.consensus.send) {
+  auto send_consensus = [&](const consensus::Outgoing& o) {
     Bytes bytes = codec::encode_to_bytes(o.message);
     for (uint32_t i = 0; i < shard_names_.size(); ++i) {
       if (i == config_.index || (o.to && o.to->value() != i)) continue;
       send(shard_names_[i], kTopicConsensus, bytes);
     }
-  }
+  };
+  auto is_proposal = [](const consensus::Outgoing& o) {
+    return std::holds_alternative<consensus::Proposal>(o.message);
+  };
+  // 0. A proposal leaves before the write: it carries no vote (the leader's own vote for its
+  // block is a Vote to the next leader, sent below, after the write), and safety rests on votes
+  // alone: a replica votes once per view, so even a leader that crashed before its write and
+  // proposed again in the same view (proposed_view_ is not persisted either) could not get two
+  // blocks certified. The leader's write (its block and its vote) then overlaps the voters'.
+  for (const consensus::Outgoing& o : ready.consensus.send)
+    if (is_proposal(o)) send_consensus(o);
+  // 1. Durable before any vote or timeout leaves (consensus/replica.h).
+  FOLIO_TRY(store_->write(ready.consensus.persist));
+  // 2. Send the rest.
+  for (const consensus::Outgoing& o : ready.consensus.send)
+    if (!is_proposal(o)) send_consensus(o);
   auto route = [&](const sbac::SessionKey& key, const sbac::ReplicaMessage& m) {
     auto it = managers_.find(key);
     if (it == managers_.end()) return;
@@ -404,6 +420,7 @@ void ReplicaProcess::write_status(int64_t now_ms) {
                       {"takeovers_committed", counters_.takeovers_committed},
                       {"takeovers_aborted", counters_.takeovers_aborted},
                       {"takeovers_running", takeovers_.size()},
+                      {"send_failures", counters_.send_failures},
                       {"uptime_ms", now_ms - start_ms_}};
   Status s = identity::write_text_file(config_.status_file, j.dump() + "\n");
   (void)s;  // a status file that cannot be written does not stop the replica

@@ -60,6 +60,8 @@ struct ReplicaProcessOptions {
   uint64_t takeover_resend_ticks = 60;
   // false: the store survives kill -9 but not a machine crash (ReplicaStore::open).
   bool fsync = true;
+  // Protocol messages as the transport's ephemeral topics (replica_wire.h); false: reliable.
+  bool ephemeral_messages = true;
 };
 
 struct ReplicaCounters {
@@ -72,6 +74,7 @@ struct ReplicaCounters {
   uint64_t takeovers_committed = 0;  // of those, finished by this replica's coordinator
   uint64_t takeovers_aborted = 0;
   uint64_t committed_commands = 0;
+  uint64_t send_failures = 0;  // sends the transport refused (e.g. a full ephemeral queue)
 };
 
 class ReplicaProcess {

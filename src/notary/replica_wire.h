@@ -17,6 +17,9 @@
 #include <string_view>
 #include <vector>
 
+#include <set>
+#include <string>
+
 #include "codec/codec.h"
 #include "consensus/types.h"
 #include "net/transport.h"
@@ -29,6 +32,15 @@ inline constexpr std::string_view kTopicManager = "sbac.manager";
 inline constexpr std::string_view kTopicReplica = "sbac.replica";
 inline constexpr std::string_view kTopicRawSubmit = "raw.submit";
 inline constexpr std::string_view kTopicRawCommitted = "raw.committed";
+
+// The topics above recover lost messages themselves (consensus by timeouts and block fetches,
+// S-BAC by the managers' resends and status queries, the raw bench by its window): replicas and
+// clients send them as the AMQP transport's ephemeral topics (no outbox or inbox rows, no
+// receipts; amqp_transport.h), which saves several SQLite writes per message.
+inline std::set<std::string> ephemeral_topics() {
+  return {std::string(kTopicConsensus), std::string(kTopicManager), std::string(kTopicReplica),
+          std::string(kTopicRawSubmit), std::string(kTopicRawCommitted)};
+}
 
 // Dummy objects per output-only shard (Byzcuit): a session locks one from prepare to accept, so
 // with few slots concurrent cross-shard sessions abort each other (kObjectLocked) and retry. Every
