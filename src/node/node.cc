@@ -4,6 +4,7 @@
 
 #include "contracts/cash.h"
 #include "contracts/native.h"
+#include "node/flows/agreement.h"
 #include "node/flows/asset.h"
 #include "vault/cash.h"
 
@@ -74,6 +75,7 @@ Status Node::open(flow::Clock& clock, const notary::Clock& notary_clock) {
 
   FOLIO_TRY(contracts::register_native_contracts(contracts_, {}));
   FOLIO_TRY(flows::register_asset(contracts_, vault_registry_));
+  FOLIO_TRY(flows::register_agreement(contracts_, vault_registry_));
   FOLIO_TRY(vault::register_cash(vault_registry_));
   vault_registry_.set_fallback(&contracts_);
   FOLIO_ASSIGN_OR_RETURN(vault_, vault::Vault::open(*db_, vault_registry_));

@@ -183,6 +183,12 @@ Flow<bool> send_transaction(FlowContext& ctx, Session session, FlowServices* ser
   FOLIO_CO_TRY(co_await session.send(message));
   for (;;) {
     FOLIO_CO_ASSIGN_OR_RETURN(FetchRequest request, co_await session.receive<FetchRequest>());
+    if (!request.refusal.empty()) {
+      constexpr size_t kShownMax = 1024;
+      co_return make_error(ErrorCode::kVerification,
+                           session.party() + " refused the transaction: " +
+                               request.refusal.substr(0, kShownMax));
+    }
     if (request.ids.empty()) co_return true;
     if (request.ids.size() > kFetchIdsMax)
       co_return make_error(ErrorCode::kLimitExceeded,
@@ -205,7 +211,10 @@ Flow<bool> send_transaction(FlowContext& ctx, Session session, FlowServices* ser
                                  ", which is not a dependency of what was sent");
       auto stored = services->transactions->get(id);
       if (!stored.ok()) {
-        if (asked) co_return stored.error();
+        // A dependency this node lacks is left out: the receiver, getting none of what it asked
+        // for, refuses and so ends its side (instead of waiting for an answer that never comes),
+        // and Finality resends once the dependency is here.
+        if (asked && stored.error().code != ErrorCode::kNotFound) co_return stored.error();
         continue;
       }
       TransactionMessage m{stored->transaction, stored->certificate};
@@ -269,7 +278,9 @@ Flow<Resolved> receive_transaction(FlowContext& ctx, Session session, FlowServic
       co_return make_error(ErrorCode::kLimitExceeded,
                            "the back-chain of " + top_id.value().short_hex() + " needs more than " +
                                std::to_string(kResolveRoundTripsMax) + " round trips");
-    FetchRequest request{missing, prefetch};
+    FetchRequest request;
+    request.ids = missing;
+    request.prefetch_max = prefetch;
     prefetch = std::min(prefetch * 2, kPrefetchMax);
     FOLIO_CO_TRY(co_await session.send(request));
     ++out.round_trips;
@@ -444,63 +455,58 @@ Flow<TransactionMessage> Finality::call(FlowContext& ctx) {
     if (r != services->me.name && std::find(names.begin(), names.end(), r) == names.end())
       names.push_back(r);
   ctx.step("Broadcasting");
-  for (const std::string& name : names) {
-    Session session = ctx.initiate(name);
-    FOLIO_CO_TRY(co_await send_transaction(ctx, session, services, message));
+  // Every participant must end up with the final transaction: one that refuses it (a session
+  // rejected while it drains, a dependency it could not resolve yet) is sent it again later, on a
+  // new session. Recording is idempotent on its side, so a resend never records anything twice.
+  std::vector<std::string> pending = std::move(names);
+  int64_t delay_ms = kFinalityResendFirstMs;
+  for (uint32_t attempt = 1; !pending.empty(); ++attempt) {
+    std::vector<std::string> refused;
+    std::string last_error;
+    for (const std::string& name : pending) {
+      Session session = ctx.initiate(name);
+      auto sent = co_await send_transaction(ctx, session, services, message);
+      if (!sent.ok()) {
+        last_error = name + ": " + sent.error().message();
+        ctx.log("finality: attempt " + std::to_string(attempt) + " to " + last_error);
+        refused.push_back(name);
+      }
+    }
+    pending = std::move(refused);
+    if (pending.empty()) break;
+    if (attempt >= kFinalityAttemptsMax)
+      co_return make_error(ErrorCode::kTimeout,
+                           "transaction " + stx.id().value().short_hex() + " is final but " +
+                               std::to_string(pending.size()) + " participant(s) still refuse it after " +
+                               std::to_string(attempt) + " attempts; last: " + last_error);
+    ctx.step("Waiting to resend to " + std::to_string(pending.size()) + " participant(s)");
+    FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(delay_ms)));
+    delay_ms = std::min(delay_ms * 2, kFinalityResendMaxMs);
+    ctx.step("Resending");
   }
   co_return message;
 }
 
 Flow<TxId> ReceiveFinality::call(FlowContext& ctx, Session session) {
   ctx.step("Resolving");
-  FOLIO_CO_ASSIGN_OR_RETURN(Resolved resolved, co_await receive_transaction(ctx, session, services));
-  ctx.step("Verifying");
-  FOLIO_CO_TRY(verify_message(*services, resolved.top, resolved.dependencies,
-                              needs_notary(resolved.top.stx.tx)));
-  FOLIO_CO_TRY(record_transaction(ctx, services, resolved.top));
-  co_return resolved.top.stx.id();
-}
-
-// ---- Signatures ---------------------------------------------------------------------------------
-
-Flow<ledger::SignedTransaction> collect_signature(FlowContext& ctx, Session session,
-                                                  FlowServices* services,
-                                                  ledger::SignedTransaction stx,
-                                                  crypto::PublicKey signer) {
-  TransactionMessage message;
-  message.stx = stx;
-  FOLIO_CO_TRY(co_await send_transaction(ctx, session, services, message));
-  FOLIO_CO_ASSIGN_OR_RETURN(ledger::TransactionSignature signature,
-                            co_await session.receive<ledger::TransactionSignature>());
-  if (!(signature.by == signer))
-    co_return make_error(ErrorCode::kVerification,
-                         session.party() + " signed with another key than " + signer.describe());
-  if (!crypto::verify(signature.by, ledger::signature_payload(stx.id()), signature.signature))
-    co_return make_error(ErrorCode::kVerification, session.party() + "'s signature is invalid");
-  stx.signatures.push_back(signature);
-  co_return stx;
-}
-
-Flow<ledger::SignedTransaction> sign_transaction(
-    FlowContext& ctx, Session session, FlowServices* services,
-    std::function<Status(const ledger::SignedTransaction&)> check) {
-  FOLIO_CO_ASSIGN_OR_RETURN(Resolved resolved, co_await receive_transaction(ctx, session, services));
-  ledger::SignedTransaction stx = resolved.top.stx;
-  // Signatures still to come (ours, and any other party's the initiator collects later) may be
-  // missing; every signature present must be valid.
-  std::vector<crypto::PublicKey> missing;
-  for (const crypto::PublicKey& key : stx.required_signers()) {
-    bool present = std::any_of(stx.signatures.begin(), stx.signatures.end(),
-                               [&](const ledger::TransactionSignature& s) { return s.by == key; });
-    if (!present) missing.push_back(key);
+  auto resolved = co_await receive_transaction(ctx, session, services);
+  Status verified = resolved.ok() ? verify_message(*services, resolved->top, resolved->dependencies,
+                                                   needs_notary(resolved->top.stx.tx))
+                                  : Status(resolved.error());
+  if (!verified.ok()) {
+    // The sender learns why and resends later. A step that ends in an error is rolled back with
+    // its messages, so the refusal is committed in a step of its own (the shortest sleep) first.
+    ctx.step("Refusing");
+    FetchRequest refusal;
+    refusal.refusal = verified.error().message();
+    if (refusal.refusal.empty()) refusal.refusal = "refused";
+    if ((co_await session.send(refusal)).ok())
+      FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(1)));
+    co_return verified.error();
   }
-  FOLIO_CO_TRY(verify_message(*services, resolved.top, resolved.dependencies, false, missing));
-  FOLIO_CO_TRY(check(stx));
-  FOLIO_CO_ASSIGN_OR_RETURN(ledger::TransactionSignature signature,
-                            services->keys->sign_transaction(services->me.owning_key, stx.id()));
-  FOLIO_CO_TRY(co_await session.send(signature));
-  stx.signatures.push_back(signature);
-  co_return stx;
+  ctx.step("Recording");
+  FOLIO_CO_TRY(record_transaction(ctx, services, resolved->top));
+  co_return resolved->top.stx.id();
 }
 
 }  // namespace folio::node::flows

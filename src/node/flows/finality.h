@@ -52,12 +52,15 @@ struct TransactionMessage {
 };
 
 struct FetchRequest {
-  std::vector<ledger::TxId> ids;  // empty: resolution is over
+  std::vector<ledger::TxId> ids;  // empty: resolution is over (or, with a refusal, abandoned)
   // How many ancestors of `ids` the sender may add unasked. The receiver starts small and doubles
   // it while the chain goes on, so a receiver that already holds most of the history is not sent
   // it again, and a long new chain still needs only logarithmically more round trips.
   uint32_t prefetch_max = 0;
-  FOLIO_FIELDS(ids, prefetch_max)
+  // Non-empty (with no ids): the receiver could not resolve or verify the transaction and will not
+  // record it, for this reason. The sender of a final transaction tries again later (Finality).
+  std::string refusal;
+  FOLIO_FIELDS(ids, prefetch_max, refusal)
 };
 constexpr uint32_t kPrefetchFirst = 32;
 constexpr uint32_t kPrefetchMax = 100'000;
@@ -75,7 +78,8 @@ struct Resolved {
   FOLIO_FIELDS(top, dependencies, round_trips)
 };
 
-// Sends `message` on `session` and serves the receiver's fetch requests until it says it is done.
+// Sends `message` on `session` and serves the receiver's fetch requests until it says it is done;
+// a refusal from the receiver is an error (kVerification) naming its reason.
 flow::Flow<bool> send_transaction(flow::FlowContext& ctx, flow::Session session,
                                   FlowServices* services, TransactionMessage message);
 // Receives a transaction on `session`, resolves and verifies its dependencies (not the
@@ -112,6 +116,14 @@ struct NotaryServiceResponder {
   flow::Flow<bool> call(flow::FlowContext& ctx, flow::Session session);
 };
 
+// Finality resends a final transaction to a participant that refused it (draining, a session
+// rejected, a dependency it could not resolve or verify): after 1 s, then twice as long each time up
+// to 10 minutes between attempts, at most kFinalityAttemptsMax attempts (about ten hours) before the
+// flow goes to the hospital (a retry there continues the resends).
+constexpr uint32_t kFinalityAttemptsMax = 64;
+constexpr int64_t kFinalityResendFirstMs = 1'000;
+constexpr int64_t kFinalityResendMaxMs = 600'000;
+
 struct Finality {
   static constexpr std::string_view kName = "folio.Finality";
   ledger::SignedTransaction stx;
@@ -121,26 +133,16 @@ struct Finality {
   flow::Flow<TransactionMessage> call(flow::FlowContext& ctx);
 };
 
+// Records a final transaction (idempotently: a resend of a transaction it holds changes nothing).
+// When it cannot resolve or verify it, it tells the sender why (a FetchRequest refusal, committed
+// in a step of its own) before failing, so that the sender resends later instead of waiting.
 struct ReceiveFinality {
   static constexpr std::string_view kName = "folio.ReceiveFinality";
   FlowServices* services = nullptr;
   flow::Flow<ledger::TxId> call(flow::FlowContext& ctx, flow::Session session);
 };
 
-// Collecting signatures on an open session: the initiator sends the partly signed transaction
-// (serving its dependencies) and receives the counterparty's signature, which it checks.
-//   -> TransactionMessage { <- FetchRequest -> FetchResponse }* <- FetchRequest(empty)
-//   <- TransactionSignature
-flow::Flow<ledger::SignedTransaction> collect_signature(flow::FlowContext& ctx,
-                                                        flow::Session session,
-                                                        FlowServices* services,
-                                                        ledger::SignedTransaction stx,
-                                                        crypto::PublicKey signer);
-// The counterparty: receives, resolves, verifies (signatures other than its own may be missing),
-// runs `check`, signs with the node's key and sends the signature.
-flow::Flow<ledger::SignedTransaction> sign_transaction(
-    flow::FlowContext& ctx, flow::Session session, FlowServices* services,
-    std::function<Status(const ledger::SignedTransaction&)> check);
+// Collecting signatures (collect_signatures / sign_transaction): node/flows/collect_signatures.h.
 
 // The party names that must receive a final transaction: the well-known parties of every output's
 // participants, except this node.

@@ -70,6 +70,13 @@ struct FlowServices {
   // The buyer's side of a trade asks this whether to take an offer (seller, price, currency);
   // unset: every offer is declined.
   std::function<bool(const std::string&, uint64_t, const std::string&)> accept_offer;
+  // The generic signing responder (SignTransactionResponder, answering CollectSignatures) asks this
+  // whether to sign what a peer (by name) asks it to; an error refuses, with its text as the
+  // reason. Unset: every request is refused.
+  std::function<Status(const std::string&, const ledger::SignedTransaction&)> sign_policy;
+  // The notary-change responder asks this whether to agree to move states to a new notary
+  // (initiator, new notary's name). Unset: any notary of the network parameters is accepted.
+  std::function<bool(const std::string&, const std::string&)> accept_notary_change;
 
   vault::Relevance relevance() const {
     return vault::Relevance([k = keys](const crypto::PublicKey& key) { return k->is_relevant(key); });

@@ -7,6 +7,7 @@
 #include "ledger/verify.h"
 #include "node/flows/asset.h"
 #include "node/flows/cash_flows.h"
+#include "node/flows/collect_signatures.h"
 #include "node/flows/finality.h"
 
 namespace folio::node::flows {
@@ -122,10 +123,6 @@ Flow<TxId> SellAsset::call(FlowContext& ctx) {
   co_return final_id;
 }
 
-namespace {
-// Releases the vault soft locks the flow holds, committed in a step of their own: a flow that ends
-// with an error has its last step rolled back (it goes to the hospital, to be retried from its
-// journal), so a release in that step would be lost.
 Flow<bool> release_locks(FlowContext& ctx, FlowServices* services) {
   std::string lock_id = ctx.id().hex();
   std::function<Result<int64_t>(storage::Session&)> release =
@@ -135,7 +132,6 @@ Flow<bool> release_locks(FlowContext& ctx, FlowServices* services) {
   FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(1)));
   co_return true;
 }
-}  // namespace
 
 Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   ctx.step("Receiving the offer");
@@ -177,7 +173,8 @@ Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction stx, sign_new(*services, std::move(tx)));
   // The seller refused or never signed, or the notary refused the transaction: nothing of ours
   // was spent, so the coins (and the asset's lock) go back before the error.
-  auto signed_tx = co_await collect_signature(ctx, session, services, stx, asset.owner);
+  std::vector<Session> sessions{session};
+  auto signed_tx = co_await collect_signatures(ctx, services, stx, sessions);
   if (!signed_tx.ok()) {
     FOLIO_CO_TRY(co_await release_locks(ctx, services));
     co_return signed_tx.error();
@@ -199,38 +196,6 @@ Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   TxId id = final_tx.stx.id();
   FOLIO_CO_TRY(co_await session.send(id));
   co_return id;
-}
-
-Flow<ledger::StateRef> NotaryChange::call(FlowContext& ctx) {
-  FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, services->notary_entry(new_notary));
-  FOLIO_CO_ASSIGN_OR_RETURN(ledger::StateAndRef current, load_own_state(ctx, services, state));
-  const ledger::Contract* contract = services->contracts->find(current.state.contract);
-  if (contract == nullptr)
-    co_return make_error(ErrorCode::kNotFound, "unknown contract " + current.state.contract);
-  FOLIO_CO_ASSIGN_OR_RETURN(std::vector<crypto::PublicKey> participants,
-                            contract->participants(current.state));
-  for (const crypto::PublicKey& p : participants)
-    if (!services->keys->is_ours(p))
-      co_return make_error(ErrorCode::kUnsupported,
-                           "a participant other than this node would have to sign the change");
-  ledger::WireTransaction tx;
-  std::sort(participants.begin(), participants.end());
-  participants.erase(std::unique(participants.begin(), participants.end()), participants.end());
-  tx.inputs.push_back(state);
-  ledger::TransactionState moved = current.state;
-  moved.notary = entry.identity;
-  tx.outputs.push_back(moved);
-  tx.commands.push_back(ledger::Command{std::string(ledger::kNotaryChangeContract),
-                                        std::string(ledger::kNotaryChangeCommand),
-                                        codec::encode_to_bytes(entry.identity), participants});
-  tx.notary = current.state.notary;
-  tx.salt = fresh_salt(ctx);
-  FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction stx, sign_new(*services, std::move(tx)));
-  Finality finality;
-  finality.stx = stx;
-  finality.services = services;
-  FOLIO_CO_ASSIGN_OR_RETURN(TransactionMessage final_tx, co_await ctx.sub_flow(finality));
-  co_return ledger::StateRef{final_tx.stx.id(), 0};
 }
 
 }  // namespace folio::node::flows

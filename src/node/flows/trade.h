@@ -9,9 +9,9 @@
 //                  <- TxId once the buyer has finalised (Finality sends the seller its copy)
 //                One transaction moves both, so either both legs happen or neither.
 //   BuyAsset     the buyer's responder; it takes offers only if the node's trade policy accepts.
-//   NotaryChange moves a state of this node to another notary: a notary-change transaction
-//                (ledger::kNotaryChangeContract) notarised by the current notary. Only states
-//                whose participants are all this node's keys are supported.
+//                The signature is collected with collect_signatures / sign_transaction
+//                (collect_signatures.h) on the trade's session.
+// NotaryChange moved to notary_change.h (included here for its users).
 #pragma once
 
 #include <string>
@@ -19,6 +19,7 @@
 #include "contracts/cash.h"
 #include "flow/context.h"
 #include "node/flows/flow_services.h"
+#include "node/flows/notary_change.h"
 
 namespace folio::node::flows {
 
@@ -60,15 +61,6 @@ struct BuyAsset {
   flow::Flow<ledger::TxId> call(flow::FlowContext& ctx, flow::Session session);
 };
 
-struct NotaryChange {
-  static constexpr std::string_view kName = "folio.NotaryChange";
-  ledger::StateRef state;
-  std::string new_notary;
-  FOLIO_FIELDS(state, new_notary)
-  FlowServices* services = nullptr;
-  flow::Flow<ledger::StateRef> call(flow::FlowContext& ctx);
-};
-
 // The seller's check of a buyer's proposal for `offer`: of this node's states it consumes the
 // asset and nothing else; it issues or exits no cash; and it pays this node at least the price in
 // cash of the offer's issuer (only that issuer's cash counts; the sum is overflow-checked).
@@ -78,5 +70,10 @@ Status check_trade_proposal(FlowServices& services, const TradeOffer& offer,
 // Journalled: the vault's unconsumed state `ref`, soft-locked under the flow's id.
 Result<ledger::StateAndRef> load_own_state(flow::FlowContext& ctx, FlowServices* services,
                                            const ledger::StateRef& ref);
+
+// Releases the vault soft locks the flow holds, committed in a step of their own: a flow that ends
+// with an error has its last step rolled back (it goes to the hospital, to be retried from its
+// journal), so a release in that step would be lost.
+flow::Flow<bool> release_locks(flow::FlowContext& ctx, FlowServices* services);
 
 }  // namespace folio::node::flows

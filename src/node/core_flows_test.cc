@@ -1,0 +1,655 @@
+// The core flows of issue 5 that involve more than two nodes' consent, over a MockNetwork:
+// CollectSignatures / SignTransaction (a three-party agreement needing two remote signers; a
+// counterparty returning a signature over another transaction or by a key it was not asked for; a
+// counterparty refusing), notary change with participants on two nodes (signed by both, notarised
+// by the old notary, seen by both; a participant refusing leaves the state with the old notary),
+// Finality resending to a recipient that refused (it was draining; it lacked a dependency that the
+// sender later got), and crash/restart of every node at every step commit of a multi-party
+// signature collection and of a notary change.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <tuple>
+
+#include "contracts/cash.h"
+#include "ledger/verify.h"
+#include "node/flows/agreement.h"
+#include "node/flows/cash_flows.h"
+#include "node/flows/collect_signatures.h"
+#include "node/flows/finality.h"
+#include "node/flows/notary_change.h"
+#include "node/mock_network.h"
+#include "storage/testing/both_backends.h"
+
+namespace folio::node {
+namespace {
+
+const std::string kAlice = "O=Alice,L=London,C=GB";
+const std::string kBob = "O=Bob,L=Paris,C=FR";
+const std::string kCharlie = "O=Charlie,L=Rome,C=IT";
+const std::string kNotary = "O=Notary,L=Zurich,C=CH";
+const std::string kNotary2 = "O=Notary Two,L=Bern,C=CH";
+
+// ---- A hostile signer -------------------------------------------------------------------------
+
+enum class Hostility { kOtherTransaction, kUnaskedKey };
+Hostility g_hostility = Hostility::kOtherTransaction;
+
+// Answers test.Collect: takes the transaction, then signs either another transaction's id with its
+// own key, or the right id with a key nobody asked for.
+struct HostileSigner {
+  static constexpr std::string_view kName = "test.HostileSigner";
+  flows::FlowServices* services = nullptr;
+  flow::Flow<bool> call(flow::FlowContext&, flow::Session s) {
+    FOLIO_CO_ASSIGN_OR_RETURN(flows::TransactionMessage m,
+                              co_await s.receive<flows::TransactionMessage>());
+    flows::FetchRequest done;
+    FOLIO_CO_TRY(co_await s.send(done));
+    FOLIO_CO_ASSIGN_OR_RETURN(flows::SignatureRequest request,
+                              co_await s.receive<flows::SignatureRequest>());
+    flows::SignatureReply reply;
+    if (g_hostility == Hostility::kOtherTransaction) {
+      ledger::SignedTransaction other = m.stx;
+      other.tx.salt.data()[0] ^= 1;
+      FOLIO_CO_ASSIGN_OR_RETURN(ledger::TransactionSignature sig,
+                                services->keys->sign_transaction(request.keys.at(0), other.id()));
+      reply.signatures.push_back(sig);
+    } else {
+      FixedBytes<32> seed{};
+      seed.data()[0] = 7;
+      crypto::PrivateKey stranger = crypto::PrivateKey::ed25519(seed);
+      ledger::TransactionSignature sig{stranger.public_key(),
+                                       stranger.sign(ledger::signature_payload(m.stx.id()))};
+      reply.signatures.push_back(sig);
+    }
+    FOLIO_CO_TRY(co_await s.send(reply));
+    co_return true;
+  }
+};
+
+// Builds a two-party agreement with `peer` and collects its signature on a session of its own.
+struct Collect {
+  static constexpr std::string_view kName = "test.Collect";
+  std::string peer;
+  FOLIO_FIELDS(peer)
+  flows::FlowServices* services = nullptr;
+  flow::Flow<ledger::TxId> call(flow::FlowContext& ctx) {
+    FOLIO_CO_ASSIGN_OR_RETURN(ledger::Party other, services->identities->party_by_name(peer));
+    flows::AgreementState agreement;
+    agreement.terms = "deliver 10 crates";
+    agreement.parties = {services->me, other};
+    ledger::WireTransaction tx;
+    FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, services->notary_entry(kNotary));
+    tx.outputs.push_back(flows::agreement_output(agreement, entry.identity));
+    tx.commands.push_back(flows::agreement_command("Create", agreement));
+    tx.notary = entry.identity;
+    tx.salt = flows::fresh_salt(ctx);
+    FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction stx, flows::sign_new(*services, tx));
+    std::vector<flow::Session> sessions{ctx.initiate(peer)};
+    FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction all,
+                              co_await flows::collect_signatures(ctx, services, stx, sessions));
+    co_return all.id();
+  }
+};
+
+// ---- Fixture ----------------------------------------------------------------------------------
+
+// Signing policies live in FlowServices (node memory): the register_flows hook sets them at every
+// (re)start, so they survive MockNetwork::restart.
+std::map<std::string, std::function<Status(const std::string&, const ledger::SignedTransaction&)>>
+    g_sign_policies;
+std::map<std::string, std::function<bool(const std::string&, const std::string&)>>
+    g_notary_change_policies;
+
+MockNetworkOptions options_for(storage::Backend backend) {
+  MockNetworkOptions o;
+  if (std::filesystem::is_directory("/dev/shm")) o.temporary_parent = "/dev/shm";
+  if (backend == storage::Backend::kPostgres) {
+    o.new_postgres_database = []() -> Result<std::string> {
+      FOLIO_ASSIGN_OR_RETURN(storage::testing::PgServer * server,
+                             storage::testing::shared_pg_server());
+      FOLIO_ASSIGN_OR_RETURN(std::string conninfo, server->create_database());
+      return conninfo + " options='-c synchronous_commit=off'";
+    };
+  }
+  o.register_flows = [](flow::FlowRegistry& r, flows::FlowServices* s) -> Status {
+    auto sign = g_sign_policies.find(s->me.name);
+    if (sign != g_sign_policies.end()) s->sign_policy = sign->second;
+    auto change = g_notary_change_policies.find(s->me.name);
+    if (change != g_notary_change_policies.end()) s->accept_notary_change = change->second;
+    FOLIO_TRY(flows::add_flow<Collect>(r, s));
+    return flows::add_responder<HostileSigner>(r, Collect::kName, s);
+  };
+  return o;
+}
+
+Status accept_all(const std::string&, const ledger::SignedTransaction&) { return ok_status(); }
+
+template <class R, class F>
+Result<R> run(MockNetwork& net, const std::string& node, const F& flow) {
+  auto handle = net.node(node).start_flow(flow);
+  if (!handle.ok()) return handle.error();
+  return net.run_flow<R>(node, *handle);
+}
+
+// The node's unconsumed agreements.
+std::vector<vault::VaultState> agreements(MockNetwork& net, const std::string& node) {
+  vault::Query q;
+  q.criteria = vault::QueryCriteria::unconsumed() &&
+               vault::QueryCriteria::contract_is(std::string(flows::kAgreementContract));
+  auto page = net.node(node).query(q);
+  EXPECT_TRUE(page.ok());
+  return page.ok() ? page->states : std::vector<vault::VaultState>{};
+}
+
+int64_t scalar(storage::Database& db, const std::string& sql) {
+  auto rows = db.query(sql);
+  EXPECT_TRUE(rows.ok()) << sql;
+  return rows.ok() ? rows->at(0).integer(0) : -1;
+}
+
+class CoreFlows : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_sign_policies.clear();
+    g_notary_change_policies.clear();
+    g_sign_policies[kBob] = accept_all;
+    g_sign_policies[kCharlie] = accept_all;
+  }
+  void TearDown() override {
+    g_sign_policies.clear();
+    g_notary_change_policies.clear();
+  }
+  std::unique_ptr<MockNetwork> start(storage::Backend backend = storage::Backend::kSqlite) {
+    auto net = std::make_unique<MockNetwork>(options_for(backend));
+    for (const std::string& n : {kAlice, kBob, kCharlie}) net->add_node(n);
+    net->add_notary(kNotary);
+    net->add_notary(kNotary2);
+    EXPECT_TRUE(net->start_all().ok());
+    return net;
+  }
+  Result<ledger::StateRef> create(MockNetwork& net, std::vector<std::string> parties) {
+    flows::AgreementCreate f;
+    f.terms = "supply 100 t of grain";
+    f.parties = std::move(parties);
+    f.notary = kNotary;
+    return run<ledger::StateRef>(net, kAlice, f);
+  }
+};
+
+// ---- CollectSignatures / SignTransaction ------------------------------------------------------
+
+TEST_F(CoreFlows, ThreePartyAgreementCollectsBothRemoteSignatures) {
+  auto net = start();
+  auto made = create(*net, {kBob, kCharlie});
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  for (const std::string& n : {kAlice, kBob, kCharlie}) {
+    auto held = agreements(*net, n);
+    ASSERT_EQ(held.size(), 1u) << n;
+    EXPECT_EQ(held[0].ref, *made) << n;
+    auto stored = net->node(n).transactions().get(made->tx_id);
+    ASSERT_TRUE(stored.ok()) << n;
+    // Three signatures, every one required and valid.
+    EXPECT_EQ(stored->transaction.signatures.size(), 3u) << n;
+    EXPECT_TRUE(flows::missing_signers(stored->transaction).empty()) << n;
+  }
+  for (const std::string& n : {kAlice, kBob, kCharlie})
+    EXPECT_TRUE(net->node(n).engine().hospitalised().empty()) << n;
+}
+
+TEST_F(CoreFlows, CounterpartyRefusingEndsTheFlowWithItsReason) {
+  g_sign_policies[kCharlie] = [](const std::string&, const ledger::SignedTransaction&) -> Status {
+    return make_error(ErrorCode::kUnsupported, "Charlie does not supply grain");
+  };
+  auto net = start();
+  auto made = create(*net, {kBob, kCharlie});
+  ASSERT_FALSE(made.ok());
+  EXPECT_NE(made.error().message().find("Charlie does not supply grain"), std::string::npos)
+      << made.error().message();
+  EXPECT_NE(made.error().message().find(kCharlie), std::string::npos) << made.error().message();
+  for (const std::string& n : {kAlice, kBob, kCharlie}) EXPECT_TRUE(agreements(*net, n).empty());
+  // A refusal is an answer: Charlie's responder completed, it is not in his hospital.
+  EXPECT_TRUE(net->node(kCharlie).engine().hospitalised().empty());
+}
+
+TEST_F(CoreFlows, NodeWithoutSigningPolicyRefuses) {
+  g_sign_policies.erase(kBob);
+  auto net = start();
+  auto made = create(*net, {kBob});
+  ASSERT_FALSE(made.ok());
+  EXPECT_NE(made.error().message().find("no signing policy"), std::string::npos)
+      << made.error().message();
+}
+
+TEST_F(CoreFlows, SignatureOverAnotherTransactionIsRefused) {
+  g_hostility = Hostility::kOtherTransaction;
+  auto net = start();
+  auto r = run<ledger::TxId>(*net, kAlice, Collect{kBob});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("is not valid for transaction"), std::string::npos)
+      << r.error().message();
+}
+
+TEST_F(CoreFlows, SignatureByAKeyNotAskedForIsRefused) {
+  g_hostility = Hostility::kUnaskedKey;
+  auto net = start();
+  auto r = run<ledger::TxId>(*net, kAlice, Collect{kBob});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("not asked to sign with"), std::string::npos)
+      << r.error().message();
+}
+
+TEST_F(CoreFlows, SignerRefusesToSignForAPartyThatHasNotSigned) {
+  // Bob is asked by Alice to sign a Create that Alice never signed herself (she only forwards it).
+  auto net = start();
+  Node& alice = net->node(kAlice);
+  flows::AgreementState agreement;
+  agreement.terms = "unsigned";
+  agreement.parties = {net->party(kBob), net->party(kCharlie)};
+  ledger::WireTransaction tx;
+  tx.outputs.push_back(flows::agreement_output(agreement, net->party(kNotary)));
+  tx.commands.push_back(flows::agreement_command("Create", agreement));
+  tx.notary = net->party(kNotary);
+  flows::CollectSignatures collect;
+  collect.stx.tx = tx;
+  auto h = alice.start_flow(collect);
+  ASSERT_TRUE(h.ok());
+  auto r = net->run_flow<ledger::SignedTransaction>(kAlice, *h);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("has not signed"), std::string::npos) << r.error().message();
+}
+
+// ---- Notary change with remote participants ---------------------------------------------------
+
+std::string notary_of(MockNetwork& net, const std::string& node) {
+  auto held = agreements(net, node);
+  EXPECT_EQ(held.size(), 1u) << node;
+  return held.empty() ? "" : held[0].state.notary.name;
+}
+
+TEST_F(CoreFlows, NotaryChangeIsSignedByTheRemoteParticipantAndSeenByBoth) {
+  auto net = start();
+  auto made = create(*net, {kBob});
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  flows::NotaryChange change;
+  change.state = *made;
+  change.new_notary = kNotary2;
+  auto moved = run<ledger::StateRef>(*net, kAlice, change);
+  ASSERT_TRUE(moved.ok()) << moved.error().message();
+  for (const std::string& n : {kAlice, kBob}) {
+    EXPECT_EQ(notary_of(*net, n), kNotary2) << n;
+    auto stored = net->node(n).transactions().get(moved->tx_id);
+    ASSERT_TRUE(stored.ok()) << n;
+    EXPECT_TRUE(stored->is_final()) << n;
+    EXPECT_EQ(stored->transaction.signatures.size(), 2u) << n;
+  }
+  // The OLD notary notarised the move; the new one has seen nothing yet.
+  auto consumer = net->node(kNotary).notary()->notary().consumed_by(*made);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE(consumer->has_value());
+  EXPECT_EQ(**consumer, moved->tx_id);
+  EXPECT_EQ(scalar(net->node(kNotary2).notary_database(),
+                   "SELECT COUNT(*) FROM notary_consumed_states"),
+            0);
+  // Bob holds the moved state: he can move it back, with Alice now the remote participant.
+  flows::NotaryChange back;
+  back.state = *moved;
+  back.new_notary = kNotary;
+  auto returned = run<ledger::StateRef>(*net, kBob, back);
+  ASSERT_TRUE(returned.ok()) << returned.error().message();
+  for (const std::string& n : {kAlice, kBob}) EXPECT_EQ(notary_of(*net, n), kNotary) << n;
+  EXPECT_EQ(scalar(net->node(kNotary2).notary_database(),
+                   "SELECT COUNT(*) FROM notary_consumed_states"),
+            1);
+}
+
+TEST_F(CoreFlows, ParticipantRefusingLeavesTheStateWithTheOldNotary) {
+  bool bob_agrees = false;
+  g_notary_change_policies[kBob] = [&](const std::string&, const std::string&) {
+    return bob_agrees;
+  };
+  auto net = start();
+  auto made = create(*net, {kBob});
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  flows::NotaryChange change;
+  change.state = *made;
+  change.new_notary = kNotary2;
+  auto refused = run<ledger::StateRef>(*net, kAlice, change);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("declines moving states to " + kNotary2),
+            std::string::npos)
+      << refused.error().message();
+  for (const std::string& n : {kAlice, kBob}) {
+    EXPECT_EQ(notary_of(*net, n), kNotary) << n;
+    EXPECT_EQ(*net->node(n).transactions().count(), 1) << n;
+  }
+  EXPECT_EQ(scalar(net->node(kNotary).notary_database(),
+                   "SELECT COUNT(*) FROM notary_consumed_states"),
+            0);
+  // Alice's flow released its lock on the state: once Bob agrees, the same change goes through.
+  bob_agrees = true;
+  auto moved = run<ledger::StateRef>(*net, kAlice, change);
+  ASSERT_TRUE(moved.ok()) << moved.error().message();
+  for (const std::string& n : {kAlice, kBob}) EXPECT_EQ(notary_of(*net, n), kNotary2) << n;
+}
+
+TEST_F(CoreFlows, ParticipantChecksTheNewNotaryAgainstTheNetworkParameters) {
+  // A proposal whose new notary borrows a known notary's name with another key is refused; the
+  // same proposal naming the real notary passes the check.
+  auto net = start();
+  auto made = create(*net, {kBob});
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  auto stored = net->node(kAlice).transactions().get(made->tx_id);
+  ASSERT_TRUE(stored.ok());
+  ledger::SignedTransaction stx;
+  ledger::Party impostor{kNotary2, net->party(kCharlie).owning_key};
+  stx.tx.inputs.push_back(*made);
+  ledger::TransactionState moved = stored->transaction.tx.outputs[0];
+  moved.notary = impostor;
+  stx.tx.outputs.push_back(moved);
+  stx.tx.commands.push_back(ledger::Command{
+      std::string(ledger::kNotaryChangeContract), std::string(ledger::kNotaryChangeCommand),
+      codec::encode_to_bytes(impostor),
+      flows::agreement_command("Create", *flows::decode_agreement(moved)).signers});
+  stx.tx.notary = net->party(kNotary);
+  EXPECT_FALSE(flows::check_notary_change(net->node(kBob).services(), kAlice, stx).ok());
+  ledger::Party real = net->party(kNotary2);
+  moved.notary = real;
+  stx.tx.outputs[0] = moved;
+  stx.tx.commands[0].params = codec::encode_to_bytes(real);
+  EXPECT_TRUE(flows::check_notary_change(net->node(kBob).services(), kAlice, stx).ok());
+}
+
+// ---- Finality resends -------------------------------------------------------------------------
+
+// Advances the clock by a second and pumps, until `done` or `rounds` seconds have passed.
+template <class Done>
+void pump_seconds(MockNetwork& net, int rounds, const Done& done) {
+  for (int i = 0; i < rounds && !done(); ++i) {
+    net.clock().advance(1'000);
+    net.run();
+  }
+}
+
+TEST_F(CoreFlows, FinalityResendsToARecipientThatWasDraining) {
+  auto net = start();
+  flows::CashIssue cash;
+  cash.amount = 100;
+  cash.currency = "USD";
+  cash.notary = kNotary;
+  ASSERT_TRUE(run<ledger::TxId>(*net, kAlice, cash).ok());
+  net->node(kBob).drain();
+  flows::CashPayment pay;
+  pay.amount = 40;
+  pay.currency = "USD";
+  pay.recipient = kBob;
+  auto h = net->node(kAlice).start_flow(pay);
+  ASSERT_TRUE(h.ok());
+  net->run();
+  // Final and recorded by Alice; Bob refused the session; Alice's flow waits to resend.
+  EXPECT_FALSE(net->node(kAlice).result<ledger::TxId>(h->id).has_value());
+  EXPECT_EQ(*net->node(kAlice).cash_balance("USD"), 60u);
+  EXPECT_EQ(*net->node(kBob).cash_balance("USD"), 0u);
+  EXPECT_EQ(*net->node(kAlice).transactions().count(), 2);
+  EXPECT_EQ(*net->node(kBob).transactions().count(), 0);
+  // A few resends while Bob still drains are refused too.
+  pump_seconds(*net, 4, [] { return false; });
+  EXPECT_FALSE(net->node(kAlice).result<ledger::TxId>(h->id).has_value());
+  // Bob restarts (no longer draining): the next resend reaches him.
+  ASSERT_TRUE(net->restart(kBob).ok());
+  pump_seconds(*net, 120, [&] { return net->node(kAlice).result<ledger::TxId>(h->id).has_value(); });
+  auto r = net->node(kAlice).result<ledger::TxId>(h->id);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->error().message();
+  EXPECT_EQ(*net->node(kBob).cash_balance("USD"), 40u);
+  EXPECT_EQ(*net->node(kBob).transactions().count(), 2);  // the issue (resolved) and the payment
+  auto stored = net->node(kBob).transactions().get(**r);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(stored->is_final());
+  for (const std::string& n : {kAlice, kBob}) {
+    EXPECT_TRUE(net->node(n).engine().hospitalised().empty()) << n;
+    EXPECT_EQ(scalar(net->node(n).database(), "SELECT COUNT(*) FROM flow_outbox"), 0) << n;
+  }
+}
+
+TEST_F(CoreFlows, FinalityResendsOnceTheSenderHasTheMissingDependency) {
+  auto net = start();
+  // Charlie issues himself 50 (only he holds that transaction) and signs a payment of it to Bob,
+  // which Alice (a co-signer, so that the notary takes her request), who lacks the issue,
+  // finalises.
+  flows::CashIssue cash;
+  cash.amount = 50;
+  cash.currency = "USD";
+  cash.notary = kNotary;
+  auto issued = run<ledger::TxId>(*net, kCharlie, cash);
+  ASSERT_TRUE(issued.ok()) << issued.error().message();
+  Node& charlie = net->node(kCharlie);
+  auto issue_tx = charlie.transactions().get(*issued);
+  ASSERT_TRUE(issue_tx.ok());
+  auto coin = contracts::decode_cash(issue_tx->transaction.tx.outputs[0]);
+  ASSERT_TRUE(coin.ok());
+  ledger::SignedTransaction stx;
+  stx.tx.inputs.push_back(ledger::StateRef{*issued, 0});
+  stx.tx.outputs.push_back(
+      contracts::cash_output(coin->amount, net->party(kBob).owning_key, net->party(kNotary)));
+  stx.tx.commands.push_back(
+      contracts::cash_move({charlie.identity().owning_key, net->party(kAlice).owning_key}));
+  stx.tx.notary = net->party(kNotary);
+  for (Node* signer : {&charlie, &net->node(kAlice)}) {
+    auto sig = signer->keys().sign_transaction(signer->identity().owning_key, stx.id());
+    ASSERT_TRUE(sig.ok());
+    stx.signatures.push_back(*sig);
+  }
+  flows::Finality finality;
+  finality.stx = stx;
+  auto h = net->node(kAlice).start_flow(finality);
+  ASSERT_TRUE(h.ok());
+  net->run();
+  // Bob could not resolve the issue (Alice does not have it) and refused; Alice waits to resend.
+  EXPECT_FALSE(net->node(kAlice).result<flows::TransactionMessage>(h->id).has_value());
+  EXPECT_EQ(*net->node(kBob).cash_balance("USD"), 0u);
+  // Alice gets the dependency; her next resend succeeds.
+  ASSERT_TRUE(net->node(kAlice).transactions().record(issue_tx->transaction,
+                                                       issue_tx->certificate).ok());
+  pump_seconds(*net, 120, [&] {
+    return net->node(kAlice).result<flows::TransactionMessage>(h->id).has_value();
+  });
+  auto r = net->node(kAlice).result<flows::TransactionMessage>(h->id);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->error().message();
+  EXPECT_EQ(*net->node(kBob).cash_balance("USD"), 50u);
+  EXPECT_EQ(*net->node(kBob).transactions().count(), 2);
+  // Bob's first responder, which refused, is kept in his hospital with its reason.
+  auto sick = net->node(kBob).engine().hospitalised();
+  ASSERT_EQ(sick.size(), 1u);
+  EXPECT_TRUE(net->node(kAlice).engine().hospitalised().empty());
+}
+
+// ---- Crash and restart at every suspension point ----------------------------------------------
+
+enum class Scenario { kCreate, kNotaryChange };
+enum class CrashMode { kBeforeSend, kAfterSend };
+
+struct Plan {
+  std::string victim;  // empty: a clean run
+  int commit = 0;      // 1-based, counted from the start of the scenario's flow
+  CrashMode mode = CrashMode::kBeforeSend;
+};
+
+struct Outcome {
+  std::map<std::string, int> commits;
+  bool crashed = false;
+};
+
+Outcome run_crash(storage::Backend backend, Scenario scenario, const Plan& plan, bool evict) {
+  MockNetworkOptions options = options_for(backend);
+  options.engine.evict_suspended = evict;
+  MockNetwork net(options);
+  Outcome out;
+  bool armed = false;
+  bool pending = false;
+  for (const std::string& name : {kAlice, kBob, kCharlie, kNotary}) {
+    net.faults[name] = [&, name](flow::FaultPoint) {
+      if (!armed) return false;
+      int& commits = out.commits[name];
+      ++commits;
+      if (name != plan.victim || commits != plan.commit || out.crashed) return false;
+      out.crashed = true;
+      if (plan.mode == CrashMode::kBeforeSend) return true;
+      pending = true;
+      return false;
+    };
+  }
+  for (const std::string& n : {kAlice, kBob, kCharlie}) net.add_node(n);
+  net.add_notary(kNotary);
+  net.add_notary(kNotary2);
+  EXPECT_TRUE(net.start_all().ok());
+  bool restarted = false;
+  net.after_delivery = [&] {
+    if (!out.crashed || restarted) return;
+    bool dead = plan.mode == CrashMode::kBeforeSend ? net.node(plan.victim).engine().crashed()
+                                                    : pending;
+    if (!dead) return;
+    restarted = true;
+    Status s = net.restart(plan.victim);
+    EXPECT_TRUE(s.ok()) << s.error().message();
+  };
+
+  std::vector<std::string> others =
+      scenario == Scenario::kCreate ? std::vector<std::string>{kBob, kCharlie}
+                                    : std::vector<std::string>{kBob};
+  flows::AgreementCreate make;
+  make.terms = "crash-proof terms";
+  make.parties = others;
+  make.notary = kNotary;
+  ledger::StateRef made;
+  if (scenario == Scenario::kNotaryChange) {
+    auto r = run<ledger::StateRef>(net, kAlice, make);
+    EXPECT_TRUE(r.ok()) << r.error().message();
+    if (!r.ok()) return out;
+    made = *r;
+  }
+
+  armed = true;
+  Result<flow::FlowHandle> handle = make_error(ErrorCode::kInternal, "not started");
+  if (scenario == Scenario::kCreate) {
+    handle = net.node(kAlice).start_flow(make);
+  } else {
+    flows::NotaryChange change;
+    change.state = made;
+    change.new_notary = kNotary2;
+    handle = net.node(kAlice).start_flow(change);
+  }
+  EXPECT_TRUE(handle.ok());
+  if (!handle.ok()) return out;
+  net.run();
+  if (net.after_delivery) net.after_delivery();
+  net.run();
+
+  std::string where = std::string(scenario == Scenario::kCreate ? "create" : "notary change") +
+                      ": victim " + plan.victim + " at commit " + std::to_string(plan.commit) +
+                      (plan.mode == CrashMode::kBeforeSend ? " before send" : " after send");
+  auto result = net.node(kAlice).result<ledger::StateRef>(handle->id);
+  EXPECT_TRUE(result.has_value() && result->ok())
+      << where << ": " << (result && !result->ok() ? result->error().message() : "running");
+  if (!result || !result->ok()) return out;
+  ledger::StateRef done = **result;
+  std::vector<std::string> holders{kAlice};
+  holders.insert(holders.end(), others.begin(), others.end());
+  for (const std::string& n : holders) {
+    auto held = agreements(net, n);
+    EXPECT_EQ(held.size(), 1u) << where << " on " << n;
+    if (held.size() == 1) {
+      EXPECT_EQ(held[0].ref, done) << where << " on " << n;
+      EXPECT_EQ(held[0].state.notary.name,
+                scenario == Scenario::kCreate ? kNotary : kNotary2)
+          << where << " on " << n;
+    }
+    EXPECT_EQ(*net.node(n).transactions().count(), scenario == Scenario::kCreate ? 1 : 2)
+        << where << " on " << n;
+    auto stored = net.node(n).transactions().get(done.tx_id);
+    EXPECT_TRUE(stored.ok() && flows::missing_signers(stored->transaction).empty())
+        << where << " on " << n;
+  }
+  if (scenario == Scenario::kNotaryChange) {
+    auto consumer = net.node(kNotary).notary()->notary().consumed_by(made);
+    EXPECT_TRUE(consumer.ok() && consumer->has_value() && **consumer == done.tx_id) << where;
+    EXPECT_EQ(scalar(net.node(kNotary).notary_database(),
+                     "SELECT COUNT(*) FROM notary_consumed_states"),
+              1)
+        << where;
+  }
+  for (const std::string& n : {kAlice, kBob, kCharlie, kNotary}) {
+    EXPECT_EQ(scalar(net.node(n).database(), "SELECT COUNT(*) FROM flow_outbox"), 0)
+        << where << " on " << n;
+    EXPECT_TRUE(net.node(n).engine().hospitalised().empty()) << where << " on " << n;
+  }
+  return out;
+}
+
+class CoreFlowsCrash
+    : public ::testing::TestWithParam<std::tuple<storage::Backend, Scenario, CrashMode, bool>> {
+ protected:
+  void SetUp() override {
+    if (std::get<0>(GetParam()) == storage::Backend::kPostgres &&
+        !storage::testing::PgServer::binaries_available())
+      GTEST_SKIP() << "PostgreSQL server binaries not found";
+    g_sign_policies.clear();
+    g_notary_change_policies.clear();
+    g_sign_policies[kBob] = accept_all;
+    g_sign_policies[kCharlie] = accept_all;
+  }
+  void TearDown() override { g_sign_policies.clear(); }
+};
+
+TEST_P(CoreFlowsCrash, EverySuspensionPointOfEveryNode) {
+  auto [backend, scenario, mode, evict] = GetParam();
+  Outcome clean = run_crash(backend, scenario, Plan{}, evict);
+  ASSERT_FALSE(clean.crashed);
+  ASSERT_GE(clean.commits[kAlice], 3);
+  ASSERT_GE(clean.commits[kBob], 2);
+  if (scenario == Scenario::kCreate) {
+    ASSERT_GE(clean.commits[kCharlie], 2);
+  } else {
+    ASSERT_GE(clean.commits[kNotary], 2);
+  }
+  for (const std::string& victim : {kAlice, kBob, kCharlie, kNotary}) {
+    for (int k = 1; k <= clean.commits[victim]; ++k) {
+      Outcome o = run_crash(backend, scenario, Plan{victim, k, mode}, evict);
+      EXPECT_TRUE(o.crashed) << victim << " " << k;
+    }
+  }
+}
+
+std::string crash_name(
+    const ::testing::TestParamInfo<std::tuple<storage::Backend, Scenario, CrashMode, bool>>& info) {
+  auto [backend, scenario, mode, evict] = info.param;
+  return std::string(backend == storage::Backend::kSqlite ? "Sqlite" : "Postgres") +
+         (scenario == Scenario::kCreate ? "ThreePartyCreate" : "NotaryChange") +
+         (mode == CrashMode::kBeforeSend ? "BeforeSend" : "AfterSend") + (evict ? "Evicting" : "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, CoreFlowsCrash,
+                         ::testing::Combine(::testing::Values(storage::Backend::kSqlite),
+                                            ::testing::Values(Scenario::kCreate,
+                                                              Scenario::kNotaryChange),
+                                            ::testing::Values(CrashMode::kBeforeSend,
+                                                              CrashMode::kAfterSend),
+                                            ::testing::Values(false)),
+                         crash_name);
+INSTANTIATE_TEST_SUITE_P(SqliteEvicting, CoreFlowsCrash,
+                         ::testing::Combine(::testing::Values(storage::Backend::kSqlite),
+                                            ::testing::Values(Scenario::kCreate,
+                                                              Scenario::kNotaryChange),
+                                            ::testing::Values(CrashMode::kAfterSend),
+                                            ::testing::Values(true)),
+                         crash_name);
+INSTANTIATE_TEST_SUITE_P(Postgres, CoreFlowsCrash,
+                         ::testing::Combine(::testing::Values(storage::Backend::kPostgres),
+                                            ::testing::Values(Scenario::kCreate),
+                                            ::testing::Values(CrashMode::kBeforeSend),
+                                            ::testing::Values(false)),
+                         crash_name);
+
+}  // namespace
+}  // namespace folio::node
