@@ -8,6 +8,7 @@
 // signature collection and of a notary change.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <map>
 #include <tuple>
 
@@ -613,12 +614,17 @@ TEST_P(CoreFlowsCrash, EverySuspensionPointOfEveryNode) {
   } else {
     ASSERT_GE(clean.commits[kNotary], 2);
   }
+  int crashes = 0;
   for (const std::string& victim : {kAlice, kBob, kCharlie, kNotary}) {
     for (int k = 1; k <= clean.commits[victim]; ++k) {
       Outcome o = run_crash(backend, scenario, Plan{victim, k, mode}, evict);
       EXPECT_TRUE(o.crashed) << victim << " " << k;
+      ++crashes;
     }
   }
+  std::cout << "crashed and restarted at " << crashes << " commits (Alice " << clean.commits[kAlice]
+            << ", Bob " << clean.commits[kBob] << ", Charlie " << clean.commits[kCharlie]
+            << ", notary " << clean.commits[kNotary] << ")\n";
 }
 
 std::string crash_name(
