@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include "contracts/cash.h"
 #include "crypto/hash.h"
@@ -50,7 +51,36 @@ FixedBytes<32> random_bytes32() {
   return seed;
 }
 
+// A random password of 24 URL-safe characters.
+std::string random_password() {
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+  std::string out;
+  for (int i = 0; i < 24; ++i) out.push_back(kAlphabet[randombytes_uniform(64)]);
+  return out;
+}
+
+Result<std::string> hash_password(const std::string& password) {
+  char hashed[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hashed, password.data(), password.size(),
+                        crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    return make_error(ErrorCode::kInternal, "crypto_pwhash_str failed (out of memory)");
+  return std::string(hashed);
+}
+
 }  // namespace
+
+Result<BootstrapRpcUser> make_rpc_user(const std::string& name,
+                                       std::vector<std::string> permissions) {
+  if (sodium_init() < 0) return make_error(ErrorCode::kInternal, "libsodium failed to start");
+  BootstrapRpcUser out;
+  out.password = random_password();
+  out.user.name = name;
+  FOLIO_ASSIGN_OR_RETURN(out.user.password_hash, hash_password(out.password));
+  out.user.permissions = std::move(permissions);
+  return out;
+}
 
 Result<std::vector<uint16_t>> pick_free_ports(size_t count) {
   std::vector<int> fds;
@@ -228,8 +258,11 @@ Result<BootstrapResult> bootstrap_network(const BootstrapOptions& o) {
   // Addresses.
   uint16_t next_port = o.base_port;
   std::vector<uint16_t> free_ports;
+  // Beyond the AMQP listeners: one RPC port per node process (nodes, and a single notary), and
+  // the network map service's port.
+  size_t rpc_processes = node_names.size() + (replicated ? 0 : 1);
   if (o.base_port == 0) {
-    FOLIO_ASSIGN_OR_RETURN(free_ports, pick_free_ports(all.size()));
+    FOLIO_ASSIGN_OR_RETURN(free_ports, pick_free_ports(all.size() + rpc_processes + 1));
   }
   size_t next_free = 0;
   std::vector<PeerEntry> peers;
@@ -266,17 +299,48 @@ Result<BootstrapResult> bootstrap_network(const BootstrapOptions& o) {
     }
     return std::make_pair(c, slug);
   };
+  auto next_extra_port = [&]() -> uint16_t {
+    return o.base_port != 0 ? next_port++ : free_ports.at(next_free++);
+  };
+  uint16_t network_map_port = next_extra_port();
+  result.network_map_dir = fs::absolute(fs::path(o.dir) / "network-map").string();
+  result.network_map_parameters =
+      fs::absolute(fs::path(o.dir) / "network-parameters.json").string();
+  result.network_map_address = "127.0.0.1:" + std::to_string(network_map_port);
+  FOLIO_TRY(write_json((fs::path(o.dir) / "network-map.json").string(),
+                       json{{"dir", result.network_map_dir},
+                            {"parameters", result.network_map_parameters},
+                            {"host", "127.0.0.1"},
+                            {"port", network_map_port}}));
   fs::path config_dir = fs::path(o.dir) / "config";
-  for (const std::string& n : node_names) {
+  // A node process: its state directory, the network map, and the RPC user `demo` (password in
+  // config/<slug>.rpc-password, 0600; only its hash in the configuration).
+  auto node_process_config = [&](const std::string& n) -> Result<std::pair<ProcessConfig, std::string>> {
     auto [c, slug] = config_for(n);
+    c.node_directory = fs::absolute(fs::path(o.dir) / "state" / slug / "node").string();
+    c.network_map = result.network_map_address;
+    RpcConfig rpc;
+    rpc.port = next_extra_port();
+    FOLIO_ASSIGN_OR_RETURN(BootstrapRpcUser user, make_rpc_user("demo", {"ALL"}));
+    rpc.users.push_back(user.user);
+    c.rpc = rpc;
+    std::string password_path = fs::absolute(config_dir / (slug + ".rpc-password")).string();
+    FOLIO_TRY(identity::write_text_file(password_path, user.password + "\n", 0600));
+    return std::make_pair(c, password_path);
+  };
+  for (const std::string& n : node_names) {
+    FOLIO_ASSIGN_OR_RETURN(auto made, node_process_config(n));
+    std::string slug = fs::path(by_name.at(n)->dir).filename().string();
     std::string path = fs::absolute(config_dir / (slug + ".json")).string();
-    FOLIO_TRY(identity::write_text_file(path, process_config_to_json(c)));
+    FOLIO_TRY(identity::write_text_file(path, process_config_to_json(made.first)));
     result.node_configs.push_back(path);
+    result.rpc_password_files.push_back(made.second);
   }
   if (!replicated) {
-    auto [c, slug] = config_for(notary_name);
+    FOLIO_ASSIGN_OR_RETURN(auto made, node_process_config(notary_name));
+    std::string slug = fs::path(by_name.at(notary_name)->dir).filename().string();
     FOLIO_TRY(identity::write_text_file(fs::absolute(config_dir / (slug + ".json")).string(),
-                                        process_config_to_json(c)));
+                                        process_config_to_json(made.first)));
   }
   result.replica_configs.resize(shards);
   for (uint32_t s = 0; s < shards; ++s) {
@@ -311,6 +375,15 @@ std::string process_config_to_json(const ProcessConfig& c) {
   for (const PeerEntry& p : c.peers)
     peers.push_back({{"name", p.name}, {"address", p.address}, {"key", key_hex(p.key)}});
   j["peers"] = peers;
+  if (!c.node_directory.empty()) j["node_directory"] = c.node_directory;
+  if (!c.network_map.empty()) j["network_map"] = c.network_map;
+  if (c.rpc) {
+    json users = json::array();
+    for (const RpcUser& u : c.rpc->users)
+      users.push_back({{"name", u.name}, {"password_hash", u.password_hash},
+                       {"permissions", u.permissions}});
+    j["rpc"] = {{"host", c.rpc->host}, {"port", c.rpc->port}, {"users", users}};
+  }
   return j.dump(2) + "\n";
 }
 
@@ -345,6 +418,33 @@ Result<ProcessConfig> load_process_config(const std::string& path) {
       FOLIO_TRY(identity::check_address(e.address));
       FOLIO_ASSIGN_OR_RETURN(e.key, key_from_hex(p.at("key").get<std::string>()));
       c.peers.push_back(std::move(e));
+    }
+    c.node_directory = j.value("node_directory", "");
+    c.network_map = j.value("network_map", "");
+    if (!c.network_map.empty()) FOLIO_TRY(identity::check_address(c.network_map));
+    if (j.contains("rpc")) {
+      const json& r = j.at("rpc");
+      RpcConfig rpc;
+      rpc.host = r.value("host", "127.0.0.1");
+      rpc.port = r.at("port").get<uint16_t>();
+      const json& users = r.at("users");
+      if (!users.is_array() || users.size() > kRpcUsersMax)
+        return make_error(ErrorCode::kMalformed, path + ": rpc.users must be an array of at most " +
+                                                     std::to_string(kRpcUsersMax));
+      for (const json& u : users) {
+        RpcUser user;
+        user.name = u.at("name").get<std::string>();
+        user.password_hash = u.at("password_hash").get<std::string>();
+        if (user.name.empty() || user.password_hash.empty() ||
+            user.password_hash.size() >= 128)
+          return make_error(ErrorCode::kMalformed, path + ": an rpc user needs a name and a hash");
+        const json& permissions = u.at("permissions");
+        if (!permissions.is_array() || permissions.size() > kRpcPermissionsMax)
+          return make_error(ErrorCode::kMalformed, path + ": rpc permissions");
+        for (const json& p : permissions) user.permissions.push_back(p.get<std::string>());
+        rpc.users.push_back(std::move(user));
+      }
+      c.rpc = std::move(rpc);
     }
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kMalformed, path + ": " + e.what());

@@ -70,6 +70,20 @@ struct GenesisSpec {
   FixedBytes<32> seed;
 };
 
+// A node's RPC users (docs/rpc.md): the password only as a libsodium crypto_pwhash_str hash.
+struct RpcUser {
+  std::string name;
+  std::string password_hash;
+  std::vector<std::string> permissions;  // "ALL" grants every permission
+};
+struct RpcConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::vector<RpcUser> users;
+};
+constexpr size_t kRpcUsersMax = 64;
+constexpr size_t kRpcPermissionsMax = 64;
+
 // What one process reads at start: a replica (`shard` set) or a node.
 struct ProcessConfig {
   std::string name;  // canonical X.500
@@ -85,6 +99,11 @@ struct ProcessConfig {
   std::string status_file;         // a replica writes its status here (JSON), atomically
   std::string notary;              // the notary's name in the parameters
   std::vector<PeerEntry> peers;    // every node and replica of the network, self included
+  // Nodes only (`folio node run`): the node's state directory, its RPC server, and the network map
+  // service as "host:port" (empty: none; the node then uses only its cache and `peers`).
+  std::string node_directory;
+  std::optional<RpcConfig> rpc;
+  std::string network_map;
 };
 
 struct BootstrapResult {
@@ -92,9 +111,24 @@ struct BootstrapResult {
   std::vector<std::vector<std::string>> replica_configs;  // [shard][index]
   std::string parameters_path;
   std::string genesis_owner_key_path;
+  // The network map service: its directory (for `folio networkmap run --dir`), its parameters in
+  // JSON (--parameters) and the address every node configuration names (--port).
+  std::string network_map_dir;
+  std::string network_map_parameters;
+  std::string network_map_address;
+  // Per node (order of options.nodes): the file holding the RPC user `demo`'s password (0600).
+  std::vector<std::string> rpc_password_files;
 };
 
 Result<BootstrapResult> bootstrap_network(const BootstrapOptions& options);
+
+// A new RPC user with a random password: the user (hash only) and the password in clear.
+struct BootstrapRpcUser {
+  RpcUser user;
+  std::string password;
+};
+Result<BootstrapRpcUser> make_rpc_user(const std::string& name,
+                                       std::vector<std::string> permissions);
 
 Result<ProcessConfig> load_process_config(const std::string& path);
 std::string process_config_to_json(const ProcessConfig& config);
