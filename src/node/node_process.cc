@@ -302,6 +302,14 @@ void NodeProcess::register_parties() {
   }
 }
 
+void NodeProcess::log_refusals() {
+  net::AmqpStats stats = amqp_->stats();
+  uint64_t refusals = stats.connections_refused + stats.incoming_rejected + stats.transport_errors;
+  if (refusals == refusals_logged_) return;
+  refusals_logged_ = refusals;
+  std::cerr << "transport refused a peer or message: " << amqp_->last_refusal() << std::endl;
+}
+
 Status NodeProcess::run(const std::atomic<bool>& stop) {
   if (directory_->ready()) node_config_.parties = directory_->parties();
   auto started = Node::start(node_config_, *loop_transport_, clock_, notary_clock_);
@@ -324,6 +332,7 @@ Status NodeProcess::run(const std::atomic<bool>& stop) {
       if (!flushed.ok()) std::cerr << "notary batch: " << flushed.error().message() << "\n";
     }
     register_parties();
+    log_refusals();
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, wait, [this] { return !tasks_.empty(); });
   };

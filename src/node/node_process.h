@@ -110,6 +110,8 @@ class NodeProcess final : public RpcBackend {
   std::optional<R> call(std::function<R()> task);
   void run_tasks();
   void register_parties();
+  // Writes the transport's latest refusal to stderr when its refusal counters moved.
+  void log_refusals();
   RpcReply start_flow_reply(Result<flow::FlowHandle> handle);
   net::Disposition on_transport_message(const net::Envelope& envelope);
 
@@ -140,6 +142,7 @@ class NodeProcess final : public RpcBackend {
   std::atomic<bool> ready_{false};
   std::atomic<bool> draining_{false};
   uint64_t parties_version_ = 0;  // loop thread
+  uint64_t refusals_logged_ = 0;  // loop thread
 };
 
 }  // namespace folio::node
