@@ -396,7 +396,9 @@ TEST_F(CoreFlows, FinalityResendsToARecipientThatWasDraining) {
   // A few resends while Bob still drains are refused too.
   pump_seconds(*net, 4, [] { return false; });
   EXPECT_FALSE(net->node(kAlice).result<ledger::TxId>(h->id).has_value());
-  // Bob restarts (no longer draining): the next resend reaches him.
+  // Alice crashes while she waits to resend: her durable timer brings the flow back. Bob restarts
+  // (no longer draining): the next resend reaches him.
+  ASSERT_TRUE(net->restart(kAlice).ok());
   ASSERT_TRUE(net->restart(kBob).ok());
   pump_seconds(*net, 120, [&] { return net->node(kAlice).result<ledger::TxId>(h->id).has_value(); });
   auto r = net->node(kAlice).result<ledger::TxId>(h->id);

@@ -8,9 +8,11 @@
 //                     (one batch for all concurrent requests), waits for the batch, answers.
 //   Finality          sub-flow: notarises (when the transaction has inputs, references or a time
 //                     window), records the transaction with its certificate and the vault changes
-//                     in one step, then sends it to every other participant and recipient.
+//                     in one step, then sends it to every other participant and recipient, and
+//                     resends it later to any that refused it, until each has recorded it.
 //   ReceiveFinality   responder: resolves the transaction's back-chain from the sender, verifies
-//                     every transaction and certificate, records them.
+//                     every transaction and certificate, records them (idempotently); or tells the
+//                     sender why it cannot.
 //
 // Resolution (send_transaction / receive_transaction, on an open session) is breadth-first: the
 // receiver asks for every missing dependency of the current level in ONE request; the sender
@@ -25,7 +27,7 @@
 // Message sequences (-> initiator to responder):
 //   notarise:  -> Bytes(NotarisationRequest)       <- Bytes(NotarisationResponse)
 //   finality:  -> TransactionMessage  { <- FetchRequest(ids)  -> FetchResponse(txs) }*
-//              <- FetchRequest(empty) (done: recorded)
+//              <- FetchRequest(empty) (done: recorded)  or  <- FetchRequest(refusal)
 #pragma once
 
 #include <set>

@@ -1,3 +1,4 @@
+// register_core_flows: every core flow and responder of this directory, registered by name.
 #include "node/flows/agreement.h"
 #include "node/flows/cash_flows.h"
 #include "node/flows/collect_signatures.h"
