@@ -40,6 +40,10 @@ struct CostModel {
   int64_t hash_call_ns = 300;        // one SHA-256 call of a short message
   int64_t hash_byte_ps = 2'500;      // SHA-256 per byte of a long message
   int64_t table_command_ns = 5'000;  // one ObjectTable command of one input and one output
+  // A cross-shard prepare and accept of a 2-input, 1-output transaction with one input on this
+  // shard (so 3 objects), the accept's evidence checking excluded (charged per signature).
+  int64_t table_prepare_ns = 4'200;
+  int64_t table_accept_ns = 3'300;
 
   int64_t hash_ns(uint64_t bytes) const {
     return hash_call_ns + static_cast<int64_t>(bytes) * hash_byte_ps / 1000;

@@ -131,5 +131,23 @@ TEST(SbacSim, ValidatingShardsUnderContentionAndByzantineReplicas) {
   EXPECT_GT(r.aborted, 0u);
 }
 
+// sequence_max is signed inside `prepared`: f replicas per shard that sign false values under
+// contention (where aborts and retries happen) sign only their own lies, which never match the
+// honest f+1, so every retry still runs above the objects' real sequence numbers.
+TEST(SbacSim, ReplicasLyingAboutSequenceNumbersCanOnlySignTheirOwnLies) {
+  for (uint64_t seed : {3u, 8u, 21u}) {
+    SbacSimOptions o;
+    o.seed = seed;
+    o.transactions = 16;
+    o.high_contention = true;
+    o.byzantine = 1;
+    o.byzantine_behaviours = kSbacLieSequence;
+    o.replay = true;
+    SbacSimResult r = run_sbac_sim(o);
+    EXPECT_TRUE(r.ok()) << r.summary_line();
+    EXPECT_GT(r.committed, 0u) << seed;
+  }
+}
+
 }  // namespace
 }  // namespace folio::sim
