@@ -1,6 +1,7 @@
 // FlowEngine: scheduling, the step commit, sessions from peers, the hospital (docs/flows.md).
 #include "flow/engine.h"
 
+#include <algorithm>
 #include <random>
 
 #include "flow/tables.h"
@@ -94,19 +95,34 @@ Result<FlowHandle> FlowEngine::start(std::string_view name, Bytes args) {
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<FlowLogic> probe, (*factory)(args));
   probe.reset();
 
-  tables::FlowRow row;
-  row.number = static_cast<int64_t>(next_number_);
-  row.id = wire::started_flow_id(self(), next_number_, options_.id_salt);
-  row.name = std::string(name);
-  row.args = std::move(args);
-  FOLIO_TRY(db_.transact([&](storage::Session& tx) { return tables::insert_flow(tx, row); }));
+  auto row = std::make_unique<tables::FlowRow>();
+  row->number = static_cast<int64_t>(next_number_);
+  row->id = wire::started_flow_id(self(), next_number_, options_.id_salt);
+  row->name = std::string(name);
+  row->args = std::move(args);
   ++next_number_;
-  Record& record = records_[row.id];
-  record.name = row.name;
-  log("flow " + row.id.short_hex() + " " + row.name + ": started");
-  schedule(row.id);
+  const FlowId id = row->id;
+  Record& record = records_[id];
+  record.name = row->name;
+  // The flow's row is inserted in the transaction of its first step (the group commit), which
+  // runs now, unless starts are held or a step is running (then at the next group).
+  record.unsaved = std::move(row);
+  log("flow " + id.short_hex() + " " + record.name + ": started");
+  schedule(id);
   pump();
-  return FlowHandle{row.id};
+  if (!pumping_ && held_ == 0 && !crashed_) {
+    auto it = records_.find(id);
+    if (it == records_.end())
+      return make_error(ErrorCode::kIo, "flow " + id.short_hex() + " could not be stored");
+  }
+  return FlowHandle{id};
+}
+
+void FlowEngine::hold() { ++held_; }
+
+void FlowEngine::release() {
+  FOLIO_ASSERT(held_ > 0);
+  if (--held_ == 0) pump();
 }
 
 Status FlowEngine::load_records() {
@@ -171,17 +187,14 @@ Status FlowEngine::resume_all() {
   return ok_status();
 }
 
-Status FlowEngine::rebuild(const FlowId& id, Record& record) {
+Status FlowEngine::rebuild(const FlowId& id, Record& record, storage::Session& tx) {
   std::optional<tables::FlowRow> row;
   std::vector<tables::JournalRow> journal;
   std::vector<tables::InboxRow> inbox;
-  FOLIO_TRY(db_.transact([&](storage::Session& tx) -> Status {
-    FOLIO_ASSIGN_OR_RETURN(row, tables::load_flow(tx, id));
-    if (!row) return make_error(ErrorCode::kNotFound, "flow " + id.short_hex() + " is not stored");
-    FOLIO_ASSIGN_OR_RETURN(journal, tables::load_journal(tx, id));
-    FOLIO_ASSIGN_OR_RETURN(inbox, tables::load_inbox(tx, id));
-    return ok_status();
-  }));
+  FOLIO_ASSIGN_OR_RETURN(row, tables::load_flow(tx, id));
+  if (!row) return make_error(ErrorCode::kNotFound, "flow " + id.short_hex() + " is not stored");
+  FOLIO_ASSIGN_OR_RETURN(journal, tables::load_journal(tx, id));
+  FOLIO_ASSIGN_OR_RETURN(inbox, tables::load_inbox(tx, id));
 
   auto live = std::make_unique<Live>();
   bool responder = !row->initiated_by.empty();
@@ -234,13 +247,12 @@ void FlowEngine::schedule(const FlowId& id) {
 }
 
 void FlowEngine::pump() {
-  if (pumping_) return;  // a step that schedules another flow: the outer loop runs it
+  // A step that schedules another flow: the outer loop runs it. Held: release() pumps.
+  if (pumping_ || held_ > 0) return;
   pumping_ = true;
   while (!ready_.empty() && !crashed_) {
-    FlowId id = ready_.front();
-    ready_.pop_front();
-    queued_.erase(id);
-    step(id);
+    Status s = group_commit(nullptr, true, nullptr);
+    if (!s.ok()) log("group commit failed: " + s.error().message());
   }
   pumping_ = false;
   if (draining_ && !drained_reported_ && !crashed_ && drained()) {
@@ -250,17 +262,112 @@ void FlowEngine::pump() {
   }
 }
 
-void FlowEngine::step(const FlowId& id) {
-  if (crashed_) return;
-  auto it = records_.find(id);
-  if (it == records_.end() || it->second.status != FlowStatus::kRunning) return;
-  Record& record = it->second;
-  if (!record.live) {
-    Status built = rebuild(id, record);
-    if (!built.ok()) {
-      hospitalise(id, record, built.error());
-      return;
+// The group commit (docs/flows.md, "Group commit"): one transaction holds `prelude` (the
+// messages of a batch being stored) and the steps of up to group_steps_max runnable flows, each
+// step a unit (a savepoint) of its own, so that one flow's failure undoes only its own writes.
+// Only after COMMIT are the steps' messages handed to the transport. When the transaction
+// itself fails, every flow that stepped in it is hospitalised (its frame is ahead of the
+// database; a retry replays from the journal), as a failed single-step commit always did.
+Status FlowEngine::group_commit(const std::function<Status(storage::Session&)>& prelude,
+                                bool with_steps, std::vector<net::Envelope>* also_send) {
+  std::vector<FlowId> group;
+  std::vector<StepOutcome> outcomes;
+  std::vector<FlowId> inserted;  // flows whose row this transaction inserts
+  Status committed = db_.transact([&](storage::Session& tx) -> Status {
+    group.clear();
+    outcomes.clear();
+    inserted.clear();
+    if (prelude) FOLIO_TRY(prelude(tx));
+    // The group: what is runnable once the prelude has stored its messages.
+    while (with_steps && !ready_.empty() && group.size() < options_.group_steps_max) {
+      group.push_back(ready_.front());
+      ready_.pop_front();
+      queued_.erase(group.back());
     }
+    for (const FlowId& id : group) {
+      if (crashed_) break;
+      FOLIO_TRY(step_in_group(id, tx, outcomes, inserted));
+    }
+    return ok_status();
+  });
+  if (!committed.ok()) {
+    // Nothing of the transaction is stored: flows started in it are dropped (start() reports
+    // it), the others of the group are hospitalised, whether or not they had stepped yet.
+    for (const FlowId& id : group) {
+      auto it = records_.find(id);
+      if (it == records_.end()) continue;
+      bool stored = !it->second.unsaved &&
+                    std::find(inserted.begin(), inserted.end(), id) == inserted.end();
+      if (!stored) {
+        log("flow " + id.short_hex() + ": could not be stored: " + committed.error().message());
+        set_timer(id, it->second, std::nullopt);
+        records_.erase(it);
+      } else if (it->second.status == FlowStatus::kRunning) {
+        hospitalise(id, it->second, committed.error());
+      }
+    }
+    return committed;
+  }
+  if (outcomes.empty()) {
+    if (also_send != nullptr) hand_over(std::move(*also_send));
+    return ok_status();
+  }
+  stats_.steps_committed += outcomes.size();
+  ++stats_.group_commits;
+  if (options_.fault && options_.fault(FaultPoint::kAfterCommitBeforeSend)) {
+    crashed_ = true;
+    return ok_status();
+  }
+  std::vector<net::Envelope> messages;
+  if (also_send != nullptr) messages = std::move(*also_send);
+  for (StepOutcome& outcome : outcomes) {
+    auto it = records_.find(outcome.id);
+    FOLIO_ASSERT(it != records_.end());
+    Record& record = it->second;
+    if (outcome.done) {
+      record.status = FlowStatus::kCompleted;
+      record.result = outcome.result;
+      record.live.reset();
+      set_timer(outcome.id, record, std::nullopt);
+      log("flow " + outcome.id.short_hex() + " " + record.name + ": completed");
+      if (options_.on_completed)
+        options_.on_completed(outcome.id, Result<Bytes>(std::move(outcome.result)));
+    } else {
+      set_timer(outcome.id, record, outcome.wake_at);
+      if (options_.evict_suspended) record.live.reset();
+    }
+    for (net::Envelope& e : outcome.messages) messages.push_back(std::move(e));
+  }
+  hand_over(std::move(messages));
+  return ok_status();
+}
+
+// One flow's step inside the group transaction `tx`. An error return is the transaction's own
+// failure (it can no longer commit); a failure of the flow hospitalises it, inside `tx`.
+Status FlowEngine::step_in_group(const FlowId& id, storage::Session& tx,
+                                 std::vector<StepOutcome>& outcomes,
+                                 std::vector<FlowId>& inserted) {
+  auto it = records_.find(id);
+  if (it == records_.end() || it->second.status != FlowStatus::kRunning) return ok_status();
+  Record& record = it->second;
+  if (record.unsaved) {
+    FOLIO_ASSIGN_OR_RETURN(Status stored, tx.unit([&](storage::Session& s) {
+      return tables::insert_flow(s, *record.unsaved);
+    }));
+    if (!stored.ok()) {
+      log("flow " + id.short_hex() + ": could not be stored: " + stored.error().message());
+      set_timer(id, record, std::nullopt);
+      records_.erase(it);
+      return ok_status();
+    }
+    record.unsaved.reset();
+    inserted.push_back(id);
+  }
+  if (!record.live) {
+    FOLIO_ASSIGN_OR_RETURN(Status built, tx.unit([&](storage::Session& s) {
+      return rebuild(id, record, s);
+    }));
+    if (!built.ok()) return hospitalise_in(id, record, built.error(), tx);
   }
   Live& live = *record.live;
   FlowContext& ctx = *live.context;
@@ -270,71 +377,75 @@ void FlowEngine::step(const FlowId& id) {
     if (ctx.wait_ == FlowContext::Wait::kWake && !record.wake_at_ms) {
       set_timer(id, record, ctx.wait_deadline_ms_);
     }
-    return;
+    return ok_status();
   }
   live.started = true;
   ctx.outgoing_.clear();
   ctx.failure_.reset();
 
-  bool done = false;
-  Bytes result;
-  std::optional<int64_t> wake_at;
-  Status committed = db_.transact([&](storage::Session& tx) -> Status {
-    ctx.transaction_ = &tx;
+  StepOutcome outcome;
+  outcome.id = id;
+  Result<Status> unit = tx.unit([&](storage::Session& s) -> Status {
+    ctx.transaction_ = &s;
     ctx.wait_ = FlowContext::Wait::kNone;
     std::coroutine_handle<> resume_point = ctx.resume_point_;
     resume_point.resume();
     if (ctx.failure_) return *ctx.failure_;
     if (live.root->done()) {
-      Result<Bytes> outcome = live.root->await_resume();
-      if (!outcome.ok()) return outcome.error();
+      Result<Bytes> result = live.root->await_resume();
+      if (!result.ok()) return result.error();
       if (ctx.replaying_ || ctx.cursor_ != ctx.journal_.size()) {
         return make_error(ErrorCode::kInternal,
                           "replay diverged: the flow finished before the end of its journal");
       }
       // Counterparties still in conversation learn that this side has finished.
       for (uint32_t i = 0; i < ctx.sessions_.size(); ++i) {
-        const FlowContext::SessionState& s = ctx.sessions_[i];
-        if (s.peer_ended || (s.initiator && s.send_seq == 0)) continue;
+        const FlowContext::SessionState& session = ctx.sessions_[i];
+        if (session.peer_ended || (session.initiator && session.send_seq == 0)) continue;
         Status ended = ctx.send(i, wire::Kind::kEnd, {});
         if (!ended.ok()) return ended;
       }
-      FOLIO_TRY(tables::complete_flow(tx, id, outcome.value()));
-      result = std::move(outcome).value();
-      done = true;
+      FOLIO_TRY(tables::complete_flow(s, id, result.value()));
+      outcome.result = std::move(result).value();
+      outcome.done = true;
       return ok_status();
     }
     FOLIO_ASSERT(ctx.wait_ != FlowContext::Wait::kNone);  // suspended only by a context awaitable
     FOLIO_ASSERT(!ctx.replaying_);                         // and only once live
-    if (ctx.wait_ == FlowContext::Wait::kWake) wake_at = ctx.wait_deadline_ms_;
-    return tables::update_checkpoint(tx, id, wake_at);
+    if (ctx.wait_ == FlowContext::Wait::kWake) outcome.wake_at = ctx.wait_deadline_ms_;
+    return tables::update_checkpoint(s, id, outcome.wake_at);
   });
   ctx.transaction_ = nullptr;
-  if (!committed.ok()) {
-    // Everything since the last checkpoint rolled back; the frame is ahead of the database, so it
-    // goes, and a retry replays from the journal.
-    hospitalise(id, record, committed.error());
-    return;
+  if (!unit.ok()) {
+    // The transaction is lost: the caller hospitalises every flow that stepped in it, this one
+    // too.
+    outcomes.push_back(std::move(outcome));
+    return unit.error();
   }
-  ++stats_.steps_committed;
-  if (options_.fault && options_.fault(FaultPoint::kAfterCommitBeforeSend)) {
-    crashed_ = true;
-    return;
+  if (!unit->ok()) {
+    // The step's writes are undone; the frame is ahead of the database, so it goes, and a retry
+    // replays from the journal.
+    return hospitalise_in(id, record, unit->error(), tx);
   }
-  std::vector<net::Envelope> messages = std::move(ctx.outgoing_);
+  outcome.messages = std::move(ctx.outgoing_);
   ctx.outgoing_.clear();
-  if (done) {
-    record.status = FlowStatus::kCompleted;
-    record.result = result;
-    record.live.reset();
-    set_timer(id, record, std::nullopt);
-    log("flow " + id.short_hex() + " " + record.name + ": completed");
-    if (options_.on_completed) options_.on_completed(id, Result<Bytes>(std::move(result)));
-  } else {
-    set_timer(id, record, wake_at);
-    if (options_.evict_suspended) record.live.reset();
-  }
-  hand_over(std::move(messages));
+  outcomes.push_back(std::move(outcome));
+  return ok_status();
+}
+
+Status FlowEngine::hospitalise_in(const FlowId& id, Record& record, const Error& error,
+                                  storage::Session& tx) {
+  record.live.reset();
+  record.status = FlowStatus::kHospitalised;
+  record.error = error.message();
+  set_timer(id, record, std::nullopt);
+  log("flow " + id.short_hex() + " " + record.name + ": hospitalised: " + record.error);
+  FOLIO_ASSIGN_OR_RETURN(Status s, tx.unit([&](storage::Session& u) {
+    return tables::set_status(u, id, static_cast<int64_t>(FlowStatus::kHospitalised),
+                              record.error);
+  }));
+  if (!s.ok()) log("flow " + id.short_hex() + ": could not record hospitalisation: " + s.error().message());
+  return ok_status();
 }
 
 void FlowEngine::hospitalise(const FlowId& id, Record& record, const Error& error) {
@@ -439,39 +550,62 @@ void FlowEngine::on_outcome(const net::MessageId& id, net::Disposition dispositi
 }
 
 net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
-  if (envelope.topic != wire::kTopic) {
-    ++stats_.messages_rejected;
-    return net::Disposition::kRejected;
-  }
-  auto decoded = codec::decode_from_bytes<wire::SessionMessage>(envelope.payload);
-  if (!decoded.ok()) {
-    ++stats_.messages_rejected;
-    log("rejected a malformed flow message from " + envelope.sender + ": " +
-        decoded.error().message());
-    return net::Disposition::kRejected;
-  }
-  const wire::SessionMessage& m = *decoded;
-  // Errors travel out of band and only they do; an open is always the initiator's first message.
-  bool out_of_band = m.seq == wire::kOutOfBand;
-  if (out_of_band != (m.kind == wire::Kind::kError) ||
-      (m.kind == wire::Kind::kOpen && (!m.from_initiator || m.seq != 0))) {
-    ++stats_.messages_rejected;
-    log("rejected an inconsistent flow message from " + envelope.sender);
-    return net::Disposition::kRejected;
-  }
+  return on_messages(std::span<const net::Envelope>(&envelope, 1)).at(0);
+}
 
-  bool duplicate = false;
-  bool inserted = false;
-  bool over_limit = false;
-  bool reopened = false;
-  std::optional<FlowId> target;
-  std::optional<FlowId> created;
-  std::string created_name;
-  std::optional<net::Envelope> reject;
-  Status s = db_.transact([&](storage::Session& tx) -> Status {
+std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envelope> envelopes) {
+  std::vector<net::Disposition> out(envelopes.size(), net::Disposition::kRejected);
+  // Checks that need no database first.
+  struct Incoming {
+    size_t index;
+    wire::SessionMessage m;
+    // What storing it did.
+    bool failed = false;
+    bool duplicate = false;
+    bool inserted = false;
+    bool over_limit = false;
+    bool reopened = false;
+    std::optional<FlowId> target;
+    std::optional<FlowId> created;
+    std::string created_name;
+    std::optional<net::Envelope> reject;
+  };
+  std::vector<Incoming> incoming;
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    const net::Envelope& envelope = envelopes[i];
+    if (envelope.topic != wire::kTopic) {
+      ++stats_.messages_rejected;
+      continue;
+    }
+    auto decoded = codec::decode_from_bytes<wire::SessionMessage>(envelope.payload);
+    if (!decoded.ok()) {
+      ++stats_.messages_rejected;
+      log("rejected a malformed flow message from " + envelope.sender + ": " +
+          decoded.error().message());
+      continue;
+    }
+    const wire::SessionMessage& m = *decoded;
+    // Errors travel out of band and only they do; an open is always the initiator's first message.
+    bool out_of_band = m.seq == wire::kOutOfBand;
+    if (out_of_band != (m.kind == wire::Kind::kError) ||
+        (m.kind == wire::Kind::kOpen && (!m.from_initiator || m.seq != 0))) {
+      ++stats_.messages_rejected;
+      log("rejected an inconsistent flow message from " + envelope.sender);
+      continue;
+    }
+    Incoming in;
+    in.index = i;
+    in.m = std::move(decoded).value();
+    incoming.push_back(std::move(in));
+  }
+  if (incoming.empty()) return out;
+
+  // Stores one message (a unit of the group's transaction: an error undoes only its writes).
+  auto store = [&](storage::Session& tx, const net::Envelope& envelope, Incoming& in) -> Status {
+    const wire::SessionMessage& m = in.m;
     FOLIO_ASSIGN_OR_RETURN(bool fresh, tables::mark_processed(tx, envelope.sender, envelope.id));
     if (!fresh) {
-      duplicate = true;
+      in.duplicate = true;
       return ok_status();
     }
     FOLIO_ASSIGN_OR_RETURN(std::optional<FlowId> flow_id,
@@ -480,10 +614,10 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
     if (flow_id) {
       // An open is only ever a session's first message: one for a session that exists is hostile
       // (or a peer's bug), and would let the flow read past a message it is waiting for.
-      // The error rolls back the transaction, so the rejection changes no state (not even the
-      // processed mark).
+      // The error undoes the unit, so the rejection changes no state (not even the processed
+      // mark).
       if (m.kind == wire::Kind::kOpen) {
-        reopened = true;
+        in.reopened = true;
         return make_error(ErrorCode::kConflict, "an open for a session that already exists");
       }
       auto record = records_.find(*flow_id);
@@ -493,14 +627,14 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
       }
       FOLIO_ASSIGN_OR_RETURN(int64_t waiting, tables::inbox_count(tx, *flow_id));
       if (waiting >= options_.inbox_messages_max) {
-        over_limit = true;
+        in.over_limit = true;
         return make_error(ErrorCode::kLimitExceeded, "flow " + flow_id->short_hex() + " has " +
                                                          std::to_string(waiting) +
                                                          " unread messages");
       }
-      FOLIO_ASSIGN_OR_RETURN(inserted, tables::insert_inbox(tx, *flow_id, m.session_id, m.seq,
-                                                            m.kind, m.payload));
-      target = *flow_id;
+      FOLIO_ASSIGN_OR_RETURN(in.inserted, tables::insert_inbox(tx, *flow_id, m.session_id, m.seq,
+                                                               m.kind, m.payload));
+      in.target = *flow_id;
       return ok_status();
     }
     // Only an initiator opens sessions, and an error cannot open one.
@@ -530,7 +664,7 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
       e.topic = std::string(wire::kTopic);
       e.payload = codec::encode_to_bytes(reply);
       FOLIO_TRY(tables::insert_outbox(tx, e, responder_id, m.session_id));
-      reject = std::move(e);
+      in.reject = std::move(e);
       return ok_status();
     }
     tables::FlowRow row;
@@ -542,50 +676,118 @@ net::Disposition FlowEngine::on_message(const net::Envelope& envelope) {
     row.session_id = m.session_id;
     FOLIO_TRY(tables::insert_flow(tx, row));
     FOLIO_TRY(tables::insert_session(tx, envelope.sender, m.session_id, false, responder_id));
-    FOLIO_ASSIGN_OR_RETURN(inserted, tables::insert_inbox(tx, responder_id, m.session_id, m.seq,
-                                                          m.kind, m.payload));
-    created = responder_id;
-    created_name = responder->name;
-    target = responder_id;
+    FOLIO_ASSIGN_OR_RETURN(in.inserted, tables::insert_inbox(tx, responder_id, m.session_id,
+                                                             m.seq, m.kind, m.payload));
+    in.created = responder_id;
+    in.created_name = responder->name;
+    in.target = responder_id;
     return ok_status();
-  });
-  if (!s.ok()) {
-    // The interface has no "try again later": the sender learns of a rejection.
-    ++stats_.messages_rejected;
-    log(std::string(over_limit || reopened ? "refused" : "could not store") +
-        " a flow message from " +
-        envelope.sender + ": " + s.error().message());
-    return net::Disposition::kRejected;
-  }
-  if (duplicate) {
-    ++stats_.duplicates;
-    return net::Disposition::kAccepted;
-  }
+  };
 
-  ++stats_.messages_accepted;
-  if (reject) {
-    ++stats_.sessions_rejected;
-    log("rejected a session from " + envelope.sender + " for flow '" + m.initiating_flow + "'");
-    std::vector<net::Envelope> out;
-    out.push_back(std::move(*reject));
-    hand_over(std::move(out));
-  }
-  if (created) {
-    ++next_number_;
-    Record& record = records_[*created];
-    record.name = created_name;
-    log("flow " + created->short_hex() + " " + created_name + ": started by " + envelope.sender);
-  }
-  if (target && inserted) {
-    Record& record = records_[*target];
-    if (record.live) {
-      record.live->context->add_inbound(m.session_id, m.seq,
-                                        FlowContext::Inbound{m.kind, m.payload});
+  const uint64_t number_before = next_number_;
+  std::vector<FlowId> created;  // records made for new responders
+  std::vector<FlowId> touched;  // live frames given a message that is not yet committed
+  std::vector<net::Envelope> rejects;
+  auto prelude = [&](storage::Session& tx) -> Status {
+    for (Incoming& in : incoming) {
+      const net::Envelope& envelope = envelopes[in.index];
+      FOLIO_ASSIGN_OR_RETURN(Status stored, tx.unit([&](storage::Session& s) {
+        return store(s, envelope, in);
+      }));
+      if (!stored.ok()) {
+        in.failed = true;
+        // The interface has no "try again later": the sender learns of a rejection.
+        ++stats_.messages_rejected;
+        log(std::string(in.over_limit || in.reopened ? "refused" : "could not store") +
+            " a flow message from " + envelope.sender + ": " + stored.error().message());
+        continue;
+      }
+      // What the steps later in this transaction must see.
+      if (in.created) {
+        ++next_number_;
+        records_[*in.created].name = in.created_name;
+        created.push_back(*in.created);
+      }
+      if (in.reject) rejects.push_back(*in.reject);
+      if (in.target && in.inserted) {
+        Record& record = records_[*in.target];
+        if (record.live) {
+          record.live->context->add_inbound(in.m.session_id, in.m.seq,
+                                            FlowContext::Inbound{in.m.kind, in.m.payload});
+          touched.push_back(*in.target);
+        }
+        if (record.status == FlowStatus::kRunning) schedule(*in.target);
+      }
     }
-    if (record.status == FlowStatus::kRunning) schedule(*target);
+    return ok_status();
+  };
+  // Nested in a step's hand-over, or with starts held: store now, step later.
+  const bool with_steps = !pumping_ && held_ == 0;
+  bool was_pumping = pumping_;
+  pumping_ = true;
+  Status committed = group_commit(prelude, with_steps, &rejects);
+  pumping_ = was_pumping;
+  if (!committed.ok()) {
+    log("could not store " + std::to_string(incoming.size()) + " flow messages: " +
+        committed.error().message());
+    for (const FlowId& id : created) {
+      auto it = records_.find(id);
+      if (it != records_.end()) {
+        set_timer(id, it->second, std::nullopt);
+        records_.erase(it);
+      }
+    }
+    next_number_ = number_before;
+    for (const FlowId& id : touched) {
+      auto it = records_.find(id);
+      if (it != records_.end()) it->second.live.reset();  // rebuilt from the database when due
+    }
+    for (const Incoming& in : incoming) {
+      if (!in.failed) ++stats_.messages_rejected;
+    }
+    pump();
+    return out;
+  }
+  for (const Incoming& in : incoming) {
+    if (in.failed) continue;
+    out[in.index] = net::Disposition::kAccepted;
+    if (in.duplicate) {
+      ++stats_.duplicates;
+      continue;
+    }
+    ++stats_.messages_accepted;
+    const net::Envelope& envelope = envelopes[in.index];
+    if (in.reject) {
+      ++stats_.sessions_rejected;
+      log("rejected a session from " + envelope.sender + " for flow '" + in.m.initiating_flow +
+          "'");
+    }
+    if (in.created) {
+      log("flow " + in.created->short_hex() + " " + in.created_name + ": started by " +
+          envelope.sender);
+    }
   }
   pump();
-  return net::Disposition::kAccepted;
+  return out;
+}
+
+void FlowEngine::on_outcomes(std::span<const std::pair<net::MessageId, net::Disposition>> outcomes) {
+  if (crashed_) return;
+  std::vector<net::MessageId> accepted;
+  for (const auto& [id, disposition] : outcomes) {
+    if (disposition == net::Disposition::kAccepted) accepted.push_back(id);
+  }
+  if (!accepted.empty()) {
+    // One transaction for the whole batch of acknowledgements.
+    Status s = db_.transact([&](storage::Session& tx) -> Status {
+      for (const net::MessageId& id : accepted) FOLIO_TRY(tables::delete_outbox(tx, id));
+      return ok_status();
+    });
+    if (!s.ok()) log("acknowledgements not recorded: " + s.error().message());
+  }
+  for (const auto& [id, disposition] : outcomes) {
+    if (disposition == net::Disposition::kRejected) on_outcome(id, disposition);
+  }
 }
 
 // ---- Operators ------------------------------------------------------------------------------
@@ -671,6 +873,8 @@ Status FlowEngine::kill(const FlowId& id, std::string reason) {
   Error ended = make_error(ErrorCode::kConflict, "flow killed: " + reason);
   FOLIO_TRY(db_.transact([&](storage::Session& tx) -> Status {
     out.clear();
+    // Started while steps were held, and not stored yet: stored now, as killed.
+    if (record.unsaved) FOLIO_TRY(tables::insert_flow(tx, *record.unsaved));
     FOLIO_ASSIGN_OR_RETURN(std::vector<tables::SessionRow> sessions, tables::sessions_of(tx, id));
     for (const tables::SessionRow& s : sessions) {
       wire::SessionMessage m;
@@ -692,6 +896,7 @@ Status FlowEngine::kill(const FlowId& id, std::string reason) {
     return tables::forget_progress(tx, id);
   }));
   record.live.reset();
+  record.unsaved.reset();
   record.status = FlowStatus::kKilled;
   record.error = reason;
   set_timer(id, record, std::nullopt);

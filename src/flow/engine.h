@@ -36,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,10 @@
 #include "storage/database.h"
 
 namespace folio::flow {
+
+namespace tables {
+struct FlowRow;
+}
 
 enum class FlowStatus : uint8_t {
   kRunning = 0,       // runnable or suspended, waiting for a message or a timer
@@ -92,6 +97,8 @@ struct FlowEngineOptions {
   const Services* services = nullptr;
   // Mixed into the ids of flows started here (so two test engines with one name differ).
   uint64_t id_salt = 0;
+  // Most flow steps in one group commit (one database transaction; docs/flows.md).
+  size_t group_steps_max = 1024;
   // Observers. They must not call back into the engine (on_progress runs inside a flow's step
   // transaction).
   std::function<void(std::string_view line)> log;
@@ -109,6 +116,7 @@ struct FlowEngineStats {
   uint64_t messages_rejected = 0;  // malformed or foreign-topic messages from peers
   uint64_t sessions_rejected = 0;  // initiations for unregistered flows, or while draining
   uint64_t replays = 0;            // frames rebuilt from a journal
+  uint64_t group_commits = 0;      // transactions that committed steps (each one or more)
 };
 
 class FlowEngine {
@@ -127,17 +135,30 @@ class FlowEngine {
   Status resume_all();
 
   // Starts the registered flow `name` with canonical-encoded `args`. Errors: kNotFound (not
-  // registered), kMalformed (args), kUnsupported (draining), storage errors.
+  // registered), kMalformed (args), kUnsupported (draining), storage errors. The flow's row
+  // commits with its first step; when start() returns (starts not held) both have committed.
   Result<FlowHandle> start(std::string_view name, Bytes args);
   template <class F>
   Result<FlowHandle> start(const F& flow) {
     return start(F::kName, codec::encode_to_bytes(flow));
   }
 
+  // Holds steps: flows started (and messages stored) while held take their first steps together,
+  // in one group commit, at the matching release(). A flow started while held is durable only
+  // once released. Nests.
+  void hold();
+  void release();
+
   // Transport entry points (open() installs them as the transport's handlers; a node that
   // multiplexes topics calls them itself).
   net::Disposition on_message(const net::Envelope& envelope);
   void on_outcome(const net::MessageId& id, net::Disposition disposition);
+  // A batch of messages (a transport that delivers in batches): all are stored, and the flows
+  // they make runnable take their steps, in ONE transaction (the group commit, docs/flows.md).
+  // One disposition per envelope, final once that transaction has committed.
+  std::vector<net::Disposition> on_messages(std::span<const net::Envelope> envelopes);
+  // A batch of outcomes: the acknowledged messages leave the outbox in one transaction.
+  void on_outcomes(std::span<const std::pair<net::MessageId, net::Disposition>> outcomes);
 
   // Wakes flows whose sleep has ended by the clock's current time.
   void tick();
@@ -190,16 +211,33 @@ class FlowEngine {
     std::optional<int64_t> wake_at_ms;
     int64_t checkpoints = 0;  // as loaded at open; only tells whether the flow ever suspended
     std::unique_ptr<Live> live;
+    // Started and not yet stored: the row its first step's transaction inserts.
+    std::unique_ptr<tables::FlowRow> unsaved;
+  };
+  // What a step that committed in a group leaves to do once the group's transaction has.
+  struct StepOutcome {
+    FlowId id;
+    bool done = false;
+    Bytes result;
+    std::optional<int64_t> wake_at;
+    std::vector<net::Envelope> messages;
   };
 
   FlowEngine(storage::Database& db, net::Transport& transport, const FlowRegistry& registry,
              Clock& clock, FlowEngineOptions options);
 
   Status load_records();
-  Status rebuild(const FlowId& id, Record& record);
+  Status rebuild(const FlowId& id, Record& record, storage::Session& tx);
   void schedule(const FlowId& id);
   void pump();
-  void step(const FlowId& id);
+  // One transaction: `prelude` (may be null), then the steps of up to group_steps_max runnable
+  // flows (none unless `with_steps`); after COMMIT their messages and `also_send` are handed over.
+  Status group_commit(const std::function<Status(storage::Session&)>& prelude, bool with_steps,
+                      std::vector<net::Envelope>* also_send);
+  Status step_in_group(const FlowId& id, storage::Session& tx, std::vector<StepOutcome>& outcomes,
+                       std::vector<FlowId>& inserted);
+  Status hospitalise_in(const FlowId& id, Record& record, const Error& error,
+                        storage::Session& tx);
   void hospitalise(const FlowId& id, Record& record, const Error& error);
   void hand_over(std::vector<net::Envelope> messages);
   void send_failed(const net::Envelope& envelope, const Error& error);
@@ -219,6 +257,7 @@ class FlowEngine {
   std::deque<FlowId> ready_;
   std::set<FlowId> queued_;
   bool pumping_ = false;
+  int held_ = 0;  // hold() depth
   bool resumed_ = false;
   bool draining_ = false;
   bool drained_reported_ = false;

@@ -22,7 +22,12 @@ MockNetwork::MockNetwork(MockNetworkOptions options)
 }
 
 MockNetwork::~MockNetwork() {
-  for (auto& [name, member] : nodes_) member.node.reset();
+  for (auto& [name, member] : nodes_) {
+    net::MemoryTransport& endpoint = network_.endpoint(name);
+    endpoint.set_batch_handler(nullptr);
+    endpoint.set_batch_outcome_handler(nullptr);
+    member.node.reset();
+  }
   if (owns_directory_) {
     std::error_code ec;
     std::filesystem::remove_all(directory_, ec);
@@ -81,6 +86,9 @@ Status MockNetwork::start_all() {
 
 void MockNetwork::crash(const std::string& name) {
   Member& m = nodes_.at(name);
+  net::MemoryTransport& endpoint = network_.endpoint(name);
+  endpoint.set_batch_handler(nullptr);
+  endpoint.set_batch_outcome_handler(nullptr);
   m.node.reset();
   network_.drop_queued_from(name);
 }
@@ -91,9 +99,17 @@ Status MockNetwork::start(const std::string& name) {
   NodeConfig config = m.config;
   auto fault = faults.find(name);
   if (fault != faults.end()) config.engine.fault = fault->second;
-  FOLIO_ASSIGN_OR_RETURN(m.node,
-                         Node::start(std::move(config), network_.endpoint(name), clock_,
-                                     notary_clock_));
+  net::MemoryTransport& endpoint = network_.endpoint(name);
+  FOLIO_ASSIGN_OR_RETURN(m.node, Node::start(std::move(config), endpoint, clock_, notary_clock_));
+  // Batches: what arrives at a node in one delivery round is stored, and the steps it allows
+  // taken, in one group commit; acknowledgements leave the outbox a batch at a time.
+  Node* node = m.node.get();
+  endpoint.set_batch_handler(
+      [node](std::span<const net::Envelope> envelopes) { return node->on_messages(envelopes); });
+  endpoint.set_batch_outcome_handler(
+      [node](std::span<const std::pair<net::MessageId, net::Disposition>> outcomes) {
+        node->engine().on_outcomes(outcomes);
+      });
   return ok_status();
 }
 

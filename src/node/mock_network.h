@@ -4,6 +4,10 @@
 // destroys the node's memory (engine, frames, in-memory notary queue, and what its endpoint still
 // had queued) and starts it again from its database.
 //
+// Each node's endpoint delivers in batches (net::MemoryTransport's batch handler): every message
+// due to a node at once is stored, with the flow steps it allows, in one group commit of its
+// engine (docs/flows.md), and acknowledgements leave the senders' outboxes a batch at a time.
+//
 // run() pumps until nothing moves: it delivers messages, lets notary nodes notarise what they
 // queued as one batch each, advances the shared flow clock by a millisecond and wakes sleeping
 // flows, again and again. The network can inject latency and loss and records every delivery.

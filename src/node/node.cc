@@ -133,6 +133,12 @@ Status Node::open(flow::Clock& clock, const notary::Clock& notary_clock) {
   return ok_status();
 }
 
+std::vector<net::Disposition> Node::on_messages(std::span<const net::Envelope> envelopes) {
+  std::vector<net::Disposition> dispositions = engine_->on_messages(envelopes);
+  publish_updates();
+  return dispositions;
+}
+
 void Node::publish_updates() {
   if (services_.pending_updates.empty()) return;
   std::vector<vault::VaultUpdate> updates = std::move(services_.pending_updates);

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,10 @@ class Node {
     return engine_->template result<R>(id);
   }
   flow::FlowEngine& engine() { return *engine_; }
+  // A batch of messages from a transport that delivers in batches (MockNetwork's in-memory
+  // endpoints): stored, and the steps they allow taken, in one group commit; vault updates are
+  // published after it. One disposition per envelope.
+  std::vector<net::Disposition> on_messages(std::span<const net::Envelope> envelopes);
   // Ends a flow (hospitalised or running) and releases the vault soft locks it held.
   Status kill_flow(const flow::FlowId& id, std::string reason = "killed by the operator");
   Status retry_flow(const flow::FlowId& id);
