@@ -103,6 +103,7 @@ Result<SelectedCash> select_cash(Vault& vault, storage::Session& session,
                                         static_cast<int64_t>(selection.amount));
     single.page = {1, 1};
     single.sort = {Sort{quantity, false}};
+    single.count_total = false;
     FOLIO_ASSIGN_OR_RETURN(Page page, vault.query(session, single));
     if (!page.states.empty()) {
       FOLIO_ASSIGN_OR_RETURN(out.total, quantity_of(page.states[0]));
@@ -115,6 +116,7 @@ Result<SelectedCash> select_cash(Vault& vault, storage::Session& session,
     largest.criteria = candidates;
     largest.page = {number, kSelectionPageSize};
     largest.sort = {Sort{quantity, true}};
+    largest.count_total = false;
     FOLIO_ASSIGN_OR_RETURN(Page page, vault.query(session, largest));
     for (VaultState& coin : page.states) {
       if (out.total >= selection.amount) break;

@@ -127,6 +127,9 @@ struct Query {
   PageSpec page;
   // Applied in order; ties always end by state ref, so pages never overlap. NULLs sort last.
   std::vector<Sort> sort;
+  // False: Page::total_states is not counted (left at -1), which spares a second pass over every
+  // matching state (coin selection reads one page and has no use for the total).
+  bool count_total = true;
 };
 
 // SQL for one query (internal to the vault, exposed for tests).

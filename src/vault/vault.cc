@@ -331,14 +331,18 @@ Status Vault::record_and_publish(const ledger::WireTransaction& tx, const Releva
 
 Result<Page> Vault::query(Session& session, const Query& query) {
   FOLIO_ASSIGN_OR_RETURN(SqlQuery select, build_select(query, registry_));
-  FOLIO_ASSIGN_OR_RETURN(SqlQuery count, build_count(query.criteria, registry_));
   FOLIO_ASSIGN_OR_RETURN(Rows rows, session.query(select.sql, select.params));
-  FOLIO_ASSIGN_OR_RETURN(Rows counted, session.query(count.sql, count.params));
   Page page;
   for (const storage::Row& row : rows) {
     FOLIO_ASSIGN_OR_RETURN(VaultState state, decode_state_row(row));
     page.states.push_back(std::move(state));
   }
+  if (!query.count_total) {
+    page.total_states = -1;
+    return page;
+  }
+  FOLIO_ASSIGN_OR_RETURN(SqlQuery count, build_count(query.criteria, registry_));
+  FOLIO_ASSIGN_OR_RETURN(Rows counted, session.query(count.sql, count.params));
   if (counted.size() != 1 || counted[0].values.size() != 1 ||
       !std::holds_alternative<int64_t>(counted[0].values[0]))
     return make_error(ErrorCode::kInternal, "vault: unexpected count result");
@@ -357,6 +361,7 @@ Result<std::vector<VaultState>> Vault::load(Session& session,
   Query by_ref;
   by_ref.criteria = QueryCriteria::ref_in(std::vector<ledger::StateRef>(refs.begin(), refs.end()));
   by_ref.page = {1, kPageSizeMax};
+  by_ref.count_total = false;
   FOLIO_ASSIGN_OR_RETURN(Page page, query(session, by_ref));
   std::map<ledger::StateRef, VaultState*> found;
   for (VaultState& state : page.states) found.emplace(state.ref, &state);

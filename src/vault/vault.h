@@ -53,7 +53,7 @@ struct VaultState {
 
 struct Page {
   std::vector<VaultState> states;
-  int64_t total_states = 0;  // matching the criteria, over all pages
+  int64_t total_states = 0;  // matching the criteria, over all pages (-1: not counted)
 };
 
 struct VaultUpdate {

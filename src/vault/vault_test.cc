@@ -382,6 +382,17 @@ TEST_P(VaultPagingTest, PagesWithTotalsAndSorting) {
                      {1, 2}, by_quantity_desc);
   EXPECT_EQ(quantities(small), (std::vector<uint64_t>{3, 2}));
   EXPECT_EQ(small.total_states, 3);
+
+  // Without the count: the same page, and a total that says it was not counted.
+  Query uncounted;
+  uncounted.criteria = QueryCriteria::unconsumed();
+  uncounted.page = {2, 3};
+  uncounted.sort = by_quantity_desc;
+  uncounted.count_total = false;
+  Result<Page> page = vault().query(uncounted);
+  ASSERT_TRUE(page.ok()) << page.error().message();
+  EXPECT_EQ(quantities(*page), (std::vector<uint64_t>{4, 3, 2}));
+  EXPECT_EQ(page->total_states, -1);
 }
 
 class VaultTrackTest : public VaultTest {};
