@@ -289,9 +289,9 @@ TEST_F(CoreFlows, NotaryChangeIsSignedByTheRemoteParticipantAndSeenByBoth) {
   ASSERT_TRUE(consumer.ok());
   ASSERT_TRUE(consumer->has_value());
   EXPECT_EQ(**consumer, moved->tx_id);
-  EXPECT_EQ(scalar(net->node(kNotary2).notary_database(),
-                   "SELECT COUNT(*) FROM notary_consumed_states"),
-            0);
+  EXPECT_EQ(
+      scalar(net->node(kNotary2).notary_database(), "SELECT COUNT(*) FROM notary_consumed_states"),
+      0);
   // Bob holds the moved state: he can move it back, with Alice now the remote participant.
   flows::NotaryChange back;
   back.state = *moved;
@@ -299,9 +299,9 @@ TEST_F(CoreFlows, NotaryChangeIsSignedByTheRemoteParticipantAndSeenByBoth) {
   auto returned = run<ledger::StateRef>(*net, kBob, back);
   ASSERT_TRUE(returned.ok()) << returned.error().message();
   for (const std::string& n : {kAlice, kBob}) EXPECT_EQ(notary_of(*net, n), kNotary) << n;
-  EXPECT_EQ(scalar(net->node(kNotary2).notary_database(),
-                   "SELECT COUNT(*) FROM notary_consumed_states"),
-            1);
+  EXPECT_EQ(
+      scalar(net->node(kNotary2).notary_database(), "SELECT COUNT(*) FROM notary_consumed_states"),
+      1);
 }
 
 TEST_F(CoreFlows, ParticipantRefusingLeavesTheStateWithTheOldNotary) {
@@ -324,9 +324,9 @@ TEST_F(CoreFlows, ParticipantRefusingLeavesTheStateWithTheOldNotary) {
     EXPECT_EQ(notary_of(*net, n), kNotary) << n;
     EXPECT_EQ(*net->node(n).transactions().count(), 1) << n;
   }
-  EXPECT_EQ(scalar(net->node(kNotary).notary_database(),
-                   "SELECT COUNT(*) FROM notary_consumed_states"),
-            0);
+  EXPECT_EQ(
+      scalar(net->node(kNotary).notary_database(), "SELECT COUNT(*) FROM notary_consumed_states"),
+      0);
   // Alice's flow released its lock on the state: once Bob agrees, the same change goes through.
   bob_agrees = true;
   auto moved = run<ledger::StateRef>(*net, kAlice, change);
@@ -348,10 +348,10 @@ TEST_F(CoreFlows, ParticipantChecksTheNewNotaryAgainstTheNetworkParameters) {
   ledger::TransactionState moved = stored->transaction.tx.outputs[0];
   moved.notary = impostor;
   stx.tx.outputs.push_back(moved);
-  stx.tx.commands.push_back(ledger::Command{
-      std::string(ledger::kNotaryChangeContract), std::string(ledger::kNotaryChangeCommand),
-      codec::encode_to_bytes(impostor),
-      flows::agreement_command("Create", *flows::decode_agreement(moved)).signers});
+  stx.tx.commands.push_back(
+      ledger::Command{std::string(ledger::kNotaryChangeContract),
+                      std::string(ledger::kNotaryChangeCommand), codec::encode_to_bytes(impostor),
+                      flows::agreement_command("Create", *flows::decode_agreement(moved)).signers});
   stx.tx.notary = net->party(kNotary);
   EXPECT_FALSE(flows::check_notary_change(net->node(kBob).services(), kAlice, stx).ok());
   ledger::Party real = net->party(kNotary2);
@@ -400,7 +400,8 @@ TEST_F(CoreFlows, FinalityResendsToARecipientThatWasDraining) {
   // (no longer draining): the next resend reaches him.
   ASSERT_TRUE(net->restart(kAlice).ok());
   ASSERT_TRUE(net->restart(kBob).ok());
-  pump_seconds(*net, 120, [&] { return net->node(kAlice).result<ledger::TxId>(h->id).has_value(); });
+  pump_seconds(*net, 120,
+               [&] { return net->node(kAlice).result<ledger::TxId>(h->id).has_value(); });
   auto r = net->node(kAlice).result<ledger::TxId>(h->id);
   ASSERT_TRUE(r.has_value());
   ASSERT_TRUE(r->ok()) << r->error().message();
@@ -452,8 +453,8 @@ TEST_F(CoreFlows, FinalityResendsOnceTheSenderHasTheMissingDependency) {
   EXPECT_FALSE(net->node(kAlice).result<flows::TransactionMessage>(h->id).has_value());
   EXPECT_EQ(*net->node(kBob).cash_balance("USD"), 0u);
   // Alice gets the dependency; her next resend succeeds.
-  ASSERT_TRUE(net->node(kAlice).transactions().record(issue_tx->transaction,
-                                                       issue_tx->certificate).ok());
+  ASSERT_TRUE(
+      net->node(kAlice).transactions().record(issue_tx->transaction, issue_tx->certificate).ok());
   pump_seconds(*net, 120, [&] {
     return net->node(kAlice).result<flows::TransactionMessage>(h->id).has_value();
   });
@@ -510,17 +511,17 @@ Outcome run_crash(storage::Backend backend, Scenario scenario, const Plan& plan,
   bool restarted = false;
   net.after_delivery = [&] {
     if (!out.crashed || restarted) return;
-    bool dead = plan.mode == CrashMode::kBeforeSend ? net.node(plan.victim).engine().crashed()
-                                                    : pending;
+    bool dead =
+        plan.mode == CrashMode::kBeforeSend ? net.node(plan.victim).engine().crashed() : pending;
     if (!dead) return;
     restarted = true;
     Status s = net.restart(plan.victim);
     EXPECT_TRUE(s.ok()) << s.error().message();
   };
 
-  std::vector<std::string> others =
-      scenario == Scenario::kCreate ? std::vector<std::string>{kBob, kCharlie}
-                                    : std::vector<std::string>{kBob};
+  std::vector<std::string> others = scenario == Scenario::kCreate
+                                        ? std::vector<std::string>{kBob, kCharlie}
+                                        : std::vector<std::string>{kBob};
   flows::AgreementCreate make;
   make.terms = "crash-proof terms";
   make.parties = others;
@@ -564,8 +565,7 @@ Outcome run_crash(storage::Backend backend, Scenario scenario, const Plan& plan,
     EXPECT_EQ(held.size(), 1u) << where << " on " << n;
     if (held.size() == 1) {
       EXPECT_EQ(held[0].ref, done) << where << " on " << n;
-      EXPECT_EQ(held[0].state.notary.name,
-                scenario == Scenario::kCreate ? kNotary : kNotary2)
+      EXPECT_EQ(held[0].state.notary.name, scenario == Scenario::kCreate ? kNotary : kNotary2)
           << where << " on " << n;
     }
     EXPECT_EQ(*net.node(n).transactions().count(), scenario == Scenario::kCreate ? 1 : 2)
@@ -577,9 +577,9 @@ Outcome run_crash(storage::Backend backend, Scenario scenario, const Plan& plan,
   if (scenario == Scenario::kNotaryChange) {
     auto consumer = net.node(kNotary).notary()->notary().consumed_by(made);
     EXPECT_TRUE(consumer.ok() && consumer->has_value() && **consumer == done.tx_id) << where;
-    EXPECT_EQ(scalar(net.node(kNotary).notary_database(),
-                     "SELECT COUNT(*) FROM notary_consumed_states"),
-              1)
+    EXPECT_EQ(
+        scalar(net.node(kNotary).notary_database(), "SELECT COUNT(*) FROM notary_consumed_states"),
+        1)
         << where;
   }
   for (const std::string& n : {kAlice, kBob, kCharlie, kNotary}) {
@@ -637,21 +637,19 @@ std::string crash_name(
          (mode == CrashMode::kBeforeSend ? "BeforeSend" : "AfterSend") + (evict ? "Evicting" : "");
 }
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, CoreFlowsCrash,
-                         ::testing::Combine(::testing::Values(storage::Backend::kSqlite),
-                                            ::testing::Values(Scenario::kCreate,
-                                                              Scenario::kNotaryChange),
-                                            ::testing::Values(CrashMode::kBeforeSend,
-                                                              CrashMode::kAfterSend),
-                                            ::testing::Values(false)),
-                         crash_name);
-INSTANTIATE_TEST_SUITE_P(SqliteEvicting, CoreFlowsCrash,
-                         ::testing::Combine(::testing::Values(storage::Backend::kSqlite),
-                                            ::testing::Values(Scenario::kCreate,
-                                                              Scenario::kNotaryChange),
-                                            ::testing::Values(CrashMode::kAfterSend),
-                                            ::testing::Values(true)),
-                         crash_name);
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, CoreFlowsCrash,
+    ::testing::Combine(::testing::Values(storage::Backend::kSqlite),
+                       ::testing::Values(Scenario::kCreate, Scenario::kNotaryChange),
+                       ::testing::Values(CrashMode::kBeforeSend, CrashMode::kAfterSend),
+                       ::testing::Values(false)),
+    crash_name);
+INSTANTIATE_TEST_SUITE_P(
+    SqliteEvicting, CoreFlowsCrash,
+    ::testing::Combine(::testing::Values(storage::Backend::kSqlite),
+                       ::testing::Values(Scenario::kCreate, Scenario::kNotaryChange),
+                       ::testing::Values(CrashMode::kAfterSend), ::testing::Values(true)),
+    crash_name);
 INSTANTIATE_TEST_SUITE_P(Postgres, CoreFlowsCrash,
                          ::testing::Combine(::testing::Values(storage::Backend::kPostgres),
                                             ::testing::Values(Scenario::kCreate),

@@ -14,12 +14,11 @@ Result<AgreementState> decode_agreement(const ledger::TransactionState& state) {
   auto a = codec::decode_from_bytes<AgreementState>(state.data);
   if (!a.ok()) return a.error();
   if (a->terms.size() > kAgreementTermsBytesMax)
-    return make_error(ErrorCode::kLimitExceeded, "agreement terms over " +
-                                                     std::to_string(kAgreementTermsBytesMax) +
-                                                     " bytes");
+    return make_error(ErrorCode::kLimitExceeded,
+                      "agreement terms over " + std::to_string(kAgreementTermsBytesMax) + " bytes");
   if (a->parties.size() < 2 || a->parties.size() > kAgreementPartiesMax)
-    return make_error(ErrorCode::kMalformed, "an agreement has 2.." +
-                                                 std::to_string(kAgreementPartiesMax) + " parties");
+    return make_error(ErrorCode::kMalformed,
+                      "an agreement has 2.." + std::to_string(kAgreementPartiesMax) + " parties");
   std::set<crypto::PublicKey> keys;
   for (const ledger::Party& p : a->parties)
     if (!keys.insert(p.owning_key).second)
@@ -62,8 +61,7 @@ Status AgreementContract::verify(const ledger::LedgerTransaction& tx) const {
     return ok_status();
   }
   if (command.name == "Amend") {
-    if (ins.size() != outs.size())
-      return ledger::reject("Amend keeps the number of agreements");
+    if (ins.size() != outs.size()) return ledger::reject("Amend keeps the number of agreements");
     for (size_t i = 0; i < ins.size(); ++i)
       if (ins[i].parties != outs[i].parties)
         return ledger::reject("Amend changes the parties of agreement " + std::to_string(i));
@@ -102,8 +100,8 @@ vault::ContractDescription agreement_description() {
   vault::ContractDescription d;
   d.contract = std::string(kAgreementContract);
   d.state_type = std::string(kAgreementStateType);
-  d.participants = [](const ledger::TransactionState& state)
-      -> Result<std::vector<crypto::PublicKey>> {
+  d.participants =
+      [](const ledger::TransactionState& state) -> Result<std::vector<crypto::PublicKey>> {
     auto a = decode_agreement(state);
     if (!a.ok()) return a.error();
     std::vector<crypto::PublicKey> keys;

@@ -11,8 +11,9 @@
 // Stateless and thread-safe.
 //
 //   AgreementCreate  flow: builds a Create with this node and the named parties, signs it, collects
-//                    the other parties' signatures with the CollectSignatures sub-flow (each answers
-//                    with SignTransactionResponder and its node's sign_policy), then Finality.
+//                    the other parties' signatures with the CollectSignatures sub-flow (each
+//                    answers with SignTransactionResponder and its node's sign_policy), then
+//                    Finality.
 #pragma once
 
 #include <string>

@@ -66,9 +66,9 @@ Flow<ledger::SignedTransaction> collect_from(FlowContext& ctx, FlowServices* ser
   }
   std::vector<crypto::PublicKey> still = missing_signers(stx);
   if (!still.empty())
-    co_return make_error(ErrorCode::kVerification,
-                         "transaction " + id.value().short_hex() + " still lacks the signature of " +
-                             still.front().describe());
+    co_return make_error(ErrorCode::kVerification, "transaction " + id.value().short_hex() +
+                                                       " still lacks the signature of " +
+                                                       still.front().describe());
   ctx.step("Signed by every signer");
   co_return stx;
 }
@@ -81,7 +81,8 @@ struct Decision {
 
 Flow<Decision> decide(FlowContext& ctx, Session session, FlowServices* services,
                       TransactionCheck check) {
-  FOLIO_CO_ASSIGN_OR_RETURN(Resolved resolved, co_await receive_transaction(ctx, session, services));
+  FOLIO_CO_ASSIGN_OR_RETURN(Resolved resolved,
+                            co_await receive_transaction(ctx, session, services));
   FOLIO_CO_ASSIGN_OR_RETURN(SignatureRequest request, co_await session.receive<SignatureRequest>());
   ctx.step("Checking");
   const std::string asker = session.party();
@@ -98,7 +99,8 @@ Flow<Decision> decide(FlowContext& ctx, Session session, FlowServices* services,
     if (request.keys.empty() || request.keys.size() > kSignaturesPerPartyMax)
       return refuse("asked to sign with " + std::to_string(request.keys.size()) + " keys");
     std::vector<crypto::PublicKey> missing = missing_signers(stx);
-    Status verified = verify_message(*services, resolved.top, resolved.dependencies, false, missing);
+    Status verified =
+        verify_message(*services, resolved.top, resolved.dependencies, false, missing);
     if (!verified.ok()) return refuse(verified.error().message());
     bool asker_signed = false;
     for (const ledger::TransactionSignature& s : stx.signatures) {
@@ -128,7 +130,8 @@ Flow<Decision> decide(FlowContext& ctx, Session session, FlowServices* services,
   FOLIO_CO_TRY(co_await session.send(reply));
   Decision decision;
   decision.stx = stx;
-  for (const ledger::TransactionSignature& s : reply.signatures) decision.stx.signatures.push_back(s);
+  for (const ledger::TransactionSignature& s : reply.signatures)
+    decision.stx.signatures.push_back(s);
   decision.reply = std::move(reply);
   co_return decision;
 }
@@ -169,9 +172,9 @@ Result<std::vector<SignerGroup>> remote_signers(FlowContext& ctx, FlowServices* 
         return party.error();
       }
       if (party->name == services->me.name)
-        return make_error(ErrorCode::kUnsupported,
-                          "required signer " + key.describe() + " is this node's but it cannot "
-                                                                "sign with it");
+        return make_error(ErrorCode::kUnsupported, "required signer " + key.describe() +
+                                                       " is this node's but it cannot "
+                                                       "sign with it");
       by_party[party->name].push_back(key);
     }
     std::vector<SignerGroup> groups;
@@ -197,9 +200,9 @@ Flow<ledger::SignedTransaction> collect_signatures(FlowContext& ctx, FlowService
     auto it = std::find_if(sessions.begin(), sessions.end(),
                            [&](const Session& s) { return s.party() == group.party; });
     if (it == sessions.end())
-      co_return make_error(ErrorCode::kInvalidArgument,
-                           group.party + " must sign (key " + group.keys.front().describe() +
-                               ") but no session with it was given");
+      co_return make_error(ErrorCode::kInvalidArgument, group.party + " must sign (key " +
+                                                            group.keys.front().describe() +
+                                                            ") but no session with it was given");
     matched.push_back(*it);
   }
   co_return co_await collect_from(ctx, services, std::move(own), std::move(groups),
@@ -211,8 +214,8 @@ Flow<ledger::SignedTransaction> sign_transaction(FlowContext& ctx, Session sessi
   FOLIO_CO_ASSIGN_OR_RETURN(Decision decision,
                             co_await decide(ctx, session, services, std::move(check)));
   if (!decision.reply.refusal.empty())
-    co_return make_error(ErrorCode::kUnsupported, "refused to sign for " + session.party() + ": " +
-                                                      decision.reply.refusal);
+    co_return make_error(ErrorCode::kUnsupported,
+                         "refused to sign for " + session.party() + ": " + decision.reply.refusal);
   co_return decision.stx;
 }
 

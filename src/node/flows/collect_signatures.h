@@ -1,23 +1,24 @@
 // Collecting the signatures a transaction needs from other nodes (the Corda seed, "Flow framework";
 // Corda's CollectSignaturesFlow / SignTransactionFlow pair; docs/node.md, "Collect signatures").
 //
-//   collect_signatures  helper for an initiating flow that already holds sessions (the trade): works
+//   collect_signatures  helper for an initiating flow that already holds sessions (the trade):
+//   works
 //                       out every required signer key (the commands' signers) without a signature,
 //                       signs with this node's own, maps each remaining key to the well-known party
 //                       that owns it (identity service, journalled), asks each such party over its
-//                       session for exactly its keys, checks every returned signature (by a key that
-//                       was asked of that party, valid over this transaction's id, one per key) and
-//                       returns the fully signed transaction.
+//                       session for exactly its keys, checks every returned signature (by a key
+//                       that was asked of that party, valid over this transaction's id, one per
+//                       key) and returns the fully signed transaction.
 //   CollectSignatures   the same as an initiating sub-flow that opens its own sessions (answered by
 //                       SignTransactionResponder, whose check is the node's `sign_policy`).
 //   sign_transaction    the responder side, for a flow that has a session with the collector:
-//                       receives the transaction and resolves its back-chain, verifies it (contracts,
-//                       every signature present, only the not yet collected ones missing, and at
-//                       least one signature of the asking party), runs the app's check (Corda's
-//                       checkTransaction), then signs with the keys asked of it, each of which must
-//                       be this node's and required and not yet signed. A refusal, whatever its
-//                       reason, is sent back with the reason, so the collector ends with a clear
-//                       error instead of waiting.
+//                       receives the transaction and resolves its back-chain, verifies it
+//                       (contracts, every signature present, only the not yet collected ones
+//                       missing, and at least one signature of the asking party), runs the app's
+//                       check (Corda's checkTransaction), then signs with the keys asked of it,
+//                       each of which must be this node's and required and not yet signed. A
+//                       refusal, whatever its reason, is sent back with the reason, so the
+//                       collector ends with a clear error instead of waiting.
 //
 // Message sequence on one session (-> collector to signer):
 //   -> TransactionMessage{partly signed}  { <- FetchRequest -> FetchResponse }*  <- FetchRequest{}
@@ -43,7 +44,8 @@ constexpr size_t kSignaturesPerPartyMax = 256;
 constexpr size_t kRefusalBytesMax = 1024;
 
 struct SignatureRequest {
-  std::vector<crypto::PublicKey> keys;  // the keys the collector asks this counterparty to sign with
+  std::vector<crypto::PublicKey>
+      keys;  // the keys the collector asks this counterparty to sign with
   FOLIO_FIELDS(keys)
 };
 

@@ -5,7 +5,6 @@
 #include <map>
 
 #include "ledger/verify.h"
-#include "node/flows/sharded_notary.h"
 
 namespace folio::node::flows {
 namespace {
@@ -378,9 +377,6 @@ Flow<notary::NotarisationCertificate> NotaryClient::call(FlowContext& ctx) {
   ctx.step("Requesting notarisation");
   if (!stx.tx.notary) co_return make_error(ErrorCode::kInvalidArgument, "no notary named");
   FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, services->notary_entry(stx.tx.notary->name));
-  // A replicated (bft or sharded) notary: the S-BAC manager, as an external operation.
-  if (entry.kind == notary::NotaryKind::kBft || entry.kind == notary::NotaryKind::kSharded)
-    co_return co_await sharded_notarise(ctx, services, stx, entry);
   TxId id = stx.id();
   notary::RequestPayload payload;
   if (entry.validating) {
@@ -443,7 +439,7 @@ Flow<bool> NotaryServiceResponder::call(FlowContext& ctx, Session session) {
 Flow<TransactionMessage> Finality::call(FlowContext& ctx) {
   TransactionMessage message;
   message.stx = stx;
-  if (needs_notary(stx.tx) || sharded_notarises(*services, stx.tx)) {
+  if (needs_notary(stx.tx)) {
     ctx.step("Notarising");
     NotaryClient client;
     client.stx = stx;
@@ -481,7 +477,8 @@ Flow<TransactionMessage> Finality::call(FlowContext& ctx) {
     if (attempt >= kFinalityAttemptsMax)
       co_return make_error(ErrorCode::kTimeout,
                            "transaction " + stx.id().value().short_hex() + " is final but " +
-                               std::to_string(pending.size()) + " participant(s) still refuse it after " +
+                               std::to_string(pending.size()) +
+                               " participant(s) still refuse it after " +
                                std::to_string(attempt) + " attempts; last: " + last_error);
     ctx.step("Waiting to resend to " + std::to_string(pending.size()) + " participant(s)");
     FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(delay_ms)));

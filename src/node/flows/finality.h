@@ -119,9 +119,9 @@ struct NotaryServiceResponder {
 };
 
 // Finality resends a final transaction to a participant that refused it (draining, a session
-// rejected, a dependency it could not resolve or verify): after 1 s, then twice as long each time up
-// to 10 minutes between attempts, at most kFinalityAttemptsMax attempts (about ten hours) before the
-// flow goes to the hospital (a retry there continues the resends).
+// rejected, a dependency it could not resolve or verify): after 1 s, then twice as long each
+// time up to 10 minutes between attempts, at most kFinalityAttemptsMax attempts (about ten
+// hours) before the flow goes to the hospital (each retry there makes the last attempt again).
 constexpr uint32_t kFinalityAttemptsMax = 64;
 constexpr int64_t kFinalityResendFirstMs = 1'000;
 constexpr int64_t kFinalityResendMaxMs = 600'000;

@@ -21,8 +21,7 @@ Status check_notary_change(FlowServices& services, const std::string& initiator,
       tx.commands[0].name != ledger::kNotaryChangeCommand)
     return make_error(ErrorCode::kVerification, "the proposal is not a notary change");
   auto target = codec::decode_from_bytes<ledger::Party>(tx.commands[0].params);
-  if (!target.ok())
-    return make_error(ErrorCode::kVerification, "the new notary does not decode");
+  if (!target.ok()) return make_error(ErrorCode::kVerification, "the new notary does not decode");
   auto entry = services.notary_entry(target->name);
   if (!entry.ok()) return entry.error();
   if (!(entry->identity == *target))
