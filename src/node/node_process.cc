@@ -18,44 +18,6 @@ namespace folio::node {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// ---- ShardedNotaryService ---------------------------------------------------------------------
-
-ShardedNotaryService::ShardedNotaryService(notary::ShardedNotaryClient& client,
-                                           std::function<void()> on_outcome)
-    : client_(client), on_outcome_(std::move(on_outcome)) {}
-
-void ShardedNotaryService::start(const ledger::SignedTransaction& stx,
-                                 std::vector<ledger::ProvedState> proved) {
-  ledger::TxId id = stx.id();
-  {
-    std::lock_guard lock(mutex_);
-    if (operations_.count(id) != 0) return;  // running or finished here: attach
-    operations_[id] = std::nullopt;
-  }
-  client_.notarise_async(
-      stx, std::move(proved),
-      [this](const ledger::TxId& tx_id, Result<notary::NotarisationCertificate> outcome) {
-        {
-          std::lock_guard lock(mutex_);
-          operations_[tx_id] = std::move(outcome);
-          finished_order_.push_back(tx_id);
-          while (finished_order_.size() > kOutcomesMax) {
-            operations_.erase(finished_order_.front());
-            finished_order_.pop_front();
-          }
-        }
-        if (on_outcome_) on_outcome_();
-      });
-}
-
-std::optional<Result<notary::NotarisationCertificate>> ShardedNotaryService::take(
-    const ledger::TxId& id) const {
-  std::lock_guard lock(mutex_);
-  auto it = operations_.find(id);
-  if (it == operations_.end()) return std::nullopt;
-  return it->second;
-}
-
 // ---- The Node's transport: the AMQP transport with handlers run on the loop ---------------------
 
 class NodeProcess::LoopTransport final : public net::Transport {
@@ -197,17 +159,35 @@ Result<std::unique_ptr<NodeProcess>> NodeProcess::open(const notary::ProcessConf
     });
   });
 
-  // The S-BAC client of a replicated notary, as the flows' ReplicatedNotaryService.
+  // The S-BAC client of a replicated notary, started by the flows' external operations.
+  p->operations_.set_on_complete([self] {
+    std::lock_guard lock(self->mutex_);
+    self->wake_.notify_all();
+  });
   if (replicated) {
     notary::ShardedClientOptions so;
     p->sharded_client_ = std::make_unique<notary::ShardedNotaryClient>(
         *p->amqp_, p->notary_entry_, notary_info->replica_names, so);
-    p->sharded_service_ = std::make_unique<ShardedNotaryService>(*p->sharded_client_, [self] {
-      std::lock_guard lock(self->mutex_);
-      self->wake_.notify_all();
-    });
-    p->engine_services_.add<flows::ReplicatedNotaryService>(*p->sharded_service_);
+    notary::ShardedNotaryClient* client = p->sharded_client_.get();
+    std::string notary_name = p->notary_entry_.identity.name;
+    FOLIO_TRY(p->operations_.add(
+        std::string(flows::kShardedNotarisation),
+        [client, notary_name](const flow::OperationId&, const Bytes& raw,
+                              flow::ExternalOperations::Completion done) {
+          auto request = codec::decode_from_bytes<flows::ShardedNotarisationRequest>(raw);
+          if (!request.ok()) return done(request.error());
+          if (request->notary != notary_name)
+            return done(make_error(ErrorCode::kUnsupported,
+                                   "this node runs no S-BAC client for notary " + request->notary));
+          client->notarise_async(
+              std::move(request->stx), std::move(request->proved),
+              [done](const ledger::TxId&, Result<notary::NotarisationCertificate> outcome) {
+                if (!outcome.ok()) return done(outcome.error());
+                done(codec::encode_to_bytes(*outcome));
+              });
+        }));
   }
+  p->engine_services_.add(p->operations_);
 
   // The node.
   NodeConfig& nc = p->node_config_;

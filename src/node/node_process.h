@@ -11,13 +11,15 @@
 //     certificate's key), with the network's notary and the map's parties, and the CashDoubleSpend
 //     flow; a single notary's own process hosts the notary (NodeConfig::notary);
 //   - for a bft or sharded notary, a ShardedNotaryClient on the same transport (topic
-//     "sbac.replica" goes to it directly) registered as the flows' ReplicatedNotaryService;
+//     "sbac.replica" goes to it directly), the starter of the flows' external operation
+//     kShardedNotarisation (flow/external.h, node/flows/sharded_notary.h);
 //   - the RpcServer.
 //
 // Threading: ONE event-loop thread (the caller of `run`) owns the Node. Everything else posts
 // tasks to it: the transport's handler (which waits for the task's Disposition, so a message is
-// accepted only once the flow engine has durably processed it), outcome notifications, RPC calls
-// (which wait for their answer) and the S-BAC client's completions (which only wake the loop).
+// accepted only once the flow engine has durably processed it), outcome notifications and RPC
+// calls (which wait for their answer); the S-BAC client's completions are stored in the
+// ExternalOperations and only wake the loop.
 // Each loop iteration runs the queued tasks, ticks the node (sleeping flows), flushes a hosted
 // notary's batch and registers parties that appeared in the map.
 //
@@ -37,6 +39,7 @@
 #include <mutex>
 #include <string>
 
+#include "flow/external.h"
 #include "node/flows/sharded_notary.h"
 #include "node/network_map_directory.h"
 #include "node/node.h"
@@ -52,27 +55,6 @@ struct NodeProcessOptions {
   std::chrono::milliseconds map_refresh{2000};
   std::chrono::milliseconds drain_timeout{10'000};
   bool serve_rpc = true;
-};
-
-// The node's S-BAC client as the flows' ReplicatedNotaryService: each transaction is started at
-// most once per process; outcomes are kept (bounded) for every flow that asks.
-class ShardedNotaryService final : public flows::ReplicatedNotaryService {
- public:
-  // `client` must outlive the service; `on_outcome` runs on the client's worker thread.
-  ShardedNotaryService(notary::ShardedNotaryClient& client, std::function<void()> on_outcome);
-  const notary::NotaryEntry& entry() const override { return client_.entry(); }
-  void start(const ledger::SignedTransaction& stx,
-             std::vector<ledger::ProvedState> proved) override;
-  std::optional<Result<notary::NotarisationCertificate>> take(
-      const ledger::TxId& id) const override;
-
- private:
-  static constexpr size_t kOutcomesMax = 100'000;
-  notary::ShardedNotaryClient& client_;
-  std::function<void()> on_outcome_;
-  mutable std::mutex mutex_;
-  std::map<ledger::TxId, std::optional<Result<notary::NotarisationCertificate>>> operations_;
-  std::deque<ledger::TxId> finished_order_;
 };
 
 class NodeProcess final : public RpcBackend {
@@ -129,7 +111,7 @@ class NodeProcess final : public RpcBackend {
   std::unique_ptr<net::AmqpTransport> amqp_;
   std::unique_ptr<LoopTransport> loop_transport_;
   std::unique_ptr<notary::ShardedNotaryClient> sharded_client_;
-  std::unique_ptr<ShardedNotaryService> sharded_service_;
+  flow::ExternalOperations operations_;  // the flows' external operations (S-BAC runs)
   flow::Services engine_services_;
   std::unique_ptr<Node> node_;  // owned by the loop thread
   std::unique_ptr<RpcServer> rpc_;

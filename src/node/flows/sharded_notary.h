@@ -3,14 +3,11 @@
 // `sharded_notarise`, which runs the S-BAC transaction manager (notary::ShardedNotaryClient, on the
 // node's transport) as a durable EXTERNAL OPERATION of the flow:
 //
-//   - the operation's id is derived from the transaction id, so a replayed or retried flow names
-//     the same operation, and the service starts each transaction at most once per process
-//     (a second start of a running or finished operation only attaches to it);
-//   - the flow polls the service with journalled reads (ctx.record) between journalled sleeps of
-//     growing length (5 ms doubling up to 100 ms): the outcome, once seen, is in the journal, so a
-//     replay after a crash uses it; a crash before it was seen replays the polls and, live again,
-//     starts the operation again (S-BAC notarisation of one transaction is idempotent as long as
-//     the shards still hold its session);
+//   - flow::await_external: the operation's id is derived from the flow id and the transaction
+//     id, so a replayed or retried flow names the same operation, started at most once per
+//     process; the outcome, once seen, is in the flow's journal, so a replay after a crash uses
+//     it; a crash before it was seen starts the operation again (S-BAC notarisation of one
+//     transaction is idempotent while the shards hold its session);
 //   - the outcome is the notary's certificate, checked against the notary's entry, or an error: an
 //     abort by the shards is kConflict ("refused by the notary's shards"). The shards do not name
 //     the transaction that consumed an input, so a sharded refusal names none.
@@ -19,9 +16,7 @@
 // transaction's outputs only when they commit it, so cash issued without the notary could never be
 // spent through it.
 //
-// Threading: the service's start/take are thread-safe (the client's callbacks arrive on its worker
-// threads and only store the outcome). The flow side runs on the node's loop. This file is built
-// into folio_node (src/node/process.cmake adds it) and needs only the notary model.
+// This file is built into folio_node and needs only the notary model and the flow engine.
 #pragma once
 
 #include <optional>
@@ -33,26 +28,25 @@
 
 namespace folio::node::flows {
 
-// What the flow needs of the node's S-BAC client, as an engine service (FlowEngineOptions::
-// services; the node process registers its ShardedNotaryService, src/node/node_process.h, which
-// wraps notary::ShardedNotaryClient). Thread-safe.
-class ReplicatedNotaryService {
- public:
-  virtual ~ReplicatedNotaryService() = default;
-  virtual const notary::NotaryEntry& entry() const = 0;
-  // Starts notarising `stx` unless this transaction is running or finished here.
-  virtual void start(const ledger::SignedTransaction& stx,
-                     std::vector<ledger::ProvedState> proved) = 0;
-  // The outcome for transaction `id`, once there (kept: a later take sees it too).
-  virtual std::optional<Result<notary::NotarisationCertificate>> take(
-      const ledger::TxId& id) const = 0;
+// The external operation (flow/external.h) a flow awaits: kind kShardedNotarisation, keyed by the
+// transaction id, request ShardedNotarisationRequest, outcome a codec NotarisationCertificate or an
+// error (an abort by the shards: kConflict). The node process registers its starter (which runs
+// notary::ShardedNotaryClient) in the engine's ExternalOperations service.
+inline constexpr std::string_view kShardedNotarisation = "folio.notary.sbac";
+struct ShardedNotarisationRequest {
+  ledger::SignedTransaction stx;
+  // Inputs then references, proved against the transactions that created them.
+  std::vector<ledger::ProvedState> proved;
+  std::string notary;  // the notary's name: a starter serves one notary
+  FOLIO_FIELDS(stx, proved, notary)
 };
 
 // Whether `tx` goes to its replicated notary even without inputs, references or a time window.
 bool sharded_notarises(const FlowServices& services, const ledger::WireTransaction& tx);
 
 // The replicated-notary path of NotaryClient. REQUIRES: entry.kind is bft or sharded; the node's
-// engine services hold a ReplicatedNotaryService for this notary (else kUnsupported).
+// engine's ExternalOperations have a starter for kShardedNotarisation (else kUnsupported or
+// kNotFound).
 flow::Flow<notary::NotarisationCertificate> sharded_notarise(flow::FlowContext& ctx,
                                                              FlowServices* services,
                                                              ledger::SignedTransaction stx,
