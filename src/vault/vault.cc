@@ -31,7 +31,13 @@ std::vector<storage::Migration> vault_migrations() {
           {2,
            "inputs consumed before their state was recorded",
            {"CREATE TABLE vault_spent_refs (tx_id TEXT NOT NULL, output_index INTEGER NOT NULL, "
-            "consumed_time INTEGER NOT NULL, PRIMARY KEY (tx_id, output_index))"}}};
+            "consumed_time INTEGER NOT NULL, PRIMARY KEY (tx_id, output_index))"}},
+          // Coin selection asks for unconsumed, unlocked states of a contract: with lock_id in
+          // the index it reads only those, not also every coin that running flows have locked.
+          {3,
+           "index spendable states on (status, contract, lock_id)",
+           {"CREATE INDEX vault_states_spendable ON vault_states (status, contract, lock_id)",
+            "DROP INDEX vault_states_status_contract"}}};
 }
 
 bool value_fits_column(const Value& value, ColumnType type) {
