@@ -93,6 +93,40 @@ struct Collect {
   }
 };
 
+// A collector that asks a signer for a key of its choice. It borrows CollectSignatures' name, so
+// the signer's SignTransactionResponder answers it. The refusal it got (empty: signed).
+struct GreedyCollector {
+  static constexpr std::string_view kName = flows::CollectSignatures::kName;
+  std::string peer;
+  ledger::SignedTransaction stx;
+  crypto::PublicKey key;
+  flows::FlowServices* services = nullptr;
+  flow::Flow<std::string> call(flow::FlowContext& ctx) {
+    flow::Session s = ctx.initiate(peer);
+    flows::TransactionMessage m;
+    m.stx = stx;
+    FOLIO_CO_TRY(co_await flows::send_transaction(ctx, s, services, m));
+    flows::SignatureRequest request;
+    request.keys = {key};
+    FOLIO_CO_TRY(co_await s.send(request));
+    FOLIO_CO_ASSIGN_OR_RETURN(flows::SignatureReply reply,
+                              co_await s.receive<flows::SignatureReply>());
+    co_return reply.refusal;
+  }
+};
+struct Greedy {
+  static constexpr std::string_view kName = "test.Greedy";
+  std::string peer;
+  ledger::SignedTransaction stx;
+  crypto::PublicKey key;
+  FOLIO_FIELDS(peer, stx, key)
+  flows::FlowServices* services = nullptr;
+  flow::Flow<std::string> call(flow::FlowContext& ctx) {
+    GreedyCollector collector{peer, stx, key, services};
+    co_return co_await ctx.sub_flow(collector);
+  }
+};
+
 // ---- Fixture ----------------------------------------------------------------------------------
 
 // Signing policies live in FlowServices (node memory): the register_flows hook sets them at every
@@ -119,6 +153,7 @@ MockNetworkOptions options_for(storage::Backend backend) {
     auto change = g_notary_change_policies.find(s->me.name);
     if (change != g_notary_change_policies.end()) s->accept_notary_change = change->second;
     FOLIO_TRY(flows::add_flow<Collect>(r, s));
+    FOLIO_TRY(flows::add_flow<Greedy>(r, s));
     return flows::add_responder<HostileSigner>(r, Collect::kName, s);
   };
   return o;
@@ -238,6 +273,35 @@ TEST_F(CoreFlows, SignatureByAKeyNotAskedForIsRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("not asked to sign with"), std::string::npos)
       << r.error().message();
+}
+
+// The signer signs only with keys that are its own AND that the transaction still needs.
+TEST_F(CoreFlows, SignerSignsOnlyWithItsOwnMissingKeys) {
+  auto net = start();
+  Node& alice = net->node(kAlice);
+  flows::AgreementState agreement;
+  agreement.terms = "three ways";
+  agreement.parties = {net->party(kAlice), net->party(kBob), net->party(kCharlie)};
+  ledger::WireTransaction tx;
+  tx.outputs.push_back(flows::agreement_output(agreement, net->party(kNotary)));
+  tx.commands.push_back(flows::agreement_command("Create", agreement));
+  tx.notary = net->party(kNotary);
+  auto stx = flows::sign_new(alice.services(), tx);
+  ASSERT_TRUE(stx.ok());
+  auto ask = [&](const crypto::PublicKey& key) -> std::string {
+    auto r = run<std::string>(*net, kAlice, Greedy{kBob, *stx, key});
+    EXPECT_TRUE(r.ok()) << r.error().message();
+    return r.ok() ? *r : "";
+  };
+  // Charlie's key, asked of Bob.
+  std::string refusal = ask(net->party(kCharlie).owning_key);
+  EXPECT_NE(refusal.find("is not this node's"), std::string::npos) << refusal;
+  // Alice's key: already signed.
+  refusal = ask(net->party(kAlice).owning_key);
+  EXPECT_NE(refusal.find("is not a missing signer"), std::string::npos) << refusal;
+  // Bob's own key, which the transaction needs: signed.
+  EXPECT_EQ(ask(net->party(kBob).owning_key), "");
+  EXPECT_TRUE(net->node(kBob).engine().hospitalised().empty());
 }
 
 TEST_F(CoreFlows, SignerRefusesToSignForAPartyThatHasNotSigned) {
