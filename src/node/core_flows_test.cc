@@ -213,6 +213,48 @@ class CoreFlows : public ::testing::Test {
   }
 };
 
+// ---- folio.Agreement rules --------------------------------------------------------------------
+
+ledger::Party test_party(const std::string& name, uint8_t seed_byte) {
+  FixedBytes<32> seed{};
+  seed.data()[0] = seed_byte;
+  return ledger::Party{name, crypto::PrivateKey::ed25519(seed).public_key()};
+}
+
+TEST(AgreementContract, EveryPartySignsAndAmendKeepsTheParties) {
+  ledger::Party a = test_party(kAlice, 1), b = test_party(kBob, 2), c = test_party(kCharlie, 3);
+  ledger::Party notary = test_party(kNotary, 4);
+  flows::AgreementState two{"terms", {a, b}};
+  flows::AgreementContract contract;
+  ledger::LedgerTransaction create;
+  create.outputs.push_back(flows::agreement_output(two, notary));
+  create.commands.push_back(flows::agreement_command("Create", two));
+  EXPECT_TRUE(contract.verify(create).ok());
+  ledger::LedgerTransaction unsigned_create = create;
+  unsigned_create.commands[0].signers = {a.owning_key};
+  EXPECT_FALSE(contract.verify(unsigned_create).ok());
+
+  ledger::LedgerTransaction amend;
+  amend.inputs.push_back(ledger::StateAndRef{create.outputs[0], ledger::StateRef{}});
+  flows::AgreementState amended{"new terms", {a, b}};
+  amend.outputs.push_back(flows::agreement_output(amended, notary));
+  amend.commands.push_back(flows::agreement_command("Amend", amended));
+  EXPECT_TRUE(contract.verify(amend).ok());
+  flows::AgreementState other_parties{"new terms", {a, c}};
+  amend.outputs[0] = flows::agreement_output(other_parties, notary);
+  amend.commands[0] = flows::agreement_command("Amend", flows::AgreementState{"", {a, b, c}});
+  EXPECT_FALSE(contract.verify(amend).ok());
+
+  flows::AgreementState alone{"terms", {a}};
+  ledger::LedgerTransaction lonely;
+  lonely.outputs.push_back(flows::agreement_output(alone, notary));
+  lonely.commands.push_back(flows::agreement_command("Create", alone));
+  EXPECT_FALSE(contract.verify(lonely).ok());
+  auto participants = contract.participants(create.outputs[0]);
+  ASSERT_TRUE(participants.ok());
+  EXPECT_EQ(participants->size(), 2u);
+}
+
 // ---- CollectSignatures / SignTransaction ------------------------------------------------------
 
 TEST_F(CoreFlows, ThreePartyAgreementCollectsBothRemoteSignatures) {
