@@ -5,6 +5,7 @@
 #include <map>
 
 #include "ledger/verify.h"
+#include "node/flows/sharded_notary.h"
 
 namespace folio::node::flows {
 namespace {
@@ -377,6 +378,9 @@ Flow<notary::NotarisationCertificate> NotaryClient::call(FlowContext& ctx) {
   ctx.step("Requesting notarisation");
   if (!stx.tx.notary) co_return make_error(ErrorCode::kInvalidArgument, "no notary named");
   FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, services->notary_entry(stx.tx.notary->name));
+  // A replicated (bft or sharded) notary: the S-BAC manager, as an external operation.
+  if (entry.kind == notary::NotaryKind::kBft || entry.kind == notary::NotaryKind::kSharded)
+    co_return co_await sharded_notarise(ctx, services, stx, entry);
   TxId id = stx.id();
   notary::RequestPayload payload;
   if (entry.validating) {
@@ -439,7 +443,7 @@ Flow<bool> NotaryServiceResponder::call(FlowContext& ctx, Session session) {
 Flow<TransactionMessage> Finality::call(FlowContext& ctx) {
   TransactionMessage message;
   message.stx = stx;
-  if (needs_notary(stx.tx)) {
+  if (needs_notary(stx.tx) || sharded_notarises(*services, stx.tx)) {
     ctx.step("Notarising");
     NotaryClient client;
     client.stx = stx;
