@@ -51,6 +51,15 @@ std::string trimmed(std::string s) {
   return s;
 }
 
+// Removes a test's directory when it goes out of scope, unless the test failed (logs stay).
+struct RemoveOnSuccess {
+  std::string dir;
+  ~RemoveOnSuccess() {
+    std::error_code ec;
+    if (!dir.empty() && !::testing::Test::HasFailure()) fs::remove_all(dir, ec);
+  }
+};
+
 // Polls `predicate` every 50 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& predicate,
                 std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
@@ -239,6 +248,7 @@ std::string node_address(const std::string& config_path) {
 TEST(NodeProcessTest, PaymentAcrossProcessesWithShardedNotary) {
   notary::LocalNetworkOptions o;
   o.bootstrap.dir = temp_dir("node-sharded");
+  RemoveOnSuccess cleanup{o.bootstrap.dir};
   o.bootstrap.nodes = {kAlice, kBob};
   o.bootstrap.notary = identity::NotaryKind::kSharded;
   o.bootstrap.shards = 2;
@@ -310,6 +320,31 @@ TEST(NodeProcessTest, PaymentAcrossProcessesWithShardedNotary) {
   EXPECT_EQ(alice.balance("GBP"), 983u);
   ASSERT_TRUE(eventually([&] { return bob.balance("GBP") == 17; }));
 
+  // kill -9 of the payer in the middle of payments (once right after the start was accepted, once
+  // a little later, in notarisation or finality), restart: each payment completes exactly once.
+  uint64_t alice_expected = 983;
+  uint64_t bob_expected = 17;
+  for (int delay_ms : {0, 150}) {
+    Reply started = alice.post("/api/v1/flows/cash-pay",
+                               json{{"to", kBob}, {"amount", 20}, {"currency", "GBP"}});
+    ASSERT_EQ(started.status, 202) << started.body.dump();
+    std::string id = started.body.at("flow_id").get<std::string>();
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    net.node("alice").signal(SIGKILL);
+    ASSERT_TRUE(net.node("alice").wait_exit(std::chrono::seconds(30)).has_value());
+    net.start_node("alice", files.node_configs[0]);
+    ASSERT_TRUE(eventually([&] { return alice.healthy(); })) << read_file(net.log("alice"));
+    json status = json::object();
+    for (int i = 0; i < 10 && status.value("status", "running") == "running"; ++i)
+      status = alice.get("/api/v1/flows/" + id + "?wait_ms=20000").body;
+    ASSERT_EQ(status.value("status", ""), "completed") << status.dump() << read_file(net.log("alice"));
+    alice_expected -= 20;
+    bob_expected += 20;
+    EXPECT_EQ(alice.balance("GBP"), alice_expected);
+    ASSERT_TRUE(eventually([&] { return bob.balance("GBP") == bob_expected; }))
+        << bob.balance("GBP") << " " << read_file(net.log("bob"));
+  }
+
   // SIGTERM drains and exits 0.
   net.node("bob").signal(SIGTERM);
   auto status = net.node("bob").wait_exit(std::chrono::seconds(30));
@@ -334,6 +369,10 @@ class SingleNotaryNetwork : public ::testing::Test {
     notary_config_ = (fs::path(files_.parameters_path).parent_path() / "config" / "notary.json")
                          .string();
     ASSERT_TRUE(fs::exists(notary_config_));
+  }
+  void TearDown() override {
+    net_.reset();
+    RemoveOnSuccess cleanup{fs::path(files_.parameters_path).parent_path().string()};
   }
   notary::BootstrapResult files_;
   std::unique_ptr<ProcessNetwork> net_;
@@ -371,6 +410,7 @@ TEST_F(SingleNotaryNetwork, RefusesPeerOfAnotherRootAndPeerMissingFromTheMap) {
   {
     notary::BootstrapOptions other;
     other.dir = temp_dir("node-other-root");
+    RemoveOnSuccess cleanup{other.dir};
     other.nodes = {"O=Mallory, L=Oslo, C=NO"};
     other.notary = identity::NotaryKind::kSingle;
     other.genesis_states = 1;
