@@ -49,6 +49,8 @@ Result<std::unique_ptr<FlowEngine>> FlowEngine::open(storage::Database& db,
   int64_t max_number = 0;
   FOLIO_TRY(db.transact([&](storage::Session& tx) -> Status {
     FOLIO_ASSIGN_OR_RETURN(max_number, tables::max_flow_number(tx));
+    // Nothing adds to version 1's table any more: when it is empty, de-duplication skips it.
+    FOLIO_ASSIGN_OR_RETURN(engine->legacy_processed_, tables::any_legacy_processed(tx));
     return ok_status();
   }));
   engine->next_number_ = static_cast<uint64_t>(max_number) + 1;
@@ -106,6 +108,12 @@ Result<FlowHandle> FlowEngine::start(std::string_view name, Bytes args) {
   record.name = row->name;
   // The flow's row is inserted in the transaction of its first step (the group commit), which
   // runs now, unless starts are held or a step is running (then at the next group).
+  // A new flow's frame is built from what is in memory: nothing to read back.
+  Status built = build(id, record, *row, {}, {});
+  if (!built.ok()) {
+    records_.erase(id);
+    return built.error();
+  }
   record.unsaved = std::move(row);
   log("flow " + id.short_hex() + " " + record.name + ": started");
   schedule(id);
@@ -195,7 +203,13 @@ Status FlowEngine::rebuild(const FlowId& id, Record& record, storage::Session& t
   if (!row) return make_error(ErrorCode::kNotFound, "flow " + id.short_hex() + " is not stored");
   FOLIO_ASSIGN_OR_RETURN(journal, tables::load_journal(tx, id));
   FOLIO_ASSIGN_OR_RETURN(inbox, tables::load_inbox(tx, id));
+  return build(id, record, *row, std::move(journal), std::move(inbox));
+}
 
+Status FlowEngine::build(const FlowId& id, Record& record, const tables::FlowRow& stored,
+                         std::vector<tables::JournalRow> journal,
+                         std::vector<tables::InboxRow> inbox) {
+  const tables::FlowRow* row = &stored;
   auto live = std::make_unique<Live>();
   bool responder = !row->initiated_by.empty();
   if (responder) {
@@ -568,6 +582,7 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
     std::optional<FlowId> target;
     std::optional<FlowId> created;
     std::string created_name;
+    tables::FlowRow created_row;
     std::optional<net::Envelope> reject;
   };
   std::vector<Incoming> incoming;
@@ -603,7 +618,8 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
   // Stores one message (a unit of the group's transaction: an error undoes only its writes).
   auto store = [&](storage::Session& tx, const net::Envelope& envelope, Incoming& in) -> Status {
     const wire::SessionMessage& m = in.m;
-    FOLIO_ASSIGN_OR_RETURN(bool fresh, tables::mark_processed(tx, envelope.sender, envelope.id));
+    FOLIO_ASSIGN_OR_RETURN(bool fresh, tables::mark_processed(tx, envelope.sender, envelope.id,
+                                                              legacy_processed_));
     if (!fresh) {
       in.duplicate = true;
       return ok_status();
@@ -680,6 +696,7 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
                                                              m.seq, m.kind, m.payload));
     in.created = responder_id;
     in.created_name = responder->name;
+    in.created_row = std::move(row);
     in.target = responder_id;
     return ok_status();
   };
@@ -705,8 +722,13 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
       // What the steps later in this transaction must see.
       if (in.created) {
         ++next_number_;
-        records_[*in.created].name = in.created_name;
+        Record& record = records_[*in.created];
+        record.name = in.created_name;
         created.push_back(*in.created);
+        // Its frame from the row in memory (the message is added below); should that fail, the
+        // step rebuilds it from the database and hospitalises the flow with the reason.
+        Status built = build(*in.created, record, in.created_row, {}, {});
+        if (!built.ok()) record.live.reset();
       }
       if (in.reject) rejects.push_back(*in.reject);
       if (in.target && in.inserted) {

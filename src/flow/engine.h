@@ -54,6 +54,8 @@ namespace folio::flow {
 
 namespace tables {
 struct FlowRow;
+struct JournalRow;
+struct InboxRow;
 }
 
 enum class FlowStatus : uint8_t {
@@ -228,6 +230,9 @@ class FlowEngine {
 
   Status load_records();
   Status rebuild(const FlowId& id, Record& record, storage::Session& tx);
+  // The frame of a flow from its row, journal and waiting messages.
+  Status build(const FlowId& id, Record& record, const tables::FlowRow& row,
+               std::vector<tables::JournalRow> journal, std::vector<tables::InboxRow> inbox);
   void schedule(const FlowId& id);
   void pump();
   // One transaction: `prelude` (may be null), then the steps of up to group_steps_max runnable
@@ -258,6 +263,7 @@ class FlowEngine {
   std::set<FlowId> queued_;
   bool pumping_ = false;
   int held_ = 0;  // hold() depth
+  bool legacy_processed_ = true;  // flow_processed (schema version 1) has rows
   bool resumed_ = false;
   bool draining_ = false;
   bool drained_reported_ = false;

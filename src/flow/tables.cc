@@ -366,13 +366,20 @@ Result<std::optional<OutboxRow>> find_outbox(storage::Session& s, const net::Mes
   return std::optional<OutboxRow>(std::move(row));
 }
 
+Result<bool> any_legacy_processed(storage::Session& s) {
+  FOLIO_ASSIGN_OR_RETURN(storage::Rows rows, s.query("SELECT 1 FROM flow_processed LIMIT 1"));
+  return !rows.empty();
+}
+
 Result<bool> mark_processed(storage::Session& s, const std::string& sender,
-                            const net::MessageId& id) {
-  Value legacy_params[] = {blob(id)};
-  FOLIO_ASSIGN_OR_RETURN(
-      storage::Rows legacy,
-      s.query("SELECT 1 FROM flow_processed WHERE message_id = ?", legacy_params));
-  if (!legacy.empty()) return false;
+                            const net::MessageId& id, bool legacy) {
+  if (legacy) {
+    Value legacy_params[] = {blob(id)};
+    FOLIO_ASSIGN_OR_RETURN(
+        storage::Rows found,
+        s.query("SELECT 1 FROM flow_processed WHERE message_id = ?", legacy_params));
+    if (!found.empty()) return false;
+  }
   Value params[] = {sender, blob(id)};
   FOLIO_ASSIGN_OR_RETURN(int64_t changed,
                          s.exec("INSERT INTO flow_processed_from (sender, message_id) "

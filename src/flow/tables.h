@@ -113,7 +113,11 @@ Result<std::optional<OutboxRow>> find_outbox(storage::Session& s, const net::Mes
 
 // Records `id` from `sender` as processed; false when it already was (a duplicate). Keyed on the
 // pair, so that one peer cannot shadow the ids of another's messages.
+// `legacy`: also look in the read-only flow_processed of schema version 1 (false when that table
+// is known to be empty).
 Result<bool> mark_processed(storage::Session& s, const std::string& sender,
-                            const net::MessageId& id);
+                            const net::MessageId& id, bool legacy = true);
+// Whether flow_processed (version 1's ids) holds any row.
+Result<bool> any_legacy_processed(storage::Session& s);
 
 }  // namespace folio::flow::tables
