@@ -277,7 +277,9 @@ Result<TxRun> run_payments(const NetworkBenchOptions& o, uint32_t shards) {
   co.pending_max = 1u << 20;
   // Resends and status queries while a transaction is merely queued behind others add load that
   // delays everything further: under saturation, wait longer before resending.
-  co.resend_ticks = 300;
+  // Every tick visits every coordinator in flight: tick every 50 ms (resends after 3 s as before).
+  co.tick_ms = 50;
+  co.resend_ticks = 60;
   co.threads = o.client_threads;
   FOLIO_ASSIGN_OR_RETURN(std::unique_ptr<NetworkClient> client,
                          NetworkClient::open(net->files().node_configs[0], co, nullptr,

@@ -153,7 +153,8 @@ void ShardedNotaryClient::loop(Worker& w) {
       }
       Running r{std::make_unique<sbac::Coordinator>(
                     std::move(job.command), std::move(job.binding), *entry_.shard_map,
-                    sbac::CoordinatorConfig{options_.resend_ticks, options_.attempts_max}),
+                    sbac::CoordinatorConfig{options_.resend_ticks, options_.attempts_max},
+                    &w.verify_cache),
                 std::move(job.done)};
       drive(w, r);
       w.running.emplace(id, std::move(r));

@@ -33,6 +33,7 @@
 #include "notary/notary.h"
 #include "notary/replica_wire.h"
 #include "sbac/coordinator.h"
+#include "sbac/verify_cache.h"
 
 namespace folio::notary {
 
@@ -110,6 +111,9 @@ class ShardedNotaryClient {
     ShardedClientStats stats;                  // GUARDED_BY(mutex)
     bool stopping = false;                     // GUARDED_BY(mutex)
     // Owned by the worker's thread.
+    // Shared by the worker's coordinators (declared first: it outlives them), so that a replica's
+    // block signature is verified once per worker, not once per transaction of the block.
+    sbac::VerifyCache verify_cache{1u << 14};
     std::map<ledger::TxId, Running> running;
     std::map<uint32_t, std::map<uint32_t, std::vector<sbac::ManagerMessage>>> out;
     MessageIds ids;

@@ -6,18 +6,20 @@
 namespace folio::sbac {
 
 Coordinator::Coordinator(PrepareCommand command, std::optional<PrepareBinding> binding,
-                         ShardMap map, CoordinatorConfig config)
+                         ShardMap map, CoordinatorConfig config, VerifyCache* shared_cache)
     : command_(std::move(command)),
       binding_(std::move(binding)),
       map_(std::move(map)),
-      config_(config) {
+      config_(config),
+      own_cache_(shared_cache ? nullptr : std::make_unique<VerifyCache>(1024)),
+      verify_cache_(shared_cache ? shared_cache : own_cache_.get()) {
   FOLIO_ASSERT(config_.attempts_max >= 1);
   FOLIO_ASSERT(config_.resend_ticks >= 1);
   start_session();
 }
 
 void Coordinator::start_session() {
-  manager_.emplace(command_, map_, verify_cache_.get());
+  manager_.emplace(command_, map_, verify_cache_);
   ++attempts_;
   waited_ = 0;
   accept_sent_ = false;
@@ -85,7 +87,7 @@ void Coordinator::on_replica(const ReplicaMessage& message) {
       // Counted no more, but it still tells that this shard sequenced the prepare.
       const Shard& members = map_.shard(p->statement.shard);
       if (!members.is_member(p->signature.by) ||
-          !verify_signature(p->statement, p->signature, verify_cache_.get())) {
+          !verify_signature(p->statement, p->signature, verify_cache_)) {
         ++refused_;
         return;
       }

@@ -21,7 +21,9 @@
 // lie, and f of them can neither raise nor lower v).
 //
 // One VerifyCache serves every session of the coordinator: the statements a replica signed in one
-// batch (one block) cost one verification.
+// batch (one block) cost one verification. A driver running many coordinators on one thread can
+// pass one cache to all of them (`shared_cache`), so that a block's signature is verified once
+// for all the transactions it prepared or accepted, not once per transaction.
 //
 // Output: take_ready() returns the messages to send, each to every replica of one shard. Not
 // thread-safe.
@@ -52,9 +54,10 @@ class Coordinator {
  public:
   enum class Outcome : uint8_t { kRunning, kCommitted, kAborted };
 
-  // REQUIRES: command.check_canonical() and map.check_canonical() are OK.
+  // REQUIRES: command.check_canonical() and map.check_canonical() are OK. `shared_cache`, if
+  // given, outlives the coordinator and is used by one thread at a time.
   Coordinator(PrepareCommand command, std::optional<PrepareBinding> binding, ShardMap map,
-              CoordinatorConfig config);
+              CoordinatorConfig config, VerifyCache* shared_cache = nullptr);
 
   void tick();
   void on_replica(const ReplicaMessage& message);
@@ -84,7 +87,8 @@ class Coordinator {
   ShardMap map_;
   CoordinatorConfig config_;
   // On the heap, so that the manager's pointer to it survives moving the coordinator.
-  std::unique_ptr<VerifyCache> verify_cache_ = std::make_unique<VerifyCache>(1024);
+  std::unique_ptr<VerifyCache> own_cache_;  // when no shared cache was given
+  VerifyCache* verify_cache_;
   std::optional<TransactionManager> manager_;
   Outcome outcome_ = Outcome::kRunning;
   uint32_t attempts_ = 0;
