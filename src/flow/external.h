@@ -6,8 +6,7 @@
 //   - ExternalOperations (an engine service, FlowEngineOptions::services) starts it once per
 //     process through the starter registered for `kind`, handing it the id, the request and a
 //     Completion; the outcome may arrive on any thread and is only stored (thread-safe).
-//   - The flow polls between journalled sleeps of growing length (policy.first_ms doubling up to
-//     policy.max_ms): each poll is a journalled read (ctx.record), so the outcome, once seen, is in
+//   - The flow polls between journalled sleeps (ExternalPolicy: steady, then growing): each poll is a journalled read (ctx.record), so the outcome, once seen, is in
 //     the flow's journal like a received message, and a replay after a crash uses it. A crash
 //     before the outcome was journalled replays the polls and, live again, starts the operation
 //     again under the same id: OPERATIONS MUST BE IDEMPOTENT per id.
@@ -124,8 +123,12 @@ class ExternalOperations {
   uint64_t started_ = 0;
 };
 
+// Polls every first_ms for the first steady_polls polls (most operations finish by then: the added
+// latency is at most first_ms), then at doubling intervals up to max_ms (a long wait costs few
+// journal entries).
 struct ExternalPolicy {
-  int64_t first_ms = 5;
+  int64_t first_ms = 10;
+  uint64_t steady_polls = 10;
   int64_t max_ms = 100;
   uint64_t polls_max = 1'000'000;
 };
@@ -159,7 +162,8 @@ Flow<T> await_external(FlowContext& ctx, std::string kind, Bytes key, Bytes requ
       started = true;
     }
     FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(delay_ms)));
-    delay_ms = std::min(delay_ms * 2, std::max<int64_t>(delay_ms, policy.max_ms));
+    if (poll + 1 >= policy.steady_polls)
+      delay_ms = std::min(delay_ms * 2, std::max<int64_t>(delay_ms, policy.max_ms));
     std::function<Result<internal::ExternalPoll>(storage::Session&)> read =
         [operations, &id](storage::Session&) -> Result<internal::ExternalPoll> {
       internal::ExternalPoll out;
