@@ -1,6 +1,8 @@
 #include "notary/replica_process.h"
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -36,6 +38,20 @@ std::optional<sbac::SessionKey> session_of(const sbac::ShardCommand& command) {
         }
       },
       command);
+}
+
+// The status file is for operators and tests, rewritten every status_interval_ms: replaced whole
+// (write a temporary file, rename it over) so that a reader never sees half of it, but not
+// fsynced, which would stall the event loop for a disk flush (5 ms here) each time and compete
+// with the consensus writes for the disk. After a machine crash it is simply rewritten.
+void write_status_file(const std::string& path, const std::string& text) {
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) return;
+  }
+  (void)std::rename(temporary.c_str(), path.c_str());
 }
 
 }  // namespace
@@ -422,8 +438,8 @@ void ReplicaProcess::write_status(int64_t now_ms) {
                       {"takeovers_running", takeovers_.size()},
                       {"send_failures", counters_.send_failures},
                       {"uptime_ms", now_ms - start_ms_}};
-  Status s = identity::write_text_file(config_.status_file, j.dump() + "\n");
-  (void)s;  // a status file that cannot be written does not stop the replica
+  // A status file that cannot be written does not stop the replica.
+  write_status_file(config_.status_file, j.dump() + "\n");
 }
 
 Status ReplicaProcess::run(const std::atomic<bool>& stop) {
