@@ -1,5 +1,6 @@
 #include "notary/replica_process.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -278,9 +279,15 @@ void ReplicaProcess::handle(const net::Envelope& envelope, int64_t now_ms) {
       ++counters_.malformed;
       return;
     }
+    uint32_t client = 0;
+    if (batch->notify) {
+      auto known = std::find(raw_clients_.begin(), raw_clients_.end(), *sender);
+      client = static_cast<uint32_t>(known - raw_clients_.begin());
+      if (known == raw_clients_.end()) raw_clients_.push_back(*sender);  // peers are bounded
+    }
     for (Bytes& command : batch->commands) {
       if (batch->notify && raw_waiters_.size() < options_.raw_waiters_max)
-        raw_waiters_[consensus::command_id(command)] = *sender;
+        raw_waiters_.insert_or_assign(consensus::command_id(command), client);
       (void)replica_->on_manager(sbac::SubmitCommand{std::move(command)});
     }
     return;
@@ -372,10 +379,10 @@ Status ReplicaProcess::flush() {
     send(to, kTopicManager, codec::encode_to_bytes(ManagerBatch{std::move(messages)}));
   }
   out_manager_.clear();
-  for (auto& [to, ids] : out_raw_) {
+  for (auto& [client, ids] : out_raw_) {
     if (ids.empty()) continue;
     RawCommitted batch{std::move(ids)};
-    send(to, kTopicRawCommitted, codec::encode_to_bytes(batch));
+    send(raw_clients_[client], kTopicRawCommitted, codec::encode_to_bytes(batch));
   }
   out_raw_.clear();
   return ok_status();

@@ -125,9 +125,11 @@ class ReplicaProcess {
 
   std::map<sbac::SessionKey, std::set<std::string>> managers_;
   std::deque<sbac::SessionKey> manager_order_;
-  std::unordered_map<consensus::CommandId, std::string> raw_waiters_;
+  // Raw commands to report when committed: command id -> index into raw_clients_.
+  std::unordered_map<consensus::CommandId, uint32_t> raw_waiters_;
+  std::vector<std::string> raw_clients_;
   std::map<std::string, std::vector<sbac::ReplicaMessage>> out_statements_;
-  std::map<std::string, std::vector<consensus::CommandId>> out_raw_;
+  std::map<uint32_t, std::vector<consensus::CommandId>> out_raw_;  // by raw_clients_ index
   std::vector<std::vector<std::string>> all_names_;  // every shard's replicas by index
   std::map<sbac::SessionKey, std::unique_ptr<sbac::Coordinator>> takeovers_;
   std::map<std::string, std::vector<sbac::ManagerMessage>> out_manager_;
