@@ -16,6 +16,7 @@
 
 #include "identity/certificates.h"
 #include "net/amqp_transport.h"
+#include "node/rpc_server.h"
 #include "notary/bootstrap.h"
 #include "notary/replica_launcher.h"
 #include "storage/database.h"
@@ -241,6 +242,70 @@ std::string node_address(const std::string& config_path) {
   auto config = notary::load_process_config(config_path);
   EXPECT_TRUE(config.ok());
   return config->listen_host + ":" + std::to_string(config->listen_port);
+}
+
+// ---- The RPC server's authentication, without processes ----------------------------------------
+
+TEST(RpcServerTest, StrictBase64) {
+  EXPECT_EQ(decode_base64("ZGVtbzpwdw==", 64), std::optional<std::string>("demo:pw"));
+  EXPECT_EQ(decode_base64("YWJj", 64), std::optional<std::string>("abc"));
+  EXPECT_EQ(decode_base64("", 64), std::optional<std::string>(""));
+  EXPECT_FALSE(decode_base64("YWJ", 64));        // not a multiple of 4
+  EXPECT_FALSE(decode_base64("Y=Jj", 64));       // padding inside
+  EXPECT_FALSE(decode_base64("YW==YWJj", 64));   // data after padding
+  EXPECT_FALSE(decode_base64("YW J", 64));       // not in the alphabet
+  EXPECT_FALSE(decode_base64("YWJjYWJj", 5));    // over the bound
+}
+
+class NullBackend final : public RpcBackend {
+ public:
+  bool ready() override { return true; }
+  RpcReply node_info() override { return {200, "{}"}; }
+  RpcReply cash_issue(uint64_t, const std::string&) override { return {202, "{}"}; }
+  RpcReply cash_pay(const std::string&, uint64_t, const std::string&) override { return {202, "{}"}; }
+  RpcReply double_spend(const std::string&, const std::string&, uint64_t,
+                        const std::string&) override {
+    return {202, "{}"};
+  }
+  RpcFlowStatus flow_status(const crypto::Hash256&) override { return {}; }
+  RpcReply vault_cash() override { return {200, "{}"}; }
+};
+
+std::string basic(const std::string& user, const std::string& password) {
+  std::string raw = user + ":" + password;
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < raw.size(); i += 3) {
+    uint32_t n = uint32_t(uint8_t(raw[i])) << 16;
+    if (i + 1 < raw.size()) n |= uint32_t(uint8_t(raw[i + 1])) << 8;
+    if (i + 2 < raw.size()) n |= uint8_t(raw[i + 2]);
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(i + 1 < raw.size() ? kAlphabet[(n >> 6) & 63] : '=');
+    out.push_back(i + 2 < raw.size() ? kAlphabet[n & 63] : '=');
+  }
+  return "Basic " + out;
+}
+
+TEST(RpcServerTest, AuthenticationAndPermissions) {
+  auto admin = notary::make_rpc_user("admin", {"ALL"});
+  auto viewer = notary::make_rpc_user("viewer", {std::string(kPermissionNodeInfo)});
+  ASSERT_TRUE(admin.ok() && viewer.ok());
+  EXPECT_EQ(admin->user.password_hash.find(admin->password), std::string::npos);
+  NullBackend backend;
+  RpcServer server({admin->user, viewer->user}, backend);
+  EXPECT_EQ(server.authorise("", kPermissionNodeInfo), 401);
+  EXPECT_EQ(server.authorise("Bearer x", kPermissionNodeInfo), 401);
+  EXPECT_EQ(server.authorise("Basic !!!!", kPermissionNodeInfo), 401);
+  EXPECT_EQ(server.authorise(basic("admin", "wrong"), kPermissionNodeInfo), 401);
+  EXPECT_EQ(server.authorise(basic("nobody", admin->password), kPermissionNodeInfo), 401);
+  EXPECT_EQ(server.authorise(basic("admin", admin->password), kPermissionCashPayment), 200);
+  EXPECT_EQ(server.authorise(basic("viewer", viewer->password), kPermissionNodeInfo), 200);
+  EXPECT_EQ(server.authorise(basic("viewer", viewer->password), kPermissionCashIssue), 403);
+  // A remembered password does not let another password through.
+  EXPECT_EQ(server.authorise(basic("viewer", viewer->password + "x"), kPermissionNodeInfo), 401);
+  EXPECT_EQ(server.authorise(basic("viewer", admin->password), kPermissionNodeInfo), 401);
 }
 
 // ---- A payment between two node processes, notarised by 2 shards x 4 replica processes ---------
