@@ -23,9 +23,12 @@ void add_node_commands(CLI::App& app, Groups& groups) {
   bench->add_option("--payments", flags->options.payments, "Payments in all (default 5,000)");
   bench->add_option("--in-flight", flags->options.payments_in_flight,
                     "Payments started together in each wave (one notary batch per wave)");
-  bench->add_option("--backchain", flags->options.backchain_depth, "Back-chain depth");
+  bench->add_option("--threads", flags->options.threads,
+                    "Nodes served in parallel during the payments, one thread each (default 2)");
+  bench->add_option("--backchain", flags->options.backchain_depth,
+                    "Back-chain depth (0: skip that part)");
   bench->add_option("--suspended", flags->options.suspended_flows,
-                    "Suspended flows held by one node (default 1,000,000)");
+                    "Suspended flows held by one node (default 1,000,000; 0: skip that part)");
   bench->add_option("--out", flags->out, "Where to write the JSON");
   bench->callback([flags] {
     node::NodeBenchOptions o = flags->options;

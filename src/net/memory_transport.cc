@@ -2,12 +2,19 @@
 
 #include <algorithm>
 #include <iterator>
+#include <thread>
 #include <tuple>
 
 namespace folio::net {
 
 Status MemoryTransport::send(Envelope envelope) {
   envelope.sender = name_;
+  if (network_.in_round_) {
+    // A round on threads: only this endpoint's thread touches its buffer; queued after the round.
+    FOLIO_TRY(network_.check(envelope));
+    buffered_.push_back(std::move(envelope));
+    return ok_status();
+  }
   return network_.enqueue(std::move(envelope));
 }
 
@@ -51,7 +58,7 @@ uint64_t MemoryNetwork::draw_latency(const LinkConfig& config) {
   return config.latency_min_ms + random_below(config.latency_max_ms - config.latency_min_ms + 1);
 }
 
-Status MemoryNetwork::enqueue(Envelope envelope) {
+Status MemoryNetwork::check(const Envelope& envelope) const {
   size_t size = envelope.payload.size() + envelope.id.size() + envelope.sender.size() +
                 envelope.recipient.size() + envelope.topic.size();
   if (size > options_.limits.max_message_bytes) {
@@ -59,10 +66,15 @@ Status MemoryNetwork::enqueue(Envelope envelope) {
                       "message of " + std::to_string(size) + " bytes exceeds the limit of " +
                           std::to_string(options_.limits.max_message_bytes));
   }
-  auto to = endpoints_.find(envelope.recipient);
-  if (to == endpoints_.end()) {
+  if (endpoints_.find(envelope.recipient) == endpoints_.end()) {
     return make_error(ErrorCode::kNotFound, "no endpoint named '" + envelope.recipient + "'");
   }
+  return ok_status();
+}
+
+Status MemoryNetwork::enqueue(Envelope envelope) {
+  FOLIO_TRY(check(envelope));
+  auto to = endpoints_.find(envelope.recipient);
   uint64_t due = now_ms_ + draw_latency(link(envelope.sender, envelope.recipient));
   uint64_t order = next_order_++;
   queue_.emplace(Key{due, order}, Queued{std::move(envelope), due, order, 1, to->second.get()});
@@ -176,15 +188,27 @@ void MemoryNetwork::attempt(Key key) {
   }
 }
 
+std::vector<Disposition> MemoryNetwork::hand_batch(MemoryTransport* to,
+                                                   std::vector<Envelope>& envelopes) {
+  // Copied: the handler may replace itself while it runs.
+  MemoryTransport::BatchHandler handler = to->batch_handler_;
+  std::vector<Disposition> dispositions = handler(envelopes);
+  FOLIO_ASSERT(dispositions.size() == envelopes.size());
+  return dispositions;
+}
+
 void MemoryNetwork::deliver_batch(std::vector<Queued> batch) {
   MemoryTransport* to = batch.front().to;
   std::vector<Envelope> envelopes;
   envelopes.reserve(batch.size());
   for (Queued& q : batch) envelopes.push_back(std::move(q.envelope));
-  // Copied: the handler may replace itself while it runs.
-  MemoryTransport::BatchHandler handler = to->batch_handler_;
-  std::vector<Disposition> dispositions = handler(envelopes);
-  FOLIO_ASSERT(dispositions.size() == envelopes.size());
+  std::vector<Disposition> dispositions = hand_batch(to, envelopes);
+  report_batch(batch, envelopes, dispositions);
+}
+
+void MemoryNetwork::report_batch(const std::vector<Queued>& batch,
+                                 const std::vector<Envelope>& envelopes,
+                                 const std::vector<Disposition>& dispositions) {
   if (envelopes.size() > 1) batched_messages_ += envelopes.size();
   // Outcomes grouped by sender, in the order the senders first appear in the batch.
   std::vector<std::pair<std::string, std::vector<std::pair<MessageId, Disposition>>>> by_sender;
@@ -228,6 +252,76 @@ bool MemoryNetwork::deliver_one() {
   std::optional<Key> next = pick(now_ms_);
   FOLIO_ASSERT(next.has_value());
   attempt(*next);
+  return true;
+}
+
+bool MemoryNetwork::deliver_round(size_t threads) {
+  if (threads <= 1 || options_.reorder) return deliver_one();
+  std::optional<uint64_t> earliest;
+  for (const auto& [key, message] : queue_) {
+    if (!blocked(message)) {
+      earliest = key.first;
+      break;
+    }
+  }
+  if (!earliest) return false;
+  if (*earliest > now_ms_) now_ms_ = *earliest;
+  // Each batch endpoint's due messages, in delivery order; losses drawn here, on this thread.
+  std::vector<std::pair<MemoryTransport*, std::vector<Queued>>> batches;
+  for (auto it = queue_.begin(); it != queue_.end() && it->first.first <= now_ms_;) {
+    const Queued& q = it->second;
+    if (!q.to->batch_handler_ || blocked(q)) {
+      ++it;
+      continue;
+    }
+    auto group = std::find_if(batches.begin(), batches.end(),
+                              [&](const auto& b) { return b.first == q.to; });
+    if (group == batches.end()) {
+      batches.emplace_back(q.to, std::vector<Queued>{});
+      group = std::prev(batches.end());
+    }
+    if (group->second.size() >= options_.batch_messages_max) {
+      ++it;
+      continue;
+    }
+    Key key = it->first;
+    ++it;  // a lost attempt is queued again later than now, past the end of this walk
+    Queued taken;
+    if (!take(key, taken)) group->second.push_back(std::move(taken));
+  }
+  std::erase_if(batches, [](const auto& b) { return b.second.empty(); });
+  if (batches.empty()) return deliver_one();
+  // The endpoints' batches in parallel, `threads` at a time; this thread takes the first of each
+  // wave.
+  std::vector<std::vector<Envelope>> envelopes(batches.size());
+  std::vector<std::vector<Disposition>> dispositions(batches.size());
+  for (size_t i = 0; i < batches.size(); ++i) {
+    for (Queued& q : batches[i].second) envelopes[i].push_back(std::move(q.envelope));
+  }
+  in_round_ = true;
+  for (size_t first = 0; first < batches.size(); first += threads) {
+    const size_t end = std::min(batches.size(), first + threads);
+    std::vector<std::thread> workers;
+    for (size_t i = first + 1; i < end; ++i) {
+      workers.emplace_back(
+          [&, i] { dispositions[i] = hand_batch(batches[i].first, envelopes[i]); });
+    }
+    dispositions[first] = hand_batch(batches[first].first, envelopes[first]);
+    for (std::thread& worker : workers) worker.join();
+  }
+  in_round_ = false;
+  // What the handlers sent, queued in endpoint-name order (the latency draws stay reproducible),
+  // then the deliveries recorded and the outcomes reported.
+  for (auto& [name, endpoint] : endpoints_) {
+    std::vector<Envelope> sent = std::move(endpoint->buffered_);
+    endpoint->buffered_.clear();
+    for (Envelope& e : sent) {
+      Status queued = enqueue(std::move(e));
+      FOLIO_ASSERT(queued.ok());  // checked when sent; endpoints are never removed
+    }
+  }
+  for (size_t i = 0; i < batches.size(); ++i)
+    report_batch(batches[i].second, envelopes[i], dispositions[i]);
   return true;
 }
 

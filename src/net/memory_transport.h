@@ -33,6 +33,13 @@
 // `reorder`, a batch holds exactly the messages that single deliveries would have handed over next
 // to that endpoint, in the same order; with it, endpoints receive one message at a time.
 //
+// Rounds on threads (`deliver_round`): the batches due now to several batch endpoints are handed
+// over at once, each endpoint's on a thread of its own (one thread drives one endpoint, so a node's
+// single-threaded contract holds). While a round runs, `send` only checks and buffers; once every
+// batch is done the buffered messages are queued in endpoint-name order and the outcomes reported,
+// on the calling thread, so runs stay reproducible from the seed. Handlers of different endpoints
+// must then share nothing unsynchronised.
+//
 // Not thread-safe: one thread drives the network and every endpoint. Handlers may call `send`
 // (it only queues), but must not destroy the network.
 #pragma once
@@ -106,6 +113,7 @@ class MemoryTransport final : public Transport {
   std::string name_;
   Handler handler_;
   Outcome outcome_;
+  std::vector<Envelope> buffered_;  // sent during a round on threads, queued after it
   BatchHandler batch_handler_;
   BatchOutcome batch_outcome_;
   bool up_ = true;
@@ -131,6 +139,11 @@ class MemoryNetwork {
   size_t run_until_idle(size_t steps_max = 1'000'000);
   // Delivers only what is due at the current time, without advancing the clock.
   size_t deliver_due(size_t steps_max = 1'000'000);
+  // One round: advances the clock to the earliest due message, then hands every batch endpoint
+  // its batch of what is due, up to `threads` endpoints at a time in parallel (see above). Falls
+  // back to deliver_one() when the due messages go to endpoints without a batch handler, or with
+  // `reorder`. False when no message can move.
+  bool deliver_round(size_t threads);
 
   uint64_t now_ms() const { return now_ms_; }
   // REQUIRES: ms >= now_ms()
@@ -178,6 +191,11 @@ class MemoryNetwork {
   // Takes the message out of the queue; true when this attempt is lost (it is queued again).
   bool take(Key key, Queued& out);
   void deliver_batch(std::vector<Queued> batch);
+  // A batch handed over without reporting: the dispositions, for report_batch.
+  std::vector<Disposition> hand_batch(MemoryTransport* to, std::vector<Envelope>& envelopes);
+  void report_batch(const std::vector<Queued>& batch, const std::vector<Envelope>& envelopes,
+                    const std::vector<Disposition>& dispositions);
+  Status check(const Envelope& envelope) const;
   uint64_t next_random();
   uint64_t random_below(uint64_t bound);
 
@@ -194,6 +212,7 @@ class MemoryNetwork {
   std::map<Key, Queued> queue_;
   std::vector<DeliveryRecord> deliveries_;
   uint64_t batched_messages_ = 0;
+  bool in_round_ = false;  // a round on threads runs: sends are buffered
 };
 
 }  // namespace folio::net

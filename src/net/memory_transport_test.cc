@@ -104,6 +104,53 @@ TEST(MemoryTransport, BatchHandlerReceivesEverythingDueToItInOneCall) {
   EXPECT_EQ(network.deliveries().size(), 5u);
 }
 
+// A round hands each batch endpoint its batch on a thread of its own; what the handlers send is
+// queued after the round, and the exchange ends as it would one batch at a time.
+TEST(MemoryTransport, RoundsOnThreadsDeliverEveryEndpointsBatchAndQueueTheirSends) {
+  auto run = [](size_t threads) {
+    MemoryNetwork network;
+    std::map<std::string, std::vector<std::string>> received;
+    for (const std::string name : {"O=A", "O=B", "O=C"}) {
+      MemoryTransport& t = network.endpoint(name);
+      std::vector<std::string>& mine = received[name];
+      t.set_handler([](const Envelope&) { return Disposition::kRejected; });  // not used
+      t.set_batch_handler([&t, &mine](std::span<const Envelope> envelopes) {
+        std::vector<Disposition> out;
+        for (const Envelope& e : envelopes) {
+          std::string text = to_string(e.payload);
+          mine.push_back(e.sender + ":" + text);
+          // Each message is answered until it has made three hops.
+          if (text.size() < 3) {
+            EXPECT_TRUE(t.send(make(e.sender, text + "+")).ok());
+          }
+          out.push_back(Disposition::kAccepted);
+        }
+        return out;
+      });
+    }
+    std::map<std::string, size_t> outcomes;
+    for (const std::string name : {"O=A", "O=B", "O=C"}) {
+      network.endpoint(name).set_outcome_handler(
+          [&outcomes, name](const MessageId&, Disposition) { ++outcomes[name]; });
+    }
+    EXPECT_TRUE(network.endpoint("O=A").send(make("O=B", "a")).ok());
+    EXPECT_TRUE(network.endpoint("O=B").send(make("O=C", "b")).ok());
+    EXPECT_TRUE(network.endpoint("O=C").send(make("O=A", "c")).ok());
+    size_t rounds = 0;
+    while (network.deliver_round(threads)) ++rounds;
+    EXPECT_EQ(network.queued(), 0u);
+    return std::make_pair(received, outcomes);
+  };
+  auto sequential = run(1);
+  auto threaded = run(3);
+  EXPECT_EQ(threaded, sequential);
+  EXPECT_EQ(threaded.first["O=B"], (std::vector<std::string>{"O=A:a", "O=C:b+", "O=A:a++"}));
+  EXPECT_EQ(threaded.first["O=A"], (std::vector<std::string>{"O=C:c", "O=B:a+", "O=C:c++"}));
+  size_t total = 0;
+  for (const auto& [name, n] : threaded.second) total += n;
+  EXPECT_EQ(total, 9u);  // three messages, three hops each
+}
+
 TEST(MemoryTransport, SenderNameIsSetByTheNetwork) {
   MemoryNetwork network;
   std::string seen;

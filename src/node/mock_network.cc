@@ -136,7 +136,8 @@ size_t MockNetwork::run(size_t rounds_max) {
   size_t delivered = 0;
   for (size_t round = 0; round < rounds_max; ++round) {
     size_t moved = 0;
-    while (network_.deliver_one()) {
+    while (options_.delivery_threads > 1 ? network_.deliver_round(options_.delivery_threads)
+                                          : network_.deliver_one()) {
       ++moved;
       if (after_delivery) after_delivery();
     }

@@ -41,6 +41,11 @@ struct MockNetworkOptions {
   std::filesystem::path temporary_parent;
   size_t notary_batch_max = 4096;
   std::function<Status(flow::FlowRegistry&, flows::FlowServices*)> register_flows;
+  // run() delivers each round's batches to up to this many nodes in parallel, one thread per node
+  // (net::MemoryNetwork::deliver_round); 1: one batch at a time on the caller's thread. Above 1,
+  // per-node hooks (engine log, progress and completion observers, vault tracking callbacks)
+  // run on those threads and must be thread-safe.
+  size_t delivery_threads = 1;
 };
 
 class MockNetwork {
