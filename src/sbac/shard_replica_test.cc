@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <set>
 
 #include "sbac/test_support.h"
 
@@ -113,6 +114,43 @@ TEST_F(ShardReplicaTest, EveryReplicaSignsTheFastPathsStatementsAndAnswersQuerie
     EXPECT_EQ(answers.size(), 2u);
   }
   EXPECT_TRUE(takeovers_.empty());
+}
+
+// One signature per committed block: the statements of several transactions ordered together
+// share a root, each with its own branch, and a verifier's cache checks each batch once.
+TEST_F(ShardReplicaTest, StatementsOfOneBlockShareOneBatchSignature) {
+  constexpr uint32_t kTransactions = 5;
+  std::vector<PrepareCommand> commands;
+  for (uint32_t t = 0; t < kTransactions; ++t) {
+    StateRef input = testing::ref_on(ShardId(0), kShards, "batch", t);
+    for (auto& r : replicas_) ASSERT_TRUE(r->add_genesis(input).ok());
+    PrepareCommand c;
+    c.tx_id = testing::tx_id("T" + std::to_string(t));
+    c.inputs = {input};
+    commands.push_back(c);
+  }
+  for (const PrepareCommand& c : commands) submit(SingleShardCommand{c});
+  run(1'000);
+  for (uint32_t i = 0; i < kReplicas; ++i) {
+    ASSERT_EQ(prepared_[i].size(), kTransactions);
+    ASSERT_EQ(accepted_[i].size(), kTransactions);
+    VerifyCache cache;
+    std::set<crypto::Hash256> roots;
+    uint64_t leaves = 0;
+    auto check = [&](const auto& statement, const ReplicaSignature& signature) {
+      EXPECT_EQ(signature.by, net_.map.shards[0].replicas[i]);
+      EXPECT_TRUE(verify_signature(statement, signature, &cache));
+      const auto& batch = std::get<BatchSignature>(signature.signature);
+      if (roots.insert(batch.root).second) leaves += batch.leaf_count;
+    };
+    for (const SignedPrepared& p : prepared_[i]) check(p.statement, p.signature);
+    for (const SignedAccepted& a : accepted_[i]) check(a.statement, a.signature);
+    // Every statement is a leaf of exactly one of the replica's batches, one signature each.
+    EXPECT_EQ(leaves, 2u * kTransactions);
+    EXPECT_EQ(roots.size(), replicas_[i]->batches_signed());
+    EXPECT_EQ(cache.misses(), replicas_[i]->batches_signed());
+    EXPECT_LT(replicas_[i]->batches_signed(), 2u * kTransactions);
+  }
 }
 
 // The manager of a cross-shard session vanished after phase 1: the replicas hand the session to
