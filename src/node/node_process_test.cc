@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "identity/certificates.h"
+#include "identity/network_map.h"
 #include "net/amqp_transport.h"
 #include "node/rpc_server.h"
 #include "notary/bootstrap.h"
@@ -469,6 +470,44 @@ TEST_F(SingleNotaryNetwork, RefusesPeerOfAnotherRootAndPeerMissingFromTheMap) {
       return read_file(net_->log("alice")).find("not in the network map") != std::string::npos;
     })) << read_file(net_->log("alice"));
     EXPECT_EQ(carol->transport->stats().messages_accepted, 0u);
+  }
+
+  // Carol once she is in the map: malformed flow messages are rejected, Alice carries on.
+  {
+    std::string dir = fs::path(files_.parameters_path).parent_path().string();
+    auto carol = open_endpoint(kCarol, (fs::path(dir) / "nodes" / "carol").string(), root, kAlice,
+                               alice_address, dir);
+    auto certs = identity::read_node_certificates((fs::path(dir) / "nodes" / "carol").string());
+    ASSERT_TRUE(certs.ok());
+    auto info = identity::make_signed_node_info(
+        *certs, {"127.0.0.1:" + std::to_string(carol->transport->listen_port())}, {}, 1);
+    ASSERT_TRUE(info.ok());
+    auto map_address = notary::load_process_config(files_.node_configs[0])->network_map;
+    size_t colon = map_address.rfind(':');
+    identity::NetworkMapClient client(map_address.substr(0, colon),
+                                      std::stoi(map_address.substr(colon + 1)), certs->root,
+                                      (fs::path(dir) / "carol-map-cache").string());
+    ASSERT_TRUE(client.publish(*info).ok());
+    ASSERT_TRUE(eventually([&] { return alice.get("/api/v1/node").body.value("peers", 0) >= 2; }));
+    std::vector<Bytes> garbage = {Bytes{}, Bytes{0xff, 0xff, 0xff, 0xff}, Bytes(4096, 0x01)};
+    for (size_t i = 0; i < garbage.size(); ++i) {
+      net::Envelope e;
+      e.id = crypto::sha256(as_bytes("garbage" + std::to_string(i)));
+      e.recipient = kAlice;
+      e.topic = "flow.session";
+      e.payload = garbage[i];
+      ASSERT_TRUE(carol->transport->send(e).ok());
+    }
+    // (The endpoint reopens the first block's outbox: its earlier message goes now, and is
+    // rejected too.)
+    ASSERT_TRUE(eventually([&] {
+      auto st = carol->transport->stats();
+      return st.messages_rejected_by_peer + st.messages_accepted >= garbage.size() + 1;
+    })) << read_file(net_->log("alice"));
+    EXPECT_EQ(carol->transport->stats().messages_rejected_by_peer, garbage.size() + 1);
+    EXPECT_EQ(carol->transport->stats().messages_accepted, 0u);
+    EXPECT_TRUE(alice.healthy());
+    EXPECT_EQ(alice.get("/api/v1/node").status, 200);
   }
 
   // Mallory: a node of another network (another root) trying to reach Alice.
