@@ -29,7 +29,7 @@ struct NetworkBenchOptions {
   uint32_t outstanding = 3000;
   uint32_t command_bytes = 128;
   uint32_t tx_outstanding = 1500;  // payments in flight in (b) and (c)
-  double tx_rate_max = 4000;       // payments prepared: this rate over warm-up and measurement
+  double tx_rate_max = 6000;       // payments prepared: this rate over warm-up and measurement
   bool raw = true;
   bool one_shard = true;
   bool two_shards = true;
