@@ -90,13 +90,24 @@ int RpcServer::authorise(const std::string& authorization, std::string_view perm
             sodium_memcmp(it->second.bytes.data(), digest.bytes.data(), digest.bytes.size()) == 0;
   }
   if (!known) {
-    if (crypto_pwhash_str_verify(user->password_hash.c_str(), password.data(), password.size()) !=
-        0) {
-      std::cerr << "rpc: refused a wrong password for user '" << name << "'\n";
-      return 401;
+    // One verification at a time (each takes tens of MB and milliseconds): concurrent first
+    // requests of a user wait, and then find the password remembered.
+    std::lock_guard verifying(verify_mutex_);
+    {
+      std::lock_guard lock(mutex_);
+      auto it = verified_.find(name);
+      known = it != verified_.end() && sodium_memcmp(it->second.bytes.data(), digest.bytes.data(),
+                                                     digest.bytes.size()) == 0;
     }
-    std::lock_guard lock(mutex_);
-    verified_[name] = digest;
+    if (!known) {
+      if (crypto_pwhash_str_verify(user->password_hash.c_str(), password.data(),
+                                   password.size()) != 0) {
+        std::cerr << "rpc: refused a wrong password for user '" << name << "'\n";
+        return 401;
+      }
+      std::lock_guard lock(mutex_);
+      verified_[name] = digest;
+    }
   }
   for (const std::string& p : user->permissions)
     if (p == kPermissionAll || p == permission) return 200;

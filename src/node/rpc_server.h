@@ -85,6 +85,7 @@ class RpcServer {
  private:
   std::vector<notary::RpcUser> users_;
   RpcBackend& backend_;
+  std::mutex verify_mutex_;  // serialises password hash verifications
   std::mutex mutex_;
   std::map<std::string, crypto::Hash256> verified_;  // GUARDED_BY(mutex_): user -> sha256(password)
   std::unique_ptr<Impl> impl_;
