@@ -293,12 +293,9 @@ void NodeProcess::log_refusals() {
 Status NodeProcess::run(const std::atomic<bool>& stop) {
   if (directory_->ready()) node_config_.parties = directory_->parties();
   auto started = Node::start(node_config_, *loop_transport_, clock_, notary_clock_);
-  if (!started.ok()) {
-    std::lock_guard lock(mutex_);
-    loop_ended_ = true;
-    wake_.notify_all();
-    return started.error();
-  }
+  // On failure the transport's handler stays blocked on a loop that never runs, so nothing a peer
+  // sent is answered (the peer retries): the caller must end the process (the CLI does, at once).
+  if (!started.ok()) return started.error();
   node_ = std::move(started).value();
   ready_ = true;
   std::cout << "node " << node_->name() << " started (identity " << key_hex(identity_key_).substr(0, 16)

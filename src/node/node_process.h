@@ -68,7 +68,9 @@ class NodeProcess final : public RpcBackend {
   Status start();
   uint16_t listen_port() const;
   int rpc_port() const { return rpc_port_; }
-  // Starts the Node (migrations, flow resumption) and runs the loop until `stop` is true.
+  // Starts the Node (migrations, flow resumption) and runs the loop until `stop` is true. An
+  // error means the Node did not start: messages that arrived wait on a loop that will never run,
+  // so the caller must end the process without destroying this object (std::_Exit).
   Status run(const std::atomic<bool>& stop);
 
   // RpcBackend (any thread).
