@@ -161,6 +161,10 @@ Result<std::unique_ptr<ReplicaProcess>> ReplicaProcess::open(const ProcessConfig
   ac.credit_window = 1024;
   ac.tick = std::chrono::milliseconds(5);
   if (options.ephemeral_messages) ac.ephemeral_topics = ephemeral_topics();
+  // What waits for a peer that is down: at ~100 views/s a minute of blocks, enough for a restart;
+  // past it sends to that peer fail (counted) and it catches up by fetching blocks.
+  ac.ephemeral_queue_max = 20'000;
+  ac.ephemeral_queue_bytes_max = size_t{64} << 20;
   FOLIO_ASSIGN_OR_RETURN(p->transport_,
                          net::AmqpTransport::create(ac, p->directory_, *p->transport_db_, key));
   ReplicaProcess* self = p.get();
