@@ -298,8 +298,12 @@ Status NodeProcess::run(const std::atomic<bool>& stop) {
   if (!started.ok()) return started.error();
   node_ = std::move(started).value();
   ready_ = true;
-  std::cout << "node " << node_->name() << " started (identity " << key_hex(identity_key_).substr(0, 16)
-            << "..., " << node_->engine().flows().size() << " flows resumed)" << std::endl;
+  size_t running = 0;
+  for (const flow::FlowInfo& info : node_->engine().flows())
+    if (info.status == flow::FlowStatus::kRunning) ++running;
+  std::cout << "node " << node_->name() << " started (identity "
+            << key_hex(identity_key_).substr(0, 16) << "..., " << running << " flows resumed)"
+            << std::endl;
 
   auto iterate = [this](std::chrono::milliseconds wait) {
     run_tasks();
