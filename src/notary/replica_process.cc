@@ -448,6 +448,7 @@ void ReplicaProcess::write_status(int64_t now_ms) {
                       {"takeovers_aborted", counters_.takeovers_aborted},
                       {"takeovers_running", takeovers_.size()},
                       {"send_failures", counters_.send_failures},
+                      {"raw_waiters", raw_waiters_.size()},
                       {"uptime_ms", now_ms - start_ms_}};
   // A status file that cannot be written does not stop the replica.
   write_status_file(config_.status_file, j.dump() + "\n");
