@@ -1,5 +1,7 @@
 #include "notary/single_notary.h"
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <map>
 #include <set>
@@ -37,6 +39,57 @@ const std::vector<storage::Migration>& migrations() {
 storage::Value blob(const crypto::Hash256& h) {
   return storage::Value(Bytes(h.bytes.begin(), h.bytes.end()));
 }
+
+}  // namespace
+
+// The batch's Merkle tree (crypto/merkle.h's shape: RFC 9162 §2.1) with every subtree root
+// computed once, so that all of a batch's inclusion proofs cost O(n log n) rather than the O(n²)
+// of crypto::merkle_prove per leaf (which rebuilds the sibling subtrees each time).
+BatchTree::BatchTree(std::span<const crypto::Hash256> leaves)
+    : leaves_(leaves.begin(), leaves.end()) {
+  root_ = build(0, leaves_.size());
+}
+
+crypto::Hash256 BatchTree::build(size_t offset, size_t size) {
+  if (size == 0) return crypto::Hash256{};
+  if (size == 1) return leaves_[offset];
+  const size_t k = std::bit_floor(size - 1);
+  crypto::Hash256 node = crypto::merkle_node(build(offset, k), build(offset + k, size - k));
+  roots_.emplace(std::make_pair(offset, size), node);
+  return node;
+}
+
+const crypto::Hash256& BatchTree::subtree(size_t offset, size_t size) const {
+  if (size == 1) return leaves_[offset];
+  return roots_.at({offset, size});
+}
+
+crypto::MerkleProof BatchTree::prove(uint32_t index) const {
+  FOLIO_ASSERT(index < leaves_.size());
+  crypto::MerkleProof proof;
+  proof.index = index;
+  proof.leaf_count = static_cast<uint32_t>(leaves_.size());
+  // Down from the root, noting each sibling; the proof lists them from the leaf upward.
+  size_t offset = 0;
+  size_t size = leaves_.size();
+  size_t at = index;
+  while (size > 1) {
+    const size_t k = std::bit_floor(size - 1);
+    if (at < k) {
+      proof.siblings.push_back(subtree(offset + k, size - k));
+      size = k;
+    } else {
+      proof.siblings.push_back(subtree(offset, k));
+      offset += k;
+      at -= k;
+      size -= k;
+    }
+  }
+  std::reverse(proof.siblings.begin(), proof.siblings.end());
+  return proof;
+}
+
+namespace {
 
 Result<TxId> tx_id_from(const storage::Row& row, size_t column) {
   if (row.is_null(column) || !std::holds_alternative<Bytes>(row.values[column]) ||
@@ -307,9 +360,13 @@ Result<std::vector<NotarisationResponse>> SingleNotary::process_batch(
   // only once, but is reset at its start so that a retried function never sees stale values.
   std::vector<std::optional<Refusal>> outcomes;
   std::vector<TxId> notarised;  // the batch's leaves, in request order
+  std::vector<crypto::Hash256> leaves;
+  std::optional<BatchTree> tree;
   Status status = db_.transact([&](storage::Session& session) -> Status {
     outcomes.assign(checked.size(), std::nullopt);
     notarised.clear();
+    leaves.clear();
+    tree.reset();
     FOLIO_ASSIGN_OR_RETURN(storage::Rows last,
                            session.query("SELECT COALESCE(MAX(batch), 0) FROM notary_batches"));
     const int64_t batch = (last.empty() || last[0].is_null(0) ? 0 : last[0].integer(0)) + 1;
@@ -389,12 +446,11 @@ Result<std::vector<NotarisationResponse>> SingleNotary::process_batch(
       notarised_in_batch.insert(c.tx_id);
     }
     if (!notarised.empty()) {
-      std::vector<crypto::Hash256> leaves;
-      leaves.reserve(notarised.size());
       for (const TxId& id : notarised) leaves.push_back(batch_leaf(id));
+      tree.emplace(leaves);
       storage::Value params[] = {storage::Value(batch),
                                  storage::Value(static_cast<int64_t>(leaves.size())),
-                                 blob(crypto::merkle_root(leaves)), storage::Value(now.value())};
+                                 blob(tree->root()), storage::Value(now.value())};
       FOLIO_TRY(session.exec(
           "INSERT INTO notary_batches (batch, leaf_count, root, notary_time) VALUES (?, ?, ?, ?)",
           params));
@@ -404,14 +460,12 @@ Result<std::vector<NotarisationResponse>> SingleNotary::process_batch(
   if (!status.ok()) return status.error();
 
   // Committed: sign the batch root once and hand out the branches.
-  std::vector<crypto::Hash256> leaves;
-  leaves.reserve(notarised.size());
-  for (const TxId& id : notarised) leaves.push_back(batch_leaf(id));
+  FOLIO_ASSERT(leaves.size() == notarised.size());
   BatchCertificate common;
   if (!leaves.empty()) {
     common.notary_key = key_.public_key();
     common.leaf_count = static_cast<uint32_t>(leaves.size());
-    common.root = crypto::merkle_root(leaves);
+    common.root = tree->root();
     common.signature = key_.sign(batch_signature_payload(common.leaf_count, common.root));
   }
   std::vector<NotarisationResponse> responses;
@@ -426,7 +480,7 @@ Result<std::vector<NotarisationResponse>> SingleNotary::process_batch(
       FOLIO_ASSERT(leaf < leaves.size());
       FOLIO_ASSERT(notarised[leaf] == checked[i].tx_id);
       BatchCertificate certificate = common;
-      certificate.branch = crypto::merkle_prove(leaves, leaf);
+      certificate.branch = tree->prove(leaf);
       ++leaf;
       response.outcome = NotarisationCertificate(std::move(certificate));
     }

@@ -31,18 +31,39 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <utility>
 #include <vector>
 
+#include "crypto/merkle.h"
 #include "ledger/contract.h"
 #include "notary/clock.h"
 #include "notary/notary.h"
 #include "storage/database.h"
 
 namespace folio::notary {
+
+// A batch's Merkle tree over its leaves, with every subtree root kept: the root and all the
+// inclusion proofs of a batch of n in O(n log n) (crypto::merkle_prove costs O(n) per proof). Its
+// proofs are exactly crypto::merkle_prove's.
+class BatchTree {
+ public:
+  explicit BatchTree(std::span<const crypto::Hash256> leaves);
+  const crypto::Hash256& root() const { return root_; }
+  // REQUIRES: index < the number of leaves
+  crypto::MerkleProof prove(uint32_t index) const;
+
+ private:
+  crypto::Hash256 build(size_t offset, size_t size);
+  const crypto::Hash256& subtree(size_t offset, size_t size) const;
+
+  std::vector<crypto::Hash256> leaves_;
+  std::map<std::pair<size_t, size_t>, crypto::Hash256> roots_;  // (offset, size), size >= 2
+  crypto::Hash256 root_;
+};
 
 struct SingleNotaryConfig {
   ledger::Party identity;  // REQUIRES: identity.owning_key == the signing key's public key

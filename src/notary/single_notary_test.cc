@@ -529,5 +529,20 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, SingleNotaryLogicTest,
                          ::testing::Values(::folio::storage::Backend::kSqlite),
                          ::folio::storage::testing::backend_name);
 
+TEST(BatchTree, RootAndEveryProofAreCryptosOwn) {
+  for (uint32_t n : {1u, 2u, 3u, 5u, 8u, 13u, 64u, 100u, 257u}) {
+    std::vector<crypto::Hash256> leaves;
+    for (uint32_t i = 0; i < n; ++i)
+      leaves.push_back(crypto::sha256(as_bytes("leaf " + std::to_string(i))));
+    BatchTree tree(leaves);
+    EXPECT_EQ(tree.root(), crypto::merkle_root(leaves)) << n;
+    for (uint32_t i = 0; i < n; ++i) {
+      crypto::MerkleProof proof = tree.prove(i);
+      EXPECT_EQ(proof, crypto::merkle_prove(leaves, i)) << n << " " << i;
+      EXPECT_TRUE(crypto::merkle_verify(tree.root(), leaves[i], proof)) << n << " " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace folio::notary
