@@ -25,6 +25,8 @@ void add_node_commands(CLI::App& app, Groups& groups) {
                     "Payments started together in each wave (one notary batch per wave)");
   bench->add_option("--threads", flags->options.threads,
                     "Nodes served in parallel during the payments, one thread each (default 2)");
+  bench->add_flag("--sync-full", flags->options.sync_full,
+                  "Payments with SQLite synchronous = FULL (an fsync per commit; NORMAL otherwise)");
   bench->add_option("--backchain", flags->options.backchain_depth,
                     "Back-chain depth (0: skip that part)");
   bench->add_option("--suspended", flags->options.suspended_flows,

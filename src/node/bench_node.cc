@@ -117,6 +117,7 @@ Status bench_suspended(const NodeBenchOptions& options, NodeBenchResult& out) {
 Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
   MockNetworkOptions network_options = base_options(options);
   network_options.delivery_threads = std::max<size_t>(1, options.threads);
+  network_options.sqlite_synchronous_full = options.sync_full;
   MockNetwork net(network_options);
   net.add_node(kAlice);
   net.add_node(kBob);
@@ -189,6 +190,7 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
     return make_error(ErrorCode::kInternal, "Bob holds " + std::to_string(bob));
   out.payments = options.payments;
   out.payments_threads = network_options.delivery_threads;
+  out.payments_sync_full = options.sync_full;
   for (const std::string& n : {kAlice, kBob, kNotary})
     out.payments_group_commits += net.node(n).engine().stats().group_commits;
   out.payments_per_s = static_cast<double>(options.payments) / elapsed;
@@ -288,13 +290,15 @@ std::string NodeBenchResult::to_json() const {
   char buffer[1024];
   std::snprintf(buffer, sizeof buffer,
                 "{\n  \"payments_per_s\": %.1f,\n  \"payments\": %zu,\n  \"payments_cpu_s\": %.2f,\n"
-                "  \"payments_threads\": %zu,\n  \"payments_group_commits\": %llu,\n"
+                "  \"payments_threads\": %zu,\n  \"payments_sqlite_synchronous\": \"%s\",\n"
+                "  \"payments_group_commits\": %llu,\n"
                 "  \"notary_batches\": %llu,\n"
                 "  \"backchain_10k_s\": %.3f,\n  \"backchain_depth\": %zu,\n"
                 "  \"suspended_flows\": %llu,\n  \"suspended_flows_start_s\": %.2f,\n"
                 "  \"suspended_flows_rss_mb\": %.1f,\n  \"resume_s\": %.3f,\n"
                 "  \"resumed_flows\": %llu,\n  \"ed25519_verify_per_s\": %.0f\n}\n",
                 payments_per_s, payments, payments_cpu_s, payments_threads,
+                payments_sync_full ? "full" : "normal",
                 static_cast<unsigned long long>(payments_group_commits),
                 static_cast<unsigned long long>(notary_batches),
                 backchain_s, backchain_depth, static_cast<unsigned long long>(suspended_flows),

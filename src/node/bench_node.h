@@ -32,6 +32,8 @@ struct NodeBenchOptions {
   size_t suspended_flows = 1'000'000;
   // Nodes served in parallel during the payments (MockNetworkOptions::delivery_threads).
   size_t threads = 2;
+  // SQLite `synchronous = FULL` on every node (an fsync per commit) instead of NORMAL.
+  bool sync_full = false;
   std::filesystem::path temporary_parent;  // empty: the system's temporary directory
   std::function<void(const std::string&)> progress;  // a line per phase
 };
@@ -41,6 +43,7 @@ struct NodeBenchResult {
   double payments_per_s = 0;
   double payments_cpu_s = 0;  // process CPU time of the payment phase (the machine is shared)
   size_t payments_threads = 1;
+  bool payments_sync_full = false;  // SQLite synchronous = FULL during the payments
   uint64_t payments_group_commits = 0;  // transactions that committed flow steps, all nodes
   uint64_t notary_batches = 0;
   size_t backchain_depth = 0;

@@ -49,6 +49,7 @@ void MockNetwork::add_node(const std::string& name) {
   m.config.notary_batch_max = options_.notary_batch_max;
   m.config.register_flows = options_.register_flows;
   m.config.engine = options_.engine;
+  m.config.sqlite_synchronous_full = options_.sqlite_synchronous_full;
   m.party = ledger::Party{name, crypto::PrivateKey::ed25519(*m.config.identity_seed).public_key()};
 }
 

@@ -46,6 +46,8 @@ struct MockNetworkOptions {
   // per-node hooks (engine log, progress and completion observers, vault tracking callbacks)
   // run on those threads and must be thread-safe.
   size_t delivery_threads = 1;
+  // Every node's NodeConfig::sqlite_synchronous_full.
+  bool sqlite_synchronous_full = false;
 };
 
 class MockNetwork {

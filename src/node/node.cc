@@ -57,8 +57,9 @@ Status Node::open(flow::Clock& clock, const notary::Clock& notary_clock) {
   if (config_.postgres_conninfo) {
     FOLIO_ASSIGN_OR_RETURN(db_, storage::open_postgres({.conninfo = *config_.postgres_conninfo}));
   } else {
-    FOLIO_ASSIGN_OR_RETURN(db_,
-                           storage::open_sqlite({.path = (config_.directory / "node.db").string()}));
+    FOLIO_ASSIGN_OR_RETURN(db_, storage::open_sqlite(
+                                    {.path = (config_.directory / "node.db").string(),
+                                     .synchronous_full = config_.sqlite_synchronous_full}));
   }
   FOLIO_ASSIGN_OR_RETURN(keys_, KeyStore::open(config_.directory / "keys", *db_));
   FOLIO_ASSIGN_OR_RETURN(identities_, IdentityService::open(*db_));
@@ -99,7 +100,8 @@ Status Node::open(flow::Clock& clock, const notary::Clock& notary_clock) {
                              storage::open_postgres({.conninfo = *config_.postgres_conninfo}));
     } else {
       FOLIO_ASSIGN_OR_RETURN(notary_db_, storage::open_sqlite(
-                                             {.path = (config_.directory / "notary.db").string()}));
+                                             {.path = (config_.directory / "notary.db").string(),
+                                              .synchronous_full = config_.sqlite_synchronous_full}));
     }
     notary::SingleNotaryConfig notary_config;
     notary_config.identity = me;

@@ -33,6 +33,9 @@ struct NodeConfig {
   std::string name;                 // X.500
   std::filesystem::path directory;  // key files, and the SQLite databases
   std::optional<std::string> postgres_conninfo;  // else SQLite files in `directory`
+  // SQLite: sync every commit (`synchronous = FULL`), durable against power loss too; otherwise
+  // NORMAL, durable against a crash of the process (docs/node.md, "Durability of SQLite").
+  bool sqlite_synchronous_full = false;
   // The seed of the node's identity key (its well-known party; a notary's signing key too). An
   // all-zero seed is refused (a key anyone can compute). Unset: the node generates a random key at
   // its first start, keeps it in its key store and finds it again by its name at every restart.
