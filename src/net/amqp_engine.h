@@ -296,6 +296,7 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> running_{false};
+  std::atomic<bool> thread_done_{false};  // run_loop has returned
   std::atomic<uint16_t> listen_port_{0};
   std::atomic<bool> listen_resolved_{false};
   std::promise<Status> listen_promise_;
