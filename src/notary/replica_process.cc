@@ -208,8 +208,13 @@ void ReplicaProcess::send(const std::string& to, std::string_view topic, Bytes p
 }
 
 void ReplicaProcess::remember_manager(const sbac::SessionKey& key, const std::string& manager) {
+  auto [named, added] =
+      manager_index_.try_emplace(manager, static_cast<uint32_t>(manager_names_.size()));
+  if (added) manager_names_.push_back(manager);
+  uint32_t index = named->second;
   auto [it, fresh] = managers_.try_emplace(key);
-  it->second.insert(manager);
+  if (std::find(it->second.begin(), it->second.end(), index) == it->second.end())
+    it->second.push_back(index);
   if (!fresh) return;
   manager_order_.push_back(key);
   while (manager_order_.size() > options_.routes_max) {
@@ -326,7 +331,7 @@ Status ReplicaProcess::flush() {
   auto route = [&](const sbac::SessionKey& key, const sbac::ReplicaMessage& m) {
     auto it = managers_.find(key);
     if (it == managers_.end()) return;
-    for (const std::string& manager : it->second) out_statements_[manager].push_back(m);
+    for (uint32_t manager : it->second) out_statements_[manager_names_[manager]].push_back(m);
   };
   for (const auto& p : ready.prepared)
     route(sbac::SessionKey{p.statement.tx_id, p.statement.session}, p);

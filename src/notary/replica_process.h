@@ -123,8 +123,18 @@ class ReplicaProcess {
   std::condition_variable wake_;
   std::deque<net::Envelope> inbox_;  // GUARDED_BY(mutex_)
 
-  std::map<sbac::SessionKey, std::set<std::string>> managers_;
+  // Session -> the managers (indexes into manager_names_) that submitted or queried it. Hashed:
+  // one lookup per submitted command and per statement.
+  struct SessionKeyHash {
+    size_t operator()(const sbac::SessionKey& k) const noexcept {
+      return std::hash<ledger::TxId>()(k.tx_id) ^
+             (static_cast<size_t>(k.session.value()) * 0x9e3779b97f4a7c15ull);
+    }
+  };
+  std::unordered_map<sbac::SessionKey, std::vector<uint32_t>, SessionKeyHash> managers_;
   std::deque<sbac::SessionKey> manager_order_;
+  std::vector<std::string> manager_names_;  // authenticated peers only: bounded by the config
+  std::map<std::string, uint32_t> manager_index_;
   // Raw commands to report when committed: command id -> index into raw_clients_.
   std::unordered_map<consensus::CommandId, uint32_t> raw_waiters_;
   std::vector<std::string> raw_clients_;
