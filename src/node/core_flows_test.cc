@@ -4,8 +4,11 @@
 // counterparty refusing), notary change with participants on two nodes (signed by both, notarised
 // by the old notary, seen by both; a participant refusing leaves the state with the old notary),
 // Finality resending to a recipient that refused (it was draining; it lacked a dependency that the
-// sender later got), and crash/restart of every node at every step commit of a multi-party
-// signature collection and of a notary change.
+// sender later got; past the attempt count after which it used to give up; a refusing recipient
+// leaves no flow in its hospital), a trade with a hostile buyer (the seller refuses to co-sign an
+// extra command and the buyer learns why), notary changes proposed by a non-participant or of a
+// state the participant's own flow holds, and crash/restart of every node at every step commit of
+// a multi-party signature collection and of a notary change.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -15,10 +18,12 @@
 #include "contracts/cash.h"
 #include "ledger/verify.h"
 #include "node/flows/agreement.h"
+#include "node/flows/asset.h"
 #include "node/flows/cash_flows.h"
 #include "node/flows/collect_signatures.h"
 #include "node/flows/finality.h"
 #include "node/flows/notary_change.h"
+#include "node/flows/trade.h"
 #include "node/mock_network.h"
 #include "storage/testing/both_backends.h"
 
@@ -127,6 +132,75 @@ struct Greedy {
   }
 };
 
+// ---- A hostile buyer --------------------------------------------------------------------------
+
+// Runs the real SellAsset, but under a name of its own, so that its session goes to HostileBuyer.
+struct SellToHostile {
+  static constexpr std::string_view kName = "test.SellToHostile";
+  ledger::StateRef asset;
+  std::string buyer;
+  uint64_t price = 0;
+  std::string currency;
+  std::string issuer;
+  FOLIO_FIELDS(asset, buyer, price, currency, issuer)
+  flows::FlowServices* services = nullptr;
+  flow::Flow<ledger::TxId> call(flow::FlowContext& ctx) {
+    flows::SellAsset sell;
+    sell.asset = asset;
+    sell.buyer = buyer;
+    sell.price = price;
+    sell.currency = currency;
+    sell.issuer = issuer;
+    sell.services = services;
+    co_return co_await sell.call(ctx);
+  }
+};
+
+// Proposes what an honest buyer would, plus an agreement that binds the seller, and asks the seller
+// to sign. Its result: "signed", or the collection's error (its coins released first).
+struct HostileBuyer {
+  static constexpr std::string_view kName = "test.HostileBuyer";
+  flows::FlowServices* services = nullptr;
+  flow::Flow<std::string> call(flow::FlowContext& ctx, flow::Session session) {
+    FOLIO_CO_ASSIGN_OR_RETURN(flows::TradeOffer offer,
+                              co_await session.receive<flows::TradeOffer>());
+    FOLIO_CO_ASSIGN_OR_RETURN(flows::Resolved origin,
+                              co_await flows::receive_transaction(ctx, session, services));
+    FOLIO_CO_TRY(flows::record_transaction(ctx, services, origin.top));
+    FOLIO_CO_ASSIGN_OR_RETURN(
+        flows::CoinSelection coins,
+        flows::select_coins(ctx, services, offer.currency, offer.price, offer.issuer));
+    FOLIO_CO_ASSIGN_OR_RETURN(flows::AssetState asset, flows::decode_asset(offer.asset.state));
+    FOLIO_CO_ASSIGN_OR_RETURN(ledger::Party seller,
+                              services->identities->party_by_name(session.party()));
+    const ledger::Party& notary = offer.asset.state.notary;
+    ledger::WireTransaction tx;
+    tx.inputs.push_back(offer.asset.ref);
+    flows::AssetState bought = asset;
+    bought.owner = services->me.owning_key;
+    tx.outputs.push_back(flows::asset_output(bought, notary));
+    FOLIO_CO_TRY(
+        flows::add_cash_spend(tx, coins, offer.price, asset.owner, services->me.owning_key));
+    tx.commands.push_back(flows::asset_move({asset.owner}));
+    tx.commands.push_back(contracts::cash_move({services->me.owning_key}));
+    flows::AgreementState binding;
+    binding.terms = "the seller owes the buyer 1,000,000 USD";
+    binding.parties = {services->me, seller};
+    tx.outputs.push_back(flows::agreement_output(binding, notary));
+    tx.commands.push_back(flows::agreement_command("Create", binding));
+    tx.notary = notary;
+    tx.salt = flows::fresh_salt(ctx);
+    FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction stx, flows::sign_new(*services, tx));
+    std::vector<flow::Session> sessions{session};
+    auto all = co_await flows::collect_signatures(ctx, services, stx, sessions);
+    if (!all.ok()) {
+      FOLIO_CO_TRY(co_await flows::release_locks(ctx, services));
+      co_return all.error().message();
+    }
+    co_return std::string("signed");
+  }
+};
+
 // ---- Fixture ----------------------------------------------------------------------------------
 
 // Signing policies live in FlowServices (node memory): the register_flows hook sets them at every
@@ -154,6 +228,8 @@ MockNetworkOptions options_for(storage::Backend backend) {
     if (change != g_notary_change_policies.end()) s->accept_notary_change = change->second;
     FOLIO_TRY(flows::add_flow<Collect>(r, s));
     FOLIO_TRY(flows::add_flow<Greedy>(r, s));
+    FOLIO_TRY(flows::add_flow<SellToHostile>(r, s));
+    FOLIO_TRY(flows::add_responder<HostileBuyer>(r, SellToHostile::kName, s));
     return flows::add_responder<HostileSigner>(r, Collect::kName, s);
   };
   return o;
@@ -182,6 +258,33 @@ int64_t scalar(storage::Database& db, const std::string& sql) {
   auto rows = db.query(sql);
   EXPECT_TRUE(rows.ok()) << sql;
   return rows.ok() ? rows->at(0).integer(0) : -1;
+}
+
+// How many of the node's unconsumed states some flow holds soft-locked.
+int64_t locked_states(MockNetwork& net, const std::string& node) {
+  vault::Query all;
+  all.criteria = vault::QueryCriteria::unconsumed();
+  vault::Query free;
+  free.criteria = vault::QueryCriteria::unconsumed() && vault::QueryCriteria::unlocked();
+  auto a = net.node(node).query(all);
+  auto f = net.node(node).query(free);
+  EXPECT_TRUE(a.ok() && f.ok());
+  return a.ok() && f.ok() ? static_cast<int64_t>(a->states.size() - f->states.size()) : -1;
+}
+
+// The result of the node's one flow named `name` (a responder), if it has finished.
+template <class R>
+std::optional<Result<R>> flow_result(MockNetwork& net, const std::string& node,
+                                     std::string_view name) {
+  std::optional<Result<R>> found;
+  int seen = 0;
+  for (const flow::FlowInfo& info : net.node(node).engine().flows()) {
+    if (info.name != name) continue;
+    ++seen;
+    found = net.node(node).result<R>(info.id);
+  }
+  EXPECT_EQ(seen, 1) << node << " runs " << seen << " flows named " << name;
+  return found;
 }
 
 class CoreFlows : public ::testing::Test {
@@ -569,10 +672,145 @@ TEST_F(CoreFlows, FinalityResendsOnceTheSenderHasTheMissingDependency) {
   ASSERT_TRUE(r->ok()) << r->error().message();
   EXPECT_EQ(*net->node(kBob).cash_balance("USD"), 50u);
   EXPECT_EQ(*net->node(kBob).transactions().count(), 2);
-  // Bob's first responder, which refused, is kept in his hospital with its reason.
-  auto sick = net->node(kBob).engine().hospitalised();
-  ASSERT_EQ(sick.size(), 1u);
+  // Bob's first responder, which refused, completed with the refusal as its outcome: a refusal
+  // is an answer, so nothing waits in his hospital (any peer could otherwise fill it).
+  EXPECT_TRUE(net->node(kBob).engine().hospitalised().empty());
   EXPECT_TRUE(net->node(kAlice).engine().hospitalised().empty());
+  int refusals = 0, recordings = 0;
+  for (const flow::FlowInfo& info : net->node(kBob).engine().flows()) {
+    auto outcome = net->node(kBob).result<flows::FinalityOutcome>(info.id);
+    ASSERT_TRUE(outcome.has_value() && outcome->ok()) << info.name;
+    if ((*outcome)->recorded) {
+      ++recordings;
+    } else {
+      ++refusals;
+      EXPECT_FALSE((*outcome)->refusal.empty());
+    }
+  }
+  EXPECT_GE(refusals, 1);
+  EXPECT_EQ(recordings, 1);
+}
+
+// Regression: after 64 refused attempts Finality went to the hospital, and a retry there replayed
+// the journalled refusal and failed again without resending. It now resends at the capped interval
+// for as long as it takes (or until the operator kills it).
+TEST_F(CoreFlows, FinalityKeepsResendingPastItsFormerAttemptLimit) {
+  auto net = start();
+  flows::CashIssue cash;
+  cash.amount = 100;
+  cash.currency = "USD";
+  cash.notary = kNotary;
+  ASSERT_TRUE(run<ledger::TxId>(*net, kAlice, cash).ok());
+  net->node(kBob).drain();
+  flows::CashPayment pay;
+  pay.amount = 40;
+  pay.currency = "USD";
+  pay.recipient = kBob;
+  auto h = net->node(kAlice).start_flow(pay);
+  ASSERT_TRUE(h.ok());
+  net->run();
+  // 100 rounds of the 10-minute cap: far more than 64 attempts, all refused (Bob drains).
+  for (int i = 0; i < 100; ++i) {
+    net->clock().advance(flows::kFinalityResendMaxMs);
+    net->run();
+  }
+  EXPECT_FALSE(net->node(kAlice).result<ledger::TxId>(h->id).has_value());
+  EXPECT_TRUE(net->node(kAlice).engine().hospitalised().empty());
+  ASSERT_TRUE(net->restart(kBob).ok());
+  for (int i = 0; i < 3 && !net->node(kAlice).result<ledger::TxId>(h->id).has_value(); ++i) {
+    net->clock().advance(flows::kFinalityResendMaxMs);
+    net->run();
+  }
+  auto r = net->node(kAlice).result<ledger::TxId>(h->id);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->error().message();
+  EXPECT_EQ(*net->node(kBob).cash_balance("USD"), 40u);
+}
+
+// ---- Trade against a hostile buyer ------------------------------------------------------------
+
+// Regression: the seller signed whatever the buyer proposed as long as it paid (a buyer could add
+// an agreement binding the seller), and, when it did refuse, the refusal was sent in the step that
+// failed and so never left: the buyer waited for ever with its coins locked, and the seller kept
+// its asset locked.
+TEST_F(CoreFlows, SellerRefusesToCoSignAnExtraCommandAndTheBuyerLearnsWhy) {
+  auto net = start();
+  flows::CashIssue cash;
+  cash.amount = 1000;
+  cash.currency = "USD";
+  cash.notary = kNotary;
+  ASSERT_TRUE(run<ledger::TxId>(*net, kBob, cash).ok());
+  flows::AssetIssue make;
+  make.asset_id = "statue";
+  make.notary = kNotary;
+  auto asset = run<ledger::StateRef>(*net, kAlice, make);
+  ASSERT_TRUE(asset.ok()) << asset.error().message();
+  SellToHostile sell{*asset, kBob, 600, "USD", kBob};
+  auto sold = run<ledger::TxId>(*net, kAlice, sell);
+  ASSERT_FALSE(sold.ok());
+  EXPECT_NE(sold.error().message().find("signs only the asset's Move"), std::string::npos)
+      << sold.error().message();
+  // The buyer's flow ended with the seller's reason, its coins free again.
+  auto bought = flow_result<std::string>(*net, kBob, HostileBuyer::kName);
+  ASSERT_TRUE(bought.has_value()) << "the buyer is still waiting";
+  ASSERT_TRUE(bought->ok()) << bought->error().message();
+  EXPECT_NE((*bought)->find("signs only the asset's Move"), std::string::npos) << **bought;
+  EXPECT_EQ(locked_states(*net, kBob), 0);
+  // The seller's asset is free again too, and nothing moved.
+  EXPECT_EQ(locked_states(*net, kAlice), 0);
+  EXPECT_EQ(*net->node(kBob).cash_balance("USD"), 1000u);
+  for (const std::string& n : {kAlice, kBob}) EXPECT_TRUE(agreements(*net, n).empty()) << n;
+}
+
+// ---- Notary change: who may propose, and what ----------------------------------------------------
+
+// Regression: the responder signed for any peer that had signed the proposal with some key of its
+// own, participant of the state or not.
+TEST_F(CoreFlows, NotaryChangeProposedByANonParticipantIsRefused) {
+  auto net = start();
+  auto made = create(*net, {kBob});
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  auto stored = net->node(kAlice).transactions().get(made->tx_id);
+  ASSERT_TRUE(stored.ok());
+  ledger::SignedTransaction stx;
+  stx.tx.inputs.push_back(*made);
+  ledger::TransactionState moved = stored->transaction.tx.outputs[0];
+  moved.notary = net->party(kNotary2);
+  stx.tx.outputs.push_back(moved);
+  stx.tx.commands.push_back(ledger::Command{
+      std::string(ledger::kNotaryChangeContract), std::string(ledger::kNotaryChangeCommand),
+      codec::encode_to_bytes(net->party(kNotary2)),
+      flows::agreement_command("Create", *flows::decode_agreement(moved)).signers});
+  stx.tx.notary = net->party(kNotary);
+  Status stranger = flows::check_notary_change(net->node(kBob).services(), kCharlie, stx);
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_NE(stranger.error().message().find("is not a participant"), std::string::npos)
+      << stranger.error().message();
+  EXPECT_TRUE(flows::check_notary_change(net->node(kBob).services(), kAlice, stx).ok());
+}
+
+// Regression: the responder moved a state that one of its own node's flows held locked.
+TEST_F(CoreFlows, NotaryChangeOfAStateTheParticipantsFlowHoldsIsRefused) {
+  auto net = start();
+  auto made = create(*net, {kBob});
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  std::vector<ledger::StateRef> refs{*made};
+  ASSERT_TRUE(net->node(kBob).vault().lock("a flow of Bob's", refs, ledger::Timestamp(0)).ok());
+  flows::NotaryChange change;
+  change.state = *made;
+  change.new_notary = kNotary2;
+  auto refused = run<ledger::StateRef>(*net, kAlice, change);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("in use by one of this node's flows"),
+            std::string::npos)
+      << refused.error().message();
+  for (const std::string& n : {kAlice, kBob}) EXPECT_EQ(notary_of(*net, n), kNotary) << n;
+  EXPECT_EQ(locked_states(*net, kAlice), 0);
+  // Once Bob's flow lets go, the same change goes through.
+  ASSERT_TRUE(net->node(kBob).vault().release("a flow of Bob's").ok());
+  auto moved = run<ledger::StateRef>(*net, kAlice, change);
+  ASSERT_TRUE(moved.ok()) << moved.error().message();
+  for (const std::string& n : {kAlice, kBob}) EXPECT_EQ(notary_of(*net, n), kNotary2) << n;
 }
 
 // ---- Crash and restart at every suspension point ----------------------------------------------

@@ -8,6 +8,7 @@
 #include "contracts/cash.h"
 #include "node/flows/asset.h"
 #include "node/flows/cash_flows.h"
+#include "node/flows/collect_signatures.h"
 #include "node/flows/finality.h"
 #include "node/flows/trade.h"
 #include "node/mock_network.h"
@@ -73,6 +74,33 @@ uint64_t balance(MockNetwork& net, const std::string& node) {
   auto b = net.node(node).cash_balance("USD");
   EXPECT_TRUE(b.ok());
   return b.ok() ? *b : 0;
+}
+
+// How many of the node's unconsumed states some flow holds soft-locked.
+int64_t locked_states(MockNetwork& net, const std::string& node) {
+  vault::Query all;
+  all.criteria = vault::QueryCriteria::unconsumed();
+  vault::Query free;
+  free.criteria = vault::QueryCriteria::unconsumed() && vault::QueryCriteria::unlocked();
+  auto a = net.node(node).query(all);
+  auto f = net.node(node).query(free);
+  EXPECT_TRUE(a.ok() && f.ok());
+  return a.ok() && f.ok() ? static_cast<int64_t>(a->states.size() - f->states.size()) : -1;
+}
+
+// The result of the node's one flow named `name` (a responder), if it has finished.
+template <class R>
+std::optional<Result<R>> flow_result(MockNetwork& net, const std::string& node,
+                                     std::string_view name) {
+  std::optional<Result<R>> found;
+  int seen = 0;
+  for (const flow::FlowInfo& info : net.node(node).engine().flows()) {
+    if (info.name != name) continue;
+    ++seen;
+    found = net.node(node).result<R>(info.id);
+  }
+  EXPECT_EQ(seen, 1) << node << " runs " << seen << " flows named " << name;
+  return found;
 }
 
 class NodeTest : public storage::testing::BothBackends {
@@ -249,9 +277,21 @@ TEST_F(NodeSqliteTest, TradeDeclinedByPolicyMovesNothing) {
   sell.currency = "USD";
   sell.issuer = kBob;
   auto traded = run<ledger::TxId>(net_, kAlice, sell);
-  EXPECT_FALSE(traded.ok());
+  ASSERT_FALSE(traded.ok());
   EXPECT_EQ(balance(net_, kBob), 1000u);
   EXPECT_EQ(balance(net_, kAlice), 0u);
+  // Regression: the buyer declined by failing, which told the seller nothing: the seller waited
+  // for ever with its asset locked. The buyer now says why, and both flows end.
+  EXPECT_NE(traded.error().message().find("declines the offer"), std::string::npos)
+      << traded.error().message();
+  auto bought = flow_result<flows::TradeOutcome>(net_, kBob, flows::BuyAsset::kName);
+  ASSERT_TRUE(bought.has_value());
+  ASSERT_TRUE(bought->ok()) << bought->error().message();
+  EXPECT_FALSE((*bought)->bought);
+  EXPECT_NE((*bought)->refusal.find("declines the offer"), std::string::npos);
+  EXPECT_TRUE(net_.node(kBob).engine().hospitalised().empty());
+  EXPECT_EQ(locked_states(net_, kAlice), 0);
+  EXPECT_EQ(locked_states(net_, kBob), 0);
 }
 
 // Regression: the seller counted any cash to its key in the currency, whoever issued it, so a buyer
@@ -318,6 +358,17 @@ TEST_F(TradeCheckTest, ProposalIssuingTheOfferedIssuersTokenIsRefused) {
   EXPECT_NE(s.error().message().find("Issue"), std::string::npos) << s.error().message();
 }
 
+// Regression: the seller signed with its key for every command, so a buyer could add one that
+// binds the seller (here a cash move of the seller's) to an otherwise fair proposal.
+TEST_F(TradeCheckTest, ProposalWithAnotherCommandTheSellerMustSignIsRefused) {
+  Status s = check(proposal({cash(600, kCharlie)},
+                            {contracts::cash_move({net_.party(kBob).owning_key,
+                                                   net_.party(kAlice).owning_key})}));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message().find("signs only the asset's Move"), std::string::npos)
+      << s.error().message();
+}
+
 TEST_F(TradeCheckTest, ProposalWhosePaymentOverflowsIsRefused) {
   // UINT64_MAX + 601 wraps to 600, the price.
   Status s = check(proposal({cash(std::numeric_limits<uint64_t>::max(), kCharlie),
@@ -342,9 +393,19 @@ TEST_F(NodeSqliteTest, TradeForAnotherIssuersCashIsRefusedAndTheAssetStaysUncons
   sell.currency = "USD";
   sell.issuer = kCharlie;
   auto traded = run<ledger::TxId>(net_, kAlice, sell);
-  EXPECT_FALSE(traded.ok());
+  ASSERT_FALSE(traded.ok());
   EXPECT_EQ(balance(net_, kAlice), 0u);
   EXPECT_EQ(balance(net_, kBob), 1000u);
+  // Both flows ended (the buyer, who has none of Charlie's cash, said so) and hold nothing.
+  EXPECT_NE(traded.error().message().find("cannot pay"), std::string::npos)
+      << traded.error().message();
+  auto bought = flow_result<flows::TradeOutcome>(net_, kBob, flows::BuyAsset::kName);
+  ASSERT_TRUE(bought.has_value()) << "the buyer's flow has not ended";
+  ASSERT_TRUE(bought->ok()) << bought->error().message();
+  EXPECT_FALSE((*bought)->bought);
+  EXPECT_TRUE(net_.node(kBob).engine().hospitalised().empty());
+  EXPECT_EQ(locked_states(net_, kBob), 0);
+  EXPECT_EQ(locked_states(net_, kAlice), 0);
   vault::Query assets;
   assets.criteria = vault::QueryCriteria::unconsumed() &&
                     vault::QueryCriteria::contract_is(std::string(flows::kAssetContract));
@@ -591,10 +652,14 @@ TEST(NodeHostilePeer, GarbageIsRefusedAndTheNodesKeepWorking) {
   ASSERT_TRUE(h.ok());
   auto r = net.run_flow<uint8_t>(kCharlie, *h);
   ASSERT_TRUE(r.ok()) << r.error().message();
-  // The notary refused the undecodable request as malformed; Bob's responder failed and is in
-  // his hospital.
+  // The notary refused the undecodable request as malformed; Bob's responder refused the garbage
+  // and completed with the refusal (nothing in his hospital: any peer could fill it).
   EXPECT_EQ(*r, static_cast<uint8_t>(notary::RefusalReason::kMalformedRequest));
-  EXPECT_EQ(net.node(kBob).engine().hospitalised().size(), 1u);
+  EXPECT_TRUE(net.node(kBob).engine().hospitalised().empty());
+  auto refused = flow_result<flows::FinalityOutcome>(net, kBob, flows::ReceiveFinality::kName);
+  ASSERT_TRUE(refused.has_value() && refused->ok());
+  EXPECT_FALSE((*refused)->recorded);
+  EXPECT_FALSE((*refused)->refusal.empty());
   issue(net, kAlice, 100);
   auto paid = pay(net, kAlice, kBob, 25);
   ASSERT_TRUE(paid.ok()) << paid.error().message();
@@ -667,8 +732,12 @@ TEST(NodeHostilePeer, ResolutionWithoutProgressFails) {
   ASSERT_TRUE(h.ok());
   net.run();
   EXPECT_EQ(g_stalling_answers, 1u);
-  // Bob's responder failed (and is in his hospital) instead of asking on.
-  ASSERT_EQ(net.node(kBob).engine().hospitalised().size(), 1u);
+  // Bob's responder refused (and completed with its refusal) instead of asking on.
+  EXPECT_TRUE(net.node(kBob).engine().hospitalised().empty());
+  auto refused = flow_result<flows::FinalityOutcome>(net, kBob, flows::ReceiveFinality::kName);
+  ASSERT_TRUE(refused.has_value() && refused->ok());
+  EXPECT_FALSE((*refused)->recorded);
+  EXPECT_FALSE((*refused)->refusal.empty());
   EXPECT_EQ(balance(net, kBob), 0u);
 }
 
@@ -691,14 +760,20 @@ struct BogusSignatureSeller {
     FOLIO_CO_TRY(co_await s.send(offer));
     flows::TransactionMessage origin_message{origin.transaction, origin.certificate};
     FOLIO_CO_TRY(co_await flows::send_transaction(ctx, s, services, origin_message));
+    // The buyer's collect_signatures: the proposal (nothing to fetch), then the request.
     FOLIO_CO_TRY(co_await s.receive<flows::TransactionMessage>());
     flows::FetchRequest done;
     FOLIO_CO_TRY(co_await s.send(done));
+    FOLIO_CO_ASSIGN_OR_RETURN(flows::SignatureRequest request,
+                              co_await s.receive<flows::SignatureRequest>());
+    if (request.keys.size() != 1 || !(request.keys[0] == services->me.owning_key))
+      co_return make_error(ErrorCode::kInternal, "not asked for exactly this node's key");
     Bytes junk(32, 0x42);
     FOLIO_CO_ASSIGN_OR_RETURN(crypto::Signature sig,
                               services->keys->sign(services->me.owning_key, junk));
-    ledger::TransactionSignature bogus{services->me.owning_key, sig};
-    FOLIO_CO_TRY(co_await s.send(bogus));
+    flows::SignatureReply reply;
+    reply.signatures.push_back(ledger::TransactionSignature{services->me.owning_key, sig});
+    FOLIO_CO_TRY(co_await s.send(reply));
     co_return true;
   }
 };
@@ -735,7 +810,12 @@ TEST(NodeTrade, BuyerReleasesItsCoinsWhenTheSellerDoesNotSign) {
   auto h = net.node(kAlice).start_flow(RefuseToSign{kBob, *asset});
   ASSERT_TRUE(h.ok());
   net.run();
-  ASSERT_EQ(net.node(kBob).engine().hospitalised().size(), 1u);
+  // Bob's buyer checked the signature (not a message that failed to decode) and failed.
+  auto sick = net.node(kBob).engine().hospitalised();
+  ASSERT_EQ(sick.size(), 1u);
+  EXPECT_NE(sick[0].error.find("is not valid for transaction"), std::string::npos)
+      << sick[0].error;
+  EXPECT_EQ(locked_states(net, kBob), 0);
   // Bob's coin is free again: he can spend all of it.
   auto paid = pay(net, kBob, kCharlie, 1000);
   EXPECT_TRUE(paid.ok()) << paid.error().message();

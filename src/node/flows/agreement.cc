@@ -118,14 +118,24 @@ Status register_agreement(ledger::ContractRegistry& contracts, vault::VaultRegis
 
 flow::Flow<ledger::StateRef> AgreementCreate::call(flow::FlowContext& ctx) {
   ctx.step("Proposing");
-  FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, services->notary_entry(notary));
+  // The network map's answers are journalled: a replay builds the same transaction.
+  std::function<Result<notary::NotaryEntry>(storage::Session&)> find_notary =
+      [this](storage::Session&) { return services->notary_entry(notary); };
+  FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, ctx.record(find_notary));
+  std::function<Result<std::vector<ledger::Party>>(storage::Session&)> find_parties =
+      [this](storage::Session&) -> Result<std::vector<ledger::Party>> {
+    std::vector<ledger::Party> found;
+    for (const std::string& name : parties) {
+      FOLIO_ASSIGN_OR_RETURN(ledger::Party party, services->identities->party_by_name(name));
+      found.push_back(party);
+    }
+    return found;
+  };
+  FOLIO_CO_ASSIGN_OR_RETURN(std::vector<ledger::Party> others, ctx.record(find_parties));
   AgreementState agreement;
   agreement.terms = terms;
   agreement.parties.push_back(services->me);
-  for (const std::string& name : parties) {
-    FOLIO_CO_ASSIGN_OR_RETURN(ledger::Party party, services->identities->party_by_name(name));
-    agreement.parties.push_back(party);
-  }
+  for (const ledger::Party& party : others) agreement.parties.push_back(party);
   ledger::WireTransaction tx;
   tx.outputs.push_back(agreement_output(agreement, entry.identity));
   tx.commands.push_back(agreement_command("Create", agreement));

@@ -89,7 +89,7 @@ Flow<Decision> decide(FlowContext& ctx, Session session, FlowServices* services,
   const ledger::SignedTransaction& stx = resolved.top.stx;
   // One journalled value: a replay sends the same answer without running the check again.
   std::function<Result<SignatureReply>(storage::Session&)> answer =
-      [&](storage::Session&) -> Result<SignatureReply> {
+      [&](storage::Session& db) -> Result<SignatureReply> {
     SignatureReply refused;
     auto refuse = [&](std::string why) {
       refused.refusal = bounded(std::move(why));
@@ -116,7 +116,7 @@ Flow<Decision> decide(FlowContext& ctx, Session session, FlowServices* services,
       if (!services->keys->is_ours(key))
         return refuse("key " + key.describe() + " is not this node's");
     }
-    Status checked = check(stx);
+    Status checked = check(db, stx);
     if (!checked.ok()) return refuse(checked.error().context);
     SignatureReply reply;
     for (const crypto::PublicKey& key : request.keys) {
@@ -213,9 +213,13 @@ Flow<ledger::SignedTransaction> sign_transaction(FlowContext& ctx, Session sessi
                                                  FlowServices* services, TransactionCheck check) {
   FOLIO_CO_ASSIGN_OR_RETURN(Decision decision,
                             co_await decide(ctx, session, services, std::move(check)));
-  if (!decision.reply.refusal.empty())
+  if (!decision.reply.refusal.empty()) {
+    // A step that ends in an error loses its messages: the refusal commits in a step of its own
+    // (the shortest sleep) before the flow fails.
+    FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(1)));
     co_return make_error(ErrorCode::kUnsupported,
                          "refused to sign for " + session.party() + ": " + decision.reply.refusal);
+  }
   co_return decision.stx;
 }
 
@@ -248,7 +252,8 @@ Flow<ledger::SignedTransaction> CollectSignatures::call(FlowContext& ctx) {
 Flow<SigningOutcome> SignTransactionResponder::call(FlowContext& ctx, Session session) {
   FlowServices* s = services;
   std::string asker = session.party();
-  TransactionCheck check = [s, asker](const ledger::SignedTransaction& stx) -> Status {
+  TransactionCheck check = [s, asker](storage::Session&,
+                                      const ledger::SignedTransaction& stx) -> Status {
     if (!s->sign_policy)
       return make_error(ErrorCode::kUnsupported, "this node has no signing policy");
     return s->sign_policy(asker, stx);

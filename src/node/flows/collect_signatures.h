@@ -81,11 +81,15 @@ flow::Flow<ledger::SignedTransaction> collect_signatures(flow::FlowContext& ctx,
                                                          std::vector<flow::Session> sessions);
 
 // The app's check of a transaction it is asked to sign (Corda's checkTransaction): an error
-// refuses, and its text reaches the collector.
-using TransactionCheck = std::function<Status(const ledger::SignedTransaction&)>;
+// refuses, and its text reaches the collector. It runs inside the flow's step, with its database
+// session (for vault reads), and its answer is journalled.
+using TransactionCheck =
+    std::function<Status(storage::Session&, const ledger::SignedTransaction&)>;
 
 // See the header comment. The signed transaction (this node's signatures added), or, after the
-// refusal was sent, kUnsupported with the reason.
+// refusal was sent and committed (in a step of its own), kUnsupported with the reason. A flow
+// that must release something on a refusal, or that should not go to the hospital for it, uses
+// sign_or_refuse instead.
 flow::Flow<ledger::SignedTransaction> sign_transaction(flow::FlowContext& ctx,
                                                        flow::Session session,
                                                        FlowServices* services,

@@ -454,7 +454,10 @@ Flow<TransactionMessage> Finality::call(FlowContext& ctx) {
   }
   ctx.step("Recording");
   FOLIO_CO_TRY(record_transaction(ctx, services, message));
-  FOLIO_CO_ASSIGN_OR_RETURN(std::vector<std::string> names, participant_names(*services, stx.tx));
+  // Journalled: a replay sends to the same parties even if the identities changed meanwhile.
+  std::function<Result<std::vector<std::string>>(storage::Session&)> find_names =
+      [this](storage::Session&) { return participant_names(*services, stx.tx); };
+  FOLIO_CO_ASSIGN_OR_RETURN(std::vector<std::string> names, ctx.record(find_names));
   for (const std::string& r : recipients)
     if (r != services->me.name && std::find(names.begin(), names.end(), r) == names.end())
       names.push_back(r);
@@ -478,12 +481,13 @@ Flow<TransactionMessage> Finality::call(FlowContext& ctx) {
     }
     pending = std::move(refused);
     if (pending.empty()) break;
-    if (attempt >= kFinalityAttemptsMax)
-      co_return make_error(ErrorCode::kTimeout,
-                           "transaction " + stx.id().value().short_hex() + " is final but " +
-                               std::to_string(pending.size()) +
-                               " participant(s) still refuse it after " +
-                               std::to_string(attempt) + " attempts; last: " + last_error);
+    // The transaction is final: giving up would leave a participant without it for good, so the
+    // flow resends at the capped interval until every participant has it or the operator kills
+    // the flow (Corda's finality waits the same way). The log says who still refuses and why.
+    if (attempt % kFinalityWarnEvery == 0)
+      ctx.log("finality: transaction " + stx.id().value().short_hex() + " is final but " +
+              std::to_string(pending.size()) + " participant(s) still refuse it after " +
+              std::to_string(attempt) + " attempts; last: " + last_error);
     ctx.step("Waiting to resend to " + std::to_string(pending.size()) + " participant(s)");
     FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(delay_ms)));
     delay_ms = std::min(delay_ms * 2, kFinalityResendMaxMs);
@@ -492,26 +496,42 @@ Flow<TransactionMessage> Finality::call(FlowContext& ctx) {
   co_return message;
 }
 
-Flow<TxId> ReceiveFinality::call(FlowContext& ctx, Session session) {
+Flow<FinalityOutcome> ReceiveFinality::call(FlowContext& ctx, Session session) {
   ctx.step("Resolving");
   auto resolved = co_await receive_transaction(ctx, session, services);
-  Status verified = resolved.ok() ? verify_message(*services, resolved->top, resolved->dependencies,
-                                                   needs_notary(resolved->top.stx.tx))
-                                  : Status(resolved.error());
+  // Journalled (as the refusal's text, empty: verified): the verification reads the transaction
+  // store, and a replay must take the same branch.
+  std::function<Result<std::string>(storage::Session&)> check =
+      [&](storage::Session&) -> Result<std::string> {
+    Status s = resolved.ok() ? verify_message(*services, resolved->top, resolved->dependencies,
+                                              needs_notary(resolved->top.stx.tx))
+                             : Status(resolved.error());
+    if (s.ok()) return std::string();
+    return s.error().message().empty() ? std::string("refused") : s.error().message();
+  };
+  FOLIO_CO_ASSIGN_OR_RETURN(std::string refused, ctx.record(check));
+  Status verified = refused.empty() ? ok_status() : make_error(ErrorCode::kVerification, refused);
+  FinalityOutcome outcome;
   if (!verified.ok()) {
-    // The sender learns why and resends later. A step that ends in an error is rolled back with
-    // its messages, so the refusal is committed in a step of its own (the shortest sleep) first.
+    // The sender learns why and resends later. A refusal is an answer: the flow completes with it
+    // (any peer can send transactions that do not verify; each would otherwise leave a flow and
+    // its journal in the hospital), and its messages commit with that last step.
     ctx.step("Refusing");
+    outcome.refusal = verified.error().message();
+    if (outcome.refusal.empty()) outcome.refusal = "refused";
+    if (outcome.refusal.size() > kRefusalTextMax) outcome.refusal.resize(kRefusalTextMax);
+    if (resolved.ok()) outcome.id = resolved->top.stx.id();
     FetchRequest refusal;
-    refusal.refusal = verified.error().message();
-    if (refusal.refusal.empty()) refusal.refusal = "refused";
-    if ((co_await session.send(refusal)).ok())
-      FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::milliseconds(1)));
-    co_return verified.error();
+    refusal.refusal = outcome.refusal;
+    // A session that already failed cannot carry it; the outcome still says why.
+    (void)co_await session.send(refusal);
+    co_return outcome;
   }
   ctx.step("Recording");
   FOLIO_CO_TRY(record_transaction(ctx, services, resolved->top));
-  co_return resolved->top.stx.id();
+  outcome.id = resolved->top.stx.id();
+  outcome.recorded = true;
+  co_return outcome;
 }
 
 }  // namespace folio::node::flows

@@ -12,7 +12,7 @@
 //                     resends it later to any that refused it, until each has recorded it.
 //   ReceiveFinality   responder: resolves the transaction's back-chain from the sender, verifies
 //                     every transaction and certificate, records them (idempotently); or tells the
-//                     sender why it cannot.
+//                     sender why it cannot and completes with that refusal.
 //
 // Resolution (send_transaction / receive_transaction, on an open session) is breadth-first: the
 // receiver asks for every missing dependency of the current level in ONE request; the sender
@@ -120,11 +120,13 @@ struct NotaryServiceResponder {
 
 // Finality resends a final transaction to a participant that refused it (draining, a session
 // rejected, a dependency it could not resolve or verify): after 1 s, then twice as long each
-// time up to 10 minutes between attempts, at most kFinalityAttemptsMax attempts (about ten
-// hours) before the flow goes to the hospital (each retry there makes the last attempt again).
-constexpr uint32_t kFinalityAttemptsMax = 64;
+// time up to 10 minutes between attempts, and then every 10 minutes until every participant has
+// it or the operator kills the flow (a final transaction is never given up on; the flow does not
+// go to the hospital for it). Every kFinalityWarnEvery attempts it logs who still refuses, why.
+constexpr uint32_t kFinalityWarnEvery = 16;
 constexpr int64_t kFinalityResendFirstMs = 1'000;
 constexpr int64_t kFinalityResendMaxMs = 600'000;
+constexpr size_t kRefusalTextMax = 1024;
 
 struct Finality {
   static constexpr std::string_view kName = "folio.Finality";
@@ -135,13 +137,23 @@ struct Finality {
   flow::Flow<TransactionMessage> call(flow::FlowContext& ctx);
 };
 
+// What ReceiveFinality did: recorded the transaction, or refused it (and told the sender why).
+struct FinalityOutcome {
+  ledger::TxId id;  // the transaction received (zero if none could be)
+  bool recorded = false;
+  std::string refusal;  // at most kRefusalTextMax bytes
+  FOLIO_FIELDS(id, recorded, refusal)
+};
+
 // Records a final transaction (idempotently: a resend of a transaction it holds changes nothing).
-// When it cannot resolve or verify it, it tells the sender why (a FetchRequest refusal, committed
-// in a step of its own) before failing, so that the sender resends later instead of waiting.
+// When it cannot resolve or verify it, it tells the sender why (a FetchRequest refusal), so that
+// the sender resends later instead of waiting, and completes with the refusal as its outcome: a
+// refusal is an answer, not a failure, so a peer sending what does not verify leaves no flow in
+// the hospital. Local failures (recording) remain errors.
 struct ReceiveFinality {
   static constexpr std::string_view kName = "folio.ReceiveFinality";
   FlowServices* services = nullptr;
-  flow::Flow<ledger::TxId> call(flow::FlowContext& ctx, flow::Session session);
+  flow::Flow<FinalityOutcome> call(flow::FlowContext& ctx, flow::Session session);
 };
 
 // Collecting signatures (collect_signatures / sign_transaction): node/flows/collect_signatures.h.

@@ -15,11 +15,46 @@ using flow::FlowContext;
 using flow::Session;
 
 Status check_notary_change(FlowServices& services, const std::string& initiator,
-                           const ledger::SignedTransaction& stx) {
+                           const ledger::SignedTransaction& stx, storage::Session* db) {
   const ledger::WireTransaction& tx = stx.tx;
   if (tx.commands.size() != 1 || tx.commands[0].contract != ledger::kNotaryChangeContract ||
       tx.commands[0].name != ledger::kNotaryChangeCommand)
     return make_error(ErrorCode::kVerification, "the proposal is not a notary change");
+  if (tx.inputs.empty())
+    return make_error(ErrorCode::kVerification, "the proposal moves no state");
+  // The initiator must be a participant of every state it moves: a stranger that merely signed
+  // the proposal with a key of its own gets no signature.
+  for (const ledger::StateRef& in : tx.inputs) {
+    auto state = services.transactions->load_state(in);
+    if (!state.ok()) return state.error();
+    const ledger::Contract* contract = services.contracts->find(state->contract);
+    if (contract == nullptr)
+      return make_error(ErrorCode::kNotFound, "unknown contract " + state->contract);
+    auto participants = contract->participants(*state);
+    if (!participants.ok()) return participants.error();
+    bool initiator_participates = false;
+    for (const crypto::PublicKey& key : *participants) {
+      auto party = services.identities->party_by_key(key);
+      if (party.ok() && party->name == initiator) initiator_participates = true;
+    }
+    if (!initiator_participates)
+      return make_error(ErrorCode::kUnsupported,
+                        initiator + " is not a participant of " + in.describe());
+  }
+  // A state one of this node's flows holds (a trade, another notary change) is not moved under it.
+  if (db != nullptr) {
+    for (const ledger::StateRef& in : tx.inputs) {
+      std::vector<ledger::StateRef> refs{in};
+      auto held = services.vault->load(*db, refs);
+      if (!held.ok()) {
+        if (held.error().code == ErrorCode::kNotFound) continue;  // not in our vault
+        return held.error();
+      }
+      if (held->at(0).metadata.lock_id.has_value())
+        return make_error(ErrorCode::kConflict,
+                          "state " + in.describe() + " is in use by one of this node's flows");
+    }
+  }
   auto target = codec::decode_from_bytes<ledger::Party>(tx.commands[0].params);
   if (!target.ok()) return make_error(ErrorCode::kVerification, "the new notary does not decode");
   auto entry = services.notary_entry(target->name);
@@ -27,16 +62,20 @@ Status check_notary_change(FlowServices& services, const std::string& initiator,
   if (!(entry->identity == *target))
     return make_error(ErrorCode::kVerification,
                       "the new notary's identity is not the network parameters' " + target->name);
+  // Unset policy: any notary of the network parameters (checked above) is accepted, as Corda's
+  // default acceptor does; the network's operator vouches for the notaries it publishes.
   if (services.accept_notary_change && !services.accept_notary_change(initiator, target->name))
     return make_error(ErrorCode::kUnsupported,
                       "this node's policy declines moving states to " + target->name);
   return ok_status();
 }
 
-Flow<ledger::StateRef> NotaryChange::call(FlowContext& ctx) {
-  ctx.step("Proposing");
-  FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, services->notary_entry(new_notary));
-  FOLIO_CO_ASSIGN_OR_RETURN(ledger::StateAndRef current, load_own_state(ctx, services, state));
+namespace {
+
+// The initiator's part after the state was locked: the proposal signed by every participant.
+Flow<ledger::SignedTransaction> propose_change(FlowContext& ctx, FlowServices* services,
+                                               const ledger::StateAndRef& current,
+                                               const notary::NotaryEntry& entry) {
   const ledger::Contract* contract = services->contracts->find(current.state.contract);
   if (contract == nullptr)
     co_return make_error(ErrorCode::kNotFound, "unknown contract " + current.state.contract);
@@ -47,9 +86,10 @@ Flow<ledger::StateRef> NotaryChange::call(FlowContext& ctx) {
   if (std::none_of(participants.begin(), participants.end(),
                    [&](const crypto::PublicKey& p) { return services->keys->is_ours(p); }))
     co_return make_error(ErrorCode::kUnsupported, "this node is not a participant of " +
-                                                      state.describe() + ": it cannot propose");
+                                                      current.ref.describe() +
+                                                      ": it cannot propose");
   ledger::WireTransaction tx;
-  tx.inputs.push_back(state);
+  tx.inputs.push_back(current.ref);
   ledger::TransactionState moved = current.state;
   moved.notary = entry.identity;
   tx.outputs.push_back(moved);
@@ -65,7 +105,19 @@ Flow<ledger::StateRef> NotaryChange::call(FlowContext& ctx) {
   std::vector<Session> sessions;
   for (const SignerGroup& group : groups) sessions.push_back(ctx.initiate(group.party));
   ctx.step("Collecting the participants' signatures");
-  auto signed_tx = co_await collect_signatures(ctx, services, own, sessions);
+  co_return co_await collect_signatures(ctx, services, own, sessions);
+}
+
+}  // namespace
+
+Flow<ledger::StateRef> NotaryChange::call(FlowContext& ctx) {
+  ctx.step("Proposing");
+  const std::string target = new_notary;
+  std::function<Result<notary::NotaryEntry>(storage::Session&)> find_notary =
+      [this, &target](storage::Session&) { return services->notary_entry(target); };
+  FOLIO_CO_ASSIGN_OR_RETURN(notary::NotaryEntry entry, ctx.record(find_notary));
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::StateAndRef current, load_own_state(ctx, services, state));
+  auto signed_tx = co_await propose_change(ctx, services, current, entry);
   if (!signed_tx.ok()) {
     // Nothing happened to the state: it stays with its notary, unlocked.
     FOLIO_CO_TRY(co_await release_locks(ctx, services));
@@ -88,8 +140,9 @@ Flow<ledger::StateRef> NotaryChange::call(FlowContext& ctx) {
 Flow<SigningOutcome> NotaryChangeResponder::call(FlowContext& ctx, Session session) {
   FlowServices* s = services;
   std::string initiator = session.party();
-  TransactionCheck check = [s, initiator](const ledger::SignedTransaction& stx) -> Status {
-    return check_notary_change(*s, initiator, stx);
+  TransactionCheck check = [s, initiator](storage::Session& db,
+                                          const ledger::SignedTransaction& stx) -> Status {
+    return check_notary_change(*s, initiator, stx, &db);
   };
   co_return co_await sign_or_refuse(ctx, session, services, std::move(check));
 }

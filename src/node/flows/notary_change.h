@@ -8,13 +8,16 @@
 //                         of the participants on other nodes (collect_signatures, on sessions it
 //                         opens to each of them), then Finality: notarised by the old notary,
 //                         recorded, sent to every participant. A participant that refuses (or a
-//                         notary that refuses) leaves the state where it was: the flow releases
-//                         its lock and fails with the reason.
-//   NotaryChangeResponder a participant's side (sign_transaction): it verifies the proposal
-//                         (resolving the state's back-chain), checks that it is a notary change to
-//                         a notary of the network parameters that its `accept_notary_change` policy
-//                         takes, and signs with its own participant keys. The final transaction
-//                         reaches it through Finality (ReceiveFinality).
+//                         notary that refuses), or any failure before the signatures are all
+//                         collected, leaves the state where it was: the flow releases its lock
+//                         and fails with the reason.
+//   NotaryChangeResponder a participant's side (sign_or_refuse): it verifies the proposal
+//                         (resolving the state's back-chain), checks that it is a notary change,
+//                         proposed by a participant of every state it moves, of states none of
+//                         this node's flows holds locked, to a notary of the network parameters
+//                         that its `accept_notary_change` policy takes (unset: any notary of the
+//                         network parameters), and signs with its own participant keys. The final
+//                         transaction reaches it through Finality (ReceiveFinality).
 //
 // Message sequence, per remote participant:
 //   -> TransactionMessage{proposal} { <- FetchRequest -> FetchResponse }* <- FetchRequest{}
@@ -47,9 +50,11 @@ struct NotaryChangeResponder {
 };
 
 // The responder's check of a proposal: exactly one command, a notary change to a notary of the
-// network parameters (identity as published) other than the current one, which `accept` (the
-// node's policy, may be unset) takes for `initiator`.
+// network parameters (identity as published), which the node's `accept_notary_change` policy
+// takes for `initiator` (unset: every notary of the network parameters is accepted, Corda's
+// default; set a policy to narrow it); `initiator` is a participant of every input; and, given the
+// flow's database session `db`, no input is soft-locked by one of this node's flows.
 Status check_notary_change(FlowServices& services, const std::string& initiator,
-                           const ledger::SignedTransaction& stx);
+                           const ledger::SignedTransaction& stx, storage::Session* db = nullptr);
 
 }  // namespace folio::node::flows

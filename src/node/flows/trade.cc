@@ -1,3 +1,4 @@
+// Trade flows (AssetIssue, SellAsset, BuyAsset) and their helpers: see trade.h and docs/node.md.
 #include "node/flows/trade.h"
 
 #include <algorithm>
@@ -74,6 +75,24 @@ Status check_trade_proposal(FlowServices& services, const TradeOffer& offer,
       return make_error(ErrorCode::kVerification,
                         "the proposal has a cash " + command.name + " command");
   }
+  // The seller's signature covers the whole transaction, and every command that names one of its
+  // keys is one it consents to: only the Move of the offered asset may (a buyer could otherwise
+  // add, say, an agreement naming the seller, or a cash move of the seller's, for it to co-sign).
+  size_t ours = 0;
+  for (const ledger::Command& command : stx.tx.commands) {
+    bool names_us = std::any_of(command.signers.begin(), command.signers.end(),
+                                [&](const crypto::PublicKey& k) { return services.keys->is_ours(k); });
+    if (!names_us) continue;
+    if (command.contract != kAssetContract || command.name != "Move")
+      return make_error(ErrorCode::kVerification, "the proposal asks this node to sign a " +
+                                                      command.contract + " " + command.name +
+                                                      " command; it signs only the asset's Move");
+    ++ours;
+  }
+  if (ours != 1)
+    return make_error(ErrorCode::kVerification,
+                      "the proposal has " + std::to_string(ours) +
+                          " asset Move commands for this node to sign, not one");
   uint64_t paid = 0;
   for (const ledger::TransactionState& out : stx.tx.outputs) {
     if (out.contract != contracts::kCashContract) continue;
@@ -94,31 +113,61 @@ Status check_trade_proposal(FlowServices& services, const TradeOffer& offer,
   return ok_status();
 }
 
-Flow<TxId> SellAsset::call(FlowContext& ctx) {
-  ctx.step("Offering");
-  FOLIO_CO_ASSIGN_OR_RETURN(ledger::StateAndRef offered, load_own_state(ctx, services, asset));
+namespace {
+
+// The seller's part up to its answer to the buyer's proposal: the outcome of its signing (an
+// error: the buyer declined, or the session or a look-up failed). No signature has left the node
+// unless the outcome says it signed.
+Flow<SigningOutcome> offer_and_sign(FlowContext& ctx, const SellAsset& sell, Session session,
+                                    const ledger::StateAndRef& offered) {
+  FlowServices* services = sell.services;
   FOLIO_CO_ASSIGN_OR_RETURN(AssetState state, decode_asset(offered.state));
   if (!services->keys->is_ours(state.owner))
     co_return make_error(ErrorCode::kInvalidArgument, "the asset is not this node's to sell");
-  FOLIO_CO_ASSIGN_OR_RETURN(StoredTransaction origin, services->transactions->get(asset.tx_id));
-  FOLIO_CO_ASSIGN_OR_RETURN(ledger::Party issuer_party,
-                            services->identities->party_by_name(issuer));
-  TradeOffer offer{offered, price, currency, contracts::PartyAndReference{issuer_party, issuer_ref}};
-  Session session = ctx.initiate(buyer);
+  FOLIO_CO_ASSIGN_OR_RETURN(StoredTransaction origin,
+                            services->transactions->get(sell.asset.tx_id));
+  const std::string issuer_name = sell.issuer;
+  std::function<Result<ledger::Party>(storage::Session&)> find_issuer =
+      [services, &issuer_name](storage::Session&) {
+        return services->identities->party_by_name(issuer_name);
+      };
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::Party issuer_party, ctx.record(find_issuer));
+  TradeOffer offer{offered, sell.price, sell.currency,
+                   contracts::PartyAndReference{issuer_party, sell.issuer_ref}};
   FOLIO_CO_TRY(co_await session.send(offer));
   TransactionMessage origin_message{origin.transaction, origin.certificate};
+  // A buyer that declines says so here (a refusal of the asset's transaction).
   FOLIO_CO_TRY(co_await send_transaction(ctx, session, services, origin_message));
   ctx.step("Checking the proposal");
-  FlowServices* s = services;
-  std::function<Status(const ledger::SignedTransaction&)> check =
-      [s, offer](const ledger::SignedTransaction& stx) -> Status {
-    return check_trade_proposal(*s, offer, stx);
+  TransactionCheck check = [services, offer](storage::Session&,
+                                             const ledger::SignedTransaction& stx) -> Status {
+    return check_trade_proposal(*services, offer, stx);
   };
-  FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction signed_tx,
-                            co_await sign_transaction(ctx, session, services, check));
+  co_return co_await sign_or_refuse(ctx, session, services, check);
+}
+
+}  // namespace
+
+Flow<TxId> SellAsset::call(FlowContext& ctx) {
+  ctx.step("Offering");
+  FOLIO_CO_ASSIGN_OR_RETURN(ledger::StateAndRef offered, load_own_state(ctx, services, asset));
+  Session session = ctx.initiate(buyer);
+  auto outcome = co_await offer_and_sign(ctx, *this, session, offered);
+  if (!outcome.ok() || !outcome->signed_it) {
+    // Nothing was signed: the asset can never move in this trade. The lock goes back in a step of
+    // its own, which also commits a refusal sent to the buyer (a step that ends in an error loses
+    // its messages).
+    FOLIO_CO_TRY(co_await release_locks(ctx, services));
+    if (!outcome.ok()) co_return outcome.error();
+    co_return make_error(ErrorCode::kUnsupported,
+                         "refused to sign " + buyer + "'s proposal: " + outcome->refusal);
+  }
+  const ledger::TxId signed_id = outcome->id;
   ctx.step("Waiting for finality");
+  // Signed: the transaction may become final whatever happens now, so the asset stays locked
+  // (until it is consumed, or Node::kill_flow releases it).
   FOLIO_CO_ASSIGN_OR_RETURN(TxId final_id, co_await session.receive<TxId>());
-  if (!(final_id == signed_tx.id()))
+  if (!(final_id == signed_id))
     co_return make_error(ErrorCode::kVerification, "the buyer finalised another transaction");
   co_return final_id;
 }
@@ -133,18 +182,12 @@ Flow<bool> release_locks(FlowContext& ctx, FlowServices* services) {
   co_return true;
 }
 
-Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
-  ctx.step("Receiving the offer");
-  FOLIO_CO_ASSIGN_OR_RETURN(TradeOffer offer, co_await session.receive<TradeOffer>());
-  // The policy's answer is journalled: a replay after a restart follows the first decision.
-  std::string seller = session.party();
-  std::function<Result<bool>(storage::Session&)> decide =
-      [this, &seller, &offer](storage::Session&) -> Result<bool> {
-    return services->accept_offer && services->accept_offer(seller, offer.price, offer.currency);
-  };
-  FOLIO_CO_ASSIGN_OR_RETURN(bool accepted, ctx.record(decide));
-  if (!accepted)
-    co_return make_error(ErrorCode::kUnsupported, "this node's trade policy declines the offer");
+namespace {
+
+// The buyer's part from the resolution of the asset's transaction to the fully signed trade.
+// REQUIRES: `coins` are locked by this flow and pay the price.
+Flow<ledger::SignedTransaction> propose(FlowContext& ctx, FlowServices* services, Session session,
+                                        const TradeOffer& offer, const CoinSelection& coins) {
   FOLIO_CO_ASSIGN_OR_RETURN(Resolved origin, co_await receive_transaction(ctx, session, services));
   FOLIO_CO_TRY(verify_message(*services, origin.top, origin.dependencies,
                               needs_notary(origin.top.stx.tx)));
@@ -155,11 +198,6 @@ Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   FOLIO_CO_ASSIGN_OR_RETURN(AssetState asset, decode_asset(offer.asset.state));
   FOLIO_CO_TRY(record_transaction(ctx, services, origin.top));
   ctx.step("Proposing");
-  FOLIO_CO_ASSIGN_OR_RETURN(CoinSelection coins,
-                            select_coins(ctx, services, offer.currency, offer.price, offer.issuer));
-  for (const ledger::StateAndRef& coin : coins.coins)
-    if (!(coin.state.notary == offer.asset.state.notary))
-      co_return make_error(ErrorCode::kUnsupported, "our coins name another notary than the asset");
   ledger::WireTransaction tx;
   tx.inputs.push_back(offer.asset.ref);
   AssetState bought = asset;
@@ -171,15 +209,61 @@ Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   tx.notary = offer.asset.state.notary;
   tx.salt = fresh_salt(ctx);
   FOLIO_CO_ASSIGN_OR_RETURN(ledger::SignedTransaction stx, sign_new(*services, std::move(tx)));
-  // The seller refused or never signed, or the notary refused the transaction: nothing of ours
-  // was spent, so the coins (and the asset's lock) go back before the error.
   std::vector<Session> sessions{session};
-  auto signed_tx = co_await collect_signatures(ctx, services, stx, sessions);
-  if (!signed_tx.ok()) {
+  co_return co_await collect_signatures(ctx, services, stx, sessions);
+}
+
+}  // namespace
+
+Flow<TradeOutcome> BuyAsset::call(FlowContext& ctx, Session session) {
+  ctx.step("Receiving the offer");
+  FOLIO_CO_ASSIGN_OR_RETURN(TradeOffer offer, co_await session.receive<TradeOffer>());
+  // The policy's answer is journalled: a replay after a restart follows the first decision.
+  std::string seller = session.party();
+  std::function<Result<bool>(storage::Session&)> decide =
+      [this, &seller, &offer](storage::Session&) -> Result<bool> {
+    return services->accept_offer && services->accept_offer(seller, offer.price, offer.currency);
+  };
+  FOLIO_CO_ASSIGN_OR_RETURN(bool accepted, ctx.record(decide));
+  std::string declined;
+  CoinSelection coins;
+  if (!accepted) {
+    declined = "this node's trade policy declines the offer";
+  } else {
+    auto selected = select_coins(ctx, services, offer.currency, offer.price, offer.issuer);
+    if (!selected.ok()) {
+      declined = "this node cannot pay: " + selected.error().message();
+    } else {
+      coins = std::move(selected).value();
+      for (const ledger::StateAndRef& coin : coins.coins)
+        if (!(coin.state.notary == offer.asset.state.notary))
+          declined = "this node's coins name another notary than the asset";
+    }
+  }
+  TradeOutcome outcome;
+  if (!declined.empty()) {
+    // The seller learns why (a refusal of the asset's transaction) and releases its asset; the
+    // refusal commits with release_locks' step. A decline is an answer: the flow completes.
+    FOLIO_CO_TRY(co_await session.receive<TransactionMessage>());
+    FetchRequest refusal;
+    refusal.refusal = declined;
+    FOLIO_CO_TRY(co_await session.send(refusal));
     FOLIO_CO_TRY(co_await release_locks(ctx, services));
+    outcome.refusal = declined;
+    co_return outcome;
+  }
+  auto signed_tx = co_await propose(ctx, services, session, offer, coins);
+  if (!signed_tx.ok()) {
+    // Nothing of ours was signed by the seller, or the origin did not verify: the coins go back.
+    FOLIO_CO_TRY(co_await release_locks(ctx, services));
+    // The seller's refusal (sent with its reason) is an answer; any other failure is an error.
+    if (signed_tx.error().code == ErrorCode::kUnsupported) {
+      outcome.refusal = signed_tx.error().message();
+      co_return outcome;
+    }
     co_return signed_tx.error();
   }
-  stx = std::move(signed_tx).value();
+  ledger::SignedTransaction stx = std::move(signed_tx).value();
   ctx.step("Finalising");
   Finality finality;
   finality.stx = stx;
@@ -195,7 +279,9 @@ Flow<TxId> BuyAsset::call(FlowContext& ctx, Session session) {
   TransactionMessage final_tx = std::move(finalised).value();
   TxId id = final_tx.stx.id();
   FOLIO_CO_TRY(co_await session.send(id));
-  co_return id;
+  outcome.id = id;
+  outcome.bought = true;
+  co_return outcome;
 }
 
 }  // namespace folio::node::flows

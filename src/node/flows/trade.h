@@ -9,8 +9,14 @@
 //                  <- TxId once the buyer has finalised (Finality sends the seller its copy)
 //                One transaction moves both, so either both legs happen or neither.
 //   BuyAsset     the buyer's responder; it takes offers only if the node's trade policy accepts.
-//                The signature is collected with collect_signatures / sign_transaction
+//                The signature is collected with collect_signatures / sign_or_refuse
 //                (collect_signatures.h) on the trade's session.
+// Refusals travel in the protocol, so neither side waits for an answer that never comes: a buyer
+// that declines (its policy, no coins of the issuer) answers the asset's transaction with a
+// FetchRequest refusal; a seller that refuses the proposal answers with a SignatureReply refusal
+// (committed in a step of its own before its flow fails). Each side releases its soft locks on
+// every failure before the seller's signature left (after it, the trade may still become final).
+// The seller signs only a proposal whose one command naming its keys is the asset's Move.
 // NotaryChange moved to notary_change.h (included here for its users).
 #pragma once
 
@@ -55,15 +61,26 @@ struct SellAsset {
   flow::Flow<ledger::TxId> call(flow::FlowContext& ctx);
 };
 
+// What the buyer's responder did: bought (the final transaction's id), or declined or was
+// refused, and why. A decline or the seller's refusal is an answer, not a failure of the
+// responder: it completes (no hospital entry, no journal kept for it).
+struct TradeOutcome {
+  ledger::TxId id;
+  bool bought = false;
+  std::string refusal;
+  FOLIO_FIELDS(id, bought, refusal)
+};
+
 struct BuyAsset {
   static constexpr std::string_view kName = "folio.BuyAsset";
   FlowServices* services = nullptr;
-  flow::Flow<ledger::TxId> call(flow::FlowContext& ctx, flow::Session session);
+  flow::Flow<TradeOutcome> call(flow::FlowContext& ctx, flow::Session session);
 };
 
 // The seller's check of a buyer's proposal for `offer`: of this node's states it consumes the
-// asset and nothing else; it issues or exits no cash; and it pays this node at least the price in
-// cash of the offer's issuer (only that issuer's cash counts; the sum is overflow-checked).
+// asset and nothing else; it issues or exits no cash; the only command that any of this node's
+// keys must sign is one asset Move; and it pays this node at least the price in cash of the
+// offer's issuer (only that issuer's cash counts; the sum is overflow-checked).
 Status check_trade_proposal(FlowServices& services, const TradeOffer& offer,
                             const ledger::SignedTransaction& stx);
 
