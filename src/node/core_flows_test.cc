@@ -813,6 +813,35 @@ TEST_F(CoreFlows, NotaryChangeOfAStateTheParticipantsFlowHoldsIsRefused) {
   for (const std::string& n : {kAlice, kBob}) EXPECT_EQ(notary_of(*net, n), kNotary2) << n;
 }
 
+// A notary change that fails after locking the state (here: a participant no known party owns, so
+// nobody can be asked to sign) leaves it unlocked. (Today the failing step's rollback also undoes a
+// lock taken in that same step; the flow releases explicitly, so a failure after a suspension is
+// covered as well.)
+TEST_F(CoreFlows, NotaryChangeThatFailsAfterLockingReleasesTheState) {
+  auto net = start();
+  Node& alice = net->node(kAlice);
+  flows::AgreementState agreement;
+  agreement.terms = "with a stranger";
+  agreement.parties = {net->party(kAlice), test_party("O=Stranger,L=Nowhere,C=XX", 9)};
+  ledger::WireTransaction tx;
+  tx.outputs.push_back(flows::agreement_output(agreement, net->party(kNotary)));
+  tx.commands.push_back(flows::agreement_command("Create", agreement));
+  tx.notary = net->party(kNotary);
+  // Put straight into Alice's stores (nobody could sign it with the stranger's key).
+  ASSERT_TRUE(alice.transactions().record(ledger::SignedTransaction{tx, {}}, std::nullopt).ok());
+  ASSERT_TRUE(alice.vault().record_and_publish(tx, alice.services().relevance(),
+                                               ledger::Timestamp(0)).ok());
+  ledger::StateRef held{tx.id(), 0};
+  flows::NotaryChange change;
+  change.state = held;
+  change.new_notary = kNotary2;
+  auto failed = run<ledger::StateRef>(*net, kAlice, change);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message().find("no known party owns"), std::string::npos)
+      << failed.error().message();
+  EXPECT_EQ(locked_states(*net, kAlice), 0);
+}
+
 // ---- Crash and restart at every suspension point ----------------------------------------------
 
 enum class Scenario { kCreate, kNotaryChange };
