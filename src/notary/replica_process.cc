@@ -13,6 +13,12 @@
 namespace folio::notary {
 namespace {
 
+int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -324,7 +330,12 @@ Status ReplicaProcess::flush() {
   for (const consensus::Outgoing& o : ready.consensus.send)
     if (is_proposal(o)) send_consensus(o);
   // 1. Durable before any vote or timeout leaves (consensus/replica.h).
-  FOLIO_TRY(store_->write(ready.consensus.persist));
+  if (!ready.consensus.persist.empty()) {
+    int64_t started = steady_us();
+    FOLIO_TRY(store_->write(ready.consensus.persist));
+    counters_.persist_us += static_cast<uint64_t>(steady_us() - started);
+    ++counters_.persists;
+  }
   // 2. Send the rest.
   for (const consensus::Outgoing& o : ready.consensus.send)
     if (!is_proposal(o)) send_consensus(o);
@@ -454,6 +465,13 @@ void ReplicaProcess::write_status(int64_t now_ms) {
                       {"takeovers_running", takeovers_.size()},
                       {"send_failures", counters_.send_failures},
                       {"raw_waiters", raw_waiters_.size()},
+                      {"loop_iterations", counters_.loop_iterations},
+                      {"envelopes_handled", counters_.envelopes_handled},
+                      {"wait_us", counters_.wait_us},
+                      {"handle_us", counters_.handle_us},
+                      {"flush_us", counters_.flush_us},
+                      {"persist_us", counters_.persist_us},
+                      {"persists", counters_.persists},
                       {"uptime_ms", now_ms - start_ms_}};
   // A status file that cannot be written does not stop the replica.
   write_status_file(config_.status_file, j.dump() + "\n");
@@ -465,6 +483,7 @@ Status ReplicaProcess::run(const std::atomic<bool>& stop) {
   int64_t next_status = start_ms_;
   std::deque<net::Envelope> batch;
   while (!stop.load(std::memory_order_relaxed)) {
+    int64_t waited_from = steady_us();
     {
       std::unique_lock<std::mutex> lock(mutex_);
       int64_t wait = std::max<int64_t>(0, next_tick - steady_ms());
@@ -472,6 +491,10 @@ Status ReplicaProcess::run(const std::atomic<bool>& stop) {
         wake_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return !inbox_.empty(); });
       batch.swap(inbox_);
     }
+    int64_t handled_from = steady_us();
+    counters_.wait_us += static_cast<uint64_t>(handled_from - waited_from);
+    ++counters_.loop_iterations;
+    counters_.envelopes_handled += batch.size();
     int64_t now = steady_ms();
     int64_t wall = wall_ms();
     replica_->set_time(wall);
@@ -485,7 +508,10 @@ Status ReplicaProcess::run(const std::atomic<bool>& stop) {
         drive_takeover(*coordinator);
       }
     }
+    int64_t flushed_from = steady_us();
+    counters_.handle_us += static_cast<uint64_t>(flushed_from - handled_from);
     FOLIO_TRY(flush());
+    counters_.flush_us += static_cast<uint64_t>(steady_us() - flushed_from);
     if (now >= next_status) {
       write_status(now);
       next_status = now + options_.status_interval_ms;

@@ -75,6 +75,16 @@ struct ReplicaCounters {
   uint64_t takeovers_aborted = 0;
   uint64_t committed_commands = 0;
   uint64_t send_failures = 0;  // sends the transport refused (e.g. a full ephemeral queue)
+  // Where the event loop's time goes (microseconds, steady clock), for profiling under load:
+  // waiting for input, handling envelopes (and ticks), flushing Readies (which executes the
+  // committed blocks), and within flushing the durable writes (the fsync), `persists` of them.
+  uint64_t loop_iterations = 0;
+  uint64_t envelopes_handled = 0;
+  uint64_t wait_us = 0;
+  uint64_t handle_us = 0;
+  uint64_t flush_us = 0;
+  uint64_t persist_us = 0;
+  uint64_t persists = 0;
 };
 
 class ReplicaProcess {
