@@ -399,6 +399,7 @@ void run_demo(const DemoFlags& flags) {
   if (node::stop_requested()) {
     out << "interrupted: stopping every process" << std::endl;
     network.reset();
+    out << "directory and logs kept in " << dir << std::endl;
     throw CLI::RuntimeError(130);
   }
 
@@ -482,7 +483,7 @@ void run_demo(const DemoFlags& flags) {
   if (own_dir && !flags.keep_dir && !flags.keep_running && ok) {
     std::error_code ec;
     fs::remove_all(dir, ec);
-  } else if (!ok || flags.keep_dir) {
+  } else if (!ok || flags.keep_dir || flags.keep_running) {
     out << "directory and logs kept in " << dir << "\n";
   }
   if (!ok) {
