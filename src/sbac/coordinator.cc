@@ -108,11 +108,9 @@ void Coordinator::on_replica(const ReplicaMessage& message) {
     }
     return;
   }
+  // Matched on the statement's signed session (the manager refuses another session's), never on
+  // SignedAccepted::session, which anyone on the network may rewrite.
   const auto& a = std::get<SignedAccepted>(message);
-  if (a.session != SessionKey{command_.tx_id, command_.session}) {
-    ++refused_;
-    return;
-  }
   if (manager_->on_accepted(a.statement, a.signature)) {
     ++refused_;
     return;

@@ -189,6 +189,57 @@ TEST_F(CoordinatorTest, AcceptGoesOnlyToShardsThatPreparedAndLaggardsGetThePrepa
   EXPECT_FALSE(tables_[1].find(b)->lock.has_value());
 }
 
+// Regression (review of issue 4): `accepted` carried no session and SignedAccepted's session was
+// unsigned, so a recorded accepted(abort) of session 0, relabelled as session 1's, counted for
+// session 1 before session 1's own accept ran: the coordinator gave up (or retried) with `b` still
+// locked by session 1 at shard 1. The session is now signed inside `accepted`.
+TEST_F(CoordinatorTest, RelabelledAcceptedAbortOfAnEarlierSessionIsNotCounted) {
+  StateRef a = genesis(0, "a");
+  StateRef b = genesis(1, "b");
+  // Another transaction holds `a` (prepared commit, never accepted): every session of T aborts at
+  // shard 0 and prepares commit (locking `b`) at shard 1.
+  ASSERT_EQ(std::get<PrepareDecision>(tables_[0].prepare(command("U", 0, {a}, 0), now_, check_))
+                .verdict,
+            Verdict::kCommit);
+  Coordinator c(command("T", 0, {a, b}), std::nullopt, net_.map, CoordinatorConfig{5, 2});
+  std::vector<SignedAccepted> recorded;  // session 0's accepted(abort), as the network saw them
+  bool injected = false;
+  for (int round = 0; round < 40 && c.outcome() == Coordinator::Outcome::kRunning; ++round) {
+    std::vector<CoordinatorSend> sends = c.take_ready();
+    if (sends.empty()) c.tick();
+    for (const CoordinatorSend& send : sends) {
+      const auto* submit = std::get_if<SubmitCommand>(&send.message);
+      if (submit == nullptr) continue;
+      auto decoded = decode_command(submit->command);
+      ASSERT_TRUE(decoded.ok());
+      const auto* accept = std::get_if<AcceptCommand>(&*decoded);
+      if (!injected && accept != nullptr && accept->session == Sequence(1)) {
+        // Session 1 decided abort; before its accept is sequenced anywhere, the replay.
+        injected = true;
+        ASSERT_FALSE(recorded.empty());
+        for (SignedAccepted replayed : recorded) {
+          replayed.session = SessionKey{c.tx_id(), Sequence(1)};
+          c.on_replica(replayed);
+        }
+        EXPECT_EQ(c.outcome(), Coordinator::Outcome::kRunning);
+        EXPECT_EQ(c.session(), Sequence(1));
+      }
+      Outcome o = tables_[send.shard.value()].execute(*decoded, now_, check_);
+      for (const ReplicaMessage& m : statements(o)) {
+        if (const auto* s = std::get_if<SignedAccepted>(&m); s && s->session.session == Sequence(0))
+          recorded.push_back(*s);
+        c.on_replica(m);
+      }
+    }
+  }
+  ASSERT_TRUE(injected);
+  EXPECT_EQ(c.outcome(), Coordinator::Outcome::kAborted);
+  EXPECT_EQ(c.attempts(), 2u);
+  // Session 1's own accept(abort) ran at shard 1: `b` is free again.
+  EXPECT_EQ(tables_[1].session_accepted(SessionKey{c.tx_id(), Sequence(1)}), Verdict::kAbort);
+  EXPECT_FALSE(tables_[1].find(b)->lock.has_value());
+}
+
 // ---- The table's session cache and replay-defence switch ----------------------------------------
 
 TEST_F(CoordinatorTest, PrunedCommittedTransactionsCannotBePreparedAgain) {

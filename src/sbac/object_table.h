@@ -173,7 +173,9 @@ struct AcceptDecision {
   std::vector<ledger::StateRef> created;   // ascending
   FOLIO_FIELDS(key, shard, verdict, consumed, created)
   friend bool operator==(const AcceptDecision&, const AcceptDecision&) = default;
-  Accepted statement(Epoch epoch) const { return Accepted{key.tx_id, verdict, shard, epoch}; }
+  Accepted statement(Epoch epoch) const {
+    return Accepted{key.tx_id, verdict, shard, epoch, key.session};
+  }
 };
 
 enum class RejectReason : uint8_t {

@@ -7,7 +7,7 @@
 // shard's agreed time (ARCHITECTURE.md §3). The replica signs the statement of each decision:
 // `prepared(T, s_T, verdict, shard, epoch, sequence_max)` (the session's sequence_max signed
 // inside, so a manager's f+1 matching reports are f+1 signed ones), and `accepted(T, verdict,
-// shard, epoch)`. It signs all the statements of one block with one signature: the Merkle root of
+// shard, epoch, s_T)` (the session signed inside, so it cannot be relabelled). It signs all the statements of one block with one signature: the Merkle root of
 // their leaves (statements.h, BatchTree), each statement carrying its branch. Statements go out in
 // ShardReady for the session's manager; a manager that lost them asks again with a StatusQuery,
 // which any replica answers from its store (the stored batch signature stays valid).
@@ -50,7 +50,9 @@ struct SignedPrepared {
 struct SignedAccepted {
   Accepted statement;
   ReplicaSignature signature;
-  SessionKey session;  // which session it answers (unsigned; the manager matches it)
+  // A copy of (statement.tx_id, statement.session) for routing. Unsigned: a manager matches on the
+  // statement's signed session, never on this.
+  SessionKey session;
   FOLIO_FIELDS(statement, signature, session)
   friend bool operator==(const SignedAccepted&, const SignedAccepted&) = default;
 };

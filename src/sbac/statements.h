@@ -2,7 +2,7 @@
 // certificate built from them.
 //
 // A replica of shard s signs `prepared(T, s_T, verdict, s, epoch, sequence_max)` when it executes a
-// sequenced prepare, and `accepted(T, verdict, s, epoch)` when it executes a sequenced accept.
+// sequenced prepare, and `accepted(T, verdict, s, epoch, s_T)` when it executes a sequenced accept.
 // Payloads are the canonical encoding prefixed by a domain tag ("folio/sbac/prepared",
 // "folio/sbac/accepted"), so one statement can never be replayed as another, nor as a consensus vote
 // or a transaction signature. A shard's vote is one statement with f+1 signatures by distinct
@@ -64,11 +64,23 @@ struct Prepared {
 };
 
 struct Accepted {
+  Accepted() = default;
+  // The session defaults to 0 only so that callers of the earlier four-field form (src/notary's
+  // tests) still compile; S-BAC itself always names it.
+  Accepted(ledger::TxId tx_id, Verdict verdict, ShardId shard, Epoch epoch,
+           Sequence session = Sequence(0))
+      : tx_id(tx_id), verdict(verdict), shard(shard), epoch(epoch), session(session) {}
+
   ledger::TxId tx_id;
   Verdict verdict = Verdict::kAbort;
   ShardId shard;
   Epoch epoch;
-  FOLIO_FIELDS(tx_id, verdict, shard, epoch)
+  // s_T, signed: a manager counts an accepted statement only for the session it names, so an
+  // accepted(abort) of an earlier session of T can never be relabelled as the current session's.
+  // Last, after the fields of the earlier four-field form. A certificate verifier takes it from
+  // the statement itself (a vote is one statement, so a shard's signers agree on it).
+  Sequence session;
+  FOLIO_FIELDS(tx_id, verdict, shard, epoch, session)
   friend bool operator==(const Accepted&, const Accepted&) = default;
 };
 

@@ -106,11 +106,13 @@ void TransactionManager::decide() {
 
 std::optional<ManagerRefusal> TransactionManager::on_accepted(const Accepted& statement,
                                                               const ReplicaSignature& signature) {
-  if (statement.tx_id != command_.tx_id || statement.epoch != map_.epoch ||
-      !concerned_.contains(statement.shard))
+  // The session is signed inside `accepted`: an accepted(abort) of an earlier session of T, however
+  // it is labelled on the wire, is refused here.
+  if (statement.tx_id != command_.tx_id || statement.session != command_.session ||
+      statement.epoch != map_.epoch || !concerned_.contains(statement.shard))
     return ManagerRefusal::kWrongSession;
-  // `accepted` carries no session: an accepted(abort) of an earlier session of T is possible, so
-  // only statements with the verdict this session decided are counted.
+  // Only statements with the verdict this session decided are counted (an honest shard accepts
+  // nothing else; a Byzantine replica's opposite verdict must not join a quorum).
   if (!accept_ || statement.verdict != accept_->verdict) return ManagerRefusal::kWrongSession;
   if (auto refusal = count(accepted_, statement, signature)) return refusal;
   finish();

@@ -128,6 +128,29 @@ TEST_F(TransactionManagerTest, RefusesStatementsThatDoNotBelongToTheSession) {
             ManagerRefusal::kWrongSession);
 }
 
+// The session is signed inside `accepted`: session 1's accepted(abort), signed by every replica,
+// does not count for session 2, which decided abort too and waits for its own accept.
+TEST_F(TransactionManagerTest, AcceptedAbortOfAnEarlierSessionIsNotCounted) {
+  TransactionManager manager(command("T", 2), net_.map);
+  Prepared abort{testing::tx_id("T"), Sequence(2), Verdict::kAbort, ShardId(0), net_.map.epoch,
+                 Sequence(0)};
+  for (uint32_t i = 0; i < 2; ++i)
+    ASSERT_EQ(manager.on_prepared(abort, sign(net_.keys[0][i], abort)), std::nullopt);
+  ASSERT_EQ(manager.accept_command()->verdict, Verdict::kAbort);
+  for (uint32_t s = 0; s < kShards; ++s) {
+    Accepted earlier{testing::tx_id("T"), Verdict::kAbort, ShardId(s), net_.map.epoch,
+                     Sequence(1)};
+    for (uint32_t i = 0; i < 4; ++i)
+      EXPECT_EQ(manager.on_accepted(earlier, sign(net_.keys[s][i], earlier)),
+                ManagerRefusal::kWrongSession);
+  }
+  EXPECT_EQ(manager.phase(), TransactionManager::Phase::kAccepting);
+  Accepted own{testing::tx_id("T"), Verdict::kAbort, ShardId(0), net_.map.epoch, Sequence(2)};
+  for (uint32_t i = 0; i < 2; ++i)
+    EXPECT_EQ(manager.on_accepted(own, sign(net_.keys[0][i], own)), std::nullopt);
+  EXPECT_EQ(manager.phase(), TransactionManager::Phase::kAborted);
+}
+
 TEST_F(TransactionManagerTest, PreparedStatementsAfterTheDecisionAreTooLate) {
   TransactionManager manager(command("T", 0), net_.map);
   run_phase_one(manager, 2);

@@ -189,8 +189,8 @@ void SbacSimulation::send_to_manager(uint32_t from, uint32_t to, const sbac::Rep
   // The checker's pool: every accepted(commit) signature that crossed the network.
   if (const auto* a = std::get_if<sbac::SignedAccepted>(&m)) {
     if (a->statement.verdict == sbac::Verdict::kCommit)
-      accepted_commit_seen_[a->statement.tx_id][a->statement.shard].emplace(a->signature.by,
-                                                                            a->signature);
+      accepted_commit_seen_[a->statement.tx_id][a->statement.shard][a->statement.session].emplace(
+          a->signature.by, a->signature);
   }
   if (options_.replay) tap_statement(m, t);
   if (lost(from, to, t)) return;

@@ -25,7 +25,10 @@ void SbacSimulation::inject_command(const Bytes& command, ShardId shard, int64_t
 
 void SbacSimulation::tap_statement(const sbac::ReplicaMessage& m, int64_t t) {
   if (const auto* a = std::get_if<sbac::SignedAccepted>(&m)) {
-    if (a->statement.verdict == sbac::Verdict::kAbort) restart(a->session, t);
+    if (a->statement.verdict != sbac::Verdict::kAbort) return;
+    auto& recorded = accepted_aborts_seen_[a->statement.tx_id];
+    if (recorded.size() < kAcceptedAbortsPerTransactionMax) recorded.push_back(*a);
+    restart(SessionKey{a->statement.tx_id, a->statement.session}, t);
     return;
   }
   const auto* p = std::get_if<sbac::SignedPrepared>(&m);
@@ -42,6 +45,28 @@ void SbacSimulation::tap_statement(const sbac::ReplicaMessage& m, int64_t t) {
   auto pay = payment_of_.find(key.tx_id);
   if (pay == payment_of_.end()) return;
   inject(key, payments_[pay->second].concerned, t);
+  inject_accepted(key, t);
+}
+
+// Phase 2 against the manager: the accepted(abort) statements of earlier sessions of T, relabelled
+// as the fresh session's (SignedAccepted::session is unsigned), to the paying client and to every
+// replica (those running a takeover of the session are its managers). The session signed inside
+// `accepted` must make every manager refuse them.
+void SbacSimulation::inject_accepted(const SessionKey& fresh, int64_t t) {
+  auto recorded = accepted_aborts_seen_.find(fresh.tx_id);
+  auto pay = payment_of_.find(fresh.tx_id);
+  if (recorded == accepted_aborts_seen_.end() || pay == payment_of_.end()) return;
+  std::vector<uint32_t> managers{client_endpoint(payments_[pay->second].client)};
+  for (uint32_t r = 0; r < replica_count(); ++r) managers.push_back(r);
+  for (sbac::SignedAccepted replayed : recorded->second) {
+    if (replayed.statement.session >= fresh.session) continue;
+    if (result_.replays >= kReplaysMax) return;
+    ++result_.replays;
+    replayed.session = fresh;
+    int64_t at = t + adversary_.range(1, 30);
+    for (uint32_t to : managers)
+      schedule(Event{at, 0, EventKind::kToManager, to, replica_count(), {}, {}, replayed});
+  }
 }
 
 // Any party may manage a transaction: after an abort, the adversary itself starts a later instance

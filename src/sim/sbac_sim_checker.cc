@@ -144,21 +144,33 @@ void SbacSimulation::check(SbacSimResult& result) {
     sbac::NotarisationCertificate best{map_.epoch, {}};
     auto seen = accepted_commit_seen_.find(pay.id);
     for (ShardId shard : pay.concerned) {
-      sbac::AcceptedVote vote;
-      vote.statement = sbac::Accepted{pay.id, sbac::Verdict::kCommit, shard, map_.epoch};
+      // Per shard, the first signed session with f+1 valid signatures (the session is signed
+      // inside each statement; a vote is one statement, so its signers agree on it).
+      sbac::AcceptedVote best_vote;
+      best_vote.statement = sbac::Accepted{pay.id, sbac::Verdict::kCommit, shard, map_.epoch};
+      const std::map<sbac::Sequence, std::map<crypto::PublicKey, sbac::ReplicaSignature>>*
+          signed_sessions = nullptr;
       if (seen != accepted_commit_seen_.end()) {
-        auto by_shard = seen->second.find(shard);
-        if (by_shard != seen->second.end()) {
+        if (auto it = seen->second.find(shard); it != seen->second.end())
+          signed_sessions = &it->second;
+      }
+      if (signed_sessions != nullptr) {
+        for (const auto& [session, signers] : *signed_sessions) {
+          sbac::AcceptedVote vote;
+          vote.statement =
+              sbac::Accepted{pay.id, sbac::Verdict::kCommit, shard, map_.epoch, session};
           Bytes payload = sbac::signing_payload(vote.statement);
-          for (const auto& [by, signature] : by_shard->second) {
+          for (const auto& [by, signature] : signers) {
             if (vote.signatures.size() == map_.shard(shard).vote_quorum()) break;
             if (map_.shard(shard).is_member(by) &&
                 sbac::verify_signature(payload, signature, &checker_cache_))
               vote.signatures.push_back(signature);
           }
+          if (vote.signatures.size() > best_vote.signatures.size()) best_vote = std::move(vote);
+          if (best_vote.signatures.size() == map_.shard(shard).vote_quorum()) break;
         }
       }
-      best.votes.push_back(std::move(vote));
+      best.votes.push_back(std::move(best_vote));
     }
     bool verifies = sbac::verify_certificate(pay.id, best, pay.concerned, map_).ok();
     bool committed = committed_everywhere(pay.id);

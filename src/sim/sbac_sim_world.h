@@ -38,6 +38,7 @@ constexpr uint64_t kResendTicks = 20;    // 200 ms
 constexpr uint32_t kDummySlots = 8;
 constexpr uint32_t kReplaysMax = 600;
 constexpr uint32_t kRandomReplaysMax = 60;
+constexpr size_t kAcceptedAbortsPerTransactionMax = 32;
 constexpr uint32_t kRestartsPerTransactionMax = 2;
 constexpr uint32_t kPartitionsMax = 3;
 constexpr int64_t kPartitionMaxMs = 800;
@@ -179,6 +180,8 @@ class SbacSimulation {
   void tap_statement(const sbac::ReplicaMessage& m, int64_t t);
   void inject(const SessionKey& fresh, const std::set<ShardId>& concerned, int64_t t);
   void inject_command(const Bytes& command, ShardId shard, int64_t at);
+  // Earlier sessions' accepted(abort) statements, relabelled as `fresh`'s, to its managers.
+  void inject_accepted(const SessionKey& fresh, int64_t t);
 
   bool quiescent() const;
   // An open session needs a decision unless the replica pruned it: pruning takes only sessions of
@@ -219,13 +222,17 @@ class SbacSimulation {
 
   // Certificates assembled by managers, and every signed statement seen on the network.
   std::vector<std::pair<TxId, sbac::NotarisationCertificate>> certificates_;
-  std::map<TxId, std::map<ShardId, std::map<crypto::PublicKey, sbac::ReplicaSignature>>>
+  // accepted(commit) signatures: transaction -> shard -> signed session -> signer -> signature.
+  std::map<TxId,
+           std::map<ShardId, std::map<sbac::Sequence,
+                                      std::map<crypto::PublicKey, sbac::ReplicaSignature>>>>
       accepted_commit_seen_;
   sbac::VerifyCache checker_cache_{4096};  // the checker's: batches seen on the network
 
   // The replay adversary's records.
   std::map<TxId, std::set<sbac::Sequence>> sessions_seen_;
   std::map<TxId, std::vector<sbac::AcceptCommand>> accepts_seen_;
+  std::map<TxId, std::vector<sbac::SignedAccepted>> accepted_aborts_seen_;  // bounded per T
   std::map<TxId, sbac::BoundPrepareCommand> prepares_seen_;
   std::map<TxId, uint32_t> restarts_;
   // prepared statements by session, and shard, verdict and (signed) sequence_max: signer ->
