@@ -418,6 +418,44 @@ TEST(NodeProcessTest, PaymentAcrossProcessesWithShardedNotary) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << read_file(net.log("bob"));
 }
 
+// ---- The same payment with a bft notary (one shard of 4 replica processes) ---------------------
+
+TEST(NodeProcessTest, PaymentWithBftNotary) {
+  notary::LocalNetworkOptions o;
+  o.bootstrap.dir = temp_dir("node-bft");
+  RemoveOnSuccess cleanup{o.bootstrap.dir};
+  o.bootstrap.nodes = {kAlice, kBob};
+  o.bootstrap.notary = identity::NotaryKind::kBft;
+  o.bootstrap.replicas = 4;
+  o.bootstrap.genesis_states = 4;
+  o.bootstrap.genesis_outputs_per_transaction = 4;
+  o.folio_binary = FOLIO_BINARY;
+  auto local = notary::LocalNetwork::start(o);
+  ASSERT_TRUE(local.ok()) << local.error().message();
+  const notary::BootstrapResult& files = (*local)->files();
+  ProcessNetwork net(files);
+  net.start_map();
+  net.start_node("alice", files.node_configs[0]);
+  net.start_node("bob", files.node_configs[1]);
+  Rpc alice = net.rpc("alice");
+  Rpc bob = net.rpc("bob");
+  ASSERT_TRUE(eventually([&] { return alice.healthy() && bob.healthy(); }));
+  ASSERT_TRUE(eventually([&] { return alice.get("/api/v1/node").body.value("peers", 0) >= 2; }));
+  json issued = alice.run_flow("/api/v1/flows/cash-issue", json{{"amount", 50}, {"currency", "EUR"}});
+  ASSERT_EQ(issued.value("status", ""), "completed") << issued.dump() << read_file(net.log("alice"));
+  json paid = alice.run_flow("/api/v1/flows/cash-pay",
+                             json{{"to", kBob}, {"amount", 20}, {"currency", "EUR"}});
+  ASSERT_EQ(paid.value("status", ""), "completed") << paid.dump() << read_file(net.log("alice"));
+  EXPECT_EQ(alice.balance("EUR"), 30u);
+  ASSERT_TRUE(eventually([&] { return bob.balance("EUR") == 20; }));
+  // Bob pays back part of it: his coin's back-chain came from Alice.
+  json back = bob.run_flow("/api/v1/flows/cash-pay",
+                           json{{"to", kAlice}, {"amount", 5}, {"currency", "EUR"}});
+  ASSERT_EQ(back.value("status", ""), "completed") << back.dump() << read_file(net.log("bob"));
+  ASSERT_TRUE(eventually([&] { return alice.balance("EUR") == 35; }));
+  EXPECT_EQ(bob.balance("EUR"), 15u);
+}
+
 // ---- Refusals and the cached network map (a single notary's node process) ----------------------
 
 class SingleNotaryNetwork : public ::testing::Test {
