@@ -141,6 +141,53 @@ TEST_F(CoordinatorTest, RetriesAboveTheSequenceNumbersThatFPlusOneReplicasReport
   EXPECT_EQ(c.session(), Sequence(7));  // not 1 (too low again), not the liar's million
 }
 
+// sequence_max is signed inside `prepared`: the network rewriting it in f+1 honest replicas'
+// SignedPrepared after they signed cannot make f+1 matching reports of a false value. The
+// rewritten copies arrive first and are refused; the genuine ones still count, and the retry runs
+// at the real sequence number (without the signature the copies would count, the genuine ones
+// would be duplicates, and the retry would jump to the rewritten value).
+TEST_F(CoordinatorTest, SequenceMaxRewrittenAfterSigningIsRefusedAndTheRetryIsUnchanged) {
+  StateRef a = genesis(0, "a");
+  StateRef b = genesis(1, "b");
+  PrepareCommand other = command("U", 6, {a, testing::ref_on(ShardId(0), kShards, "none")}, 0);
+  ASSERT_TRUE(std::holds_alternative<PrepareDecision>(tables_[0].prepare(other, now_, check_)));
+  ASSERT_TRUE(std::holds_alternative<AcceptDecision>(
+      tables_[0].accept(AcceptCommand{other.tx_id, other.session, Verdict::kAbort, {}})));
+  ASSERT_EQ(tables_[0].find(a)->sequence, Sequence(7));
+
+  const Sequence rewritten(1'000'000);
+  Coordinator c(command("T", 0, {a, b}), std::nullopt, net_.map, CoordinatorConfig{5, 3});
+  uint64_t rewrites = 0;
+  for (int round = 0; round < 40 && c.outcome() == Coordinator::Outcome::kRunning; ++round) {
+    std::vector<CoordinatorSend> sends = c.take_ready();
+    if (sends.empty()) c.tick();
+    for (const CoordinatorSend& send : sends) {
+      const auto* submit = std::get_if<SubmitCommand>(&send.message);
+      if (submit == nullptr) continue;
+      auto decoded = decode_command(submit->command);
+      ASSERT_TRUE(decoded.ok());
+      Outcome o = tables_[send.shard.value()].execute(*decoded, now_, check_);
+      std::vector<ReplicaMessage> said = statements(o);
+      for (size_t i = 0; i < said.size(); ++i) {
+        const auto* p = std::get_if<SignedPrepared>(&said[i]);
+        if (p != nullptr && i < 2) {  // replicas 0 and 1: f+1 of each shard
+          SignedPrepared copy = *p;
+          copy.statement.sequence_max = rewritten;
+          uint64_t refused = c.refused();
+          c.on_replica(copy);
+          EXPECT_EQ(c.refused(), refused + 1);
+          ++rewrites;
+        }
+        c.on_replica(said[i]);
+      }
+    }
+  }
+  EXPECT_GE(rewrites, 4u);  // both shards' f+1, in the first session at least
+  ASSERT_EQ(c.outcome(), Coordinator::Outcome::kCommitted);
+  EXPECT_EQ(c.attempts(), 2u);
+  EXPECT_EQ(c.session(), Sequence(7));
+}
+
 TEST_F(CoordinatorTest, GivesUpAfterItsAttempts) {
   StateRef a = genesis(0, "a");
   PrepareCommand spend = command("U", 0, {a}, 0);
