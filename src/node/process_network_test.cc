@@ -164,6 +164,21 @@ TEST_F(ProcessNetworkTest, PaymentAcrossTheProcessNetwork) {
   }
   EXPECT_EQ(settled(0, 750).of(kCurrency), 750u);
   EXPECT_EQ(settled(1, 250).of(kCurrency), 250u);
+
+  // Stopping leaves nothing behind: every process it started has exited and been reaped.
+  std::vector<int> pids;
+  for (size_t i = 0; i < network_->node_count(); ++i) pids.push_back(network_->node_pid(i));
+  notary::LocalNetwork& replicas = network_->replicas();
+  for (uint32_t shard = 0; shard < replicas.shards(); ++shard)
+    for (uint32_t r = 0; r < replicas.replicas(); ++r)
+      pids.push_back(replicas.process(shard, r).pid());
+  EXPECT_EQ(pids.size(), 2u + 8u);
+  network_->stop();
+  for (int pid : pids) {
+    ASSERT_GT(pid, 0);
+    EXPECT_NE(::kill(pid, 0), 0) << "process " << pid << " still exists";
+  }
+  EXPECT_TRUE(network_->describe_processes().empty());
 }
 
 TEST_F(ProcessNetworkTest, PayerKilledMidPaymentCompletesOnceAfterRestart) { kill_mid_payment(0); }
