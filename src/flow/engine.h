@@ -5,7 +5,8 @@
 // from outside (a received message, a wake-up, the time, a random number, a recorded read) is
 // appended to its journal; at each suspension the new journal rows, the flow's database writes and
 // its outgoing messages (the outbox) commit in ONE transaction, and only then are the messages
-// handed to the Transport. After a crash, `resume_all` re-runs each unfinished flow from its start
+// handed to the Transport. Group commit: the steps of every flow runnable in the same turn (and
+// the messages delivered with them) share that transaction, each step a savepoint of its own. After a crash, `resume_all` re-runs each unfinished flow from its start
 // with the journal supplying the recorded values (sending nothing it already sent), then lets it
 // continue live, and re-sends the outbox. Message ids are deterministic and receivers keep the ids
 // they processed, so a message delivered twice is processed once.
@@ -82,7 +83,7 @@ struct FlowHandle {
 // Fault points for crash tests (FoundationDB style): the hook is asked at each; returning true
 // makes the engine stop dead there, as a process crash would, until it is destroyed.
 enum class FaultPoint : uint8_t {
-  kAfterCommitBeforeSend,  // a flow's step committed, its messages not yet handed over
+  kAfterCommitBeforeSend,  // a group of steps committed, their messages not yet handed over
 };
 
 struct FlowEngineOptions {
@@ -112,7 +113,7 @@ struct FlowEngineOptions {
 };
 
 struct FlowEngineStats {
-  uint64_t steps_committed = 0;  // suspension and completion commits (crash tests count these)
+  uint64_t steps_committed = 0;  // suspension and completion steps committed
   uint64_t messages_accepted = 0;
   uint64_t duplicates = 0;
   uint64_t messages_rejected = 0;  // malformed or foreign-topic messages from peers
