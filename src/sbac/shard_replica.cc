@@ -3,6 +3,12 @@
 
 namespace folio::sbac {
 
+// A block signs at most two statements per command (the fast path signs prepared and accepted), and
+// a decoded block holds at most consensus::kBatchCountMaxLimit commands: one block's batch always
+// fits a BatchTree (whose constructor asserts the bound).
+static_assert(2 * consensus::kBatchCountMaxLimit <= kBatchLeavesMax,
+              "a block's statements must fit one batch signature");
+
 ShardReplica::ShardReplica(ShardReplicaConfig config, consensus::ReplicaConfig consensus,
                            const consensus::RestoredState& restored, int64_t now_ms)
     : config_(std::move(config)),
@@ -113,11 +119,14 @@ void ShardReplica::record(const Outcome& outcome, std::vector<Unsigned>& batch) 
     if (!s.prepared) {
       // The single-shard fast path: the session was prepared in the same step, with the verdict
       // it was accepted with; sign that prepared statement too, so a manager can decide.
-      // Its sequence_max is the table's, as every honest replica computes it.
+      // Its sequence_max is the table's, as every honest replica computes it. An AcceptDecision
+      // comes only from a session in the table's cache, which holds its prepare decision; a
+      // made-up sequence_max would be a false signed statement, so there is no fallback.
       const PrepareDecision* decision = table_.session_prepared(a->key);
-      Sequence sequence_max = decision != nullptr ? decision->sequence_max : Sequence(0);
-      s.prepared = SignedPrepared{
-          Prepared{a->key.tx_id, a->key.session, a->verdict, a->shard, epoch, sequence_max}, {}};
+      FOLIO_ASSERT(decision != nullptr);
+      s.prepared = SignedPrepared{Prepared{a->key.tx_id, a->key.session, a->verdict, a->shard,
+                                           epoch, decision->sequence_max},
+                                  {}};
       batch.push_back(Unsigned{&s.prepared, nullptr});
     }
     pending_.erase(a->key);

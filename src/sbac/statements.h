@@ -91,7 +91,8 @@ Bytes signing_payload(const Accepted& statement);
 // ---- Signatures, direct and batched ----------------------------------------------------------
 
 // The most statements one batch signature covers (a block's worth, with room): bounds the branch
-// at 20 levels.
+// at 20 levels. shard_replica.cc static_asserts that a block's statements (at most two per
+// command, consensus::kBatchCountMaxLimit commands) fit.
 constexpr uint32_t kBatchLeavesMax = 1u << 20;
 constexpr uint8_t kStatementLeafPrefix = 0x00;  // never crypto::kMerkleNodePrefix
 
