@@ -209,6 +209,25 @@ void SbacSimulation::send_coordinator(uint32_t from, std::vector<sbac::Coordinat
   }
 }
 
+// A Byzantine replica signs its lie the way honest replicas sign: one batch signature over a
+// Merkle root, here a root over the honest statement it replaces, the lie (say prepared(T, commit)
+// and prepared(T, abort) under one signature) and a few filler leaves, at positions it chooses.
+// The lie's BatchSignature is then as well-formed as an honest one; only matching decides.
+sbac::ReplicaSignature SbacSimulation::sign_lie_in_batch(const crypto::PrivateKey& key,
+                                                         const crypto::Hash256& honest_leaf,
+                                                         const crypto::Hash256& lie_leaf) {
+  std::vector<crypto::Hash256> leaves{honest_leaf, lie_leaf};
+  for (uint64_t k = adversary_.below(4); k > 0; --k) {
+    FixedBytes<32> filler = random_seed(adversary_);
+    leaves.push_back(crypto::sha256(filler.view()));
+  }
+  for (size_t i = leaves.size(); i > 1; --i) std::swap(leaves[i - 1], leaves[adversary_.below(i)]);
+  uint32_t index = static_cast<uint32_t>(
+      std::find(leaves.begin(), leaves.end(), lie_leaf) - leaves.begin());
+  sbac::BatchTree tree(std::move(leaves));
+  return sbac::sign_batch(key, tree)[index];
+}
+
 std::optional<sbac::ReplicaMessage> SbacSimulation::lie(const ReplicaNode& node, uint32_t to,
                                                         const sbac::ReplicaMessage& honest) {
   if (node.lies == 0) return honest;
@@ -229,12 +248,18 @@ std::optional<sbac::ReplicaMessage> SbacSimulation::lie(const ReplicaNode& node,
       p->statement.sequence_max = sbac::Sequence(adversary_.below(1u << 20));
       resign = true;
     }
-    if (resign) p->signature = sbac::sign(key, p->statement);
+    if (resign) {
+      const auto& said = std::get<sbac::SignedPrepared>(honest).statement;
+      p->signature = sign_lie_in_batch(key, sbac::statement_leaf(said),
+                                       sbac::statement_leaf(p->statement));
+    }
   } else {
     auto& a = std::get<sbac::SignedAccepted>(out);
     if (flip) {
       a.statement.verdict = other(a.statement.verdict);
-      a.signature = sbac::sign(key, a.statement);
+      const auto& said = std::get<sbac::SignedAccepted>(honest).statement;
+      a.signature = sign_lie_in_batch(key, sbac::statement_leaf(said),
+                                      sbac::statement_leaf(a.statement));
     }
   }
   return out;

@@ -100,6 +100,46 @@ void SbacSimulation::tap_submit(const Bytes& command) {
   }
 }
 
+std::optional<sbac::AcceptCommand> SbacSimulation::tampered(const sbac::AcceptCommand& command) {
+  sbac::AcceptCommand out = command;
+  bool changed = false;
+  for (sbac::PreparedVote& vote : out.evidence) {
+    std::vector<sbac::BatchSignature*> batched;
+    for (sbac::ReplicaSignature& s : vote.signatures)
+      if (auto* b = std::get_if<sbac::BatchSignature>(&s.signature)) batched.push_back(b);
+    if (batched.empty()) continue;
+    sbac::BatchSignature& b = *batched[adversary_.below(batched.size())];
+    switch (adversary_.below(5)) {
+      case 0:  // another leaf's position (a valid index of the same tree, or one past it)
+        b.index = b.index ^ 1u;
+        break;
+      case 1:  // a tree of another size, same root and branch
+        b.leaf_count = adversary_.below(2) == 0 ? b.leaf_count + 1 : b.leaf_count - 1;
+        break;
+      case 2:  // one level more
+        b.branch.push_back(b.root);
+        break;
+      case 3:  // one level less (or, for a one-leaf tree, a level where none belongs)
+        if (b.branch.empty()) {
+          b.branch.push_back(b.root);
+        } else {
+          b.branch.pop_back();
+        }
+        break;
+      default:  // a sibling hash changed (or the root, for a one-leaf tree)
+        if (b.branch.empty()) {
+          b.root.bytes[adversary_.below(32)] ^= 1;
+        } else {
+          b.branch[adversary_.below(b.branch.size())].bytes[adversary_.below(32)] ^= 1;
+        }
+        break;
+    }
+    changed = true;
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
 // A later instance (T, s') is starting: replay the earlier instances of T into it.
 void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& concerned,
                             int64_t t) {
@@ -153,6 +193,22 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
       }
       if (found) break;
     }
+  }
+  // Each replayed accept once more with its evidence's batch signatures tampered with (branch,
+  // index, leaf_count): new bytes, and every replica must refuse them as bad evidence.
+  {
+    std::vector<Bytes> tampered_commands;
+    for (const Bytes& bytes : commands) {
+      Result<sbac::ShardCommand> decoded = sbac::decode_command(bytes);
+      FOLIO_ASSERT(decoded.ok());  // encoded just above
+      if (auto t = tampered(std::get<sbac::AcceptCommand>(*decoded)))
+        tampered_commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(*t)));
+    }
+    if (!forged.evidence.empty()) {
+      if (auto t = tampered(forged))
+        tampered_commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(*t)));
+    }
+    commands.insert(commands.end(), tampered_commands.begin(), tampered_commands.end());
   }
   if (!forged.evidence.empty())
     commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(forged)));

@@ -161,6 +161,9 @@ class SbacSimulation {
   void send_to_manager(uint32_t from, uint32_t to, const sbac::ReplicaMessage& m, int64_t t);
   void send_coordinator(uint32_t from, std::vector<sbac::CoordinatorSend> sends, int64_t t);
   // A Byzantine replica's version of one of its statements for recipient `to`; empty: none.
+  sbac::ReplicaSignature sign_lie_in_batch(const crypto::PrivateKey& key,
+                                           const crypto::Hash256& honest_leaf,
+                                           const crypto::Hash256& lie_leaf);
   std::optional<sbac::ReplicaMessage> lie(const ReplicaNode& node, uint32_t to,
                                           const sbac::ReplicaMessage& honest);
   void route_statement(uint32_t from, const sbac::ReplicaMessage& m, int64_t t);
@@ -180,6 +183,9 @@ class SbacSimulation {
   void tap_statement(const sbac::ReplicaMessage& m, int64_t t);
   void inject(const SessionKey& fresh, const std::set<ShardId>& concerned, int64_t t);
   void inject_command(const Bytes& command, ShardId shard, int64_t at);
+  // A copy of `command` whose evidence has one batch signature per vote made malformed (index,
+  // leaf_count or branch changed); empty if no evidence signature is batched.
+  std::optional<sbac::AcceptCommand> tampered(const sbac::AcceptCommand& command);
   // Earlier sessions' accepted(abort) statements, relabelled as `fresh`'s, to its managers.
   void inject_accepted(const SessionKey& fresh, int64_t t);
 
