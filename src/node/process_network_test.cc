@@ -92,6 +92,16 @@ class ProcessNetworkTest : public ::testing::Test {
     network_->kill_node(victim, SIGKILL);
     Status restarted = network_->restart_node(victim);
     EXPECT_TRUE(restarted.ok()) << restarted.error().message();
+    // For the record (not asserted: it depends on timing), whether the kill caught the flow in
+    // flight: the restarted node's start line counts the flows it resumed.
+    std::string tail = log_tail(network_->node_log(victim), 4'000);
+    size_t line = tail.rfind(" started (");
+    std::cout << "killed " << (victim == 0 ? "payer" : "payee") << " " << delay.count()
+              << " ms after the start; restart: "
+              << (line == std::string::npos
+                      ? "?"
+                      : tail.substr(line + 1, tail.find('\n', line) - line - 1))
+              << std::endl;
     // The payer answers for its flow by the same id, also after its own restart.
     auto s = rpc(0).wait_flow(*id, kFlowWait);
     EXPECT_TRUE(s.ok()) << s.error().message();
