@@ -121,7 +121,7 @@ class ProcessNetworkTest : public ::testing::Test {
     uint64_t paid = 0;
     std::set<std::string> tx_ids;
     uint64_t payments = 0;
-    for (auto delay : {0ms, 50ms, 200ms}) {
+    for (auto delay : {0ms, 50ms, 100ms, 150ms, 200ms}) {
       uint64_t amount = 10 + payments;
       FlowStatus s = pay_and_kill(victim, amount, delay);
       if (HasFailure()) return;
