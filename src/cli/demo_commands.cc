@@ -93,6 +93,7 @@ struct Tally {
   uint64_t payments_committed = 0;
   uint64_t double_spends_refused = 0;
   uint64_t conflicts_refused = 0;  // every refusal: double spends' losers and refused payments
+  uint64_t payments_refused = 0;   // ordinary payments the notary refused (an input already spent)
   uint64_t insufficient_funds = 0;
   uint64_t failed = 0;
   uint64_t double_committed = 0;
@@ -366,6 +367,7 @@ void run_demo(const DemoFlags& flags) {
             break;
           case Outcome::kConflict:
             ++tally.conflicts_refused;
+            ++tally.payments_refused;
             tally.latencies_ms.push_back(ms);
             break;
           case Outcome::kInsufficientFunds:
@@ -415,7 +417,10 @@ void run_demo(const DemoFlags& flags) {
       << " double-spend winners)\n";
   out << "  refused as conflicts " << tally.conflicts_refused << " (" << tally.double_spends_refused
       << " of " << double_spends_planned
-      << " deliberate double spends: the notary refused exactly one of the two)\n";
+      << " deliberate double spends: the notary refused exactly one of the two";
+  if (tally.payments_refused > 0)
+    out << "; " << tally.payments_refused << " ordinary payments whose input was already spent";
+  out << ")\n";
   if (tally.insufficient_funds + tally.failed + tally.double_committed > 0)
     out << "  not completed        " << tally.failed << " failed, " << tally.insufficient_funds
         << " refused for insufficient funds, " << tally.double_committed
@@ -450,6 +455,7 @@ void run_demo(const DemoFlags& flags) {
                         {"double_spends_planned", double_spends_planned},
                         {"double_spends_refused", tally.double_spends_refused},
                         {"double_spends_committed_twice", tally.double_committed},
+                        {"payments_refused", tally.payments_refused},
                         {"failed", tally.failed},
                         {"insufficient_funds", tally.insufficient_funds},
                         {"cash_issued", cash.issued},
