@@ -151,7 +151,11 @@ Outcome run_operation(const Operation& op, const std::vector<RpcClient>& rpc,
     return Outcome::kFailed;
   }
   if (status->state == FlowState::kCompleted) return Outcome::kCommitted;
-  if (status->conflict()) return Outcome::kConflict;
+  if (status->conflict()) {
+    *error = "payment " + *flow + " refused as a conflict: " + status->error.value_or("") +
+             (status->conflicting_tx ? " (input consumed by " + *status->conflicting_tx + ")" : "");
+    return Outcome::kConflict;
+  }
   *error = "payment " + *flow + " " + std::string(node::to_string(status->state)) + ": " +
            status->error.value_or("");
   return Outcome::kFailed;
