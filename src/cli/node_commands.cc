@@ -19,10 +19,14 @@ void add_node_commands(CLI::App& app, Groups& groups) {
   CLI::App* bench = groups.bench->add_subcommand(
       "node", "Notarised payments/s, 10k back-chain resolution, suspended flows and their resume");
   bench->add_flag("--quick", flags->quick,
-                  "Scale down: 1,000 payments, a 2,000-deep back-chain, 20,000 suspended flows");
+                  "Scale down: 1,000 payments (window and warm-up 200), a 2,000-deep back-chain, 20,000 "
+                  "suspended flows");
   bench->add_option("--payments", flags->options.payments, "Payments in all (default 5,000)");
-  bench->add_option("--in-flight", flags->options.payments_in_flight,
-                    "Payments started together in each wave (one notary batch per wave)");
+  bench->add_option("--window,--in-flight", flags->options.payments_window,
+                    "Payments kept outstanding: closed loop, a completion starts the next "
+                    "(default 500)");
+  bench->add_option("--warmup", flags->options.payments_warmup,
+                    "Payments completed before the measured interval (default 500)");
   bench->add_option("--threads", flags->options.threads,
                     "Nodes served in parallel during the payments, one thread each (default 2)");
   bench->add_flag("--sync-full", flags->options.sync_full,
@@ -36,6 +40,8 @@ void add_node_commands(CLI::App& app, Groups& groups) {
     node::NodeBenchOptions o = flags->options;
     if (flags->quick) {
       o.payments = std::min<size_t>(o.payments, 1'000);
+      o.payments_window = std::min<size_t>(o.payments_window, 200);
+      o.payments_warmup = std::min<size_t>(o.payments_warmup, 200);
       o.backchain_depth = std::min<size_t>(o.backchain_depth, 2'000);
       o.suspended_flows = std::min<size_t>(o.suspended_flows, 20'000);
     }

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "contracts/cash.h"
@@ -114,62 +116,201 @@ Status bench_suspended(const NodeBenchOptions& options, NodeBenchResult& out) {
   return ok_status();
 }
 
+// Payments as a closed loop with a window: `payments_window` CashPayments are kept outstanding
+// from Alice to Bob; each completion lets a new one start, in the same turn of Alice's loop as the
+// others the same delivery completed (their first steps commit as one group), so the payer, notary
+// and payee stages of different payments overlap. Only completions between the warm-up's end and
+// the last start are counted (neither the filling nor the draining of the window).
+//
+// Coins: Alice holds a float of 10-unit coins (issued in transactions of 100 outputs that Bob also
+// records). A payment starts only when a recorded coin is free (issued and recorded minus payments
+// started), so coin selection never starves; the float is topped up by issuance flows started in
+// the loop (they run during the measured interval, about one 100-output transaction per 100
+// payments). Coin selection costs grow with the payer's number of unspent coins (the vault counts
+// the candidates on every selection), so the float stays near the window plus two issues.
 Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
+  constexpr size_t kIssueOutputs = 100;
+  const size_t window = std::max<size_t>(1, options.payments_window);
+  const size_t warmup = options.payments_warmup;
+  if (warmup + window >= options.payments)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "payments (" + std::to_string(options.payments) +
+                          ") must exceed the warm-up plus the window (" +
+                          std::to_string(warmup + window) + ")");
   MockNetworkOptions network_options = base_options(options);
   network_options.delivery_threads = std::max<size_t>(1, options.threads);
   network_options.sqlite_synchronous_full = options.sync_full;
+  network_options.interleave_rounds = true;
   MockNetwork net(network_options);
   net.add_node(kAlice);
   net.add_node(kBob);
   net.add_notary(kNotary);
+  // Alice's completed flows, reported on whichever thread serves her; read on this one between
+  // delivery rounds.
+  std::mutex completed_mutex;
+  std::vector<std::pair<flow::FlowId, bool>> completed_flows;  // id, ok
+  net.config(kAlice).engine.on_completed = [&](const flow::FlowId& id, const Result<Bytes>& r) {
+    std::lock_guard<std::mutex> lock(completed_mutex);
+    completed_flows.emplace_back(id, r.ok());
+  };
   FOLIO_TRY(net.start_all());
-  // Waves: Alice gets a wave's coins (10 units each, issued in transactions of 100 outputs that
-  // Bob also records; not timed), then starts the wave's payments together and the network runs
-  // until they are done (timed). Coin selection costs grow with the payer's number of unspent
-  // coins (the vault counts the candidates on every selection), so the payer holds at most one
-  // wave of coins, as a busy payer with a moderate float would.
   const ledger::Party alice = net.party(kAlice);
   const ledger::Party notary = net.party(kNotary);
   contracts::IssuedCurrency usd{{alice, {}}, "USD"};
+  Node& payer = net.node(kAlice);
+  flow::FlowEngine& engine = payer.engine();
+
+  uint64_t issue_batch = 0;
+  auto issue_transaction = [&]() {
+    ledger::WireTransaction tx;
+    for (size_t i = 0; i < kIssueOutputs; ++i)
+      tx.outputs.push_back(contracts::cash_output({10, usd}, alice.owning_key, notary));
+    tx.commands.push_back(contracts::cash_issue(alice.owning_key));
+    tx.notary = notary;
+    std::memcpy(tx.salt.data(), &issue_batch, sizeof issue_batch);
+    ++issue_batch;
+    return tx;
+  };
+  // The initial float (not timed).
+  const size_t float_target = window + 2 * kIssueOutputs;
+  size_t coins_issued = 0;  // recorded by Alice
+  while (coins_issued < float_target) {
+    FOLIO_TRY(finalise(net, kAlice, issue_transaction(), {kBob}));
+    coins_issued += kIssueOutputs;
+  }
+  {
+    std::lock_guard<std::mutex> lock(completed_mutex);
+    completed_flows.clear();
+  }
+
   uint64_t batches_before = net.node(kNotary).notary()->batches();
-  std::vector<flow::FlowHandle> handles;
-  double elapsed = 0;
-  std::clock_t cpu = 0;
-  size_t issued = 0;
-  for (size_t started = 0, batch = 0; started < options.payments;) {
-    size_t wave = std::min(options.payments_in_flight, options.payments - started);
-    for (size_t wave_issued = 0; wave_issued < wave; ++batch) {
-      ledger::WireTransaction tx;
-      for (size_t i = 0; i < 100 && wave_issued < wave; ++i, ++wave_issued, ++issued)
-        tx.outputs.push_back(contracts::cash_output({10, usd}, alice.owning_key, notary));
-      tx.commands.push_back(contracts::cash_issue(alice.owning_key));
-      tx.notary = notary;
-      std::memcpy(tx.salt.data(), &batch, sizeof batch);
-      FOLIO_TRY(finalise(net, kAlice, tx, {kBob}));
+  std::map<flow::FlowId, bool> payments;   // started payment -> completed
+  std::map<flow::FlowId, bool> issues;     // started issuance -> completed
+  size_t started = 0, completed = 0, coins_issuing = 0;
+  constexpr size_t kFillRounds = 4;  // about the rounds a payment takes (docs/node.md)
+  bool filled = false;
+  int64_t last_fill_ms = -1;
+  size_t coin_waits = 0;  // turns that started fewer payments than the window allowed: no free coin
+  size_t measured_from = 0, measured_to = 0;
+  bool measuring = false, measured = false;
+  Clock::time_point t0, t1;
+  std::clock_t cpu0 = 0, cpu1 = 0;
+  Status failure = ok_status();
+
+  // Collects completions and refills the window: called between delivery rounds.
+  auto turn = [&]() {
+    if (!failure.ok()) return;
+    std::vector<std::pair<flow::FlowId, bool>> done;
+    {
+      std::lock_guard<std::mutex> lock(completed_mutex);
+      done.swap(completed_flows);
     }
-    Clock::time_point start = Clock::now();
-    std::clock_t cpu_start = std::clock();
+    for (const auto& [id, ok] : done) {
+      auto p = payments.find(id);
+      auto i = issues.find(id);
+      if (p == payments.end() && i == issues.end()) continue;  // a sub-flow or responder
+      if (!ok) {
+        failure = make_error(ErrorCode::kInternal, p != payments.end() ? "a payment failed"
+                                                                       : "an issuance failed");
+        return;
+      }
+      bool& flag = p != payments.end() ? p->second : i->second;
+      if (flag) {
+        failure = make_error(ErrorCode::kInternal, "a flow completed twice");
+        return;
+      }
+      flag = true;
+      if (p != payments.end()) {
+        ++completed;
+      } else {
+        coins_issuing -= kIssueOutputs;
+        coins_issued += kIssueOutputs;
+      }
+    }
+    if (!measuring && completed >= warmup) {
+      measuring = true;
+      measured_from = completed;
+      t0 = Clock::now();
+      cpu0 = std::clock();
+    }
+    size_t outstanding = started - completed;
+    size_t free_coins = coins_issued - started;
+    size_t wanted = std::min(window - std::min(window, outstanding), options.payments - started);
+    // Filling the window: a share per clock round, so that the payments reach each stage in
+    // several cohorts (their stages then overlap for good: a completion is replaced at once).
+    if (!filled) {
+      if (net.clock().now_ms() == last_fill_ms) wanted = 0;
+      wanted = std::min(wanted, (window + kFillRounds - 1) / kFillRounds);
+    }
+    size_t n = std::min(wanted, free_coins);
+    if (n < wanted) ++coin_waits;
+    bool top_up = started + n < options.payments &&
+                  coins_issued + coins_issuing - (started + n) < float_target;
+    if (n == 0 && !top_up) return;
     // Started in the same turn of Alice's loop, as a busy node's RPC clients would: their first
     // steps (coin selection, signing, the notary request) commit as one group.
-    net.node(kAlice).engine().hold();
-    for (size_t w = 0; w < wave; ++w, ++started) {
+    engine.hold();
+    for (size_t k = 0; k < n; ++k) {
       flows::CashPayment pay;
       pay.amount = 10;
       pay.currency = "USD";
       pay.recipient = kBob;
-      auto h = net.node(kAlice).start_flow(pay);
+      auto h = payer.start_flow(pay);
       if (!h.ok()) {
-        net.node(kAlice).engine().release();
-        return h.error();
+        failure = h.error();
+        break;
       }
-      handles.push_back(*h);
+      payments.emplace(h->id, false);
+      ++started;
     }
-    net.node(kAlice).engine().release();
+    while (failure.ok() && started < options.payments &&
+           coins_issued + coins_issuing - started < float_target) {
+      auto stx = flows::sign_new(payer.services(), issue_transaction());
+      if (!stx.ok()) {
+        failure = stx.error();
+        break;
+      }
+      flows::Finality f;
+      f.stx = *stx;
+      f.recipients = {kBob};
+      auto h = payer.start_flow(f);
+      if (!h.ok()) {
+        failure = h.error();
+        break;
+      }
+      issues.emplace(h->id, false);
+      coins_issuing += kIssueOutputs;
+    }
+    engine.release();
+    if (n > 0 && !filled) {
+      last_fill_ms = net.clock().now_ms();
+      filled = started - completed >= window || started == options.payments;
+    }
+    if (measuring && !measured && started == options.payments) {
+      measured = true;
+      measured_to = completed;
+      t1 = Clock::now();
+      cpu1 = std::clock();
+    }
+  };
+  net.after_delivery = turn;
+  turn();
+  size_t idle_runs = 0;
+  while (failure.ok() && completed < options.payments) {
+    size_t before = completed + started;
     net.run();
-    elapsed += seconds_since(start);
-    cpu += std::clock() - cpu_start;
+    turn();
+    idle_runs = completed + started == before ? idle_runs + 1 : 0;
+    if (idle_runs > 3) {
+      failure = make_error(ErrorCode::kInternal,
+                           "payments stopped moving: " + std::to_string(completed) + " of " +
+                               std::to_string(started) + " started completed");
+    }
   }
-  out.payments_cpu_s = static_cast<double>(cpu) / CLOCKS_PER_SEC;
+  net.after_delivery = nullptr;
+  FOLIO_TRY(failure);
+  if (!measured || measured_to <= measured_from)
+    return make_error(ErrorCode::kInternal, "no payment completed in the measured interval");
   if (options.progress) {
     uint64_t steps = 0, messages = 0;
     for (const std::string& n : {kAlice, kBob, kNotary}) {
@@ -178,22 +319,39 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
     }
     options.progress("payments: " + std::to_string(steps) + " flow steps and " +
                      std::to_string(messages) + " accepted messages on the three nodes (with "
-                     "the setup's)");
+                     "the setup's); " + std::to_string(issues.size()) +
+                     " issuance flows in the loop; " + std::to_string(coin_waits) +
+                     " turns waited for a free coin");
   }
-  for (const flow::FlowHandle& h : handles) {
-    auto r = net.node(kAlice).result<ledger::TxId>(h.id);
-    if (!r) return make_error(ErrorCode::kInternal, "a payment did not finish");
+  // Every payment completed exactly once, successfully, and the balances add up.
+  if (payments.size() != options.payments)
+    return make_error(ErrorCode::kInternal, "started " + std::to_string(payments.size()) +
+                                                " payments");
+  for (const auto& [id, done] : payments) {
+    auto r = payer.result<ledger::TxId>(id);
+    if (!done || !r) return make_error(ErrorCode::kInternal, "a payment did not finish");
     if (!r->ok()) return make_error(ErrorCode::kInternal, "a payment failed: " + r->error().message());
   }
+  for (const auto& [id, done] : issues)
+    if (!done) return make_error(ErrorCode::kInternal, "an issuance did not finish");
   FOLIO_ASSIGN_OR_RETURN(uint64_t bob, net.node(kBob).cash_balance("USD"));
   if (bob != 10 * options.payments)
     return make_error(ErrorCode::kInternal, "Bob holds " + std::to_string(bob));
+  FOLIO_ASSIGN_OR_RETURN(uint64_t alice_balance, payer.cash_balance("USD"));
+  if (alice_balance != 10 * (coins_issued - options.payments))
+    return make_error(ErrorCode::kInternal, "Alice holds " + std::to_string(alice_balance) +
+                                                ", not " +
+                                                std::to_string(10 * (coins_issued - options.payments)));
   out.payments = options.payments;
+  out.payments_measured = measured_to - measured_from;
+  out.payments_window = window;
   out.payments_threads = network_options.delivery_threads;
   out.payments_sync_full = options.sync_full;
   for (const std::string& n : {kAlice, kBob, kNotary})
     out.payments_group_commits += net.node(n).engine().stats().group_commits;
-  out.payments_per_s = static_cast<double>(options.payments) / elapsed;
+  double elapsed = std::chrono::duration<double>(t1 - t0).count();
+  out.payments_per_s = static_cast<double>(out.payments_measured) / elapsed;
+  out.payments_cpu_s = static_cast<double>(cpu1 - cpu0) / CLOCKS_PER_SEC;
   out.notary_batches = net.node(kNotary).notary()->batches() - batches_before;
   return ok_status();
 }
@@ -287,9 +445,10 @@ double resident_mb() {
 }
 
 std::string NodeBenchResult::to_json() const {
-  char buffer[1024];
+  char buffer[2048];
   std::snprintf(buffer, sizeof buffer,
-                "{\n  \"payments_per_s\": %.1f,\n  \"payments\": %zu,\n  \"payments_cpu_s\": %.2f,\n"
+                "{\n  \"payments_per_s\": %.1f,\n  \"payments\": %zu,\n  \"payments_measured\": %zu,\n"
+                "  \"payments_window\": %zu,\n  \"payments_cpu_s\": %.2f,\n"
                 "  \"payments_threads\": %zu,\n  \"payments_sqlite_synchronous\": \"%s\",\n"
                 "  \"payments_group_commits\": %llu,\n"
                 "  \"notary_batches\": %llu,\n"
@@ -297,7 +456,8 @@ std::string NodeBenchResult::to_json() const {
                 "  \"suspended_flows\": %llu,\n  \"suspended_flows_start_s\": %.2f,\n"
                 "  \"suspended_flows_rss_mb\": %.1f,\n  \"resume_s\": %.3f,\n"
                 "  \"resumed_flows\": %llu,\n  \"ed25519_verify_per_s\": %.0f\n}\n",
-                payments_per_s, payments, payments_cpu_s, payments_threads,
+                payments_per_s, payments, payments_measured, payments_window, payments_cpu_s,
+                payments_threads,
                 payments_sync_full ? "full" : "normal",
                 static_cast<unsigned long long>(payments_group_commits),
                 static_cast<unsigned long long>(notary_batches),

@@ -137,10 +137,22 @@ size_t MockNetwork::run(size_t rounds_max) {
   size_t delivered = 0;
   for (size_t round = 0; round < rounds_max; ++round) {
     size_t moved = 0;
-    while (options_.delivery_threads > 1 ? network_.deliver_round(options_.delivery_threads)
-                                          : network_.deliver_one()) {
-      ++moved;
-      if (after_delivery) after_delivery();
+    if (options_.interleave_rounds) {
+      // One pass: every node's due batch at once on threads, or one delivery per node.
+      size_t passes = options_.delivery_threads > 1 ? 1 : nodes_.size();
+      for (size_t pass = 0; pass < passes; ++pass) {
+        if (!(options_.delivery_threads > 1 ? network_.deliver_round(options_.delivery_threads)
+                                            : network_.deliver_one()))
+          break;
+        ++moved;
+        if (after_delivery) after_delivery();
+      }
+    } else {
+      while (options_.delivery_threads > 1 ? network_.deliver_round(options_.delivery_threads)
+                                            : network_.deliver_one()) {
+        ++moved;
+        if (after_delivery) after_delivery();
+      }
     }
     if (after_delivery) after_delivery();
     delivered += moved;

@@ -10,7 +10,7 @@
 //
 // run() pumps until nothing moves: it delivers messages, lets notary nodes notarise what they
 // queued as one batch each, advances the shared flow clock by a millisecond and wakes sleeping
-// flows, again and again. The network can inject latency and loss and records every delivery.
+// flows, again and again (MockNetworkOptions::interleave_rounds: one delivery pass per round). The network can inject latency and loss and records every delivery.
 //
 // Owns its nodes and the MemoryNetwork. Not thread-safe.
 #pragma once
@@ -48,6 +48,14 @@ struct MockNetworkOptions {
   size_t delivery_threads = 1;
   // Every node's NodeConfig::sqlite_synchronous_full.
   bool sqlite_synchronous_full = false;
+  // run() interleaves instead of delivering until nothing moves: each clock round makes ONE
+  // delivery pass (a deliver_round on the delivery threads, or with one thread up to one
+  // deliver_one per node), then flushes the notaries and ticks. Work at different stages (a
+  // notary batch, the payer's answers, the payee's recording) then moves in the same pass instead
+  // of one stage draining before the next starts: what a closed-loop benchmark needs to keep
+  // several nodes busy at once. Off: the notaries see everything a round can deliver first, so
+  // their batches are as large as possible.
+  bool interleave_rounds = false;
 };
 
 class MockNetwork {
