@@ -85,6 +85,10 @@ struct SbacSimResult {
   uint64_t takeovers = 0;
   uint64_t client_crashes = 0;
   uint64_t replays = 0;  // messages the replay adversary injected
+  // Of those: commands whose evidence had batch signatures tampered with, and earlier sessions'
+  // accepted(abort) statements relabelled for a later session's managers.
+  uint64_t replays_tampered = 0;
+  uint64_t replays_relabelled = 0;
   uint64_t undecodable = 0;
   uint64_t messages_sent = 0;
   uint64_t messages_dropped = 0;

@@ -62,6 +62,7 @@ void SbacSimulation::inject_accepted(const SessionKey& fresh, int64_t t) {
     if (replayed.statement.session >= fresh.session) continue;
     if (result_.replays >= kReplaysMax) return;
     ++result_.replays;
+    ++result_.replays_relabelled;
     replayed.session = fresh;
     int64_t at = t + adversary_.range(1, 30);
     for (uint32_t to : managers)
@@ -194,6 +195,8 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
       if (found) break;
     }
   }
+  size_t first_tampered = commands.size();
+  size_t tampered_count = 0;
   // Each replayed accept once more with its evidence's batch signatures tampered with (branch,
   // index, leaf_count): new bytes, and every replica must refuse them as bad evidence.
   {
@@ -208,6 +211,7 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
       if (auto t = tampered(forged))
         tampered_commands.push_back(codec::encode_to_bytes(sbac::ShardCommand(*t)));
     }
+    tampered_count = tampered_commands.size();
     commands.insert(commands.end(), tampered_commands.begin(), tampered_commands.end());
   }
   if (!forged.evidence.empty())
@@ -224,6 +228,7 @@ void SbacSimulation::inject(const SessionKey& fresh, const std::set<ShardId>& co
       } else {
         inject_command(commands[i], target, t + delay);
       }
+      if (i >= first_tampered && i < first_tampered + tampered_count) ++result_.replays_tampered;
     }
   }
 }

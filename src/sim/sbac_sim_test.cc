@@ -149,5 +149,27 @@ TEST(SbacSim, ReplicasLyingAboutSequenceNumbersCanOnlySignTheirOwnLies) {
   }
 }
 
+// The replay adversary's batch-evidence tampering and its relabelled accepted(abort) statements
+// happen under contention (aborts and retries), and the invariants hold: tampered evidence is
+// refused as bad evidence, relabelled statements are refused by the signed session.
+TEST(SbacSim, TamperedBatchEvidenceAndRelabelledAcceptedReplaysKeepTheInvariants) {
+  uint64_t tampered = 0;
+  uint64_t relabelled = 0;
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    SbacSimOptions o;
+    o.seed = seed;
+    o.transactions = 16;
+    o.high_contention = true;
+    o.byzantine = 1;
+    o.replay = true;
+    SbacSimResult r = run_sbac_sim(o);
+    EXPECT_TRUE(r.ok()) << r.summary_line();
+    tampered += r.replays_tampered;
+    relabelled += r.replays_relabelled;
+  }
+  EXPECT_GT(tampered, 0u);
+  EXPECT_GT(relabelled, 0u);
+}
+
 }  // namespace
 }  // namespace folio::sim
