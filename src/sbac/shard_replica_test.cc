@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <set>
 
@@ -114,6 +115,39 @@ TEST_F(ShardReplicaTest, EveryReplicaSignsTheFastPathsStatementsAndAnswersQuerie
     EXPECT_EQ(answers.size(), 2u);
   }
   EXPECT_TRUE(takeovers_.empty());
+}
+
+// The fast path signs a prepared statement for the manager: its sequence_max is the table's (here
+// 7, after another transaction's session 6 aborted over `a`), never a made-up value, and its
+// accepted statement names the session it answers, signed.
+TEST_F(ShardReplicaTest, FastPathStatementsCarryTheTablesSequenceMaxAndTheSignedSession) {
+  PrepareCommand u;
+  u.tx_id = testing::tx_id("U");
+  u.session = Sequence(6);
+  u.inputs = {a_, testing::ref_on(ShardId(0), kShards, "never created")};
+  std::sort(u.inputs.begin(), u.inputs.end());
+  submit(u);
+  run(500);
+  submit(AcceptCommand{u.tx_id, u.session, Verdict::kAbort, {}});
+  run(500);
+  ASSERT_EQ(replicas_[0]->table().find(a_)->sequence, Sequence(7));
+  prepared_.clear();
+  accepted_.clear();
+  PrepareCommand c;
+  c.tx_id = testing::tx_id("T");
+  c.session = Sequence(7);
+  c.inputs = {a_};
+  submit(SingleShardCommand{c});
+  run(1'000);
+  for (uint32_t i = 0; i < kReplicas; ++i) {
+    ASSERT_EQ(prepared_[i].size(), 1u);
+    ASSERT_EQ(accepted_[i].size(), 1u);
+    EXPECT_EQ(prepared_[i][0].statement.verdict, Verdict::kCommit);
+    EXPECT_EQ(prepared_[i][0].statement.sequence_max, Sequence(7));
+    EXPECT_EQ(accepted_[i][0].statement.session, Sequence(7));
+    EXPECT_EQ(accepted_[i][0].session, (SessionKey{c.tx_id, c.session}));
+    EXPECT_TRUE(verify_signature(accepted_[i][0].statement, accepted_[i][0].signature));
+  }
 }
 
 // One signature per committed block: the statements of several transactions ordered together
