@@ -1,6 +1,7 @@
 #include "notary/sharded_client.h"
 
 #include <future>
+#include <random>
 
 #include "net/amqp_names.h"
 #include "sbac/binding.h"
@@ -15,6 +16,9 @@ ShardedNotaryClient::ShardedNotaryClient(net::Transport& transport, NotaryEntry 
       replica_names_(std::move(replica_names)),
       options_(options) {
   FOLIO_ASSERT(entry_.shard_map.has_value());
+  // Clients start their round robin at a random slot: several clients starting at slot 0 in step
+  // (the nodes of `folio demo`) otherwise lock the same dummy objects and abort each other.
+  next_slot_.store(std::random_device{}(), std::memory_order_relaxed);
   FOLIO_ASSERT(replica_names_.size() == entry_.shard_map->shard_count());
   for (uint32_t s = 0; s < replica_names_.size(); ++s)
     for (const std::string& n : replica_names_[s]) {

@@ -129,7 +129,7 @@ class ShardedNotaryClient {
   std::map<std::string, uint32_t> replica_shard_;  // canonical name -> shard
   ShardedClientOptions options_;
   std::atomic<uint64_t> malformed_{0};
-  mutable std::atomic<uint32_t> next_slot_{0};  // dummy slots handed out round robin
+  mutable std::atomic<uint32_t> next_slot_{0};  // dummy slots handed out round robin from a random start
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 
