@@ -127,7 +127,8 @@ Status bench_suspended(const NodeBenchOptions& options, NodeBenchResult& out) {
 // started), so coin selection never starves; the float is topped up by issuance flows started in
 // the loop (they run during the measured interval, about one 100-output transaction per 100
 // payments). Coin selection costs grow with the payer's number of unspent coins (the vault counts
-// the candidates on every selection), so the float stays near the window plus two issues.
+// the candidates on every selection), so the free float stays near half the window plus one
+// issue: enough for the completions of a round or two (the window is filled in cohorts).
 Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
   constexpr size_t kIssueOutputs = 100;
   const size_t window = std::max<size_t>(1, options.payments_window);
@@ -172,7 +173,7 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
     return tx;
   };
   // The initial float (not timed).
-  const size_t float_target = window + 2 * kIssueOutputs;
+  const size_t float_target = window / 2 + kIssueOutputs;
   size_t coins_issued = 0;  // recorded by Alice
   while (coins_issued < float_target) {
     FOLIO_TRY(finalise(net, kAlice, issue_transaction(), {kBob}));
@@ -293,7 +294,10 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
       cpu1 = std::clock();
     }
   };
+  // Between rounds (this thread) and right after each of Alice's batches (on the thread serving
+  // her): completions are replaced in the turn that saw them, by Alice herself.
   net.after_delivery = turn;
+  net.after_batch[kAlice] = turn;
   turn();
   size_t idle_runs = 0;
   while (failure.ok() && completed < options.payments) {
@@ -308,6 +312,7 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
     }
   }
   net.after_delivery = nullptr;
+  net.after_batch.clear();
   FOLIO_TRY(failure);
   if (!measured || measured_to <= measured_from)
     return make_error(ErrorCode::kInternal, "no payment completed in the measured interval");

@@ -104,9 +104,18 @@ Status MockNetwork::start(const std::string& name) {
   FOLIO_ASSIGN_OR_RETURN(m.node, Node::start(std::move(config), endpoint, clock_, notary_clock_));
   // Batches: what arrives at a node in one delivery round is stored, and the steps it allows
   // taken, in one group commit; acknowledgements leave the outbox a batch at a time.
+  // Interleaved rounds: a notary notarises what a batch queued on the thread that delivered it,
+  // in parallel with the other nodes' batches (its responders answer at the next tick).
   Node* node = m.node.get();
+  bool flush = options_.interleave_rounds && m.config.notary;
   endpoint.set_batch_handler(
-      [node](std::span<const net::Envelope> envelopes) { return node->on_messages(envelopes); });
+      [this, node, name, flush](std::span<const net::Envelope> envelopes) {
+        std::vector<net::Disposition> dispositions = node->on_messages(envelopes);
+        if (flush) (void)node->flush_notary();  // an error leaves them queued for run()'s flush
+        auto hook = after_batch.find(name);
+        if (hook != after_batch.end() && hook->second) hook->second();
+        return dispositions;
+      });
   endpoint.set_batch_outcome_handler(
       [node](std::span<const std::pair<net::MessageId, net::Disposition>> outcomes) {
         node->engine().on_outcomes(outcomes);

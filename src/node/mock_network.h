@@ -53,7 +53,8 @@ struct MockNetworkOptions {
   // deliver_one per node), then flushes the notaries and ticks. Work at different stages (a
   // notary batch, the payer's answers, the payee's recording) then moves in the same pass instead
   // of one stage draining before the next starts: what a closed-loop benchmark needs to keep
-  // several nodes busy at once. Off: the notaries see everything a round can deliver first, so
+  // several nodes busy at once. A notary then also notarises each batch's requests right after
+  // storing them, on the thread that delivered the batch. Off: the notaries see everything a round can deliver first, so
   // their batches are as large as possible.
   bool interleave_rounds = false;
 };
@@ -94,6 +95,11 @@ class MockNetwork {
   std::map<std::string, std::function<bool(flow::FaultPoint)>> faults;
   // Called after each delivery while run() pumps (crash tests restart nodes from here).
   std::function<void()> after_delivery;
+  // Per node: called right after the node has processed a delivered batch, on the thread that
+  // delivered it (with delivery_threads > 1 the nodes' hooks run in parallel: they must share
+  // nothing unsynchronised). The node may be used from there (start flows, hold and release its
+  // engine), the network not. Not to be changed while run() pumps.
+  std::map<std::string, std::function<void()>> after_batch;
 
   // Pumps until nothing moves (or `rounds_max` clock rounds); the number of deliveries.
   size_t run(size_t rounds_max = 100'000);
