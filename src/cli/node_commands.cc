@@ -28,7 +28,11 @@ void add_node_commands(CLI::App& app, Groups& groups) {
   bench->add_option("--warmup", flags->options.payments_warmup,
                     "Payments completed before the measured interval (default 500)");
   bench->add_option("--threads", flags->options.threads,
-                    "Nodes served in parallel during the payments, one thread each (default 2)");
+                    "Without free running: nodes served in parallel in each delivery round, one "
+                    "thread each (default 2)");
+  bench->add_option("--free-running", flags->options.free_running,
+                    "Payments with a free-running thread per node, no delivery rounds (default 1; "
+                    "0: pumped rounds on --threads threads)");
   bench->add_flag("--sync-full", flags->options.sync_full,
                   "Payments with SQLite synchronous = FULL (an fsync per commit; NORMAL otherwise)");
   bench->add_option("--backchain", flags->options.backchain_depth,

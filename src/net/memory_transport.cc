@@ -9,6 +9,11 @@ namespace folio::net {
 
 Status MemoryTransport::send(Envelope envelope) {
   envelope.sender = name_;
+  if (network_.free_running_) {
+    FOLIO_TRY(network_.check(envelope));
+    network_.post(std::move(envelope));
+    return ok_status();
+  }
   if (network_.in_round_) {
     // A round on threads: only this endpoint's thread touches its buffer; queued after the round.
     FOLIO_TRY(network_.check(envelope));
@@ -20,6 +25,115 @@ Status MemoryTransport::send(Envelope envelope) {
 
 MemoryNetwork::MemoryNetwork(MemoryNetworkOptions options)
     : options_(std::move(options)), prng_state_(options_.seed) {}
+
+MemoryNetwork::~MemoryNetwork() { stop_free_running(); }
+
+// ---- Free-running threads -------------------------------------------------------------------
+
+void MemoryNetwork::post(Envelope envelope) {
+  MemoryTransport& to = *endpoints_.find(envelope.recipient)->second;  // checked by the sender
+  {
+    std::lock_guard<std::mutex> lock(to.inbox_mutex_);
+    to.inbox_.push_back(std::move(envelope));
+  }
+  to.inbox_wake_.notify_one();
+}
+
+void MemoryNetwork::post_outcomes(const std::string& sender,
+                                  std::vector<std::pair<MessageId, Disposition>> outcomes) {
+  auto it = endpoints_.find(sender);
+  if (it == endpoints_.end()) return;
+  MemoryTransport& to = *it->second;
+  {
+    std::lock_guard<std::mutex> lock(to.inbox_mutex_);
+    for (auto& o : outcomes) to.inbox_outcomes_.push_back(std::move(o));
+  }
+  to.inbox_wake_.notify_one();
+}
+
+void MemoryNetwork::start_free_running() {
+  FOLIO_ASSERT(!free_running_);
+  free_running_ = true;
+  // What is queued for endpoints that will be served moves to their inboxes, in queue order.
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    MemoryTransport* to = it->second.to;
+    if (!to->up_ || (!to->handler_ && !to->batch_handler_)) {
+      ++it;
+      continue;
+    }
+    to->inbox_.push_back(std::move(it->second.envelope));
+    it = queue_.erase(it);
+  }
+  for (auto& [name, endpoint] : endpoints_) {
+    MemoryTransport* e = endpoint.get();
+    if (!e->up_ || (!e->handler_ && !e->batch_handler_)) continue;
+    {
+      std::lock_guard<std::mutex> lock(e->inbox_mutex_);
+      e->stopping_ = false;
+    }
+    e->thread_ = std::thread([e] { e->serve(); });
+  }
+}
+
+void MemoryNetwork::stop_free_running() {
+  if (!free_running_) return;
+  for (auto& [name, endpoint] : endpoints_) {
+    {
+      std::lock_guard<std::mutex> lock(endpoint->inbox_mutex_);
+      endpoint->stopping_ = true;
+    }
+    endpoint->inbox_wake_.notify_one();
+  }
+  for (auto& [name, endpoint] : endpoints_)
+    if (endpoint->thread_.joinable()) endpoint->thread_.join();
+  free_running_ = false;
+}
+
+void MemoryTransport::serve() {
+  for (;;) {
+    std::vector<Envelope> messages;
+    std::vector<std::pair<MessageId, Disposition>> outcomes;
+    {
+      std::unique_lock<std::mutex> lock(inbox_mutex_);
+      inbox_wake_.wait(lock,
+                       [&] { return stopping_ || !inbox_.empty() || !inbox_outcomes_.empty(); });
+      if (inbox_.empty() && inbox_outcomes_.empty()) return;  // stopping, nothing left
+      messages.swap(inbox_);
+      outcomes.swap(inbox_outcomes_);
+    }
+    if (!outcomes.empty()) {
+      if (batch_outcome_) {
+        batch_outcome_(outcomes);
+      } else if (outcome_) {
+        for (const auto& [id, disposition] : outcomes) outcome_(id, disposition);
+      }
+    }
+    if (!messages.empty()) {
+      std::vector<Disposition> dispositions;
+      if (batch_handler_) {
+        dispositions = batch_handler_(messages);
+        FOLIO_ASSERT(dispositions.size() == messages.size());
+      } else {
+        for (const Envelope& e : messages) dispositions.push_back(handler_(e));
+      }
+      network_.free_delivered_ += messages.size();
+      // Outcomes grouped by sender, in the order the senders first appear in the batch.
+      std::vector<std::pair<std::string, std::vector<std::pair<MessageId, Disposition>>>> by_sender;
+      for (size_t i = 0; i < messages.size(); ++i) {
+        const Envelope& e = messages[i];
+        auto group = std::find_if(by_sender.begin(), by_sender.end(),
+                                  [&](const auto& g) { return g.first == e.sender; });
+        if (group == by_sender.end()) {
+          by_sender.emplace_back(e.sender, std::vector<std::pair<MessageId, Disposition>>{});
+          group = std::prev(by_sender.end());
+        }
+        group->second.emplace_back(e.id, dispositions[i]);
+      }
+      for (auto& [sender, list] : by_sender) network_.post_outcomes(sender, std::move(list));
+    }
+    if (after_drain_) after_drain_();
+  }
+}
 
 MemoryTransport& MemoryNetwork::endpoint(const std::string& name) {
   auto it = endpoints_.find(name);

@@ -40,17 +40,30 @@
 // on the calling thread, so runs stay reproducible from the seed. Handlers of different endpoints
 // must then share nothing unsynchronised.
 //
-// Not thread-safe: one thread drives the network and every endpoint. Handlers may call `send`
-// (it only queues), but must not destroy the network.
+// Free-running threads (`start_free_running`, for throughput benchmarks only): every endpoint
+// with a handler gets a thread of its own and a locked inbox; `send` appends to the recipient's
+// inbox and wakes its thread, which hands everything in it over as one batch (through the batch
+// handler when there is one), then posts the outcomes to the senders' inboxes (their threads
+// report them), then runs the endpoint's after-drain hook. No clock, rounds, latency, loss,
+// partitions, recording or reproducibility: tests use the pumped modes above. One endpoint's
+// handlers, outcome handlers and hook run only on its own thread; handlers must not be changed
+// and the pumped calls (deliver_one, ...) not made until `stop_free_running` has returned.
+//
+// Not thread-safe (except while free-running, as above): one thread drives the network and every
+// endpoint. Handlers may call `send` (it only queues), but must not destroy the network.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -101,6 +114,8 @@ class MemoryTransport final : public Transport {
   void set_outcome_handler(Outcome outcome) override { outcome_ = std::move(outcome); }
   void set_batch_handler(BatchHandler handler) { batch_handler_ = std::move(handler); }
   void set_batch_outcome_handler(BatchOutcome outcome) { batch_outcome_ = std::move(outcome); }
+  // Free-running mode only: called on this endpoint's thread after each drained inbox.
+  void set_after_drain(std::function<void()> hook) { after_drain_ = std::move(hook); }
   // Fills in `sender` with this endpoint's name (the network authenticates it).
   Status send(Envelope envelope) override;
 
@@ -117,11 +132,22 @@ class MemoryTransport final : public Transport {
   BatchHandler batch_handler_;
   BatchOutcome batch_outcome_;
   bool up_ = true;
+
+  // Free-running mode: the inbox other threads append to, and the thread that drains it.
+  void serve();
+  std::function<void()> after_drain_;
+  std::mutex inbox_mutex_;
+  std::condition_variable inbox_wake_;
+  std::vector<Envelope> inbox_;
+  std::vector<std::pair<MessageId, Disposition>> inbox_outcomes_;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 class MemoryNetwork {
  public:
   explicit MemoryNetwork(MemoryNetworkOptions options = {});
+  ~MemoryNetwork();
   MemoryNetwork(const MemoryNetwork&) = delete;
   MemoryNetwork& operator=(const MemoryNetwork&) = delete;
 
@@ -144,6 +170,17 @@ class MemoryNetwork {
   // back to deliver_one() when the due messages go to endpoints without a batch handler, or with
   // `reorder`. False when no message can move.
   bool deliver_round(size_t threads);
+
+  // Free-running threads (see above): starts one thread per endpoint that has a handler and is
+  // up; what is queued for those endpoints moves to their inboxes (ignoring latency and
+  // partitions), the rest stays queued. REQUIRES: not free-running.
+  void start_free_running();
+  // Stops and joins the threads once their inboxes are empty; messages sent to an endpoint after
+  // its thread ended stay in its inbox, undelivered. No-op when not free-running.
+  void stop_free_running();
+  bool free_running() const { return free_running_; }
+  // Messages handed over while free-running.
+  uint64_t free_delivered() const { return free_delivered_.load(); }
 
   uint64_t now_ms() const { return now_ms_; }
   // REQUIRES: ms >= now_ms()
@@ -181,6 +218,10 @@ class MemoryNetwork {
   using Key = std::pair<uint64_t, uint64_t>;  // (due_ms, order)
 
   Status enqueue(Envelope envelope);
+  // Free-running: into the recipient's inbox (checked already), and outcomes into a sender's.
+  void post(Envelope envelope);
+  void post_outcomes(const std::string& sender,
+                     std::vector<std::pair<MessageId, Disposition>> outcomes);
   const LinkConfig& link(const std::string& from, const std::string& to) const;
   uint64_t draw_latency(const LinkConfig& config);
   bool blocked(const Queued& message) const;
@@ -213,6 +254,8 @@ class MemoryNetwork {
   std::vector<DeliveryRecord> deliveries_;
   uint64_t batched_messages_ = 0;
   bool in_round_ = false;  // a round on threads runs: sends are buffered
+  bool free_running_ = false;  // written only while no endpoint thread runs
+  std::atomic<uint64_t> free_delivered_{0};
 };
 
 }  // namespace folio::net

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <set>
 #include <span>
 #include <string>
@@ -351,6 +355,105 @@ TEST(MemoryTransport, StepsMaxBoundsAnEndlessExchange) {
   ASSERT_TRUE(a.send(make("O=A", "start")).ok());
   EXPECT_EQ(network.run_until_idle(25), 25u);
   EXPECT_EQ(network.queued(), 1u);
+}
+
+TEST(MemoryTransport, FreeRunningDeliversEveryMessageOnceToItsRecipientFromManyThreads) {
+  MemoryNetwork net;
+  const std::vector<std::string> senders = {"S0", "S1", "S2"};
+  const std::vector<std::string> recipients = {"R0", "R1", "R2"};
+  constexpr size_t kPerSender = 2000;
+  // Recipients: R0 and R1 batch, R2 one at a time. Each records on its own thread only.
+  std::map<std::string, std::vector<std::string>> received;
+  std::map<std::string, std::thread::id> served_by;
+  std::mutex served_mutex;
+  std::atomic<size_t> drains{0};
+  for (const std::string& r : recipients) {
+    received[r];
+    MemoryTransport& t = net.endpoint(r);
+    auto record = [&, r](const Envelope& e) {
+      EXPECT_EQ(e.recipient, r);
+      received.at(r).push_back(e.sender + "/" + to_string(e.payload));
+      std::lock_guard<std::mutex> lock(served_mutex);
+      auto [it, fresh] = served_by.emplace(r, std::this_thread::get_id());
+      EXPECT_EQ(it->second, std::this_thread::get_id()) << "endpoint served by two threads";
+      return Disposition::kAccepted;
+    };
+    t.set_handler(record);
+    if (r != "R2") {
+      t.set_batch_handler([record](std::span<const Envelope> batch) {
+        std::vector<Disposition> d;
+        for (const Envelope& e : batch) d.push_back(record(e));
+        return d;
+      });
+    }
+    t.set_after_drain([&drains] { ++drains; });
+  }
+  // Senders: a handler (so they get a thread for their outcomes) and a count of outcomes.
+  std::atomic<size_t> outcomes{0};
+  for (const std::string& s : senders) {
+    MemoryTransport& t = net.endpoint(s);
+    t.set_handler([](const Envelope&) { return Disposition::kAccepted; });
+    t.set_batch_outcome_handler(
+        [&outcomes](std::span<const std::pair<MessageId, Disposition>> list) {
+          for (const auto& [id, d] : list) {
+            EXPECT_EQ(d, Disposition::kAccepted);
+            ++outcomes;
+          }
+        });
+  }
+  // Queued before the start: handed over by the threads too.
+  ASSERT_TRUE(net.endpoint("S1").send(make("R1", "S1:early")).ok());
+  net.start_free_running();
+  ASSERT_TRUE(net.free_running());
+  EXPECT_EQ(net.queued(), 0u);
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < senders.size(); ++k) {
+    threads.emplace_back([&, k] {
+      MemoryTransport& t = net.endpoint(senders[k]);
+      for (size_t i = 0; i < kPerSender; ++i) {
+        const std::string& to = recipients[(i + k) % recipients.size()];
+        std::string text = senders[k] + ":" + std::to_string(i);
+        EXPECT_TRUE(t.send(make(to, text)).ok());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const size_t total = senders.size() * kPerSender + 1;
+  // Waits for the threads to finish (a hang guard, not a performance bound).
+  for (int i = 0; i < 60'000 && outcomes.load() < total; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  net.stop_free_running();
+  EXPECT_FALSE(net.free_running());
+  EXPECT_EQ(outcomes.load(), total);
+  EXPECT_EQ(net.free_delivered(), total);
+  EXPECT_GE(drains.load(), 1u);
+  // Exactly once, to the right recipient, and each sender's messages to one recipient in order.
+  std::set<std::string> seen;
+  for (const std::string& r : recipients) {
+    std::map<std::string, int64_t> last;
+    for (const std::string& entry : received.at(r)) {
+      EXPECT_TRUE(seen.insert(entry).second) << "delivered twice: " << entry;
+      std::string sender = entry.substr(0, 2);
+      if (entry == "S1/S1:early") {
+        EXPECT_EQ(r, "R1");
+        EXPECT_EQ(last.count(sender), 0u) << "queued before the start, delivered first";
+        continue;
+      }
+      int64_t i = std::stoll(entry.substr(entry.find(':') + 1));
+      EXPECT_EQ(recipients[(static_cast<size_t>(i) + (sender[1] - '0')) % recipients.size()], r);
+      auto it = last.find(sender);
+      if (it != last.end()) {
+        EXPECT_LT(it->second, i);
+      }
+      last[sender] = i;
+    }
+  }
+  EXPECT_EQ(seen.size(), total);
+  // The pumped mode works again afterwards (on this thread).
+  served_by.clear();
+  EXPECT_TRUE(net.endpoint("S0").send(make("R0", "after")).ok());
+  EXPECT_EQ(net.run_until_idle(), 1u);
+  EXPECT_EQ(received.at("R0").back(), "S0/after");
 }
 
 }  // namespace

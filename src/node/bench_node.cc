@@ -1,6 +1,7 @@
 #include "node/bench_node.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "contracts/cash.h"
 #include "node/flows/cash_flows.h"
@@ -199,7 +201,7 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
   Status failure = ok_status();
 
   // Collects completions and refills the window: called between delivery rounds.
-  auto turn = [&]() {
+  auto turn_body = [&]() {
     if (!failure.ok()) return;
     std::vector<std::pair<flow::FlowId, bool>> done;
     {
@@ -240,7 +242,8 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
     // Filling the window: a share per clock round, so that the payments reach each stage in
     // several cohorts (their stages then overlap for good: a completion is replaced at once).
     if (!filled) {
-      if (net.clock().now_ms() == last_fill_ms) wanted = 0;
+      // Free-running, the clock stands still: a share per turn of Alice's thread instead.
+      if (!options.free_running && net.clock().now_ms() == last_fill_ms) wanted = 0;
       wanted = std::min(wanted, (window + kFillRounds - 1) / kFillRounds);
     }
     size_t n = std::min(wanted, free_coins);
@@ -294,13 +297,45 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
       cpu1 = std::clock();
     }
   };
+  // Progress as seen by this thread while the nodes' threads run free.
+  std::atomic<size_t> moves{0};
+  std::atomic<bool> finished{false};
+  auto turn = [&]() {
+    turn_body();
+    moves.store(completed + started);
+    if (!failure.ok() || completed >= options.payments) finished.store(true);
+  };
   // Between rounds (this thread) and right after each of Alice's batches (on the thread serving
   // her): completions are replaced in the turn that saw them, by Alice herself.
   net.after_delivery = turn;
   net.after_batch[kAlice] = turn;
   turn();
+  if (options.free_running) {
+    // Alice's thread runs the turns; this one only watches for the end or a stall.
+    net.start_free_running();
+    size_t last_moves = moves.load();
+    Clock::time_point last_move = Clock::now();
+    bool stalled = false;
+    while (!finished.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      size_t now_moves = moves.load();
+      if (now_moves != last_moves) {
+        last_moves = now_moves;
+        last_move = Clock::now();
+      } else if (seconds_since(last_move) > 60) {
+        stalled = true;
+        break;
+      }
+    }
+    net.stop_free_running();
+    if (stalled && failure.ok()) {
+      failure = make_error(ErrorCode::kInternal,
+                           "payments stopped moving: " + std::to_string(completed) + " of " +
+                               std::to_string(started) + " started completed");
+    }
+  }
   size_t idle_runs = 0;
-  while (failure.ok() && completed < options.payments) {
+  while (!options.free_running && failure.ok() && completed < options.payments) {
     size_t before = completed + started;
     net.run();
     turn();
@@ -350,7 +385,8 @@ Status bench_payments(const NodeBenchOptions& options, NodeBenchResult& out) {
   out.payments = options.payments;
   out.payments_measured = measured_to - measured_from;
   out.payments_window = window;
-  out.payments_threads = network_options.delivery_threads;
+  out.payments_threads = options.free_running ? 3 : network_options.delivery_threads;
+  out.payments_free_running = options.free_running;
   out.payments_sync_full = options.sync_full;
   for (const std::string& n : {kAlice, kBob, kNotary})
     out.payments_group_commits += net.node(n).engine().stats().group_commits;
@@ -454,7 +490,8 @@ std::string NodeBenchResult::to_json() const {
   std::snprintf(buffer, sizeof buffer,
                 "{\n  \"payments_per_s\": %.1f,\n  \"payments\": %zu,\n  \"payments_measured\": %zu,\n"
                 "  \"payments_window\": %zu,\n  \"payments_cpu_s\": %.2f,\n"
-                "  \"payments_threads\": %zu,\n  \"payments_sqlite_synchronous\": \"%s\",\n"
+                "  \"payments_threads\": %zu,\n  \"payments_free_running\": %s,\n"
+                "  \"payments_sqlite_synchronous\": \"%s\",\n"
                 "  \"payments_group_commits\": %llu,\n"
                 "  \"notary_batches\": %llu,\n"
                 "  \"backchain_10k_s\": %.3f,\n  \"backchain_depth\": %zu,\n"
@@ -462,7 +499,7 @@ std::string NodeBenchResult::to_json() const {
                 "  \"suspended_flows_rss_mb\": %.1f,\n  \"resume_s\": %.3f,\n"
                 "  \"resumed_flows\": %llu,\n  \"ed25519_verify_per_s\": %.0f\n}\n",
                 payments_per_s, payments, payments_measured, payments_window, payments_cpu_s,
-                payments_threads,
+                payments_threads, payments_free_running ? "true" : "false",
                 payments_sync_full ? "full" : "normal",
                 static_cast<unsigned long long>(payments_group_commits),
                 static_cast<unsigned long long>(notary_batches),

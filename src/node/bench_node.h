@@ -1,6 +1,7 @@
 // The node benchmark behind `folio bench node` (docs/node.md, "Benchmark"): MockNetworks of real
 // nodes (SQLite files on the default temporary directory's disk, the in-memory transport). The
-// payments phase serves the nodes on `threads` threads (each node on one thread at a time, so the
+// payments phase serves each node on a free-running thread of its own (or, with free_running off,
+// on `threads` threads in delivery rounds; either way each node on one thread at a time, so the
 // Node's single-threaded contract holds); the other phases run on one.
 //
 //   payments_per_s          notarised two-party cash payments per second: `payments` CashPayment
@@ -35,8 +36,12 @@ struct NodeBenchOptions {
   size_t payments_warmup = 500;
   size_t backchain_depth = 10'000;
   size_t suspended_flows = 1'000'000;
-  // Nodes served in parallel during the payments (MockNetworkOptions::delivery_threads).
+  // Nodes served in parallel during the payments (MockNetworkOptions::delivery_threads); used
+  // only without free_running.
   size_t threads = 2;
+  // The payments on free-running threads, one per node, without rounds (MockNetwork::
+  // start_free_running) instead of the pumped delivery rounds.
+  bool free_running = true;
   // SQLite `synchronous = FULL` on every node (an fsync per commit) instead of NORMAL.
   bool sync_full = false;
   std::filesystem::path temporary_parent;  // empty: the system's temporary directory
@@ -50,6 +55,7 @@ struct NodeBenchResult {
   double payments_per_s = 0;
   double payments_cpu_s = 0;  // process CPU time of the measured interval (the machine is shared)
   size_t payments_threads = 1;
+  bool payments_free_running = false;
   bool payments_sync_full = false;  // SQLite synchronous = FULL during the payments
   uint64_t payments_group_commits = 0;  // transactions that committed flow steps, all nodes
   uint64_t notary_batches = 0;

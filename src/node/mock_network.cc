@@ -22,10 +22,12 @@ MockNetwork::MockNetwork(MockNetworkOptions options)
 }
 
 MockNetwork::~MockNetwork() {
+  network_.stop_free_running();
   for (auto& [name, member] : nodes_) {
     net::MemoryTransport& endpoint = network_.endpoint(name);
     endpoint.set_batch_handler(nullptr);
     endpoint.set_batch_outcome_handler(nullptr);
+    endpoint.set_after_drain(nullptr);
     member.node.reset();
   }
   if (owns_directory_) {
@@ -90,6 +92,7 @@ void MockNetwork::crash(const std::string& name) {
   net::MemoryTransport& endpoint = network_.endpoint(name);
   endpoint.set_batch_handler(nullptr);
   endpoint.set_batch_outcome_handler(nullptr);
+  endpoint.set_after_drain(nullptr);
   m.node.reset();
   network_.drop_queued_from(name);
 }
@@ -101,7 +104,9 @@ Status MockNetwork::start(const std::string& name) {
   auto fault = faults.find(name);
   if (fault != faults.end()) config.engine.fault = fault->second;
   net::MemoryTransport& endpoint = network_.endpoint(name);
-  FOLIO_ASSIGN_OR_RETURN(m.node, Node::start(std::move(config), endpoint, clock_, notary_clock_));
+  if (!m.clock) m.clock = std::make_unique<NodeClock>(clock_);
+  FOLIO_ASSIGN_OR_RETURN(m.node,
+                         Node::start(std::move(config), endpoint, *m.clock, notary_clock_));
   // Batches: what arrives at a node in one delivery round is stored, and the steps it allows
   // taken, in one group commit; acknowledgements leave the outbox a batch at a time.
   // Interleaved rounds: a notary notarises what a batch queued on the thread that delivered it,
@@ -111,11 +116,22 @@ Status MockNetwork::start(const std::string& name) {
   endpoint.set_batch_handler(
       [this, node, name, flush](std::span<const net::Envelope> envelopes) {
         std::vector<net::Disposition> dispositions = node->on_messages(envelopes);
+        if (network_.free_running()) return dispositions;  // the after-drain hook follows
         if (flush) (void)node->flush_notary();  // an error leaves them queued for run()'s flush
         auto hook = after_batch.find(name);
         if (hook != after_batch.end() && hook->second) hook->second();
         return dispositions;
       });
+  // Free-running: after each drained inbox, on the node's own thread.
+  bool notary = m.config.notary;
+  NodeClock* own_clock = m.clock.get();
+  endpoint.set_after_drain([this, node, name, notary, own_clock] {
+    if (notary) (void)node->flush_notary();  // an error leaves them queued for the next drain
+    own_clock->advance_own(1);
+    node->tick();
+    auto hook = after_batch.find(name);
+    if (hook != after_batch.end() && hook->second) hook->second();
+  });
   endpoint.set_batch_outcome_handler(
       [node](std::span<const std::pair<net::MessageId, net::Disposition>> outcomes) {
         node->engine().on_outcomes(outcomes);
@@ -141,6 +157,10 @@ std::vector<std::string> MockNetwork::names() const {
   for (const auto& [name, m] : nodes_) out.push_back(name);
   return out;
 }
+
+void MockNetwork::start_free_running() { network_.start_free_running(); }
+
+void MockNetwork::stop_free_running() { network_.stop_free_running(); }
 
 size_t MockNetwork::run(size_t rounds_max) {
   size_t delivered = 0;

@@ -12,7 +12,15 @@
 // queued as one batch each, advances the shared flow clock by a millisecond and wakes sleeping
 // flows, again and again (MockNetworkOptions::interleave_rounds: one delivery pass per round). The network can inject latency and loss and records every delivery.
 //
-// Owns its nodes and the MemoryNetwork. Not thread-safe.
+// start_free_running() instead (throughput benchmarks only): every node is served by a thread of
+// its own (net::MemoryNetwork's free-running mode) that hands it whatever has arrived as one batch,
+// then lets a notary notarise what it queued, ticks the node and
+// calls its after_batch hook. Each node's flow clock then advances a millisecond per drain on its
+// own (the notary's responders sleep a millisecond for the batch), the shared clock() not at all.
+// No rounds, latency or reproducibility: tests use run().
+//
+// Owns its nodes and the MemoryNetwork. Not thread-safe (while free-running, each node is used
+// only by its own thread until stop_free_running() returns).
 #pragma once
 
 #include <filesystem>
@@ -101,6 +109,11 @@ class MockNetwork {
   // engine), the network not. Not to be changed while run() pumps.
   std::map<std::string, std::function<void()>> after_batch;
 
+  // Free-running threads, one per live node (see above). While they run, neither run() nor the
+  // nodes may be used from other threads; after_batch must not change.
+  void start_free_running();
+  void stop_free_running();
+
   // Pumps until nothing moves (or `rounds_max` clock rounds); the number of deliveries.
   size_t run(size_t rounds_max = 100'000);
 
@@ -119,9 +132,24 @@ class MockNetwork {
   std::vector<std::string> names() const;
 
  private:
+  // A node's view of the shared flow clock: the shared time plus what this node alone advanced
+  // while free-running (then read and written only on the node's thread, and the shared clock
+  // not written; zero in the pumped modes, so all nodes read the same time there).
+  class NodeClock final : public flow::Clock {
+   public:
+    explicit NodeClock(const flow::ManualClock& shared) : shared_(shared) {}
+    int64_t now_ms() const override { return shared_.now_ms() + own_ms_; }
+    void advance_own(int64_t ms) { own_ms_ += ms; }
+
+   private:
+    const flow::ManualClock& shared_;
+    int64_t own_ms_ = 0;
+  };
+
   struct Member {
     NodeConfig config;
     ledger::Party party;
+    std::unique_ptr<NodeClock> clock;  // outlives the node
     std::unique_ptr<Node> node;
   };
 
