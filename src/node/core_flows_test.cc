@@ -25,16 +25,20 @@
 #include "node/flows/notary_change.h"
 #include "node/flows/trade.h"
 #include "node/mock_network.h"
+#include "node/test_helpers.h"
 #include "storage/testing/both_backends.h"
 
 namespace folio::node {
 namespace {
 
-const std::string kAlice = "O=Alice,L=London,C=GB";
-const std::string kBob = "O=Bob,L=Paris,C=FR";
-const std::string kCharlie = "O=Charlie,L=Rome,C=IT";
-const std::string kNotary = "O=Notary,L=Zurich,C=CH";
-const std::string kNotary2 = "O=Notary Two,L=Bern,C=CH";
+using testing::flow_result;
+using testing::kAlice;
+using testing::kBob;
+using testing::kCharlie;
+using testing::kNotary;
+using testing::kNotary2;
+using testing::locked_states;
+using testing::scalar;
 
 // ---- A hostile signer -------------------------------------------------------------------------
 
@@ -211,16 +215,7 @@ std::map<std::string, std::function<bool(const std::string&, const std::string&)
     g_notary_change_policies;
 
 MockNetworkOptions options_for(storage::Backend backend) {
-  MockNetworkOptions o;
-  if (std::filesystem::is_directory("/dev/shm")) o.temporary_parent = "/dev/shm";
-  if (backend == storage::Backend::kPostgres) {
-    o.new_postgres_database = []() -> Result<std::string> {
-      FOLIO_ASSIGN_OR_RETURN(storage::testing::PgServer * server,
-                             storage::testing::shared_pg_server());
-      FOLIO_ASSIGN_OR_RETURN(std::string conninfo, server->create_database());
-      return conninfo + " options='-c synchronous_commit=off'";
-    };
-  }
+  MockNetworkOptions o = testing::mock_options(backend);
   o.register_flows = [](flow::FlowRegistry& r, flows::FlowServices* s) -> Status {
     auto sign = g_sign_policies.find(s->me.name);
     if (sign != g_sign_policies.end()) s->sign_policy = sign->second;
@@ -252,39 +247,6 @@ std::vector<vault::VaultState> agreements(MockNetwork& net, const std::string& n
   auto page = net.node(node).query(q);
   EXPECT_TRUE(page.ok());
   return page.ok() ? page->states : std::vector<vault::VaultState>{};
-}
-
-int64_t scalar(storage::Database& db, const std::string& sql) {
-  auto rows = db.query(sql);
-  EXPECT_TRUE(rows.ok()) << sql;
-  return rows.ok() ? rows->at(0).integer(0) : -1;
-}
-
-// How many of the node's unconsumed states some flow holds soft-locked.
-int64_t locked_states(MockNetwork& net, const std::string& node) {
-  vault::Query all;
-  all.criteria = vault::QueryCriteria::unconsumed();
-  vault::Query free;
-  free.criteria = vault::QueryCriteria::unconsumed() && vault::QueryCriteria::unlocked();
-  auto a = net.node(node).query(all);
-  auto f = net.node(node).query(free);
-  EXPECT_TRUE(a.ok() && f.ok());
-  return a.ok() && f.ok() ? static_cast<int64_t>(a->states.size() - f->states.size()) : -1;
-}
-
-// The result of the node's one flow named `name` (a responder), if it has finished.
-template <class R>
-std::optional<Result<R>> flow_result(MockNetwork& net, const std::string& node,
-                                     std::string_view name) {
-  std::optional<Result<R>> found;
-  int seen = 0;
-  for (const flow::FlowInfo& info : net.node(node).engine().flows()) {
-    if (info.name != name) continue;
-    ++seen;
-    found = net.node(node).result<R>(info.id);
-  }
-  EXPECT_EQ(seen, 1) << node << " runs " << seen << " flows named " << name;
-  return found;
 }
 
 class CoreFlows : public ::testing::Test {
@@ -762,7 +724,8 @@ TEST_F(CoreFlows, SellerRefusesToCoSignAnExtraCommandAndTheBuyerLearnsWhy) {
   for (const std::string& n : {kAlice, kBob}) EXPECT_TRUE(agreements(*net, n).empty()) << n;
 }
 
-// ---- Notary change: who may propose, and what ----------------------------------------------------
+// ---- Notary change: who may propose, and what
+// ----------------------------------------------------
 
 // Regression: the responder signed for any peer that had signed the proposal with some key of its
 // own, participant of the state or not.
@@ -801,8 +764,7 @@ TEST_F(CoreFlows, NotaryChangeOfAStateTheParticipantsFlowHoldsIsRefused) {
   change.new_notary = kNotary2;
   auto refused = run<ledger::StateRef>(*net, kAlice, change);
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.error().message().find("in use by one of this node's flows"),
-            std::string::npos)
+  EXPECT_NE(refused.error().message().find("in use by one of this node's flows"), std::string::npos)
       << refused.error().message();
   for (const std::string& n : {kAlice, kBob}) EXPECT_EQ(notary_of(*net, n), kNotary) << n;
   EXPECT_EQ(locked_states(*net, kAlice), 0);
@@ -829,8 +791,9 @@ TEST_F(CoreFlows, NotaryChangeThatFailsAfterLockingReleasesTheState) {
   tx.notary = net->party(kNotary);
   // Put straight into Alice's stores (nobody could sign it with the stranger's key).
   ASSERT_TRUE(alice.transactions().record(ledger::SignedTransaction{tx, {}}, std::nullopt).ok());
-  ASSERT_TRUE(alice.vault().record_and_publish(tx, alice.services().relevance(),
-                                               ledger::Timestamp(0)).ok());
+  ASSERT_TRUE(alice.vault()
+                  .record_and_publish(tx, alice.services().relevance(), ledger::Timestamp(0))
+                  .ok());
   ledger::StateRef held{tx.id(), 0};
   flows::NotaryChange change;
   change.state = held;

@@ -12,35 +12,25 @@
 #include "node/flows/finality.h"
 #include "node/flows/trade.h"
 #include "node/mock_network.h"
+#include "node/test_helpers.h"
 #include "storage/testing/both_backends.h"
 
 namespace folio::node {
 namespace {
 
+using testing::flow_result;
+using testing::kAlice;
+using testing::kBob;
+using testing::kCharlie;
+using testing::kNotary;
+using testing::kNotary2;
+using testing::locked_states;
+
 using flows::CashExitFlow;
 using flows::CashIssue;
 using flows::CashPayment;
 
-const std::string kAlice = "O=Alice,L=London,C=GB";
-const std::string kBob = "O=Bob,L=Paris,C=FR";
-const std::string kCharlie = "O=Charlie,L=Rome,C=IT";
-const std::string kNotary = "O=Notary,L=Zurich,C=CH";
-const std::string kNotary2 = "O=Notary Two,L=Bern,C=CH";
-
-MockNetworkOptions options_for(storage::Backend backend) {
-  MockNetworkOptions o;
-  if (std::filesystem::is_directory("/dev/shm")) o.temporary_parent = "/dev/shm";
-  if (backend == storage::Backend::kPostgres) {
-    o.new_postgres_database = []() -> Result<std::string> {
-      FOLIO_ASSIGN_OR_RETURN(storage::testing::PgServer * server,
-                             storage::testing::shared_pg_server());
-      FOLIO_ASSIGN_OR_RETURN(std::string conninfo, server->create_database());
-      // Commits need not wait for the server's fsync in tests (it is shared and throwaway).
-      return conninfo + " options='-c synchronous_commit=off'";
-    };
-  }
-  return o;
-}
+MockNetworkOptions options_for(storage::Backend backend) { return testing::mock_options(backend); }
 
 template <class R, class F>
 Result<R> run(MockNetwork& net, const std::string& node, const F& flow) {
@@ -74,33 +64,6 @@ uint64_t balance(MockNetwork& net, const std::string& node) {
   auto b = net.node(node).cash_balance("USD");
   EXPECT_TRUE(b.ok());
   return b.ok() ? *b : 0;
-}
-
-// How many of the node's unconsumed states some flow holds soft-locked.
-int64_t locked_states(MockNetwork& net, const std::string& node) {
-  vault::Query all;
-  all.criteria = vault::QueryCriteria::unconsumed();
-  vault::Query free;
-  free.criteria = vault::QueryCriteria::unconsumed() && vault::QueryCriteria::unlocked();
-  auto a = net.node(node).query(all);
-  auto f = net.node(node).query(free);
-  EXPECT_TRUE(a.ok() && f.ok());
-  return a.ok() && f.ok() ? static_cast<int64_t>(a->states.size() - f->states.size()) : -1;
-}
-
-// The result of the node's one flow named `name` (a responder), if it has finished.
-template <class R>
-std::optional<Result<R>> flow_result(MockNetwork& net, const std::string& node,
-                                     std::string_view name) {
-  std::optional<Result<R>> found;
-  int seen = 0;
-  for (const flow::FlowInfo& info : net.node(node).engine().flows()) {
-    if (info.name != name) continue;
-    ++seen;
-    found = net.node(node).result<R>(info.id);
-  }
-  EXPECT_EQ(seen, 1) << node << " runs " << seen << " flows named " << name;
-  return found;
 }
 
 class NodeTest : public storage::testing::BothBackends {
@@ -144,8 +107,8 @@ TEST_P(NodeTest, PaymentsAmongThreeNodes) {
     EXPECT_TRUE(stored->is_final());
   }
   // The notary consumed exactly the three payments' inputs.
-  auto consumed = net.node(kNotary).notary_database().query(
-      "SELECT COUNT(*) FROM notary_consumed_states");
+  auto consumed =
+      net.node(kNotary).notary_database().query("SELECT COUNT(*) FROM notary_consumed_states");
   ASSERT_TRUE(consumed.ok());
   EXPECT_EQ(consumed->at(0).integer(0), 3);
 }
@@ -188,8 +151,8 @@ TEST_F(NodeSqliteTest, DoubleSpendIsRefusedNamingTheConflictingTransaction) {
   tx.inputs.push_back(ledger::StateRef{issued, 0});
   auto cash = contracts::decode_cash(issue_tx->transaction.tx.outputs[0]);
   ASSERT_TRUE(cash.ok());
-  tx.outputs.push_back(contracts::cash_output(cash->amount, net_.party(kCharlie).owning_key,
-                                              net_.party(kNotary)));
+  tx.outputs.push_back(
+      contracts::cash_output(cash->amount, net_.party(kCharlie).owning_key, net_.party(kNotary)));
   tx.commands.push_back(contracts::cash_move({alice.identity().owning_key}));
   tx.notary = net_.party(kNotary);
   tx.salt.bytes[0] = 7;
@@ -345,15 +308,15 @@ TEST_F(TradeCheckTest, ProposalPayingWithTheOfferedIssuersCashIsAccepted) {
 }
 
 TEST_F(TradeCheckTest, ProposalPayingWithSelfIssuedCashIsRefused) {
-  Status s = check(proposal({cash(600, kBob)},
-                            {contracts::cash_issue(net_.party(kBob).owning_key)}));
+  Status s =
+      check(proposal({cash(600, kBob)}, {contracts::cash_issue(net_.party(kBob).owning_key)}));
   EXPECT_FALSE(s.ok());
 }
 
 TEST_F(TradeCheckTest, ProposalIssuingTheOfferedIssuersTokenIsRefused) {
   // Even with the right token, a proposal must not mint or destroy cash.
-  Status s = check(proposal({cash(600, kCharlie)},
-                            {contracts::cash_issue(net_.party(kCharlie).owning_key)}));
+  Status s = check(
+      proposal({cash(600, kCharlie)}, {contracts::cash_issue(net_.party(kCharlie).owning_key)}));
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message().find("Issue"), std::string::npos) << s.error().message();
 }
@@ -361,9 +324,9 @@ TEST_F(TradeCheckTest, ProposalIssuingTheOfferedIssuersTokenIsRefused) {
 // Regression: the seller signed with its key for every command, so a buyer could add one that
 // binds the seller (here a cash move of the seller's) to an otherwise fair proposal.
 TEST_F(TradeCheckTest, ProposalWithAnotherCommandTheSellerMustSignIsRefused) {
-  Status s = check(proposal({cash(600, kCharlie)},
-                            {contracts::cash_move({net_.party(kBob).owning_key,
-                                                   net_.party(kAlice).owning_key})}));
+  Status s = check(proposal(
+      {cash(600, kCharlie)},
+      {contracts::cash_move({net_.party(kBob).owning_key, net_.party(kAlice).owning_key})}));
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message().find("signs only the asset's Move"), std::string::npos)
       << s.error().message();
@@ -371,9 +334,9 @@ TEST_F(TradeCheckTest, ProposalWithAnotherCommandTheSellerMustSignIsRefused) {
 
 TEST_F(TradeCheckTest, ProposalWhosePaymentOverflowsIsRefused) {
   // UINT64_MAX + 601 wraps to 600, the price.
-  Status s = check(proposal({cash(std::numeric_limits<uint64_t>::max(), kCharlie),
-                             cash(601, kCharlie)},
-                            {contracts::cash_move({})}));
+  Status s =
+      check(proposal({cash(std::numeric_limits<uint64_t>::max(), kCharlie), cash(601, kCharlie)},
+                     {contracts::cash_move({})}));
   EXPECT_FALSE(s.ok());
 }
 
@@ -458,8 +421,8 @@ TEST_F(NodeSqliteTest, NotaryChangeThenSpendUnderTheNewNotary) {
   ASSERT_TRUE(paid.ok()) << paid.error().message();
   EXPECT_EQ(balance(net_, kBob), 40u);
   // The payment was notarised by the new notary (Bob checked its certificate when resolving).
-  auto by_new = net_.node(kNotary2).notary_database().query(
-      "SELECT COUNT(*) FROM notary_consumed_states");
+  auto by_new =
+      net_.node(kNotary2).notary_database().query("SELECT COUNT(*) FROM notary_consumed_states");
   ASSERT_TRUE(by_new.ok());
   EXPECT_EQ(by_new->at(0).integer(0), 1);
 }
@@ -520,9 +483,8 @@ TEST_F(NodeSqliteTest, VaultQueriesPagingAndTrackingThroughTheNode) {
   for (const vault::VaultUpdate& u : seen) EXPECT_EQ(u.produced.size(), 1u);
   vault::Query paged;
   paged.criteria = vault::QueryCriteria::unconsumed() &&
-                   vault::QueryCriteria::column_matches("cash", "quantity",
-                                                        vault::ColumnOp::kGreaterOrEqual,
-                                                        int64_t{11});
+                   vault::QueryCriteria::column_matches(
+                       "cash", "quantity", vault::ColumnOp::kGreaterOrEqual, int64_t{11});
   paged.page.size = 2;
   paged.sort = {vault::Sort{vault::CustomColumn{"cash", "quantity"}, true}};
   auto p1 = net_.node(kBob).query(paged);
@@ -754,8 +716,7 @@ struct BogusSignatureSeller {
     FOLIO_CO_ASSIGN_OR_RETURN(node::StoredTransaction origin,
                               services->transactions->get(asset.tx_id));
     flow::Session s = ctx.initiate(buyer);
-    flows::TradeOffer offer{offered, 600, "USD",
-                            contracts::PartyAndReference{services->me, {}}};
+    flows::TradeOffer offer{offered, 600, "USD", contracts::PartyAndReference{services->me, {}}};
     offer.issuer.party = services->identities->party_by_name(buyer).value();
     FOLIO_CO_TRY(co_await s.send(offer));
     flows::TransactionMessage origin_message{origin.transaction, origin.certificate};
@@ -813,8 +774,7 @@ TEST(NodeTrade, BuyerReleasesItsCoinsWhenTheSellerDoesNotSign) {
   // Bob's buyer checked the signature (not a message that failed to decode) and failed.
   auto sick = net.node(kBob).engine().hospitalised();
   ASSERT_EQ(sick.size(), 1u);
-  EXPECT_NE(sick[0].error.find("is not valid for transaction"), std::string::npos)
-      << sick[0].error;
+  EXPECT_NE(sick[0].error.find("is not valid for transaction"), std::string::npos) << sick[0].error;
   EXPECT_EQ(locked_states(net, kBob), 0);
   // Bob's coin is free again: he can spend all of it.
   auto paid = pay(net, kBob, kCharlie, 1000);
