@@ -467,7 +467,10 @@ void Replica::commit_chain(const BlockId& target, const QuorumCert& target_certi
     }
     committed_ = CommitPointer{id, s.block->height};
     committed_order_.push_back(id);
-    ready_.commit.push_back(CommittedBlock{id, s.block, std::move(cert)});
+    // A committed block's ids are no longer needed for de-duplication against pending branches
+    // (committed_commands_ holds them now), so they move on to the layers that apply the block.
+    ready_.commit.push_back(CommittedBlock{id, s.block, std::move(cert), std::move(s.command_ids)});
+    s.command_ids = {};
   }
   FOLIO_ASSERT(committed_.block_id == target);
   ready_.persist.committed = committed_;
@@ -524,6 +527,7 @@ bool Replica::insert_block(const BlockId& id, const Block& block, std::vector<Co
   auto shared = std::make_shared<const Block>(block);
   blocks_.emplace(id, Stored{shared, std::move(ids), std::move(sorted), false});
   ready_.persist.blocks.push_back(std::move(shared));
+  ready_.persist.block_ids.push_back(id);
   return true;
 }
 

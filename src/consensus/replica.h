@@ -98,11 +98,14 @@ struct Outgoing {
 };
 
 // A committed block with the QC that certifies it (from its child) and its id. The leader's
-// timestamp in `block` is the shard's agreed time at this height.
+// timestamp in `block` is the shard's agreed time at this height. `command_ids[i]` is
+// command_id(block->commands[i]): the replica hashed every command when it stored the block, and
+// handing the ids on spares the layers above hashing each command again.
 struct CommittedBlock {
   BlockId id;
   std::shared_ptr<const Block> block;  // immutable, shared with the replica's store
   QuorumCert certificate;
+  std::vector<CommandId> command_ids;  // parallel to block->commands
 };
 
 enum class ReportKind : uint8_t {
@@ -120,7 +123,10 @@ struct Ready {
   struct Persist {
     std::optional<SafetyState> safety;
     std::vector<std::shared_ptr<const Block>> blocks;  // new blocks to store (immutable, shared)
-    std::vector<BlockId> pruned;                       // blocks that may be deleted
+    // block_ids[i] is block_id(*blocks[i]), known to the replica already: a store need not hash
+    // a whole block again to key it.
+    std::vector<BlockId> block_ids;
+    std::vector<BlockId> pruned;  // blocks that may be deleted
     std::optional<CommitPointer> committed;
     bool empty() const { return !safety && blocks.empty() && pruned.empty() && !committed; }
   };

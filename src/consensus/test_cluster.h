@@ -80,7 +80,13 @@ class TestCluster {
     Ready ready = replicas_[i]->take_ready();
     Disk& disk = disks_[i];
     if (ready.persist.safety) disk.safety = *ready.persist.safety;
-    for (const auto& b : ready.persist.blocks) disk.blocks[block_id(*b)] = *b;
+    // The ids the replica hands with its blocks and commands are what stores key them by.
+    FOLIO_ASSERT(ready.persist.block_ids.size() == ready.persist.blocks.size());
+    for (size_t k = 0; k < ready.persist.blocks.size(); ++k) {
+      const Block& b = *ready.persist.blocks[k];
+      FOLIO_ASSERT(ready.persist.block_ids[k] == block_id(b));
+      disk.blocks[ready.persist.block_ids[k]] = b;
+    }
     for (const BlockId& id : ready.persist.pruned) disk.blocks.erase(id);
     if (ready.persist.committed) disk.committed = *ready.persist.committed;
     for (const Outgoing& out : ready.send) {
@@ -96,7 +102,13 @@ class TestCluster {
         queue_.push_back(std::move(e));
       }
     }
-    for (const CommittedBlock& c : ready.commit) committed_[i].push_back(c);
+    for (const CommittedBlock& c : ready.commit) {
+      FOLIO_ASSERT(c.id == block_id(*c.block));
+      FOLIO_ASSERT(c.command_ids.size() == c.block->commands.size());
+      for (size_t k = 0; k < c.command_ids.size(); ++k)
+        FOLIO_ASSERT(c.command_ids[k] == command_id(c.block->commands[k]));
+      committed_[i].push_back(c);
+    }
     for (const Rejection& r : ready.rejections) rejections_[i].push_back(r);
     for (const Report& r : ready.reports) reports_[i].push_back(r);
     replicas_[i]->advance(ready);
