@@ -12,7 +12,23 @@ FlowContext::FlowContext(FlowEngine& engine, FlowId id, std::string self, std::s
   names_.push_back(std::move(name));
 }
 
+std::string_view to_string(SessionEnd end) {
+  switch (end) {
+    case SessionEnd::kOpen:
+      return "open";
+    case SessionEnd::kFinished:
+      return "finished";
+    case SessionEnd::kCounterpartyFailed:
+      return "counterparty failed";
+    case SessionEnd::kRefused:
+      return "refused";
+  }
+  return "unknown";
+}
+
 const std::string& Session::party() const { return ctx_->session(index_).party; }
+
+SessionEnd Session::end() const { return ctx_->session(index_).end; }
 
 SendAwaitable Session::send_encoded(Bytes payload) {
   return SendAwaitable{ctx_->send(index_, wire::Kind::kData, std::move(payload))};
@@ -170,10 +186,14 @@ std::optional<Result<Bytes>> FlowContext::try_receive(uint32_t index) {
         return Result<Bytes>(std::move(received.payload));
       case wire::Kind::kEnd:
         s.peer_ended = true;
+        s.end = SessionEnd::kFinished;
         return Result<Bytes>(make_error(ErrorCode::kConflict,
                                         "counterparty " + s.party + " ended the session"));
-      case wire::Kind::kError: {
+      case wire::Kind::kError:
+      case wire::Kind::kFailed: {
         s.peer_ended = true;
+        s.end = received.kind == wire::Kind::kFailed ? SessionEnd::kCounterpartyFailed
+                                                     : SessionEnd::kRefused;
         Error e = wire::decode_error(received.payload);
         e.context = "counterparty " + s.party + ": " + e.context;
         return Result<Bytes>(std::move(e));

@@ -91,6 +91,18 @@ inline constexpr bool kSafeInAwait = std::is_lvalue_reference_v<T> ||
                 "GCC 12 destroys a brace-initialised temporary in a co_await expression twice: " \
                 "put the value in a named variable first (docs/flows.md)")
 
+// How a session ended, as far as the flow has read it (Session::end()). A receive on an ended
+// session fails; this says why, so that a flow can handle a counterparty's failure (Corda's
+// UnexpectedFlowEndException) rather than parse error text.
+enum class SessionEnd : uint8_t {
+  kOpen,                // not ended (or the flow has not read its end yet)
+  kFinished,            // the counterparty's flow completed: an in-sequence end
+  kCounterpartyFailed,  // the counterparty's flow failed (an error, an exception) or was killed
+  kRefused,             // refused by the counterparty's node, undeliverable, or closed when this
+                        // flow itself failed earlier (a retry finds it closed)
+};
+std::string_view to_string(SessionEnd end);
+
 // Completes at once: the message is queued in the flow's outbox and leaves after the next commit.
 struct [[nodiscard]] SendAwaitable {
   Status status;
@@ -134,6 +146,8 @@ class [[nodiscard]] SleepAwaitable {
 class Session {
  public:
   const std::string& party() const;
+  // Why the session ended, once a receive on it has read its end (kOpen until then).
+  SessionEnd end() const;
 
   template <class T>
   SendAwaitable send(T&& value) {
@@ -251,6 +265,7 @@ class FlowContext {
     uint64_t send_seq = 0;
     uint64_t receive_seq = 0;
     bool peer_ended = false;  // the counterparty ended, failed or rejected the session
+    SessionEnd end = SessionEnd::kOpen;
   };
   struct Inbound {
     wire::Kind kind;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <random>
+#include <tuple>
 
 #include "flow/tables.h"
 
@@ -291,6 +292,7 @@ Status FlowEngine::group_commit(const std::function<Status(storage::Session&)>& 
     group.clear();
     outcomes.clear();
     inserted.clear();
+    failure_ends_.clear();
     if (prelude) FOLIO_TRY(prelude(tx));
     // The group: what is runnable once the prelude has stored its messages.
     while (with_steps && !ready_.empty() && group.size() < options_.group_steps_max) {
@@ -302,8 +304,16 @@ Status FlowEngine::group_commit(const std::function<Status(storage::Session&)>& 
       if (crashed_) break;
       FOLIO_TRY(step_in_group(id, tx, outcomes, inserted));
     }
+    if (options_.fault_before_commit && options_.fault && !prelude && !group.empty() &&
+        !crashed_ && options_.fault(FaultPoint::kBeforeCommit)) {
+      crashed_ = true;
+      return make_error(ErrorCode::kIo, "stopped by a fault point before the commit");
+    }
     return ok_status();
   });
+  std::vector<net::Envelope> ends = std::move(failure_ends_);
+  failure_ends_.clear();
+  if (crashed_) return ok_status();  // stopped dead: nothing after this point happens
   if (!committed.ok()) {
     // Nothing of the transaction is stored: flows started in it are dropped (start() reports
     // it), the others of the group are hospitalised, whether or not they had stepped yet.
@@ -322,7 +332,8 @@ Status FlowEngine::group_commit(const std::function<Status(storage::Session&)>& 
     }
     return committed;
   }
-  if (outcomes.empty()) {
+  stats_.failure_ends_sent += ends.size();
+  if (outcomes.empty() && ends.empty()) {
     if (also_send != nullptr) hand_over(std::move(*also_send));
     return ok_status();
   }
@@ -334,6 +345,7 @@ Status FlowEngine::group_commit(const std::function<Status(storage::Session&)>& 
   }
   std::vector<net::Envelope> messages;
   if (also_send != nullptr) messages = std::move(*also_send);
+  for (net::Envelope& e : ends) messages.push_back(std::move(e));
   for (StepOutcome& outcome : outcomes) {
     auto it = records_.find(outcome.id);
     FOLIO_ASSERT(it != records_.end());
@@ -399,6 +411,7 @@ Status FlowEngine::step_in_group(const FlowId& id, storage::Session& tx,
 
   StepOutcome outcome;
   outcome.id = id;
+  bool failed = false;  // the flow's own error or exception ended it
   Result<Status> unit = tx.unit([&](storage::Session& s) -> Status {
     ctx.transaction_ = &s;
     ctx.wait_ = FlowContext::Wait::kNone;
@@ -407,7 +420,10 @@ Status FlowEngine::step_in_group(const FlowId& id, storage::Session& tx,
     if (ctx.failure_) return *ctx.failure_;
     if (live.root->done()) {
       Result<Bytes> result = live.root->await_resume();
-      if (!result.ok()) return result.error();
+      if (!result.ok()) {
+        failed = true;
+        return result.error();
+      }
       if (ctx.replaying_ || ctx.cursor_ != ctx.journal_.size()) {
         return make_error(ErrorCode::kInternal,
                           "replay diverged: the flow finished before the end of its journal");
@@ -439,7 +455,7 @@ Status FlowEngine::step_in_group(const FlowId& id, storage::Session& tx,
   if (!unit->ok()) {
     // The step's writes are undone; the frame is ahead of the database, so it goes, and a retry
     // replays from the journal.
-    return hospitalise_in(id, record, unit->error(), tx);
+    return hospitalise_in(id, record, unit->error(), tx, failed);
   }
   outcome.messages = std::move(ctx.outgoing_);
   ctx.outgoing_.clear();
@@ -448,17 +464,79 @@ Status FlowEngine::step_in_group(const FlowId& id, storage::Session& tx,
 }
 
 Status FlowEngine::hospitalise_in(const FlowId& id, Record& record, const Error& error,
-                                  storage::Session& tx) {
+                                  storage::Session& tx, bool failed) {
+  // A flow that failed by its own error tells every counterparty still in conversation (Corda's
+  // error propagation): the sessions it has opened to a peer and not seen end. The frame is ahead
+  // of the database (its failed step was undone), so a session it holds counts only if its row
+  // was committed; one opened in the failed step was never heard of by its peer.
+  std::vector<std::tuple<std::string, crypto::Hash256, bool>> open;
+  if (failed && record.live) {
+    for (const FlowContext::SessionState& s : record.live->context->sessions_) {
+      if (s.peer_ended || (s.initiator && s.send_seq == 0)) continue;
+      open.emplace_back(s.party, s.id, s.initiator);
+    }
+  }
   record.live.reset();
   record.status = FlowStatus::kHospitalised;
   record.error = error.message();
   set_timer(id, record, std::nullopt);
   log("flow " + id.short_hex() + " " + record.name + ": hospitalised: " + record.error);
-  FOLIO_ASSIGN_OR_RETURN(Status s, tx.unit([&](storage::Session& u) {
-    return tables::set_status(u, id, static_cast<int64_t>(FlowStatus::kHospitalised),
-                              record.error);
+  const size_t ends_before = failure_ends_.size();
+  FOLIO_ASSIGN_OR_RETURN(Status s, tx.unit([&](storage::Session& u) -> Status {
+    FOLIO_TRY(tables::set_status(u, id, static_cast<int64_t>(FlowStatus::kHospitalised),
+                                 record.error));
+    if (open.empty()) return ok_status();
+    FOLIO_ASSIGN_OR_RETURN(std::vector<tables::SessionRow> stored, tables::sessions_of(u, id));
+    std::vector<tables::SessionRow> to_end;
+    for (const tables::SessionRow& row : stored) {
+      if (std::find(open.begin(), open.end(),
+                    std::make_tuple(row.peer, row.session_id, row.local_initiator)) != open.end()) {
+        to_end.push_back(row);
+      }
+    }
+    // The reason a counterparty sees: the flow's name and the kind of error, never its text
+    // (which may hold amounts, keys' owners or database detail).
+    Error reason = make_error(ErrorCode::kConflict, "flow '" + record.name + "' failed (" +
+                                                        std::string(to_string(error.code)) + ")");
+    FOLIO_TRY(end_sessions(id, to_end, reason, u, failure_ends_));
+    // Closed on this side too: a retry that reads one of them again fails at once instead of
+    // waiting for a counterparty that has been told this flow failed.
+    for (const tables::SessionRow& row : to_end) {
+      Error closed = make_error(ErrorCode::kConflict,
+                                "session closed when this flow failed: " + reason.context);
+      FOLIO_TRY(tables::insert_inbox(u, id, row.session_id, wire::kOutOfBand, wire::Kind::kError,
+                                     wire::encode_error(closed)));
+    }
+    return ok_status();
   }));
-  if (!s.ok()) log("flow " + id.short_hex() + ": could not record hospitalisation: " + s.error().message());
+  if (!s.ok()) {
+    failure_ends_.resize(ends_before);  // undone with the unit
+    log("flow " + id.short_hex() + ": could not record hospitalisation: " + s.error().message());
+  }
+  return ok_status();
+}
+
+Status FlowEngine::end_sessions(const FlowId& id, const std::vector<tables::SessionRow>& sessions,
+                                const Error& reason, storage::Session& tx,
+                                std::vector<net::Envelope>& out) {
+  for (const tables::SessionRow& s : sessions) {
+    wire::SessionMessage m;
+    m.session_id = s.session_id;
+    m.from_initiator = s.local_initiator;
+    m.seq = wire::kOutOfBand;
+    m.kind = wire::Kind::kFailed;
+    m.payload = wire::encode_error(reason);
+    net::Envelope e;
+    // One id per (flow, session) for every failure end, so a failure, a retry that fails again
+    // and a later kill reach the counterparty once (it de-duplicates, or its flow has ended).
+    e.id = wire::message_id(id, s.session_id, s.local_initiator, wire::kOutOfBand);
+    e.sender = self();
+    e.recipient = s.peer;
+    e.topic = std::string(wire::kTopic);
+    e.payload = codec::encode_to_bytes(m);
+    FOLIO_TRY(tables::insert_outbox(tx, e, id, s.session_id));
+    out.push_back(std::move(e));
+  }
   return ok_status();
 }
 
@@ -576,6 +654,7 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
     // What storing it did.
     bool failed = false;
     bool duplicate = false;
+    bool after_end = false;
     bool inserted = false;
     bool over_limit = false;
     bool reopened = false;
@@ -602,7 +681,7 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
     const wire::SessionMessage& m = *decoded;
     // Errors travel out of band and only they do; an open is always the initiator's first message.
     bool out_of_band = m.seq == wire::kOutOfBand;
-    if (out_of_band != (m.kind == wire::Kind::kError) ||
+    if (out_of_band != wire::out_of_band_kind(m.kind) ||
         (m.kind == wire::Kind::kOpen && (!m.from_initiator || m.seq != 0))) {
       ++stats_.messages_rejected;
       log("rejected an inconsistent flow message from " + envelope.sender);
@@ -618,16 +697,26 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
   // Stores one message (a unit of the group's transaction: an error undoes only its writes).
   auto store = [&](storage::Session& tx, const net::Envelope& envelope, Incoming& in) -> Status {
     const wire::SessionMessage& m = in.m;
-    FOLIO_ASSIGN_OR_RETURN(bool fresh, tables::mark_processed(tx, envelope.sender, envelope.id,
-                                                              legacy_processed_));
-    if (!fresh) {
-      in.duplicate = true;
-      return ok_status();
-    }
     FOLIO_ASSIGN_OR_RETURN(std::optional<FlowId> flow_id,
                            tables::find_session(tx, envelope.sender, m.session_id,
                                                 !m.from_initiator));
     if (flow_id) {
+      auto record = records_.find(*flow_id);
+      if (record == records_.end() || (record->second.status != FlowStatus::kRunning &&
+                                       record->second.status != FlowStatus::kHospitalised)) {
+        // The flow has ended: nothing more to tell it, whether this is late or a duplicate. The
+        // session row outlives the flow, so this holds without the processed mark, which is
+        // what lets a flow's marks be deleted when it ends (docs/flows.md, "Pruning").
+        in.after_end = true;
+        return ok_status();
+      }
+      // Marked with the flow, so that its marks go when it ends.
+      FOLIO_ASSIGN_OR_RETURN(bool fresh, tables::mark_processed(tx, envelope.sender, envelope.id,
+                                                                *flow_id, legacy_processed_));
+      if (!fresh) {
+        in.duplicate = true;
+        return ok_status();
+      }
       // An open is only ever a session's first message: one for a session that exists is hostile
       // (or a peer's bug), and would let the flow read past a message it is waiting for.
       // The error undoes the unit, so the rejection changes no state (not even the processed
@@ -635,11 +724,6 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
       if (m.kind == wire::Kind::kOpen) {
         in.reopened = true;
         return make_error(ErrorCode::kConflict, "an open for a session that already exists");
-      }
-      auto record = records_.find(*flow_id);
-      if (record == records_.end() || (record->second.status != FlowStatus::kRunning &&
-                                       record->second.status != FlowStatus::kHospitalised)) {
-        return ok_status();  // the flow has ended: nothing more to tell it
       }
       FOLIO_ASSIGN_OR_RETURN(int64_t waiting, tables::inbox_count(tx, *flow_id));
       if (waiting >= options_.inbox_messages_max) {
@@ -653,8 +737,9 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
       in.target = *flow_id;
       return ok_status();
     }
-    // Only an initiator opens sessions, and an error cannot open one.
-    if (!m.from_initiator || m.kind == wire::Kind::kError) return ok_status();
+    // Only an initiator opens sessions, and an error or a failure cannot open one: ignored, and
+    // not marked (ignoring it again changes nothing).
+    if (!m.from_initiator || wire::out_of_band_kind(m.kind)) return ok_status();
     FlowId responder_id = wire::responder_flow_id(envelope.sender, m.session_id);
     const FlowRegistry::Responder* responder = registry_.find_responder(m.initiating_flow);
     std::optional<Error> refusal;
@@ -667,6 +752,8 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
                                                      m.initiating_flow + "'");
     }
     if (refusal) {
+      // Not marked either: a duplicate is refused again with the same reply id, which the outbox
+      // and the initiator take once.
       wire::SessionMessage reply;
       reply.session_id = m.session_id;
       reply.from_initiator = false;
@@ -681,6 +768,12 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
       e.payload = codec::encode_to_bytes(reply);
       FOLIO_TRY(tables::insert_outbox(tx, e, responder_id, m.session_id));
       in.reject = std::move(e);
+      return ok_status();
+    }
+    FOLIO_ASSIGN_OR_RETURN(bool fresh, tables::mark_processed(tx, envelope.sender, envelope.id,
+                                                              responder_id, legacy_processed_));
+    if (!fresh) {
+      in.duplicate = true;  // only a version 1 mark can say so: the session did not exist
       return ok_status();
     }
     tables::FlowRow row;
@@ -777,7 +870,12 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
       ++stats_.duplicates;
       continue;
     }
+    if (in.after_end) {
+      ++stats_.messages_after_end;
+      continue;
+    }
     ++stats_.messages_accepted;
+    if (in.inserted && in.m.kind == wire::Kind::kFailed) ++stats_.failure_ends_received;
     const net::Envelope& envelope = envelopes[in.index];
     if (in.reject) {
       ++stats_.sessions_rejected;
@@ -898,22 +996,7 @@ Status FlowEngine::kill(const FlowId& id, std::string reason) {
     // Started while steps were held, and not stored yet: stored now, as killed.
     if (record.unsaved) FOLIO_TRY(tables::insert_flow(tx, *record.unsaved));
     FOLIO_ASSIGN_OR_RETURN(std::vector<tables::SessionRow> sessions, tables::sessions_of(tx, id));
-    for (const tables::SessionRow& s : sessions) {
-      wire::SessionMessage m;
-      m.session_id = s.session_id;
-      m.from_initiator = s.local_initiator;
-      m.seq = wire::kOutOfBand;
-      m.kind = wire::Kind::kError;
-      m.payload = wire::encode_error(ended);
-      net::Envelope e;
-      e.id = wire::message_id(id, s.session_id, s.local_initiator, wire::kOutOfBand);
-      e.sender = self();
-      e.recipient = s.peer;
-      e.topic = std::string(wire::kTopic);
-      e.payload = codec::encode_to_bytes(m);
-      FOLIO_TRY(tables::insert_outbox(tx, e, id, s.session_id));
-      out.push_back(std::move(e));
-    }
+    FOLIO_TRY(end_sessions(id, sessions, ended, tx, out));
     FOLIO_TRY(tables::set_status(tx, id, static_cast<int64_t>(FlowStatus::kKilled), reason));
     return tables::forget_progress(tx, id);
   }));
@@ -922,6 +1005,7 @@ Status FlowEngine::kill(const FlowId& id, std::string reason) {
   record.status = FlowStatus::kKilled;
   record.error = reason;
   set_timer(id, record, std::nullopt);
+  stats_.failure_ends_sent += out.size();
   log("flow " + id.short_hex() + " " + record.name + ": killed: " + reason);
   hand_over(std::move(out));
   pump();

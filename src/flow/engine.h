@@ -13,7 +13,11 @@
 //
 // A flow that returns an error, throws, or diverges from its journal goes to the HOSPITAL (kept,
 // with its error text) rather than being lost: an operator lists, retries (replay from the journal)
-// or kills it (its counterparties get a session error). Draining mode refuses new flows and new
+// or kills it. A flow that fails by its own error or exception, or is killed, sends each session
+// still open a durable failure end (wire::Kind::kFailed, a safe reason, in the transaction that
+// records the failure), so a counterparty's receive fails with SessionEnd::kCounterpartyFailed
+// instead of waiting for an operator; a flow that cannot run (divergence, a failed write, a lost
+// transaction) leaves its sessions open, as a retry can still continue them. Draining mode refuses new flows and new
 // sessions from peers and reports when the running flows have finished.
 //
 // Typical use (a node, or a test with MemoryNetwork):
@@ -57,6 +61,7 @@ namespace tables {
 struct FlowRow;
 struct JournalRow;
 struct InboxRow;
+struct SessionRow;
 }
 
 enum class FlowStatus : uint8_t {
@@ -84,6 +89,10 @@ struct FlowHandle {
 // makes the engine stop dead there, as a process crash would, until it is destroyed.
 enum class FaultPoint : uint8_t {
   kAfterCommitBeforeSend,  // a group of steps committed, their messages not yet handed over
+  // The steps of a group ran in its transaction, which has not committed: stopping here loses the
+  // whole transaction, as a crash would. Asked only with FlowEngineOptions::fault_before_commit,
+  // and only for groups that store no received messages (whose dispositions a crash never sends).
+  kBeforeCommit,
 };
 
 struct FlowEngineOptions {
@@ -108,6 +117,8 @@ struct FlowEngineOptions {
   std::function<void(const FlowId&, const std::vector<ProgressStep>&)> on_progress;
   std::function<void(const FlowId&, const Result<Bytes>&)> on_completed;
   std::function<bool(FaultPoint)> fault;
+  // Also ask `fault` at FaultPoint::kBeforeCommit (older hooks count every call as a commit).
+  bool fault_before_commit = false;
   // Called once, when draining and the last running flow has finished.
   std::function<void()> on_drained;
 };
@@ -116,10 +127,14 @@ struct FlowEngineStats {
   uint64_t steps_committed = 0;  // suspension and completion steps committed
   uint64_t messages_accepted = 0;
   uint64_t duplicates = 0;
+  // For a flow that had ended: late, or a duplicate whose mark went with the flow; turned away.
+  uint64_t messages_after_end = 0;
   uint64_t messages_rejected = 0;  // malformed or foreign-topic messages from peers
   uint64_t sessions_rejected = 0;  // initiations for unregistered flows, or while draining
   uint64_t replays = 0;            // frames rebuilt from a journal
   uint64_t group_commits = 0;      // transactions that committed steps (each one or more)
+  uint64_t failure_ends_sent = 0;  // failure ends committed for counterparties (fails, kills)
+  uint64_t failure_ends_received = 0;  // counterparties' failure ends stored for a flow
 };
 
 class FlowEngine {
@@ -242,8 +257,14 @@ class FlowEngine {
                       std::vector<net::Envelope>* also_send);
   Status step_in_group(const FlowId& id, storage::Session& tx, std::vector<StepOutcome>& outcomes,
                        std::vector<FlowId>& inserted);
+  // `failed`: the flow failed by its own error or exception (its frame is still in `record`):
+  // its open sessions get failure ends, inside the same unit as its hospitalisation.
   Status hospitalise_in(const FlowId& id, Record& record, const Error& error,
-                        storage::Session& tx);
+                        storage::Session& tx, bool failed = false);
+  // Queues (in `tx`) the failure end of each of `sessions` for flow `id`; the envelopes to hand
+  // over after the commit go to `out`.
+  Status end_sessions(const FlowId& id, const std::vector<tables::SessionRow>& sessions,
+                      const Error& reason, storage::Session& tx, std::vector<net::Envelope>& out);
   void hospitalise(const FlowId& id, Record& record, const Error& error);
   void hand_over(std::vector<net::Envelope> messages);
   void send_failed(const net::Envelope& envelope, const Error& error);
@@ -261,6 +282,8 @@ class FlowEngine {
   std::map<FlowId, Record> records_;
   std::set<std::pair<int64_t, FlowId>> timers_;
   std::deque<FlowId> ready_;
+  // Failure ends queued by the current group's transaction, handed over once it has committed.
+  std::vector<net::Envelope> failure_ends_;
   std::set<FlowId> queued_;
   bool pumping_ = false;
   int held_ = 0;  // hold() depth

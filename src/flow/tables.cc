@@ -43,6 +43,14 @@ const std::vector<storage::Migration>& all_migrations() {
            "CREATE TABLE flow_processed_from (sender TEXT NOT NULL, message_id BLOB NOT NULL, "
            "PRIMARY KEY (sender, message_id))",
        }},
+      // Marks kept for ever grew with every message. Each now names its flow and is deleted when
+      // the flow ends: from then on the session row (kept) turns the message away whatever it is.
+      {3,
+       "flow engine: processed marks name their flow, and are deleted when it ends",
+       {
+           "ALTER TABLE flow_processed_from ADD COLUMN flow_id BLOB",
+           "CREATE INDEX flow_processed_from_flow ON flow_processed_from (flow_id)",
+       }},
   };
   return kMigrations;
 }
@@ -178,6 +186,8 @@ Status forget_progress(storage::Session& s, const crypto::Hash256& id) {
   if (!a.ok()) return a.error();
   auto b = s.exec("DELETE FROM flow_inbox WHERE flow_id = ?", params);
   if (!b.ok()) return b.error();
+  auto c = s.exec("DELETE FROM flow_processed_from WHERE flow_id = ?", params);
+  if (!c.ok()) return c.error();
   return ok_status();
 }
 
@@ -371,8 +381,14 @@ Result<bool> any_legacy_processed(storage::Session& s) {
   return !rows.empty();
 }
 
+Result<int64_t> processed_count(storage::Session& s) {
+  FOLIO_ASSIGN_OR_RETURN(storage::Rows rows, s.query("SELECT COUNT(*) FROM flow_processed_from"));
+  return rows.at(0).integer(0);
+}
+
 Result<bool> mark_processed(storage::Session& s, const std::string& sender,
-                            const net::MessageId& id, bool legacy) {
+                            const net::MessageId& id, const crypto::Hash256& flow_id,
+                            bool legacy) {
   if (legacy) {
     Value legacy_params[] = {blob(id)};
     FOLIO_ASSIGN_OR_RETURN(
@@ -380,10 +396,10 @@ Result<bool> mark_processed(storage::Session& s, const std::string& sender,
         s.query("SELECT 1 FROM flow_processed WHERE message_id = ?", legacy_params));
     if (!found.empty()) return false;
   }
-  Value params[] = {sender, blob(id)};
+  Value params[] = {sender, blob(id), blob(flow_id)};
   FOLIO_ASSIGN_OR_RETURN(int64_t changed,
-                         s.exec("INSERT INTO flow_processed_from (sender, message_id) "
-                                "VALUES (?, ?) ON CONFLICT DO NOTHING",
+                         s.exec("INSERT INTO flow_processed_from (sender, message_id, flow_id) "
+                                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                                 params));
   return changed > 0;
 }

@@ -7,8 +7,11 @@
 //   flow_sessions  (peer, session_id, local_initiator) -> flow_id: routes incoming messages.
 //   flow_inbox     messages accepted for a flow and not yet consumed by it.
 //   flow_outbox    messages committed and not yet acknowledged by their recipient.
-//   flow_processed_from (sender, id) of every message accepted: de-duplication
-//                  (flow_processed: ids accepted before schema version 2, read only).
+//   flow_processed_from (sender, id, flow) of every message accepted for a flow that has not
+//                  ended: de-duplication; a flow's marks are deleted when it ends (its session
+//                  rows stay and turn every later message away). flow_processed: ids accepted
+//                  before schema version 2, read only; marks before version 3 carry no flow and
+//                  are never deleted.
 #pragma once
 
 #include <cstdint>
@@ -58,7 +61,7 @@ Status update_checkpoint(storage::Session& s, const crypto::Hash256& id,
 Status set_status(storage::Session& s, const crypto::Hash256& id, int64_t status,
                   const std::string& error);
 Status complete_flow(storage::Session& s, const crypto::Hash256& id, const Bytes& result);
-// Deletes the journal and inbox of a flow that has ended.
+// Deletes the journal, inbox and processed marks of a flow that has ended.
 Status forget_progress(storage::Session& s, const crypto::Hash256& id);
 
 Status insert_journal(storage::Session& s, const crypto::Hash256& id, int64_t seq,
@@ -111,12 +114,15 @@ struct OutboxRow {
 Result<std::vector<OutboxRow>> load_outbox(storage::Session& s);
 Result<std::optional<OutboxRow>> find_outbox(storage::Session& s, const net::MessageId& id);
 
-// Records `id` from `sender` as processed; false when it already was (a duplicate). Keyed on the
-// pair, so that one peer cannot shadow the ids of another's messages.
+// Records `id` from `sender` as processed for flow `flow_id`; false when it already was (a
+// duplicate). Keyed on the pair, so that one peer cannot shadow the ids of another's messages.
 // `legacy`: also look in the read-only flow_processed of schema version 1 (false when that table
 // is known to be empty).
 Result<bool> mark_processed(storage::Session& s, const std::string& sender,
-                            const net::MessageId& id, bool legacy = true);
+                            const net::MessageId& id, const crypto::Hash256& flow_id,
+                            bool legacy = true);
+// Rows of flow_processed_from (for tests and the operator).
+Result<int64_t> processed_count(storage::Session& s);
 // Whether flow_processed (version 1's ids) holds any row.
 Result<bool> any_legacy_processed(storage::Session& s);
 

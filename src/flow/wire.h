@@ -2,8 +2,9 @@
 // Internal to src/flow: apps and core flows use context.h and engine.h.
 //
 // Every session message travels on topic "flow.session" as a canonical SessionMessage. Sequence
-// numbers count per direction from 0; kOutOfBand (the largest uint64) marks an error that ends the
-// session at once (a kill, a reject) rather than in sequence. Message ids are deterministic:
+// numbers count per direction from 0; kOutOfBand (the largest uint64) marks an error or a failure
+// that ends the session at once (a reject, a flow that failed or was killed) rather than in
+// sequence. Message ids are deterministic:
 // sha256 over (sending flow id, session id, direction, sequence number), so a replayed flow re-sends
 // the same ids and receivers de-duplicate. Plain values, no state.
 #pragma once
@@ -26,9 +27,16 @@ enum class Kind : uint8_t {
   kOpen,   // opens a session whose initiator receives first; carries nothing for the flow
   kData,   // a payload for receive()
   kEnd,    // the sender's flow finished normally, in sequence
-  kError,  // the sender's flow was killed, or the session was rejected: an ErrorBody
+  kError,  // the session was refused (no responder, draining, a cap): an ErrorBody, out of band
+  // The sender's flow failed (its own error, an exception) or was killed, with sessions still
+  // open: an ErrorBody whose text is a safe reason (never the flow's own error text), out of band.
+  kFailed,
 };
-constexpr uint32_t enum_count(Kind) { return 4; }
+constexpr uint32_t enum_count(Kind) { return 5; }
+// Whether messages of this kind travel out of band (seq kOutOfBand) and end the session at once.
+constexpr bool out_of_band_kind(Kind kind) {
+  return kind == Kind::kError || kind == Kind::kFailed;
+}
 constexpr std::string_view enum_name(Kind) { return "flow message kind"; }
 
 struct SessionMessage {
