@@ -236,5 +236,172 @@ TEST_F(BatchTest, BatchSignaturesRoundTripThroughTheCodecStrictly) {
   EXPECT_FALSE(codec::decode_from_bytes<PreparedVote>(bytes).ok());
 }
 
+// ---- The Merkle memo (VerifyCache::verify_batch) --------------------------------------------
+
+// A tree of `n` leaves signed by `key`, with every leaf's signature.
+struct SignedTree {
+  std::vector<crypto::Hash256> leaves;
+  std::optional<BatchTree> tree;
+  std::vector<ReplicaSignature> signatures;
+};
+SignedTree signed_tree(const crypto::PrivateKey& key, uint32_t n, const std::string& salt) {
+  SignedTree t;
+  for (uint32_t i = 0; i < n; ++i)
+    t.leaves.push_back(statement_leaf(as_bytes(salt + std::to_string(i))));
+  t.tree.emplace(t.leaves);
+  t.signatures = sign_batch(key, *t.tree);
+  return t;
+}
+bool verify_leaf(VerifyCache& cache, const crypto::Hash256& leaf, const ReplicaSignature& s) {
+  const auto& b = std::get<BatchSignature>(s.signature);
+  return cache.verify_batch(leaf, b.index, b.leaf_count, b.branch, b.root, s.by,
+                            batch_payload(b.leaf_count, b.root), b.signature);
+}
+
+TEST(MerkleMemo, FoldsExactlyAsCryptoMerkleForEveryShapeAndBentBranch) {
+  // For every leaf count and index: the true branch, and branches bent in every way (a flipped
+  // bit at each level, one sibling too few or too many, the wrong index), with and without the
+  // memo warmed by every other leaf, answer as merkle_compute_root does.
+  crypto::PrivateKey key = crypto::PrivateKey::ed25519(crypto::Hash256{});
+  for (uint32_t n = 1; n <= 33; ++n) {
+    SignedTree t = signed_tree(key, n, "n" + std::to_string(n) + "/");
+    VerifyCache cold;
+    VerifyCache warm;
+    for (uint32_t i = 0; i < n; ++i) ASSERT_TRUE(verify_leaf(warm, t.leaves[i], t.signatures[i]));
+    for (uint32_t i = 0; i < n; ++i) {
+      const auto& b = std::get<BatchSignature>(t.signatures[i].signature);
+      std::vector<std::pair<uint32_t, std::vector<crypto::Hash256>>> cases{{i, b.branch}};
+      for (size_t level = 0; level < b.branch.size(); ++level) {
+        auto bent = b.branch;
+        bent[level].bytes[31] ^= 0x80;
+        cases.emplace_back(i, bent);
+      }
+      if (!b.branch.empty()) cases.emplace_back(i, std::vector(b.branch.begin(), b.branch.end() - 1));
+      auto longer = b.branch;
+      longer.push_back(t.leaves[0]);
+      cases.emplace_back(i, longer);
+      cases.emplace_back((i + 1) % n, b.branch);
+      for (const auto& [index, branch] : cases) {
+        std::optional<crypto::Hash256> root =
+            crypto::merkle_compute_root(t.leaves[i], crypto::MerkleProof{index, n, branch});
+        bool expected = root.has_value() && *root == b.root;
+        ReplicaSignature s = t.signatures[i];
+        std::get<BatchSignature>(s.signature).index = index;
+        std::get<BatchSignature>(s.signature).branch = branch;
+        EXPECT_EQ(verify_leaf(cold, t.leaves[i], s), expected) << n << " " << i << " " << index;
+        EXPECT_EQ(verify_leaf(warm, t.leaves[i], s), expected) << n << " " << i << " " << index;
+      }
+    }
+  }
+}
+
+TEST(MerkleMemo, ABlockCostsAboutOneNodeHashPerStatement) {
+  crypto::PrivateKey key = crypto::PrivateKey::ed25519(crypto::Hash256{});
+  SignedTree t = signed_tree(key, 256, "block/");
+  VerifyCache cache;
+  for (uint32_t i = 0; i < 256; ++i) ASSERT_TRUE(verify_leaf(cache, t.leaves[i], t.signatures[i]));
+  // 255 interior nodes, each hashed once: without the memo 256 branches of 8 hashes.
+  EXPECT_EQ(cache.node_hashes(), 255u);
+  EXPECT_EQ(cache.misses(), 1u);
+  EXPECT_EQ(cache.trees(), 1u);
+  // The same statements again (another copy of the block's statements): no node hashed.
+  for (uint32_t i = 0; i < 256; ++i) ASSERT_TRUE(verify_leaf(cache, t.leaves[i], t.signatures[i]));
+  EXPECT_EQ(cache.node_hashes(), 255u);
+}
+
+TEST(MerkleMemo, ATamperedBranchIsStillRefusedWhenItsNodesAreRemembered) {
+  crypto::PrivateKey key = crypto::PrivateKey::ed25519(crypto::Hash256{});
+  SignedTree t = signed_tree(key, 16, "t/");
+  VerifyCache cache;
+  for (uint32_t i = 0; i < 16; ++i) ASSERT_TRUE(verify_leaf(cache, t.leaves[i], t.signatures[i]));
+  // Every node of the tree is remembered now. A leaf that is not in the tree, under a remembered
+  // leaf's branch, is refused: its first node is not remembered, so it is hashed, and the hash
+  // leads elsewhere.
+  crypto::Hash256 stranger = statement_leaf(as_bytes(std::string("not in the block")));
+  EXPECT_FALSE(verify_leaf(cache, stranger, t.signatures[5]));
+  // A remembered leaf with a bent sibling at each level is refused too, including above the
+  // level where its own nodes match.
+  for (size_t level = 0; level < 4; ++level) {
+    ReplicaSignature bent = t.signatures[5];
+    std::get<BatchSignature>(bent.signature).branch[level].bytes[0] ^= 1;
+    EXPECT_FALSE(verify_leaf(cache, t.leaves[5], bent)) << level;
+  }
+  // A remembered leaf claimed at another index (its own branch) is refused.
+  ReplicaSignature moved = t.signatures[5];
+  std::get<BatchSignature>(moved.signature).index = 4;
+  EXPECT_FALSE(verify_leaf(cache, t.leaves[5], moved));
+  // Remembered nodes do not stand in for the root's signature: another key, or other signature
+  // bytes, over the same remembered tree are refused.
+  ReplicaSignature forged = t.signatures[5];
+  std::get<BatchSignature>(forged.signature).signature.bytes.bytes[0] ^= 1;
+  EXPECT_FALSE(verify_leaf(cache, t.leaves[5], forged));
+  ReplicaSignature claimed = t.signatures[5];
+  claimed.by = crypto::PrivateKey::ed25519(crypto::sha256(as_bytes(std::string("other"))))
+                   .public_key();
+  EXPECT_FALSE(verify_leaf(cache, t.leaves[5], claimed));
+  // And the honest statements still pass.
+  EXPECT_TRUE(verify_leaf(cache, t.leaves[5], t.signatures[5]));
+}
+
+TEST(MerkleMemo, NodesAreRememberedOnlyForPathsWhoseRootSignatureVerified) {
+  crypto::PrivateKey key = crypto::PrivateKey::ed25519(crypto::Hash256{});
+  SignedTree t = signed_tree(key, 8, "s/");
+  VerifyCache cache;
+  // A correct branch under a forged root signature: refused, and nothing remembered.
+  ReplicaSignature forged = t.signatures[2];
+  std::get<BatchSignature>(forged.signature).signature.bytes.bytes[3] ^= 1;
+  EXPECT_FALSE(verify_leaf(cache, t.leaves[2], forged));
+  EXPECT_EQ(cache.trees(), 0u);
+  // Then the honest signature: remembered.
+  EXPECT_TRUE(verify_leaf(cache, t.leaves[2], t.signatures[2]));
+  EXPECT_EQ(cache.trees(), 1u);
+}
+
+TEST(MerkleMemo, TreesWithTheSameRootButAnotherLeafCountShareNothing) {
+  // The memo is keyed by (leaf_count, root): a branch claimed under another leaf count (another
+  // shape, another signed payload) never takes this tree's nodes.
+  crypto::PrivateKey key = crypto::PrivateKey::ed25519(crypto::Hash256{});
+  SignedTree t = signed_tree(key, 6, "c/");
+  VerifyCache cache;
+  for (uint32_t i = 0; i < 6; ++i) ASSERT_TRUE(verify_leaf(cache, t.leaves[i], t.signatures[i]));
+  for (uint32_t count : {5u, 7u, 8u}) {
+    ReplicaSignature recounted = t.signatures[4];
+    std::get<BatchSignature>(recounted.signature).leaf_count = count;
+    EXPECT_FALSE(verify_leaf(cache, t.leaves[4], recounted)) << count;
+  }
+}
+
+TEST(MerkleMemo, TreesAreBoundedOldestFirstOutAndCopiesStartEmpty) {
+  crypto::PrivateKey key = crypto::PrivateKey::ed25519(crypto::Hash256{});
+  VerifyCache cache(16, 2);
+  std::vector<SignedTree> trees;
+  for (int k = 0; k < 3; ++k) trees.push_back(signed_tree(key, 4, "b" + std::to_string(k)));
+  for (const SignedTree& t : trees)
+    for (uint32_t i = 0; i < 4; ++i) ASSERT_TRUE(verify_leaf(cache, t.leaves[i], t.signatures[i]));
+  EXPECT_EQ(cache.trees(), 2u);
+  uint64_t hashed = cache.node_hashes();
+  // The first tree was evicted: its statements verify again, hashing again.
+  ASSERT_TRUE(verify_leaf(cache, trees[0].leaves[0], trees[0].signatures[0]));
+  EXPECT_EQ(cache.node_hashes(), hashed + 2);
+  EXPECT_EQ(cache.trees(), 2u);
+  VerifyCache copy = cache;
+  EXPECT_EQ(copy.trees(), 0u);
+  EXPECT_EQ(copy.trees_max(), 2u);
+}
+
+TEST_F(BatchTest, VerifySignatureWithACacheAnswersAsWithoutOne) {
+  // Every replica's signature of every statement, true and bent, through one shared cache.
+  VerifyCache cache;
+  for (uint32_t r = 0; r < 4; ++r)
+    for (uint32_t i = 0; i < 3; ++i) {
+      ReplicaSignature good = of_prepared(r, i);
+      EXPECT_TRUE(verify_signature(prepared_[i], good, &cache));
+      ReplicaSignature bent = good;
+      batch(bent).branch.back().bytes[7] ^= 4;
+      EXPECT_EQ(verify_signature(prepared_[i], bent, &cache), verify_signature(prepared_[i], bent));
+      EXPECT_FALSE(verify_signature(prepared_[(i + 1) % 3], good, &cache));
+    }
+}
+
 }  // namespace
 }  // namespace folio::sbac
