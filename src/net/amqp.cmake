@@ -19,6 +19,7 @@ find_package(Threads REQUIRED)
 add_library(folio_net_amqp
   ${CMAKE_CURRENT_LIST_DIR}/amqp_receipt.cc
   ${CMAKE_CURRENT_LIST_DIR}/amqp_names.cc
+  ${CMAKE_CURRENT_LIST_DIR}/amqp_wire.cc
   ${CMAKE_CURRENT_LIST_DIR}/amqp_store.cc
   ${CMAKE_CURRENT_LIST_DIR}/amqp_transport.cc
   ${CMAKE_CURRENT_LIST_DIR}/amqp_outbound.cc
@@ -35,7 +36,7 @@ add_library(folio_net_testing_certs ${CMAKE_CURRENT_LIST_DIR}/testing_certs.cc)
 target_link_libraries(folio_net_testing_certs PUBLIC folio_base PRIVATE OpenSSL::Crypto)
 
 folio_test(amqp_transport_test
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/amqp_transport_test.cc
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/amqp_transport_test.cc ${CMAKE_CURRENT_LIST_DIR}/amqp_wire_test.cc
   LIBS folio_net_amqp folio_net_testing_certs folio_proton_cpp OpenSSL::SSL OpenSSL::Crypto)
 
 folio_test(amqp_store_test

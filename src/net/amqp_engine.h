@@ -27,6 +27,8 @@
 #include <proton/types.hpp>
 #include <proton/value.hpp>
 #include <proton/work_queue.hpp>
+#include <proton/codec.h>
+#include <proton/codec/decoder.hpp>
 #include <proton/delivery.h>
 #include <proton/link.h>
 #include <proton/session.h>
@@ -41,12 +43,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "net/amqp_names.h"
 #include "net/amqp_store.h"
 #include "net/amqp_transport.h"
+#include "net/amqp_wire.h"
 
 namespace folio::net {
 namespace amqp_internal {
@@ -56,9 +60,9 @@ using Clock = std::chrono::steady_clock;
 // The topic of receipt messages; `send` refuses it for application messages.
 inline constexpr std::string_view kReceiptTopic = "folio.receipt";
 // The application property naming the sending node.
-inline const std::string kSenderProperty = "folio-sender";
+inline const std::string kSenderProperty(kSenderPropertyName);
 // The application property marking an ephemeral message (amqp_transport.h); its value is true.
-inline const std::string kEphemeralProperty = "folio-ephemeral";
+inline const std::string kEphemeralProperty(kEphemeralPropertyName);
 // The target address of every link: there is one kind of link, node to node.
 inline const std::string kLinkAddress = "folio";
 inline const std::string kUnauthorized = "amqp:unauthorized-access";
@@ -67,6 +71,10 @@ inline const std::string kSaslExternal = "EXTERNAL";
 // How often accepted messages are checked against receipt_wait.
 inline constexpr auto kReceiptWaitScanPeriod = std::chrono::milliseconds(500);
 inline constexpr uint32_t kFrameBytesMax = 256 * 1024;
+// Deliveries, and their bytes, handed to Proton on one link but not yet written (pump_peer says
+// why this is short). At least one delivery is always allowed, whatever its size.
+inline constexpr int kProtonQueuedMax = 64;
+inline constexpr size_t kProtonQueuedBytesMax = size_t{2} << 20;
 // What the AMQP encoding adds to an envelope's bytes (section headers, property names); the
 // receiver's bound on a delivery in progress is max_message_bytes plus this.
 inline constexpr size_t kEncodingSlackBytes = 64 * 1024;
@@ -81,6 +89,14 @@ inline constexpr auto kListenDeadline = std::chrono::seconds(30);
 inline size_t envelope_bytes(const Envelope& envelope) {
   return envelope.payload.size() + envelope.topic.size() + envelope.sender.size() +
          envelope.recipient.size() + envelope.id.size();
+}
+
+// The canonical form of `text`, which should be `expected` (itself canonical). Peers send names in
+// canonical form, and canonical_x500 maps a canonical name to itself, so the usual case is one
+// comparison; anything else is parsed in full.
+inline Result<std::string> canonical_as_expected(std::string_view text, const std::string& expected) {
+  if (text == expected) return expected;
+  return canonical_x500(text);
 }
 
 inline std::optional<crypto::Hash256> hash_from_binary(const proton::binary& bytes) {
@@ -106,10 +122,20 @@ C* c_object(const Wrapper& wrapper) {
   return Access::get(wrapper);
 }
 
-inline Result<std::string> scalar_text(const proton::scalar& value, std::string_view what) {
-  if (value.type() != proton::STRING)
-    return make_error(ErrorCode::kMalformed, std::string(what) + " is not an AMQP string");
-  return proton::get<std::string>(value);
+// The delivery tag of `tracker` as a message id, read in place (tracker.tag() copies it into a
+// proton::binary first).
+inline std::optional<crypto::Hash256> delivery_tag(const proton::tracker& tracker) {
+  pn_delivery_tag_t tag = pn_delivery_tag(c_object<proton::tracker, pn_delivery_t>(tracker));
+  if (tag.size != crypto::Hash256::kSize) return std::nullopt;
+  return crypto::Hash256::from(ByteView(reinterpret_cast<const uint8_t*>(tag.start), tag.size));
+}
+
+// The C data behind a proton::value, read in place: proton::get<proton::binary> would copy a
+// message's body into a proton::binary (byte by byte, through the decoder) before the transport
+// copied it again into the envelope. The value must outlive the pointer.
+inline pn_data_t* value_data(const proton::value& value) {
+  proton::codec::decoder decoder(value);
+  return c_object<proton::codec::decoder, pn_data_t>(decoder);
 }
 
 }  // namespace amqp_internal
@@ -182,7 +208,6 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
 
  private:
   enum class State : uint8_t { kQueued, kInFlight, kAccepted };
-  using Key = std::pair<std::string, MessageId>;  // (recipient, id)
 
   struct OutEntry {
     Envelope envelope;
@@ -202,6 +227,10 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   // What this node knows about one peer: its outbound connection and the work for it.
   struct Peer {
     std::string name;
+    // Messages to this peer not yet done with: reliable ones until a receipt covers them,
+    // ephemeral ones until accepted or rejected. Looked up by id for every disposition; nothing
+    // depends on its iteration order.
+    std::unordered_map<MessageId, OutEntry> outbox;
     std::deque<MessageId> queue;     // kQueued messages, in order
     std::deque<MessageId> in_flight; // kInFlight messages on the current connection, in order
     std::vector<Delayed> delayed;    // released messages waiting out their back-off
@@ -214,7 +243,7 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
     Clock::time_point next_connect{};
     std::chrono::milliseconds backoff{0};
     size_t address_turn = 0;
-    size_t ephemeral_count = 0;  // ephemeral entries for this peer in outbox_
+    size_t ephemeral_count = 0;  // ephemeral entries in `outbox`
     size_t ephemeral_bytes = 0;  // and their payload bytes
   };
 
@@ -222,6 +251,9 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
     bool outbound = false;
     std::string peer;  // the dialled name (outbound) or the authenticated one (inbound)
     bool verified = false;
+    // peers_[peer] once known (outbound: from the start; inbound: once verified). Entries of
+    // peers_ are never erased, so the pointer stays valid; it spares a lookup by name per message.
+    Peer* state = nullptr;
   };
 
   class ListenHandler final : public proton::listen_handler {
@@ -244,15 +276,19 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   }
   void run_loop();
   void tick();
+  // Has the container thread pump every peer soon; one pending pump serves any number of calls.
   void wake();
   // REQUIRES (all below): on the container thread, mutex_ held.
   Peer& peer(const std::string& name);
-  void pump_locked(Clock::time_point now);
+  // `current`: the connection whose event is being handled, if any (pump_peer).
+  void pump_locked(Clock::time_point now, pn_connection_t* current = nullptr);
   void check_partial_deliveries();
   // Our link to a peer was closed by it (or its session was): drop a message it refused as too
   // large, re-queue the rest and open a fresh session and link on the same connection.
   void replace_link(const proton::sender& sender, const std::string& error);
-  void pump_peer(Peer& peer, Clock::time_point now);
+  void pump_peer(Peer& peer, Clock::time_point now, pn_connection_t* current = nullptr);
+  // Hands one message to Proton on the peer's link, with `tag` as its delivery tag.
+  void transfer(Peer& peer, const MessageHead& head, ByteView payload, ByteView tag);
   void connect(Peer& peer, Clock::time_point now);
   void send_receipts(Peer& peer);
   void requeue_in_flight(Peer& peer);
@@ -264,8 +300,9 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   void reject_incoming(proton::delivery& delivery, const Error& error);
   void handle_receipt(proton::delivery& delivery, const std::string& peer, const Bytes& payload);
   void report(const MessageId& id, Disposition disposition);
-  // Removes an entry from outbox_ (and its row, unless ephemeral). REQUIRES: `it` is in outbox_.
-  void erase_entry(Peer& peer, std::map<Key, OutEntry>::iterator it);
+  // Removes an entry from peer.outbox (and its row, unless ephemeral). REQUIRES: `it` is in
+  // peer.outbox.
+  void erase_entry(Peer& peer, std::unordered_map<MessageId, OutEntry>::iterator it);
   // Calls the outcome handler for everything reported; releases and retakes `lock`.
   void flush_outcomes(std::unique_lock<std::mutex>& lock);
   std::chrono::milliseconds grow(std::chrono::milliseconds backoff) const {
@@ -283,13 +320,14 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   mutable std::mutex mutex_;
   Handler handler_;                          // GUARDED_BY(mutex_)
   Outcome outcome_;                          // GUARDED_BY(mutex_)
-  std::map<Key, OutEntry> outbox_;           // GUARDED_BY(mutex_)
-  std::map<std::string, Peer> peers_;        // GUARDED_BY(mutex_)
+  std::map<std::string, Peer> peers_;        // GUARDED_BY(mutex_); never erased from
+  bool pump_pending_ = false;                // GUARDED_BY(mutex_): wake() has a pump queued
   std::vector<std::pair<MessageId, Disposition>> outcomes_;  // GUARDED_BY(mutex_)
   AmqpStats stats_;                          // GUARDED_BY(mutex_)
   std::string last_refusal_;                 // GUARDED_BY(mutex_)
   Clock::time_point last_receipt_wait_scan_{};
   uint64_t receipts_started_ = 0;  // receipts handed to Proton (container thread)
+  std::vector<char> head_;         // encode_message_head's buffer (container thread), reused
 
   std::map<proton::connection, Conn> conns_;  // container thread only
 

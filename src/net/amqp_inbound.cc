@@ -38,14 +38,44 @@ void AmqpTransport::Engine::check_partial_deliveries() {
 Result<Envelope> AmqpTransport::Engine::parse(const proton::message& message,
                                               const std::string& peer, bool& ephemeral) const {
   // Proton's accessors throw on values of unexpected types; every throw is a malformed message.
+  // The body and the application properties are read through Proton's C data API, in place:
+  // the C++ accessors would decode the properties into a std::map and copy the body twice.
   try {
     Envelope envelope;
     ephemeral = false;
-    if (message.properties().exists(kEphemeralProperty)) {
-      proton::scalar flag = message.properties().get(kEphemeralProperty);
-      if (flag.type() != proton::BOOLEAN || !proton::get<bool>(flag))
-        return make_error(ErrorCode::kMalformed, kEphemeralProperty + " is not true");
-      ephemeral = true;
+    pn_data_t* properties = value_data(message.properties().value());
+    std::optional<std::string_view> claimed_sender;
+    pn_data_rewind(properties);
+    if (pn_data_next(properties)) {
+      if (pn_data_type(properties) != PN_MAP)
+        return make_error(ErrorCode::kMalformed, "application properties are not a map");
+      size_t count = pn_data_get_map(properties);
+      pn_data_enter(properties);
+      for (size_t i = 0; i + 1 < count; i += 2) {
+        if (!pn_data_next(properties) || pn_data_type(properties) != PN_STRING)
+          return make_error(ErrorCode::kMalformed, "application property name is not a string");
+        pn_bytes_t key_bytes = pn_data_get_string(properties);
+        std::string_view key(key_bytes.start, key_bytes.size);
+        if (!pn_data_next(properties))
+          return make_error(ErrorCode::kMalformed, "application property without a value");
+        pn_type_t type = pn_data_type(properties);
+        if (key == kSenderPropertyName) {
+          if (claimed_sender)
+            return make_error(ErrorCode::kMalformed, kSenderProperty + " given twice");
+          if (type != PN_STRING)
+            return make_error(ErrorCode::kMalformed, kSenderProperty + " is not an AMQP string");
+          pn_bytes_t sender = pn_data_get_string(properties);
+          claimed_sender = std::string_view(sender.start, sender.size);
+        } else if (key == kEphemeralPropertyName) {
+          if (type != PN_BOOL || !pn_data_get_bool(properties))
+            return make_error(ErrorCode::kMalformed, kEphemeralProperty + " is not true");
+          ephemeral = true;
+        } else if (type == PN_LIST || type == PN_MAP || type == PN_ARRAY || type == PN_DESCRIBED) {
+          // AMQP allows only simple types here (part 3, section 3.2.5).
+          return make_error(ErrorCode::kMalformed, "application property of a compound type");
+        }
+      }
+      pn_data_exit(properties);
     }
     proton::message_id id = message.id();
     if (id.type() != proton::BINARY)
@@ -53,29 +83,34 @@ Result<Envelope> AmqpTransport::Engine::parse(const proton::message& message,
     auto id_hash = hash_from_binary(proton::get<proton::binary>(id));
     if (!id_hash) return make_error(ErrorCode::kMalformed, "message id is not 32 bytes");
     envelope.id = *id_hash;
-    const proton::value& body = message.body();
-    if (body.type() != proton::BINARY)
+    pn_data_t* body = value_data(message.body());
+    pn_data_rewind(body);
+    if (!pn_data_next(body) || pn_data_type(body) != PN_BINARY)
       return make_error(ErrorCode::kMalformed, "message body is not binary");
-    auto payload = proton::get<proton::binary>(body);
-    envelope.payload.assign(payload.begin(), payload.end());
+    pn_bytes_t payload = pn_data_get_binary(body);
     envelope.topic = message.subject();
     if (envelope.topic.empty()) return make_error(ErrorCode::kMalformed, "message without topic");
-    if (!message.properties().exists(kSenderProperty))
+    if (!claimed_sender)
       return make_error(ErrorCode::kMalformed, "message without " + kSenderProperty);
-    FOLIO_ASSIGN_OR_RETURN(std::string sender,
-                           scalar_text(message.properties().get(kSenderProperty), kSenderProperty));
-    FOLIO_ASSIGN_OR_RETURN(envelope.sender, canonical_x500(sender));
+    FOLIO_ASSIGN_OR_RETURN(envelope.sender, canonical_as_expected(*claimed_sender, peer));
     if (envelope.sender != peer)
       return make_error(ErrorCode::kVerification,
                         "message claims sender " + envelope.sender + " on the connection of " + peer);
-    auto recipient = canonical_x500(message.to());
+    std::string to = message.to();
+    auto recipient = canonical_as_expected(to, self_);
     if (!recipient.ok() || *recipient != self_)
-      return make_error(ErrorCode::kMalformed, "message addressed to '" + message.to() + "'");
-    envelope.recipient = *recipient;
-    if (envelope_bytes(envelope) > config_.limits.max_message_bytes)
+      return make_error(ErrorCode::kMalformed, "message addressed to '" + to + "'");
+    envelope.recipient = std::move(*recipient);
+    // Checked before the payload is copied out of Proton's buffer.
+    size_t bytes = payload.size + envelope.topic.size() + envelope.sender.size() +
+                   envelope.recipient.size() + envelope.id.size();
+    if (bytes > config_.limits.max_message_bytes)
       return make_error(ErrorCode::kLimitExceeded,
-                        "message of " + std::to_string(envelope_bytes(envelope)) +
-                            " bytes, limit " + std::to_string(config_.limits.max_message_bytes));
+                        "message of " + std::to_string(bytes) + " bytes, limit " +
+                            std::to_string(config_.limits.max_message_bytes));
+    const uint8_t* start = reinterpret_cast<const uint8_t*>(payload.start);
+    envelope.payload.assign(start, start + payload.size);
+    FOLIO_ASSERT(envelope_bytes(envelope) == bytes);
     return envelope;
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kMalformed, std::string("undecodable message: ") + e.what());
@@ -96,7 +131,8 @@ void AmqpTransport::Engine::on_message(proton::delivery& delivery, proton::messa
     reject_incoming(delivery, make_error(ErrorCode::kVerification, "unverified connection"));
     return;
   }
-  const std::string peer_name = cit->second.peer;
+  const std::string& peer_name = cit->second.peer;
+  Peer& from = *cit->second.state;
   bool ephemeral = false;
   auto parsed = parse(message, peer_name, ephemeral);
   if (!parsed.ok()) {
@@ -137,7 +173,6 @@ void AmqpTransport::Engine::on_message(proton::delivery& delivery, proton::messa
     delivery.release();  // the sender retries
     return;
   }
-  Peer& from = peer(peer_name);
   if (*duplicate) {
     ++stats_.duplicates;
     if (from.receipts_due.empty()) from.receipts_since = Clock::now();
@@ -167,11 +202,10 @@ void AmqpTransport::Engine::on_message(proton::delivery& delivery, proton::messa
     return;
   }
   ++stats_.messages_delivered;
-  Peer& sender = peer(peer_name);
-  if (sender.receipts_due.empty()) sender.receipts_since = Clock::now();
-  sender.receipts_due.push_back(entry);
+  if (from.receipts_due.empty()) from.receipts_since = Clock::now();
+  from.receipts_due.push_back(entry);
   delivery.accept();
-  if (sender.receipts_due.size() >= config_.receipt_batch_max) pump_peer(sender, Clock::now());
+  if (from.receipts_due.size() >= config_.receipt_batch_max) pump_peer(from, Clock::now());
 }
 
 void AmqpTransport::Engine::handle_receipt(proton::delivery& delivery, const std::string& peer_name,
@@ -200,12 +234,13 @@ void AmqpTransport::Engine::handle_receipt(proton::delivery& delivery, const std
     delivery.release();
     return;
   }
+  Peer& p = peer(peer_name);
   for (const MessageId& id : *deleted) {
-    auto it = outbox_.find(Key{peer_name, id});
-    if (it == outbox_.end()) continue;
+    auto it = p.outbox.find(id);
+    if (it == p.outbox.end()) continue;
     // The receipt can overtake the disposition, which travels on the other connection.
     if (!it->second.reported) report(id, Disposition::kAccepted);
-    outbox_.erase(it);
+    p.outbox.erase(it);
   }
   ++stats_.receipts_verified;
   delivery.accept();

@@ -6,11 +6,26 @@ namespace folio::net {
 
 using namespace amqp_internal;  // NOLINT: the engine's own constants and helpers
 
-void AmqpTransport::Engine::pump_locked(Clock::time_point now) {
-  for (auto& [name, p] : peers_) pump_peer(p, now);
+void AmqpTransport::Engine::pump_locked(Clock::time_point now, pn_connection_t* current) {
+  for (auto& [name, p] : peers_) pump_peer(p, now, current);
 }
 
-void AmqpTransport::Engine::pump_peer(Peer& p, Clock::time_point now) {
+void AmqpTransport::Engine::transfer(Peer& p, const MessageHead& head, ByteView payload,
+                                     ByteView tag) {
+  // What proton::sender::send does, minus proton::message: that would copy the payload into a
+  // proton::value, again into the message's body, then encode it into a buffer grown by doubling
+  // (re-encoding from the start each time). Here Proton copies the bytes once, into the delivery.
+  encode_message_head(head, head_);
+  pn_link_t* link = c_object<proton::link, pn_link_t>(p.sender);
+  pn_delivery_t* delivery =
+      pn_delivery(link, pn_dtag(reinterpret_cast<const char*>(tag.data()), tag.size()));
+  pn_link_send(link, head_.data(), head_.size());
+  pn_link_send(link, reinterpret_cast<const char*>(payload.data()), payload.size());
+  pn_link_advance(link);
+  if (pn_link_snd_settle_mode(link) == PN_SND_SETTLED) pn_delivery_settle(delivery);
+}
+
+void AmqpTransport::Engine::pump_peer(Peer& p, Clock::time_point now, pn_connection_t* current) {
   bool receipts_ready = !p.receipts_due.empty() &&
                         (p.receipts_due.size() >= config_.receipt_batch_max ||
                          now - p.receipts_since >= config_.receipt_interval);
@@ -26,30 +41,41 @@ void AmqpTransport::Engine::pump_peer(Peer& p, Clock::time_point now) {
           now - p.receipts_since >= config_.receipt_interval)) {
     send_receipts(p);
   }
-  while (p.sender.credit() > 0 && !p.queue.empty()) {
+  // Proton walks every delivery it has not yet written on each pass over a connection's output
+  // (pni_process_tpwork, twice per pass). Credit alone would let up to credit_window deliveries
+  // wait there while the session window (a few dozen frames) holds them back, which made that
+  // walk cost more than the messages themselves. So Proton gets only a short queue; it raises
+  // PN_LINK_FLOW (on_sendable) as each transfer leaves, and that refills it.
+  pn_link_t* link = c_object<proton::link, pn_link_t>(p.sender);
+  pn_session_t* session = pn_link_session(link);
+  auto proton_has_room = [&] {
+    int queued = pn_link_queued(link);
+    return queued < kProtonQueuedMax &&
+           (queued == 0 || pn_session_outgoing_bytes(session) < kProtonQueuedBytesMax);
+  };
+  while (p.sender.credit() > 0 && !p.queue.empty() && proton_has_room()) {
     MessageId id = p.queue.front();
     p.queue.pop_front();
-    auto it = outbox_.find(Key{p.name, id});
-    if (it == outbox_.end() || it->second.state != State::kQueued) continue;
+    auto it = p.outbox.find(id);
+    if (it == p.outbox.end() || it->second.state != State::kQueued) continue;
     const Envelope& envelope = it->second.envelope;
-    proton::message message;
-    message.id(proton::message_id(to_binary(envelope.id.view())));
-    message.to(envelope.recipient);
-    message.subject(envelope.topic);
-    message.properties().put(kSenderProperty, envelope.sender);
-    if (it->second.ephemeral) message.properties().put(kEphemeralProperty, true);
-    message.body(to_binary(envelope.payload));
     // The delivery tag is the message id (AMQP allows tags of up to 32 bytes): the disposition
     // names the message without a side table. A message is never in flight twice on one link.
-    p.sender.send(message, to_binary(envelope.id.view()));
+    transfer(p,
+             MessageHead{envelope.id.view(), envelope.recipient, envelope.topic, envelope.sender,
+                         it->second.ephemeral, envelope.payload.size()},
+             envelope.payload, envelope.id.view());
     it->second.state = State::kInFlight;
     p.in_flight.push_back(id);
     ++stats_.messages_sent;
   }
   // pump_peer also runs outside this connection's own events (timer, wake-ups, events of other
   // connections); the proactor writes a connection's output only while processing one of its
-  // events, so wake it. Within its own event the wake is a harmless extra event.
-  if (stats_.messages_sent + receipts_started_ != sent_before) p.connection.wake();
+  // events, so wake it. Within its own event (`current`) the proactor writes the output anyway
+  // once the event is handled, and a wake would only cost a system call and another event.
+  if (stats_.messages_sent + receipts_started_ != sent_before &&
+      c_object<proton::connection, pn_connection_t>(p.connection) != current)
+    p.connection.wake();
 }
 
 void AmqpTransport::Engine::on_sender_close(proton::sender& sender) {
@@ -73,8 +99,8 @@ void AmqpTransport::Engine::replace_link(const proton::sender& sender, const std
     // large for that peer and will never be accepted.
     MessageId id = p.in_flight.front();
     p.in_flight.pop_front();
-    auto it = outbox_.find(Key{p.name, id});
-    if (it != outbox_.end()) {
+    auto it = p.outbox.find(id);
+    if (it != p.outbox.end()) {
       if (!it->second.reported) report(id, Disposition::kRejected);
       erase_entry(p, it);
     }
@@ -91,9 +117,9 @@ void AmqpTransport::Engine::replace_link(const proton::sender& sender, const std
   flush_outcomes(lock);
 }
 
-void AmqpTransport::Engine::on_sendable(proton::sender&) {
+void AmqpTransport::Engine::on_sendable(proton::sender& sender) {
   std::lock_guard lock(mutex_);
-  pump_locked(Clock::now());
+  pump_locked(Clock::now(), c_object<proton::connection, pn_connection_t>(sender.connection()));
 }
 
 void AmqpTransport::Engine::send_receipts(Peer& p) {
@@ -109,13 +135,8 @@ void AmqpTransport::Engine::send_receipts(Peer& p) {
   p.receipts_since = Clock::now();
   Bytes body = encode_receipt(sign_receipt(receipt, receipt_key_));
   crypto::Hash256 tag = crypto::sha256(body);
-  proton::message message;
-  message.id(proton::message_id(to_binary(tag.view())));
-  message.to(p.name);
-  message.subject(std::string(kReceiptTopic));
-  message.properties().put(kSenderProperty, self_);
-  message.body(to_binary(body));
-  p.sender.send(message, to_binary(tag.view()));
+  transfer(p, MessageHead{tag.view(), p.name, kReceiptTopic, self_, false, body.size()}, body,
+           tag.view());
   p.receipts_in_flight[tag] = std::move(receipt.entries);
   ++receipts_started_;
 }
@@ -128,14 +149,15 @@ void AmqpTransport::Engine::report(const MessageId& id, Disposition disposition)
   outcomes_.emplace_back(id, disposition);
 }
 
-void AmqpTransport::Engine::erase_entry(Peer& p, std::map<Key, OutEntry>::iterator it) {
+void AmqpTransport::Engine::erase_entry(Peer& p,
+                                        std::unordered_map<MessageId, OutEntry>::iterator it) {
   if (it->second.ephemeral) {
     --p.ephemeral_count;
     p.ephemeral_bytes -= it->second.envelope.payload.size();
   } else {
-    (void)store_->outbox_delete(p.name, it->first.second);
+    (void)store_->outbox_delete(p.name, it->first);
   }
-  outbox_.erase(it);
+  p.outbox.erase(it);
 }
 
 void AmqpTransport::Engine::flush_outcomes(std::unique_lock<std::mutex>& lock) {
@@ -155,9 +177,9 @@ void AmqpTransport::Engine::on_tracker_accept(proton::tracker& tracker) {
   std::unique_lock lock(mutex_);
   auto cit = conns_.find(tracker.connection());
   if (cit == conns_.end() || !cit->second.outbound) return;
-  auto tag = hash_from_binary(tracker.tag());
+  auto tag = delivery_tag(tracker);
   if (!tag) return;
-  Peer& p = peer(cit->second.peer);
+  Peer& p = *cit->second.state;
   p.backoff = std::chrono::milliseconds(0);  // progress: the next reconnect starts afresh
   if (auto rit = p.receipts_in_flight.find(*tag); rit != p.receipts_in_flight.end()) {
     Status marked = store_->inbox_mark_receipted(p.name, rit->second);
@@ -165,8 +187,8 @@ void AmqpTransport::Engine::on_tracker_accept(proton::tracker& tracker) {
     p.receipts_in_flight.erase(rit);
     return;
   }
-  auto it = outbox_.find(Key{p.name, *tag});
-  if (it == outbox_.end()) return;
+  auto it = p.outbox.find(*tag);
+  if (it == p.outbox.end()) return;
   if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
     p.in_flight.erase(f);
   if (it->second.ephemeral) {
@@ -192,17 +214,17 @@ void AmqpTransport::Engine::on_tracker_reject(proton::tracker& tracker) {
   std::unique_lock lock(mutex_);
   auto cit = conns_.find(tracker.connection());
   if (cit == conns_.end() || !cit->second.outbound) return;
-  auto tag = hash_from_binary(tracker.tag());
+  auto tag = delivery_tag(tracker);
   if (!tag) return;
-  Peer& p = peer(cit->second.peer);
+  Peer& p = *cit->second.state;
   if (auto rit = p.receipts_in_flight.find(*tag); rit != p.receipts_in_flight.end()) {
     // The peer refused our receipt: nothing to retry that would change its mind.
     last_refusal_ = "a receipt was rejected by " + p.name;
     p.receipts_in_flight.erase(rit);
     return;
   }
-  auto it = outbox_.find(Key{p.name, *tag});
-  if (it == outbox_.end()) return;
+  auto it = p.outbox.find(*tag);
+  if (it == p.outbox.end()) return;
   if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
     p.in_flight.erase(f);
   if (!it->second.reported) report(*tag, Disposition::kRejected);
@@ -214,16 +236,16 @@ void AmqpTransport::Engine::on_tracker_release(proton::tracker& tracker) {
   std::lock_guard lock(mutex_);
   auto cit = conns_.find(tracker.connection());
   if (cit == conns_.end() || !cit->second.outbound) return;
-  auto tag = hash_from_binary(tracker.tag());
+  auto tag = delivery_tag(tracker);
   if (!tag) return;
-  Peer& p = peer(cit->second.peer);
+  Peer& p = *cit->second.state;
   if (auto rit = p.receipts_in_flight.find(*tag); rit != p.receipts_in_flight.end()) {
     p.receipts_due.insert(p.receipts_due.end(), rit->second.begin(), rit->second.end());
     p.receipts_in_flight.erase(rit);
     return;
   }
-  auto it = outbox_.find(Key{p.name, *tag});
-  if (it == outbox_.end() || it->second.state != State::kInFlight) return;
+  auto it = p.outbox.find(*tag);
+  if (it == p.outbox.end() || it->second.state != State::kInFlight) return;
   if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
     p.in_flight.erase(f);
   // Released (or modified): the peer could not take it now. Back off per message.
@@ -237,8 +259,8 @@ void AmqpTransport::Engine::on_tracker_release(proton::tracker& tracker) {
 
 void AmqpTransport::Engine::requeue_in_flight(Peer& p) {
   for (auto it = p.in_flight.rbegin(); it != p.in_flight.rend(); ++it) {
-    auto entry = outbox_.find(Key{p.name, *it});
-    if (entry == outbox_.end() || entry->second.state != State::kInFlight) continue;
+    auto entry = p.outbox.find(*it);
+    if (entry == p.outbox.end() || entry->second.state != State::kInFlight) continue;
     entry->second.state = State::kQueued;
     p.queue.push_front(*it);
   }
@@ -266,23 +288,23 @@ Status AmqpTransport::Engine::send(Envelope envelope) {
   if (config_.ephemeral_topics.contains(envelope.topic)) {
     {
       std::lock_guard lock(mutex_);
-      Key key{envelope.recipient, envelope.id};
-      if (outbox_.contains(key)) return ok_status();
-      Peer& p = peer(key.first);
+      Peer& p = peer(envelope.recipient);
+      MessageId id = envelope.id;
+      if (p.outbox.contains(id)) return ok_status();
       size_t bytes = envelope.payload.size();
       if (p.ephemeral_count >= config_.ephemeral_queue_max ||
           p.ephemeral_bytes + bytes > config_.ephemeral_queue_bytes_max) {
         ++stats_.ephemeral_refused;
         return make_error(ErrorCode::kLimitExceeded,
-                          "ephemeral queue to " + key.first + " is full (" +
+                          "ephemeral queue to " + p.name + " is full (" +
                               std::to_string(p.ephemeral_count) + " messages)");
       }
       ++p.ephemeral_count;
       p.ephemeral_bytes += bytes;
-      p.queue.push_back(key.second);
+      p.queue.push_back(id);
       OutEntry entry{std::move(envelope), crypto::Hash256{}};
       entry.ephemeral = true;
-      outbox_.emplace(std::move(key), std::move(entry));
+      p.outbox.emplace(id, std::move(entry));
     }
     wake();
     return ok_status();
@@ -293,9 +315,10 @@ Status AmqpTransport::Engine::send(Envelope envelope) {
   if (!*inserted) return ok_status();
   {
     std::lock_guard lock(mutex_);
-    Key key{envelope.recipient, envelope.id};
-    peer(key.first).queue.push_back(key.second);
-    outbox_.emplace(std::move(key), OutEntry{std::move(envelope), row.content_hash});
+    Peer& p = peer(envelope.recipient);
+    MessageId id = envelope.id;
+    p.queue.push_back(id);
+    p.outbox.emplace(id, OutEntry{std::move(envelope), row.content_hash});
   }
   wake();
   return ok_status();

@@ -37,14 +37,15 @@ Status AmqpTransport::Engine::load() {
   FOLIO_ASSIGN_OR_RETURN(auto rows, store_->load_outbox());
   std::lock_guard lock(mutex_);
   for (auto& row : rows) {
-    Key key{row.envelope.recipient, row.envelope.id};
+    Peer& p = peer(row.envelope.recipient);
+    MessageId id = row.envelope.id;
     row.envelope.sender = self_;
     OutEntry entry{std::move(row.envelope), row.content_hash};
     // A row accepted before the restart has had its outcome reported; it waits for its receipt,
     // so it is sent again (the peer de-duplicates it and lists it in its next receipt).
     entry.reported = row.accepted;
-    peer(key.first).queue.push_back(key.second);
-    outbox_.emplace(std::move(key), std::move(entry));
+    p.queue.push_back(id);
+    p.outbox.emplace(id, std::move(entry));
   }
   // Messages accepted before a restart whose receipts never went out.
   FOLIO_ASSIGN_OR_RETURN(auto unreceipted, store_->inbox_unreceipted());
@@ -166,10 +167,15 @@ void AmqpTransport::Engine::on_container_start(proton::container&) {
 void AmqpTransport::Engine::wake() {
   std::lock_guard lock(mutex_);
   if (!running_ || stopping_) return;
+  // One queued pump serves every send() until it runs: it clears the flag before pumping, under
+  // the mutex, so a message queued after that point queues a pump of its own. This spares a job
+  // and a wake-up of the proactor per message when messages come in bursts.
+  if (pump_pending_) return;
   // add() is thread-safe; it fails only once the container is stopping. The work runs later, on
   // the container thread, so holding the mutex here cannot deadlock with it.
-  (void)work_queue_->add([this] {
+  pump_pending_ = work_queue_->add([this] {
     std::unique_lock lock(mutex_);
+    pump_pending_ = false;
     pump_locked(Clock::now());
   });
 }
@@ -187,11 +193,13 @@ void AmqpTransport::Engine::tick() {
     }
     if (now - last_receipt_wait_scan_ >= kReceiptWaitScanPeriod) {
       last_receipt_wait_scan_ = now;
-      for (auto& [key, entry] : outbox_) {
-        if (entry.state != State::kAccepted || now - entry.accepted_at < config_.receipt_wait)
-          continue;
-        entry.state = State::kQueued;
-        peer(key.first).queue.push_back(key.second);
+      for (auto& [name, p] : peers_) {
+        for (auto& [id, entry] : p.outbox) {
+          if (entry.state != State::kAccepted || now - entry.accepted_at < config_.receipt_wait)
+            continue;
+          entry.state = State::kQueued;
+          p.queue.push_back(id);
+        }
       }
     }
     pump_locked(now);
@@ -224,7 +232,7 @@ void AmqpTransport::Engine::connect(Peer& p, Clock::time_point now) {
     return;
   }
   p.ready = false;
-  conns_[p.connection] = Conn{true, p.name, false};
+  conns_[p.connection] = Conn{true, p.name, false, &p};
 }
 
 Result<std::string> AmqpTransport::Engine::verify(proton::connection& connection,
@@ -271,7 +279,8 @@ void AmqpTransport::Engine::on_connection_open(proton::connection& connection) {
       refuse(connection, "inbound: " + verdict.error().message());
       return;
     }
-    conns_[connection] = Conn{false, *verdict, true};
+    Peer* state = &peer(*verdict);
+    conns_[connection] = Conn{false, *verdict, true, state};
     ++stats_.connections_verified;
     // Overriding this handler replaces Proton's default, which opens our end.
     if (connection.uninitialized()) connection.open();
@@ -286,7 +295,7 @@ void AmqpTransport::Engine::on_connection_open(proton::connection& connection) {
   it->second.verified = true;
   ++stats_.connections_verified;
   if (pit != peers_.end()) pit->second.ready = true;
-  pump_locked(Clock::now());
+  pump_locked(Clock::now(), c_object<proton::connection, pn_connection_t>(connection));
 }
 
 void AmqpTransport::Engine::on_receiver_open(proton::receiver& receiver) {

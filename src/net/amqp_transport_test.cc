@@ -926,3 +926,61 @@ TEST_F(AmqpTransportTest, DISABLED_BenchmarkLoopbackThroughput) {
 
 }  // namespace
 }  // namespace folio::net
+
+namespace folio::net {
+namespace {
+
+// CPU per message and per byte of the ephemeral path (no tables, no receipts: what consensus and
+// S-BAC use), both transports in this process, so the figure is sender plus receiver. A
+// measurement, not a test: run with
+//   amqp_transport_test --gtest_also_run_disabled_tests --gtest_filter=*BenchmarkEphemeralCpu*
+// FOLIO_AMQP_BENCH_MEGABYTES bounds the bytes sent per message size (default 256);
+// FOLIO_AMQP_BENCH_BYTES measures that one size only.
+TEST_F(AmqpTransportTest, DISABLED_BenchmarkEphemeralCpu) {
+  const char* budget_env = std::getenv("FOLIO_AMQP_BENCH_MEGABYTES");
+  const size_t budget = (budget_env ? std::strtoull(budget_env, nullptr, 10) : 256) << 20;
+  std::vector<size_t> sizes = {200, 2'000, 50'000, 1'000'000};
+  if (const char* one = std::getenv("FOLIO_AMQP_BENCH_BYTES"))
+    sizes = {static_cast<size_t>(std::strtoull(one, nullptr, 10))};
+  AmqpConfig config;
+  config.ephemeral_topics = {"bench"};
+  config.credit_window = 1024;
+  config.tick = 5ms;
+  config.limits.max_message_bytes = 24u << 20;
+  Node& alice = start_node(kAlice, config);
+  Node& bob = start_node(kBob, config);
+  std::atomic<uint64_t> delivered{0};
+  alice.transport->set_outcome_handler([](const MessageId&, Disposition) {});
+  bob.transport->set_handler([&delivered](const Envelope&) {
+    delivered.fetch_add(1, std::memory_order_relaxed);
+    return Disposition::kAccepted;
+  });
+  auto cpu_seconds = [] {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+  };
+  uint64_t next_id = 0;
+  for (size_t bytes : sizes) {
+    const size_t messages = std::min<size_t>(50'000, std::max<size_t>(budget / bytes, 200));
+    const Bytes payload(bytes, 0x5a);
+    uint64_t target = delivered.load() + messages;
+    double cpu_start = cpu_seconds();
+    auto wall_start = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < messages; ++i) {
+      // Back-pressure: the ephemeral queue refuses past its bound; wait for the peer to drain.
+      while (!alice.transport->send(Envelope{message_id(++next_id, 2), {}, kBob, "bench", payload})
+                  .ok())
+        std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_TRUE(eventually([&] { return delivered.load() >= target; }, 600s));
+    double cpu = cpu_seconds() - cpu_start;
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    std::printf("ephemeral %7zu bytes x %6zu: %8.2f us CPU/message, %6.3f ns CPU/byte, %8.0f messages/s\n",
+                bytes, messages, 1e6 * cpu / messages, 1e9 * cpu / (double(messages) * bytes),
+                messages / wall);
+  }
+}
+
+}  // namespace
+}  // namespace folio::net
