@@ -25,6 +25,12 @@
 // pass one cache to all of them (`shared_cache`), so that a block's signature is verified once
 // for all the transactions it prepared or accepted, not once per transaction.
 //
+// Status queries go out only with resends: a first send finds nothing stored to ask for, and a
+// query sent with the accept would only bring back the prepared statements already counted.
+// On the single-shard fast path the shard accepts in the same step as it prepares, so a decision
+// sends no accept command (it would cost the shard a log entry for nothing); resends still carry
+// it, with the query that recovers lost statements.
+//
 // Output: take_ready() returns the messages to send, each to every replica of one shard. Not
 // thread-safe.
 #pragma once
@@ -58,16 +64,21 @@ class Coordinator {
   // given, outlives the coordinator and is used by one thread at a time.
   Coordinator(PrepareCommand command, std::optional<PrepareBinding> binding, ShardMap map,
               CoordinatorConfig config, VerifyCache* shared_cache = nullptr);
+  // The same under a map shared by many coordinators (a client's), not copied per transaction.
+  // REQUIRES: map is not null and map->check_canonical() is OK.
+  Coordinator(PrepareCommand command, std::optional<PrepareBinding> binding,
+              std::shared_ptr<const ShardMap> map, CoordinatorConfig config,
+              VerifyCache* shared_cache = nullptr);
 
   void tick();
   void on_replica(const ReplicaMessage& message);
   [[nodiscard]] std::vector<CoordinatorSend> take_ready();
 
   Outcome outcome() const { return outcome_; }
-  const ledger::TxId& tx_id() const { return command_.tx_id; }
-  Sequence session() const { return command_.session; }
+  const ledger::TxId& tx_id() const { return manager_->prepare_command().tx_id; }
+  Sequence session() const { return manager_->prepare_command().session; }
   // The current session's prepare.
-  const PrepareCommand& prepare_command() const { return command_; }
+  const PrepareCommand& prepare_command() const { return manager_->prepare_command(); }
   uint32_t attempts() const { return attempts_; }
   const std::set<ShardId>& concerned() const { return manager_->concerned(); }
   const std::optional<NotarisationCertificate>& certificate() const {
@@ -76,15 +87,21 @@ class Coordinator {
   uint64_t refused() const { return refused_; }
 
  private:
-  void start_session();
-  void send_phase_commands();
+  void start_session(PrepareCommand command);
+  // What the session needs sent now: each concerned shard's prepare, or its accept once decided
+  // and the shard is known to have sequenced the prepare; with `query`, a StatusQuery to each.
+  void send_phase_commands(bool query);
+  // The prepare in the form this session sends (ShardCommand's encoding), built without copying
+  // the command or its binding.
+  Bytes encode_prepare() const;
+  Bytes encode_accept() const;
   bool abort_accepted_everywhere() const;
   // Whether f+1 replicas of `shard` reported preparing this session (so it is in their log).
   bool shard_prepared(ShardId shard) const;
 
-  PrepareCommand command_;
+  // The command lives in manager_ (one copy per session, moved in).
   std::optional<PrepareBinding> binding_;
-  ShardMap map_;
+  std::shared_ptr<const ShardMap> map_;  // read only, possibly shared with other coordinators
   CoordinatorConfig config_;
   // On the heap, so that the manager's pointer to it survives moving the coordinator.
   std::unique_ptr<VerifyCache> own_cache_;  // when no shared cache was given

@@ -121,6 +121,117 @@ TEST_F(CoordinatorTest, ResendsOnTheTimerUntilAnswered) {
   EXPECT_FALSE(c.take_ready().empty());  // resent after three ticks
 }
 
+// The prepare is encoded from its parts without building a ShardCommand: the bytes must be the
+// codec's encoding of the form the session sends (bound, fast path, plain).
+TEST_F(CoordinatorTest, SendsThePrepareEncodedExactlyAsTheCodecEncodesItsForm) {
+  StateRef a = genesis(0, "a");
+  StateRef b = genesis(1, "b");
+  PrepareBinding binding;
+  binding.signatures.resize(2);
+  auto first_submit = [](Coordinator& c) {
+    for (const CoordinatorSend& s : c.take_ready())
+      if (const auto* submit = std::get_if<SubmitCommand>(&s.message)) return submit->command;
+    return Bytes{};
+  };
+  PrepareCommand cross = command("T", 0, {a, b});
+  PrepareCommand single = command("S", 0, {a}, 0);
+  Coordinator bound_cross(cross, binding, net_.map, CoordinatorConfig{});
+  EXPECT_EQ(first_submit(bound_cross),
+            codec::encode_to_bytes(ShardCommand(BoundPrepareCommand{cross, binding, false})));
+  Coordinator bound_single(single, binding, net_.map, CoordinatorConfig{});
+  EXPECT_EQ(first_submit(bound_single),
+            codec::encode_to_bytes(ShardCommand(BoundPrepareCommand{single, binding, true})));
+  Coordinator fast(single, std::nullopt, net_.map, CoordinatorConfig{});
+  EXPECT_EQ(first_submit(fast), codec::encode_to_bytes(ShardCommand(SingleShardCommand{single})));
+  Coordinator plain(cross, std::nullopt, net_.map, CoordinatorConfig{});
+  EXPECT_EQ(first_submit(plain), codec::encode_to_bytes(ShardCommand(cross)));
+}
+
+// A status query can only bring back what a replica stored: none with the first prepare (nothing
+// is stored yet) or with the accept (it would bring back the prepared statements just counted).
+// Queries go with resends, where they recover lost statements.
+TEST_F(CoordinatorTest, QueriesGoOnlyWithResends) {
+  StateRef a = genesis(0, "a");
+  StateRef b = genesis(1, "b");
+  Coordinator c(command("T", 0, {a, b}), std::nullopt, net_.map, CoordinatorConfig{2, 1});
+  auto queries = [](const std::vector<CoordinatorSend>& sends) {
+    return std::count_if(sends.begin(), sends.end(), [](const CoordinatorSend& s) {
+      return std::holds_alternative<StatusQuery>(s.message);
+    });
+  };
+  std::vector<CoordinatorSend> first = c.take_ready();
+  EXPECT_EQ(first.size(), 2u);  // a prepare per shard
+  EXPECT_EQ(queries(first), 0);
+  c.tick();
+  c.tick();
+  std::vector<CoordinatorSend> resent = c.take_ready();
+  EXPECT_EQ(queries(resent), 2);  // the resend asks each shard
+  deliver(c, first);  // the prepares arrive: both shards prepare, the decision is taken
+  std::vector<CoordinatorSend> decided = c.take_ready();
+  EXPECT_EQ(decided.size(), 2u);  // an accept per shard
+  EXPECT_EQ(queries(decided), 0);
+  deliver(c, decided);
+  EXPECT_EQ(c.outcome(), Coordinator::Outcome::kCommitted);
+}
+
+// The fast path's shard accepts in the step that prepares it: an accept command would cost the
+// shard a log entry for nothing. It is sent only with a resend, if the session is still open.
+TEST_F(CoordinatorTest, FastPathDecisionSendsNoAcceptUntilAResend) {
+  StateRef a = genesis(0, "a");
+  Coordinator c(command("S", 0, {a}, 0), std::nullopt, net_.map, CoordinatorConfig{2, 1});
+  std::vector<CoordinatorSend> first = c.take_ready();
+  ASSERT_EQ(first.size(), 1u);
+  Outcome o = tables_[0].execute(*decode_command(std::get<SubmitCommand>(first[0].message).command),
+                                 now_, check_);
+  const auto& accepted = std::get<AcceptDecision>(o);
+  // Only the prepared statements arrive (the accepted ones are lost).
+  PrepareDecision p{accepted.key, accepted.shard, accepted.verdict, AbortReason::kNone,
+                    Sequence(0)};
+  for (const ReplicaMessage& m : statements(p)) c.on_replica(m);
+  EXPECT_TRUE(c.take_ready().empty());
+  c.tick();
+  c.tick();
+  std::vector<CoordinatorSend> resent = c.take_ready();
+  ASSERT_EQ(resent.size(), 2u);  // the accept and a query
+  auto decoded = decode_command(std::get<SubmitCommand>(resent[0].message).command);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(std::holds_alternative<AcceptCommand>(*decoded));
+  EXPECT_TRUE(std::holds_alternative<StatusQuery>(resent[1].message));
+  // The query's answer: the stored accepted statements.
+  for (const ReplicaMessage& m : statements(o)) c.on_replica(m);
+  EXPECT_EQ(c.outcome(), Coordinator::Outcome::kCommitted);
+}
+
+// After a commit decision, a prepared statement of a shard already known to have prepared changes
+// nothing and is not verified; before it, or after an abort decision, every one is.
+TEST_F(CoordinatorTest, LatePreparedStatementsAfterACommitDecisionCostNoVerification) {
+  StateRef a = genesis(0, "a");
+  StateRef b = genesis(1, "b");
+  VerifyCache cache;
+  Coordinator c(command("T", 0, {a, b}), std::nullopt, net_.map, CoordinatorConfig{}, &cache);
+  std::vector<ReplicaMessage> late;
+  for (const CoordinatorSend& send : c.take_ready()) {
+    Outcome o = tables_[send.shard.value()].execute(
+        *decode_command(std::get<SubmitCommand>(send.message).command), now_, check_);
+    std::vector<ReplicaMessage> said = statements(o);
+    for (size_t i = 0; i < said.size(); ++i) {
+      if (i < 2) {
+        c.on_replica(said[i]);  // f+1 of each shard: counted
+      } else {
+        late.push_back(said[i]);
+      }
+    }
+  }
+  ASSERT_TRUE(c.prepare_command().tx_id == testing::tx_id("T"));
+  uint64_t verified = cache.hits() + cache.misses();
+  EXPECT_EQ(verified, 4u);
+  for (const ReplicaMessage& m : late) c.on_replica(m);
+  EXPECT_EQ(cache.hits() + cache.misses(), verified);
+  EXPECT_EQ(c.refused(), 0u);
+  deliver(c, c.take_ready());
+  EXPECT_EQ(c.outcome(), Coordinator::Outcome::kCommitted);
+}
+
 // Byzcuit: an abort bumps sequence numbers past s_T; a retry must run above the highest sequence
 // number that f+1 replicas of a shard report alike, and a lone liar cannot move it.
 TEST_F(CoordinatorTest, RetriesAboveTheSequenceNumbersThatFPlusOneReplicasReport) {

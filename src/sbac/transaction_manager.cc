@@ -20,15 +20,24 @@ std::string_view to_string(ManagerRefusal refusal) {
 }
 
 TransactionManager::TransactionManager(PrepareCommand command, ShardMap map, VerifyCache* cache)
+    : TransactionManager(std::move(command), std::make_shared<const ShardMap>(std::move(map)),
+                         cache) {
+  FOLIO_ASSERT(map_->check_canonical().ok());
+}
+
+TransactionManager::TransactionManager(PrepareCommand command,
+                                       std::shared_ptr<const ShardMap> map, VerifyCache* cache)
     : command_(std::move(command)), map_(std::move(map)), cache_(cache) {
+  FOLIO_ASSERT(map_ != nullptr);
+  // A shared map's canonical form is checked by whoever shares it, once per map rather than once
+  // per transaction.
   FOLIO_ASSERT(command_.check_canonical().ok());
-  FOLIO_ASSERT(map_.check_canonical().ok());
   if (cache_ == nullptr) {
     own_cache_ = std::make_unique<VerifyCache>(256);
     cache_ = own_cache_.get();
   }
   concerned_ = concerned_shards(command_.tx_id, command_.inputs, command_.references,
-                                command_.output_count, map_.shard_count());
+                                command_.output_count, map_->shard_count());
   FOLIO_ASSERT(!concerned_.empty());
 }
 
@@ -36,7 +45,7 @@ template <class Statement>
 std::optional<ManagerRefusal> TransactionManager::count(Tally<Statement>& tally,
                                                         const Statement& statement,
                                                         const ReplicaSignature& signature) {
-  const Shard& members = map_.shard(statement.shard);
+  const Shard& members = map_->shard(statement.shard);
   if (!members.is_member(signature.by) || !verify_signature(statement, signature, cache_))
     return ManagerRefusal::kInvalidSignature;
   // A replica counts once per shard, whatever it signs (a Byzantine one may sign both verdicts,
@@ -53,7 +62,12 @@ std::optional<ShardVote<Statement>> TransactionManager::quorum_of(const Tally<St
                                                                   Verdict verdict) const {
   auto by_shard = tally.find(shard);
   if (by_shard == tally.end()) return std::nullopt;
-  const size_t quorum = map_.shard(shard).vote_quorum();
+  const size_t quorum = map_->shard(shard).vote_quorum();
+  // Most calls come before f+1 signers of the verdict: answered without copying a statement.
+  size_t with_verdict = 0;
+  for (const auto& [by, signed_statement] : by_shard->second)
+    if (signed_statement.first.verdict == verdict) ++with_verdict;
+  if (with_verdict < quorum) return std::nullopt;
   // Group the signers by the exact statement they signed, in order of their first signer.
   std::vector<ShardVote<Statement>> groups;
   for (const auto& [by, signed_statement] : by_shard->second) {
@@ -75,7 +89,7 @@ std::optional<ShardVote<Statement>> TransactionManager::quorum_of(const Tally<St
 std::optional<ManagerRefusal> TransactionManager::on_prepared(const Prepared& statement,
                                                               const ReplicaSignature& signature) {
   if (statement.tx_id != command_.tx_id || statement.session != command_.session ||
-      statement.epoch != map_.epoch || !concerned_.contains(statement.shard))
+      statement.epoch != map_->epoch || !concerned_.contains(statement.shard))
     return ManagerRefusal::kWrongSession;
   if (phase_ != Phase::kPreparing) return ManagerRefusal::kTooLate;
   if (auto refusal = count(prepared_, statement, signature)) return refusal;
@@ -109,7 +123,7 @@ std::optional<ManagerRefusal> TransactionManager::on_accepted(const Accepted& st
   // The session is signed inside `accepted`: an accepted(abort) of an earlier session of T, however
   // it is labelled on the wire, is refused here.
   if (statement.tx_id != command_.tx_id || statement.session != command_.session ||
-      statement.epoch != map_.epoch || !concerned_.contains(statement.shard))
+      statement.epoch != map_->epoch || !concerned_.contains(statement.shard))
     return ManagerRefusal::kWrongSession;
   // Only statements with the verdict this session decided are counted (an honest shard accepts
   // nothing else; a Byzantine replica's opposite verdict must not join a quorum).
@@ -126,7 +140,7 @@ void TransactionManager::finish() {
       if (quorum_of(accepted_, shard, Verdict::kAbort)) phase_ = Phase::kAborted;
     return;
   }
-  NotarisationCertificate certificate{map_.epoch, {}};
+  NotarisationCertificate certificate{map_->epoch, {}};
   for (ShardId shard : concerned_) {
     auto vote = quorum_of(accepted_, shard, Verdict::kCommit);
     if (!vote) return;

@@ -42,6 +42,11 @@ class TransactionManager {
   // REQUIRES: command.check_canonical() and map.check_canonical() are OK. `cache`, if given, must
   // outlive the manager; without one the manager keeps its own.
   TransactionManager(PrepareCommand command, ShardMap map, VerifyCache* cache = nullptr);
+  // The same with a map shared by many managers (a client's or a replica's coordinators all run
+  // under one map, which is then not copied per transaction). REQUIRES: map is not null and
+  // map->check_canonical() is OK (not checked here: once per map, not once per transaction).
+  TransactionManager(PrepareCommand command, std::shared_ptr<const ShardMap> map,
+                     VerifyCache* cache = nullptr);
   // Movable (the own cache is on the heap, so cache_ stays valid), not copyable.
   TransactionManager(TransactionManager&&) = default;
   TransactionManager& operator=(TransactionManager&&) = default;
@@ -81,7 +86,7 @@ class TransactionManager {
   void finish();
 
   PrepareCommand command_;
-  ShardMap map_;
+  std::shared_ptr<const ShardMap> map_;  // read only, possibly shared with other managers
   std::unique_ptr<VerifyCache> own_cache_;  // when the caller gave none
   VerifyCache* cache_;
   std::set<ShardId> concerned_;
