@@ -25,6 +25,11 @@ if(TARGET folio_replica)
   add_dependencies(replica_network_test folio)
 endif()
 if(TARGET folio_replica)
+  folio_test(sharded_client_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/sharded_client_test.cc
+    LIBS folio_replica)
+endif()
+if(TARGET folio_replica)
   folio_test(replica_bootstrap_test
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/replica_bootstrap_test.cc
     LIBS folio_replica)

@@ -8,6 +8,21 @@
 
 namespace folio::notary {
 
+void ManagerBatchWriter::add(const sbac::ManagerMessage& message) {
+  codec::encode(body_, message);
+  ++count_;
+}
+
+Bytes ManagerBatchWriter::finish() {
+  // ManagerBatch's encoding: the vector's length, then its elements' encodings in order.
+  codec::Writer batch(body_.size() + 10);
+  batch.length(count_);
+  batch.fixed(body_.data());
+  body_.clear();
+  count_ = 0;
+  return batch.take();
+}
+
 ShardedNotaryClient::ShardedNotaryClient(net::Transport& transport, NotaryEntry entry,
                                          std::vector<std::vector<std::string>> replica_names,
                                          ShardedClientOptions options)
@@ -16,6 +31,8 @@ ShardedNotaryClient::ShardedNotaryClient(net::Transport& transport, NotaryEntry 
       replica_names_(std::move(replica_names)),
       options_(options) {
   FOLIO_ASSERT(entry_.shard_map.has_value());
+  FOLIO_ASSERT(entry_.shard_map->check_canonical().ok());
+  map_ = std::make_shared<const sbac::ShardMap>(*entry_.shard_map);
   // Clients start their round robin at a random slot: several clients starting at slot 0 in step
   // (the nodes of `folio demo`) otherwise lock the same dummy objects and abort each other.
   next_slot_.store(std::random_device{}(), std::memory_order_relaxed);
@@ -26,7 +43,10 @@ ShardedNotaryClient::ShardedNotaryClient(net::Transport& transport, NotaryEntry 
       if (c.ok()) replica_shard_[*c] = s;
     }
   uint32_t threads = std::max<uint32_t>(1, options_.threads);
-  for (uint32_t t = 0; t < threads; ++t) workers_.push_back(std::make_unique<Worker>());
+  for (uint32_t t = 0; t < threads; ++t) {
+    workers_.push_back(std::make_unique<Worker>());
+    workers_.back()->out.resize(replica_names_.size());
+  }
   for (auto& w : workers_) {
     Worker* worker = w.get();
     w->thread = std::thread([this, worker] { loop(*worker); });
@@ -128,11 +148,10 @@ ShardedClientStats ShardedNotaryClient::stats() const {
 }
 
 void ShardedNotaryClient::drive(Worker& w, Running& running) {
-  for (sbac::CoordinatorSend& s : running.coordinator->take_ready()) {
+  for (const sbac::CoordinatorSend& s : running.coordinator.take_ready()) {
     uint32_t shard = s.shard.value();
-    if (shard >= replica_names_.size()) continue;
-    for (uint32_t i = 0; i < replica_names_[shard].size(); ++i)
-      w.out[shard][i].push_back(s.message);
+    if (shard >= w.out.size()) continue;
+    w.out[shard].add(s.message);  // for every replica of the shard
   }
 }
 
@@ -155,13 +174,14 @@ void ShardedNotaryClient::loop(Worker& w) {
         job.done(id, make_error(ErrorCode::kConflict, "already being notarised by this client"));
         continue;
       }
-      Running r{std::make_unique<sbac::Coordinator>(
-                    std::move(job.command), std::move(job.binding), *entry_.shard_map,
-                    sbac::CoordinatorConfig{options_.resend_ticks, options_.attempts_max},
-                    &w.verify_cache),
-                std::move(job.done)};
-      drive(w, r);
-      w.running.emplace(id, std::move(r));
+      auto [it, inserted] = w.running.try_emplace(
+          id, Running{sbac::Coordinator(
+                          std::move(job.command), std::move(job.binding), map_,
+                          sbac::CoordinatorConfig{options_.resend_ticks, options_.attempts_max},
+                          &w.verify_cache),
+                      std::move(job.done)});
+      FOLIO_ASSERT(inserted);
+      drive(w, it->second);
     }
     for (const sbac::ReplicaMessage& m : replies) {
       const ledger::TxId& id = std::holds_alternative<sbac::SignedPrepared>(m)
@@ -169,33 +189,36 @@ void ShardedNotaryClient::loop(Worker& w) {
                                    : std::get<sbac::SignedAccepted>(m).statement.tx_id;
       auto it = w.running.find(id);
       if (it == w.running.end()) continue;  // late statements of a finished transaction
-      it->second.coordinator->on_replica(m);
+      it->second.coordinator.on_replica(m);
       drive(w, it->second);
     }
     if (std::chrono::steady_clock::now() >= next_tick) {
       for (auto& [id, r] : w.running) {
-        r.coordinator->tick();
+        r.coordinator.tick();
         drive(w, r);
       }
       next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.tick_ms);
     }
     uint64_t sent = 0;
-    for (auto& [shard, replicas] : w.out)
-      for (auto& [index, messages] : replicas) {
-        if (messages.empty()) continue;
+    for (uint32_t shard = 0; shard < w.out.size(); ++shard) {
+      if (w.out[shard].empty()) continue;
+      Bytes batch = w.out[shard].finish();
+      const std::vector<std::string>& names = replica_names_[shard];
+      for (uint32_t index = 0; index < names.size(); ++index) {
         net::Envelope env;
         env.id = w.ids.next();
-        env.recipient = replica_names_[shard][index];
+        env.recipient = names[index];
         env.topic = std::string(kTopicManager);
-        env.payload = codec::encode_to_bytes(ManagerBatch{std::move(messages)});
+        // Every replica its own copy of the one encoding; the last takes the original.
+        env.payload = index + 1 < names.size() ? batch : std::move(batch);
         ++sent;
         (void)transport_.send(std::move(env));  // an unreachable replica is retried by resends
       }
-    w.out.clear();
+    }
     uint64_t committed = 0;
     uint64_t aborted = 0;
     for (auto it = w.running.begin(); it != w.running.end();) {
-      sbac::Coordinator& c = *it->second.coordinator;
+      sbac::Coordinator& c = it->second.coordinator;
       if (c.outcome() == sbac::Coordinator::Outcome::kRunning) {
         ++it;
         continue;

@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "ledger/transaction.h"
@@ -36,6 +37,23 @@
 #include "sbac/verify_cache.h"
 
 namespace folio::notary {
+
+// A ManagerBatch written message by message: each message is encoded once, as it is added, and
+// finish() gives exactly codec::encode_to_bytes(ManagerBatch{the messages}) without building the
+// vector of messages (whose submits each hold a copy of a ~2 KB command). The client sends every
+// replica of a shard the same batch, so it writes one per shard. Not thread-safe.
+class ManagerBatchWriter {
+ public:
+  void add(const sbac::ManagerMessage& message);
+  bool empty() const { return count_ == 0; }
+  size_t count() const { return count_; }
+  // The batch's encoding; the writer is empty again afterwards.
+  Bytes finish();
+
+ private:
+  codec::Writer body_;  // the messages' encodings, one after the other
+  size_t count_ = 0;
+};
 
 struct ShardedClientOptions {
   int64_t tick_ms = 10;
@@ -99,7 +117,7 @@ class ShardedNotaryClient {
     Callback done;
   };
   struct Running {
-    std::unique_ptr<sbac::Coordinator> coordinator;
+    sbac::Coordinator coordinator;  // in a node of `running`, so it never moves
     Callback done;
   };
   // One thread and the coordinators it owns.
@@ -114,8 +132,12 @@ class ShardedNotaryClient {
     // Shared by the worker's coordinators (declared first: it outlives them), so that a replica's
     // block signature is verified once per worker, not once per transaction of the block.
     sbac::VerifyCache verify_cache{1u << 14};
-    std::map<ledger::TxId, Running> running;
-    std::map<uint32_t, std::map<uint32_t, std::vector<sbac::ManagerMessage>>> out;
+    // By transaction id (a hash: its first bytes are already uniform). The order in which the
+    // coordinators tick or finish reaches no other party's state.
+    std::unordered_map<ledger::TxId, Running> running;
+    // What each shard's replicas are sent this iteration, indexed by shard: every replica of a
+    // shard gets the same batch.
+    std::vector<ManagerBatchWriter> out;
     MessageIds ids;
     std::thread thread;
   };
@@ -125,6 +147,8 @@ class ShardedNotaryClient {
 
   net::Transport& transport_;
   NotaryEntry entry_;
+  // entry_'s shard map, shared read-only by every coordinator (not copied per transaction).
+  std::shared_ptr<const sbac::ShardMap> map_;
   std::vector<std::vector<std::string>> replica_names_;
   std::map<std::string, uint32_t> replica_shard_;  // canonical name -> shard
   ShardedClientOptions options_;
