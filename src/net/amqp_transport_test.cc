@@ -392,6 +392,33 @@ TEST_F(AmqpTransportTest, EphemeralTopicsSkipTheTablesAndArrive) {
   EXPECT_EQ(bob.delivered[message_id(0)], 2);
 }
 
+TEST_F(AmqpTransportTest, BurstsOfMixedSizesArriveWholeAndInOrderPastProtonsShortQueue) {
+  // The sender hands Proton at most kProtonQueuedMax unsent deliveries or kProtonQueuedBytesMax
+  // bytes per link and refills as transfers leave: a burst far past both bounds (small messages,
+  // and messages of up to 700 KB, several frames each) must still arrive whole, once, in order.
+  AmqpConfig config;
+  config.ephemeral_topics = {"burst"};
+  Node& alice = start_node(kAlice, config);
+  Node& bob = start_node(kBob, config);
+  constexpr int kMessages = 600;
+  auto payload_of = [](int i) {
+    size_t size = i % 10 == 0 ? 700'000 - size_t(i) : size_t(i) * 13 % 3000;
+    Bytes payload(size);
+    for (size_t k = 0; k < size; ++k) payload[k] = static_cast<uint8_t>(k * 7 + size_t(i));
+    return payload;
+  };
+  for (int i = 0; i < kMessages; ++i)
+    ASSERT_TRUE(alice.transport->send(Envelope{message_id(i), {}, kBob, "burst", payload_of(i)}).ok());
+  ASSERT_TRUE(eventually([&] { return bob.delivered_count() == kMessages; }))
+      << alice.describe() << "\n" << bob.describe();
+  std::lock_guard lock(bob.mutex);
+  ASSERT_EQ(bob.envelopes.size(), size_t{kMessages});
+  for (int i = 0; i < kMessages; ++i) {
+    EXPECT_EQ(bob.envelopes[i].id, message_id(i));
+    EXPECT_EQ(bob.envelopes[i].payload, payload_of(i)) << i;
+  }
+}
+
 TEST_F(AmqpTransportTest, EphemeralMessagesWaitInMemoryForAnAbsentPeerWithinABound) {
   AmqpConfig fast;
   fast.ephemeral_topics = {"fast"};
