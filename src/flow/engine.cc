@@ -151,6 +151,10 @@ Status FlowEngine::load_records() {
     record.error = row.error;
     if (record.status == FlowStatus::kCompleted) record.result = std::move(row.result);
     record.checkpoints = row.checkpoints;
+    if (!row.initiated_by.empty()) {
+      record.peer = row.peer;
+      count_responder(record, 1);
+    }
     if (record.status == FlowStatus::kRunning && row.wake_at_ms) {
       set_timer(row.id, record, row.wake_at_ms);
     }
@@ -351,6 +355,7 @@ Status FlowEngine::group_commit(const std::function<Status(storage::Session&)>& 
     FOLIO_ASSERT(it != records_.end());
     Record& record = it->second;
     if (outcome.done) {
+      count_responder(record, -1);
       record.status = FlowStatus::kCompleted;
       record.result = outcome.result;
       record.live.reset();
@@ -750,6 +755,12 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
       refusal = make_error(ErrorCode::kNotFound, "session rejected: node " + self() +
                                                      " has no responder for flow '" +
                                                      m.initiating_flow + "'");
+    } else if (options_.responders_per_peer_max > 0 &&
+               responders_of(envelope.sender) >= options_.responders_per_peer_max) {
+      refusal = make_error(ErrorCode::kLimitExceeded,
+                           "session rejected: node " + self() + " already has " +
+                               std::to_string(responders_of(envelope.sender)) + " flows for " +
+                               envelope.sender + ", the most it runs for one peer");
     }
     if (refusal) {
       // Not marked either: a duplicate is refused again with the same reply id, which the outbox
@@ -817,6 +828,8 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
         ++next_number_;
         Record& record = records_[*in.created];
         record.name = in.created_name;
+        record.peer = envelope.sender;
+        count_responder(record, 1);  // seen by the next open of this batch
         created.push_back(*in.created);
         // Its frame from the row in memory (the message is added below); should that fail, the
         // step rebuilds it from the database and hospitalises the flow with the reason.
@@ -849,6 +862,7 @@ std::vector<net::Disposition> FlowEngine::on_messages(std::span<const net::Envel
       auto it = records_.find(id);
       if (it != records_.end()) {
         set_timer(id, it->second, std::nullopt);
+        count_responder(it->second, -1);
         records_.erase(it);
       }
     }
@@ -1002,6 +1016,7 @@ Status FlowEngine::kill(const FlowId& id, std::string reason) {
   }));
   record.live.reset();
   record.unsaved.reset();
+  count_responder(record, -1);
   record.status = FlowStatus::kKilled;
   record.error = reason;
   set_timer(id, record, std::nullopt);
@@ -1034,6 +1049,20 @@ bool FlowEngine::drained() const {
     if (record.status == FlowStatus::kRunning) return false;
   }
   return true;
+}
+
+void FlowEngine::count_responder(const Record& record, int64_t delta) {
+  if (record.peer.empty()) return;
+  if (record.status != FlowStatus::kRunning && record.status != FlowStatus::kHospitalised) return;
+  int64_t& n = responders_[record.peer];
+  n += delta;
+  FOLIO_ASSERT(n >= 0);
+  if (n == 0) responders_.erase(record.peer);
+}
+
+int64_t FlowEngine::responders_of(const std::string& peer) const {
+  auto it = responders_.find(peer);
+  return it == responders_.end() ? 0 : it->second;
 }
 
 size_t FlowEngine::resident_frames() const {

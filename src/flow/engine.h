@@ -101,6 +101,10 @@ struct FlowEngineOptions {
   // Most messages waiting, unconsumed, for one flow: a peer that sends more (far ahead of what the
   // flow has read) has the rest rejected, so it cannot fill the node's disk through one session.
   int64_t inbox_messages_max = 1024;
+  // Most responder flows one peer may have here at once (running or hospitalised): a session it
+  // opens beyond that is refused (kLimitExceeded, "session rejected: ..."), so one peer cannot
+  // fill the node with flows. 0: no cap.
+  int64_t responders_per_peer_max = 10'000;
   // Destroy a flow's coroutine frame when it suspends, keeping only a small record, and rebuild it
   // by replay when its message or timer arrives: memory then grows with running flows, not with
   // suspended ones.
@@ -130,7 +134,7 @@ struct FlowEngineStats {
   // For a flow that had ended: late, or a duplicate whose mark went with the flow; turned away.
   uint64_t messages_after_end = 0;
   uint64_t messages_rejected = 0;  // malformed or foreign-topic messages from peers
-  uint64_t sessions_rejected = 0;  // initiations for unregistered flows, or while draining
+  uint64_t sessions_rejected = 0;  // initiations for unregistered flows, while draining, or capped
   uint64_t replays = 0;            // frames rebuilt from a journal
   uint64_t group_commits = 0;      // transactions that committed steps (each one or more)
   uint64_t failure_ends_sent = 0;  // failure ends committed for counterparties (fails, kills)
@@ -212,6 +216,8 @@ class FlowEngine {
   Status forget(const FlowId& id);
 
   size_t resident_frames() const;
+  // Responder flows initiated by `peer` that are running or hospitalised.
+  int64_t responders_of(const std::string& peer) const;
   const FlowEngineStats& stats() const { return stats_; }
   const std::string& self() const { return transport_.self(); }
   // True once a fault hook stopped the engine.
@@ -228,6 +234,7 @@ class FlowEngine {
     std::optional<Bytes> result;
     std::optional<int64_t> wake_at_ms;
     int64_t checkpoints = 0;  // as loaded at open; only tells whether the flow ever suspended
+    std::string peer;         // responders: the peer that initiated it (counted in responders_)
     std::unique_ptr<Live> live;
     // Started and not yet stored: the row its first step's transaction inserts.
     std::unique_ptr<tables::FlowRow> unsaved;
@@ -269,6 +276,8 @@ class FlowEngine {
   void hand_over(std::vector<net::Envelope> messages);
   void send_failed(const net::Envelope& envelope, const Error& error);
   void set_timer(const FlowId& id, Record& record, std::optional<int64_t> wake_at_ms);
+  // Counts a responder in or out of responders_ (a no-op for flows started here).
+  void count_responder(const Record& record, int64_t delta);
   void log(std::string_view line) const;
   uint64_t random();
   FlowInfo info(const FlowId& id, const Record& record) const;
@@ -281,6 +290,8 @@ class FlowEngine {
 
   std::map<FlowId, Record> records_;
   std::set<std::pair<int64_t, FlowId>> timers_;
+  // Per peer: its responder flows here that are running or hospitalised (the per-peer cap).
+  std::map<std::string, int64_t> responders_;
   std::deque<FlowId> ready_;
   // Failure ends queued by the current group's transaction, handed over once it has committed.
   std::vector<net::Envelope> failure_ends_;

@@ -3,7 +3,8 @@
 // still open a durable failure end, so the counterparty's receive fails with
 // SessionEnd::kCounterpartyFailed (and a safe reason) instead of waiting for an operator; crashes
 // right before and right after the failure's commit still deliver exactly one end. Processed
-// marks go when their flow ends, and no duplicate is processed twice, before or after.
+// marks go when their flow ends, and no duplicate is processed twice, before or after. A peer
+// beyond its responder cap has its sessions refused.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -463,6 +464,69 @@ TEST_P(SessionEndTest, NoDuplicateIsProcessedTwiceBeforeOrAfterItsMarksArePruned
   auto result = c.engine("O=Alice").result<uint64_t>(handle->id);
   ASSERT_TRUE(result.has_value() && result->ok());
   EXPECT_EQ(**result, 14u);
+}
+
+// ---- Per-peer responder cap -------------------------------------------------------------------
+
+// Before: a peer could open responder flows without bound.
+TEST_P(SessionEndTest, APeerBeyondItsResponderCapIsRefusedClearly) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  c.options.responders_per_peer_max = 2;
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  ASSERT_TRUE(c.add("O=Carol").ok());
+  std::vector<FlowId> alice;
+  for (int i = 0; i < 3; ++i) {
+    auto handle = c.engine("O=Alice").start(Lingerer{"O=Bob"});
+    ASSERT_TRUE(handle.ok());
+    alice.push_back(handle->id);
+  }
+  settle(c);
+  EXPECT_EQ(c.engine("O=Bob").responders_of("O=Alice"), 2);
+  EXPECT_EQ(c.engine("O=Bob").stats().sessions_rejected, 1u);
+  EXPECT_EQ(c.engine("O=Bob").flows().size(), 2u);
+  int refused = 0;
+  FlowId running;
+  for (const FlowId& id : alice) {
+    FlowInfo info = *c.engine("O=Alice").flow(id);
+    if (info.status == FlowStatus::kRunning) {
+      running = id;
+      continue;
+    }
+    ++refused;
+    EXPECT_EQ(info.status, FlowStatus::kHospitalised);
+    EXPECT_NE(info.error.find("session rejected: node O=Bob already has 2 flows for O=Alice, the "
+                              "most it runs for one peer"),
+              std::string::npos)
+        << info.error;
+    auto result = c.engine("O=Alice").result(id);
+    ASSERT_TRUE(result.has_value());
+    EXPECT_FALSE(result->ok());
+  }
+  EXPECT_EQ(refused, 1);
+  // The cap is per peer: Carol is served.
+  auto carol = c.engine("O=Carol").start(Lingerer{"O=Bob"});
+  ASSERT_TRUE(carol.ok());
+  settle(c);
+  EXPECT_EQ(c.engine("O=Bob").responders_of("O=Carol"), 1);
+  // The count survives a restart (rebuilt from the flows' rows).
+  ASSERT_TRUE(c.restart("O=Bob").ok());
+  EXPECT_EQ(c.engine("O=Bob").responders_of("O=Alice"), 2);
+  auto fourth = c.engine("O=Alice").start(Lingerer{"O=Bob"});
+  ASSERT_TRUE(fourth.ok());
+  settle(c);
+  EXPECT_EQ(c.engine("O=Alice").flow(fourth->id)->status, FlowStatus::kHospitalised);
+  // A responder that ends frees its place: one of Alice's running flows is killed, Bob's responder
+  // handles that and completes, and Alice's next session is accepted.
+  ASSERT_TRUE(c.engine("O=Alice").kill(running, "make room").ok());
+  settle(c);
+  EXPECT_EQ(c.engine("O=Bob").responders_of("O=Alice"), 1);
+  auto fifth = c.engine("O=Alice").start(Lingerer{"O=Bob"});
+  ASSERT_TRUE(fifth.ok());
+  settle(c);
+  EXPECT_EQ(c.engine("O=Alice").flow(fifth->id)->status, FlowStatus::kRunning);
+  EXPECT_EQ(c.engine("O=Bob").responders_of("O=Alice"), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SessionEndTest, testing::test_backends(),
