@@ -62,8 +62,12 @@ ShardedNotaryClient::~ShardedNotaryClient() {
   for (auto& w : workers_) w->thread.join();
 }
 
+size_t ShardedNotaryClient::worker_index(const ledger::TxId& id) const {
+  return id.value().bytes[1] % workers_.size();
+}
+
 ShardedNotaryClient::Worker& ShardedNotaryClient::worker_of(const ledger::TxId& id) {
-  return *workers_[id.value().bytes[1] % workers_.size()];
+  return *workers_[worker_index(id)];
 }
 
 ShardedNotaryClient::Request ShardedNotaryClient::prepare(
@@ -122,14 +126,22 @@ net::Disposition ShardedNotaryClient::on_envelope(const net::Envelope& envelope)
     malformed_.fetch_add(1);
     return net::Disposition::kRejected;
   }
+  // Handed over under one lock and one wake-up per worker, not one per statement.
+  std::vector<std::vector<sbac::ReplicaMessage>> routed(workers_.size());
   for (sbac::ReplicaMessage& m : batch->messages) {
     const ledger::TxId& id = std::holds_alternative<sbac::SignedPrepared>(m)
                                  ? std::get<sbac::SignedPrepared>(m).statement.tx_id
                                  : std::get<sbac::SignedAccepted>(m).statement.tx_id;
-    Worker& w = worker_of(id);
+    routed[worker_index(id)].push_back(std::move(m));
+  }
+  for (size_t i = 0; i < routed.size(); ++i) {
+    if (routed[i].empty()) continue;
+    Worker& w = *workers_[i];
     std::lock_guard<std::mutex> lock(w.mutex);
-    if (w.replies.size() >= options_.pending_max) continue;  // resends recover it
-    w.replies.push_back(std::move(m));
+    for (sbac::ReplicaMessage& m : routed[i]) {
+      if (w.replies.size() >= options_.pending_max) break;  // resends recover the rest
+      w.replies.push_back(std::move(m));
+    }
     w.wake.notify_one();
   }
   return net::Disposition::kAccepted;
@@ -157,9 +169,11 @@ void ShardedNotaryClient::drive(Worker& w, Running& running) {
 
 void ShardedNotaryClient::loop(Worker& w) {
   auto next_tick = std::chrono::steady_clock::now();
+  std::vector<Job> jobs;
+  std::vector<sbac::ReplicaMessage> replies;
   for (;;) {
-    std::deque<Job> jobs;
-    std::deque<sbac::ReplicaMessage> replies;
+    jobs.clear();
+    replies.clear();
     {
       std::unique_lock<std::mutex> lock(w.mutex);
       w.wake.wait_until(lock, next_tick,

@@ -124,8 +124,9 @@ class ShardedNotaryClient {
   struct Worker {
     std::mutex mutex;
     std::condition_variable wake;
-    std::deque<Job> jobs;                      // GUARDED_BY(mutex)
-    std::deque<sbac::ReplicaMessage> replies;  // GUARDED_BY(mutex)
+    // Swapped with the thread's own (cleared) vectors each iteration, so capacity is reused.
+    std::vector<Job> jobs;                      // GUARDED_BY(mutex)
+    std::vector<sbac::ReplicaMessage> replies;  // GUARDED_BY(mutex)
     ShardedClientStats stats;                  // GUARDED_BY(mutex)
     bool stopping = false;                     // GUARDED_BY(mutex)
     // Owned by the worker's thread.
@@ -141,6 +142,7 @@ class ShardedNotaryClient {
     MessageIds ids;
     std::thread thread;
   };
+  size_t worker_index(const ledger::TxId& id) const;
   Worker& worker_of(const ledger::TxId& id);
   void loop(Worker& w);
   void drive(Worker& w, Running& running);
