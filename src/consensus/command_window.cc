@@ -13,31 +13,26 @@ CommandWindow::CommandWindow(size_t capacity) : capacity_(capacity) {
   mask_ = kInitialSlots - 1;
 }
 
-uint64_t CommandWindow::home(const CommandId& id) {
+uint64_t CommandWindow::tag(const CommandId& id) {
   uint64_t h;
   std::memcpy(&h, id.data(), sizeof(h));
-  return h;
-}
-
-uint64_t CommandWindow::fingerprint(const CommandId& id) {
-  uint32_t f;
-  std::memcpy(&f, id.data() + 8, sizeof(f));
-  return static_cast<uint64_t>(f) << 32;
+  return h & ((uint64_t{1} << kTagBits) - 1);
 }
 
 bool CommandWindow::contains(const CommandId& id) const {
-  uint64_t f = fingerprint(id);
-  for (size_t s = home(id) & mask_;; s = (s + 1) & mask_) {
+  uint64_t t = tag(id);
+  for (size_t s = t & mask_;; s = (s + 1) & mask_) {
     uint64_t v = slots_[s];
     if (v == 0) return false;
-    if ((v & 0xffffffff00000000ull) == f && ring_[ring_index(v)] == id) return true;
+    if (tag_of_slot(v) == t && ring_[ring_index(v)] == id) return true;
   }
 }
 
 size_t CommandWindow::find_slot(const CommandId& id) const {
-  for (size_t s = home(id) & mask_;; s = (s + 1) & mask_) {
+  uint64_t t = tag(id);
+  for (size_t s = t & mask_;; s = (s + 1) & mask_) {
     FOLIO_ASSERT(slots_[s] != 0);
-    if (ring_[ring_index(slots_[s])] == id) return s;
+    if (tag_of_slot(slots_[s]) == t && ring_[ring_index(slots_[s])] == id) return s;
   }
 }
 
@@ -45,7 +40,7 @@ void CommandWindow::erase_slot(size_t slot) {
   // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
   size_t hole = slot;
   for (size_t s = (hole + 1) & mask_; slots_[s] != 0; s = (s + 1) & mask_) {
-    size_t want = home(ring_[ring_index(slots_[s])]) & mask_;
+    size_t want = tag_of_slot(slots_[s]) & mask_;
     // Move the entry back into the hole unless its home lies cyclically in (hole, s].
     bool home_between = hole <= s ? (want > hole && want <= s) : (want > hole || want <= s);
     if (!home_between) {
@@ -56,17 +51,19 @@ void CommandWindow::erase_slot(size_t slot) {
   slots_[hole] = 0;
 }
 
-void CommandWindow::place(uint32_t index) {
-  const CommandId& id = ring_[index];
-  size_t s = home(id) & mask_;
+void CommandWindow::place(uint64_t t, uint32_t index) {
+  size_t s = t & mask_;
   while (slots_[s] != 0) s = (s + 1) & mask_;
-  slots_[s] = fingerprint(id) | (static_cast<uint64_t>(index) + 1);
+  slots_[s] = (t << kIndexBits) | (static_cast<uint64_t>(index) + 1);
 }
 
 void CommandWindow::grow() {
-  slots_.assign(slots_.size() * 2, 0);
+  std::vector<uint64_t> old(slots_.size() * 2, 0);
+  old.swap(slots_);
   mask_ = slots_.size() - 1;
-  for (uint32_t i = 0; i < ring_.size(); ++i) place(i);
+  FOLIO_ASSERT(slots_.size() <= (size_t{1} << kTagBits));
+  for (uint64_t v : old)
+    if (v != 0) place(tag_of_slot(v), ring_index(v));
 }
 
 void CommandWindow::insert(const CommandId& id) {
@@ -74,12 +71,12 @@ void CommandWindow::insert(const CommandId& id) {
   if (ring_.size() < capacity_) {
     if ((ring_.size() + 1) * 2 > slots_.size()) grow();
     ring_.push_back(id);
-    place(static_cast<uint32_t>(ring_.size() - 1));
+    place(tag(id), static_cast<uint32_t>(ring_.size() - 1));
     return;
   }
   erase_slot(find_slot(ring_[oldest_]));
   ring_[oldest_] = id;
-  place(static_cast<uint32_t>(oldest_));
+  place(tag(id), static_cast<uint32_t>(oldest_));
   oldest_ = (oldest_ + 1) % capacity_;
 }
 

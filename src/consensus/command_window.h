@@ -4,7 +4,10 @@
 // evicted first) indexed by an open-addressing table with linear probing and backward-shift
 // deletion, both flat arrays: the window is consulted for every submitted and every proposed
 // command, so it must not chase pointers. Storage grows with use up to the capacity. Command ids
-// are SHA-256 digests, so their first eight bytes serve as the hash. Value type; not thread-safe.
+// are SHA-256 digests, so their first eight bytes serve as the hash. Each slot keeps the low bits
+// of that hash beside the ring index, so that probing, deletion and growth never read the ring
+// (a cache miss each at a million ids) except to confirm a likely match. Value type; not
+// thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -26,20 +29,26 @@ class CommandWindow {
   size_t capacity() const { return capacity_; }
 
  private:
-  static uint64_t home(const CommandId& id);
-  static uint64_t fingerprint(const CommandId& id);
-  static uint32_t ring_index(uint64_t slot) { return static_cast<uint32_t>(slot) - 1; }
-  // The slot holding ring index `index`, or of `id`: REQUIRES present.
+  // A slot: 0 when empty, else the low kTagBits bits of the id's hash (its tag) above the ring
+  // index + 1 (kIndexBits bits, enough for capacity <= 2^30). The table never has more than 2^31
+  // slots, so the tag holds every bit of the home slot and deletion recomputes homes from slots.
+  static constexpr uint32_t kIndexBits = 31;
+  static constexpr uint32_t kTagBits = 64 - kIndexBits;
+  static uint64_t tag(const CommandId& id);
+  static uint64_t tag_of_slot(uint64_t slot) { return slot >> kIndexBits; }
+  static uint32_t ring_index(uint64_t slot) {
+    return static_cast<uint32_t>(slot & ((uint64_t{1} << kIndexBits) - 1)) - 1;
+  }
+  // The slot of `id`: REQUIRES present.
   size_t find_slot(const CommandId& id) const;
   void erase_slot(size_t slot);
-  void place(uint32_t index);
+  void place(uint64_t tag, uint32_t index);
   void grow();
 
   size_t capacity_;
   std::vector<CommandId> ring_;  // grows to capacity_, then overwritten oldest first
   size_t oldest_ = 0;            // ring index of the oldest id once the ring is full
-  // 0: empty; else a 32-bit fingerprint of the id (high half) and ring index + 1 (low half), so
-  // that a lookup of an absent id rarely touches the ring.
+  // See `tag`: a lookup of an absent id rarely touches the ring.
   std::vector<uint64_t> slots_;
   size_t mask_ = 0;
 };

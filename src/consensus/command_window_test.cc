@@ -53,5 +53,30 @@ TEST(CommandWindow, InsertingAPresentIdChangesNothing) {
   EXPECT_TRUE(window.contains(id_of(3)));
 }
 
+TEST(CommandWindow, IdsWhoseHashBitsCollideAreToldApartAndEvictedCorrectly) {
+  // Slots keep only the low bits of an id's first eight bytes; ids equal there must still be
+  // distinct members, found, evicted and deleted (backward shift) one by one.
+  auto colliding = [](uint8_t last) {
+    CommandId id = id_of(7);
+    id.bytes[31] = last;
+    return id;
+  };
+  CommandWindow window(4);
+  for (uint8_t i = 0; i < 4; ++i) window.insert(colliding(i));
+  for (uint8_t i = 0; i < 4; ++i) EXPECT_TRUE(window.contains(colliding(i))) << int(i);
+  EXPECT_FALSE(window.contains(colliding(9)));
+  window.insert(colliding(9));  // evicts colliding(0)
+  EXPECT_FALSE(window.contains(colliding(0)));
+  for (uint8_t i : {1, 2, 3, 9}) EXPECT_TRUE(window.contains(colliding(i))) << int(i);
+}
+
+TEST(CommandWindow, GrowingKeepsEveryMember) {
+  // 5,000 ids pass the initial table size several times over.
+  CommandWindow window(5'000);
+  for (uint64_t i = 0; i < 5'000; ++i) window.insert(id_of(i));
+  for (uint64_t i = 0; i < 5'000; ++i) ASSERT_TRUE(window.contains(id_of(i))) << i;
+  EXPECT_FALSE(window.contains(id_of(5'000)));
+}
+
 }  // namespace
 }  // namespace folio::consensus

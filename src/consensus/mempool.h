@@ -6,10 +6,10 @@
 // Value type owned by one Replica; not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "consensus/types.h"
@@ -25,47 +25,53 @@ struct MempoolLimits {
 
 class Mempool {
  public:
-  explicit Mempool(MempoolLimits limits) : limits_(limits) {}
+  explicit Mempool(MempoolLimits limits);
 
   // Adds a command. Fails with kDuplicate, kMempoolFull or kOversize; `id` is its command_id.
   std::optional<RejectReason> add(const CommandId& id, Bytes command);
-  bool contains(const CommandId& id) const { return by_id_.contains(id); }
+  bool contains(const CommandId& id) const { return index_.contains(id); }
   void remove(const CommandId& id);
 
   // Up to count_max commands totalling at most bytes_max, oldest first, skipping those for which
-  // `excluded(id)` is true (commands already in uncommitted blocks of the leader's branch).
+  // `excluded(id)` is true (commands already in uncommitted blocks of the leader's branch). With
+  // `ids`, their command ids are appended to it in the same order (the leader knows them, so its
+  // own proposal need not hash them again).
   template <class Excluded>
-  std::vector<Bytes> select(size_t count_max, size_t bytes_max, Excluded&& excluded) const {
+  std::vector<Bytes> select(size_t count_max, size_t bytes_max, Excluded&& excluded,
+                            std::vector<CommandId>* ids = nullptr) const {
     std::vector<Bytes> out;
+    out.reserve(std::min(count_max, index_.size()));
     size_t total = 0;
-    for (const auto& [sequence, id] : order_) {
+    for (const Entry& e : order_) {
       if (out.size() >= count_max) break;
-      auto it = by_id_.find(id);
-      if (it == by_id_.end() || it->second.sequence != sequence || excluded(id)) continue;
-      const Bytes& command = it->second.command;
-      if (total + command.size() > bytes_max) break;
-      total += command.size();
-      out.push_back(command);
+      if (!e.live || excluded(e.id)) continue;
+      if (total + e.command.size() > bytes_max) break;
+      total += e.command.size();
+      out.push_back(e.command);
+      if (ids != nullptr) ids->push_back(e.id);
     }
     return out;
   }
 
-  size_t size() const { return by_id_.size(); }
+  size_t size() const { return index_.size(); }
   size_t bytes() const { return bytes_; }
 
  private:
+  // A command in arrival order. Removal marks it dead and frees its bytes; dead entries leave
+  // from the front at once and from the middle when compact() rebuilds.
   struct Entry {
+    CommandId id;
     Bytes command;
-    uint64_t sequence;
+    bool live = true;
   };
   void compact();
 
   MempoolLimits limits_;
-  std::unordered_map<CommandId, Entry> by_id_;
-  // Arrival order. Removal is lazy: entries whose id is gone (or re-added later) are skipped and
-  // dropped from the front, so the deque holds at most a bounded multiple of the live entries.
-  std::deque<std::pair<uint64_t, CommandId>> order_;
-  uint64_t next_sequence_ = 0;
+  // Live id -> its sequence number; order_[sequence - front_sequence_] is its entry. Liveness is
+  // kept in the entries, so neither selection nor removal looks anything up but the one id.
+  std::unordered_map<CommandId, uint64_t> index_;
+  std::deque<Entry> order_;
+  uint64_t front_sequence_ = 0;
   size_t bytes_ = 0;
 };
 

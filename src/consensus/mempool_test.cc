@@ -64,5 +64,52 @@ TEST(Mempool, RemovedAndReAddedCommandsKeepArrivalOrderAndBoundedMemory) {
   EXPECT_EQ(batch, (std::vector<Bytes>{cmd(2), cmd(4)}));
 }
 
+TEST(Mempool, RebuildAfterManyMiddleRemovalsKeepsOrderAndLaterRemovalsWork) {
+  // Command 0 stays at the front, so the dead entries behind it pile up until the rebuild.
+  Mempool pool(MempoolLimits{1000, 100'000, 100});
+  auto none = [](const CommandId&) { return false; };
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(pool.add(command_id(cmd(i)), cmd(i)), std::nullopt);
+  size_t bytes = pool.bytes();
+  for (int i = 1; i < 300; ++i) {
+    if (i % 10 == 0) continue;
+    bytes -= cmd(i).size();
+    pool.remove(command_id(cmd(i)));
+  }
+  EXPECT_EQ(pool.size(), 30u);
+  EXPECT_EQ(pool.bytes(), bytes);
+  // Every survivor is still found by id after the renumbering, and removable.
+  for (int i = 0; i < 300; i += 10) EXPECT_TRUE(pool.contains(command_id(cmd(i)))) << i;
+  pool.remove(command_id(cmd(10)));
+  pool.remove(command_id(cmd(0)));
+  EXPECT_FALSE(pool.contains(command_id(cmd(10))));
+  EXPECT_EQ(pool.select(3, 100'000, none), (std::vector<Bytes>{cmd(20), cmd(30), cmd(40)}));
+  // A removed command may come back, at the end.
+  ASSERT_EQ(pool.add(command_id(cmd(10)), cmd(10)), std::nullopt);
+  auto all = pool.select(1000, 100'000, none);
+  ASSERT_EQ(all.size(), 29u);
+  EXPECT_EQ(all.front(), cmd(20));
+  EXPECT_EQ(all.back(), cmd(10));
+}
+
+TEST(Mempool, SelectHandsOutTheIdsOfTheCommandsItSelects) {
+  Mempool pool(MempoolLimits{100, 1000, 100});
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(pool.add(command_id(cmd(i)), cmd(i)), std::nullopt);
+  CommandId skipped = command_id(cmd(2));
+  std::vector<CommandId> ids;
+  auto batch = pool.select(
+      3, 1000, [&](const CommandId& id) { return id == skipped; }, &ids);
+  ASSERT_EQ(batch, (std::vector<Bytes>{cmd(0), cmd(1), cmd(3)}));
+  ASSERT_EQ(ids.size(), batch.size());
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], command_id(batch[i])) << i;
+}
+
+TEST(Mempool, FullPoolStillCallsADuplicateADuplicate) {
+  Mempool pool(MempoolLimits{2, 1000, 100});
+  ASSERT_EQ(pool.add(command_id(cmd(1)), cmd(1)), std::nullopt);
+  ASSERT_EQ(pool.add(command_id(cmd(2)), cmd(2)), std::nullopt);
+  EXPECT_EQ(pool.add(command_id(cmd(1)), cmd(1)), RejectReason::kDuplicate);
+  EXPECT_EQ(pool.add(command_id(cmd(3)), cmd(3)), RejectReason::kMempoolFull);
+}
+
 }  // namespace
 }  // namespace folio::consensus

@@ -71,6 +71,8 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
       ++it;
     }
   }
+  for (const auto& [id, s] : blocks_)
+    if (!s.committed) uncommitted_.emplace(s.block->height, id);
   view_started_ms_ = now_ms_;
   deadline_ms_ = now_ms_ + view_duration_ms();
 }
@@ -118,21 +120,29 @@ void Replica::step(const Verified<Message>& message) {
   drain_self();
 }
 
+void Replica::step(Verified<Message>&& message) {
+  ReplicaId from = message.from();
+  dispatch(from, std::move(message).take());
+  drain_self();
+}
+
 std::optional<RejectReason> Replica::submit(Bytes command) {
   CommandId id = command_id(command);
   if (committed_commands_.contains(id)) return RejectReason::kDuplicate;
   return mempool_.add(id, std::move(command));
 }
 
-void Replica::dispatch(ReplicaId from, const Message& message) {
+void Replica::dispatch(ReplicaId from, Message message, std::vector<CommandId> command_ids) {
+  FOLIO_ASSERT(command_ids.empty() || std::holds_alternative<Proposal>(message));
   std::visit(
-      [&](const auto& m) {
+      [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, Proposal>) on_proposal(from, m);
+        if constexpr (std::is_same_v<T, Proposal>)
+          on_proposal(from, std::move(m), std::move(command_ids));
         if constexpr (std::is_same_v<T, Vote>) on_vote(from, m);
         if constexpr (std::is_same_v<T, TimeoutMessage>) on_timeout(from, m);
         if constexpr (std::is_same_v<T, BlockRequest>) on_block_request(from, m);
-        if constexpr (std::is_same_v<T, BlockResponse>) on_block_response(from, m);
+        if constexpr (std::is_same_v<T, BlockResponse>) on_block_response(from, std::move(m));
       },
       message);
 }
@@ -141,9 +151,9 @@ void Replica::drain_self() {
   size_t handled = 0;
   while (!self_queue_.empty()) {
     FOLIO_ASSERT(++handled <= kSelfMessagesPerStepMax);
-    Message m = std::move(self_queue_.front());
+    SelfMessage m = std::move(self_queue_.front());
     self_queue_.pop_front();
-    dispatch(config_.id, m);
+    dispatch(config_.id, std::move(m.message), std::move(m.command_ids));
   }
 }
 
@@ -166,7 +176,7 @@ void Replica::advance(const Ready&) {
 
 void Replica::send(std::optional<ReplicaId> to, Message message) {
   if (to && *to == config_.id) {
-    self_queue_.push_back(std::move(message));
+    self_queue_.push_back(SelfMessage{std::move(message), {}});
     return;
   }
   ready_.send.push_back(Outgoing{to, std::move(message)});
@@ -179,8 +189,8 @@ void Replica::reject(ReplicaId from, RejectReason reason, std::string detail) {
 // ---- Proposals and votes
 // --------------------------------------------------------------------------
 
-void Replica::on_proposal(ReplicaId from, const Proposal& proposal) {
-  const Block& b = proposal.block;
+void Replica::on_proposal(ReplicaId from, Proposal proposal, std::vector<CommandId> ids) {
+  Block& b = proposal.block;
   if (proposal.tc) process_tc(*proposal.tc);
   process_qc(b.qc, from);
   if (b.view < view_) return reject(from, RejectReason::kStaleView, "proposal for a past view");
@@ -188,14 +198,20 @@ void Replica::on_proposal(ReplicaId from, const Proposal& proposal) {
     return reject(from, RejectReason::kFutureView, "proposal's view not justified by its QC or TC");
   if (!blocks_.contains(b.parent())) {
     // Catch-up: keep the proposal until its ancestors arrive (Jolteon's sync via certificates).
-    pending_proposal_ = {from, proposal};
-    request_block(b.parent(), b.qc.height, from);
+    BlockId parent = b.parent();
+    Height parent_height = b.qc.height;
+    pending_proposal_ = {from, std::move(proposal)};
+    request_block(parent, parent_height, from);
     return;
   }
   BlockId id = block_id(b);
-  std::vector<CommandId> ids;
-  ids.reserve(b.commands.size());
-  for (const Bytes& c : b.commands) ids.push_back(command_id(c));
+  // Only this replica's own proposals come with their ids (from its mempool); a peer's commands
+  // are always hashed here.
+  FOLIO_ASSERT(ids.empty() || (from == config_.id && ids.size() == b.commands.size()));
+  if (ids.size() != b.commands.size()) {
+    ids.reserve(b.commands.size());
+    for (const Bytes& c : b.commands) ids.push_back(command_id(c));
+  }
   std::vector<CommandId> sorted = ids;
   std::sort(sorted.begin(), sorted.end());
   if (auto rejection = check_proposal(from, proposal, sorted)) {
@@ -207,16 +223,20 @@ void Replica::on_proposal(ReplicaId from, const Proposal& proposal) {
   if (last_proposal_ && last_proposal_->first == b.view && last_proposal_->second != id)
     return reject(from, RejectReason::kDuplicate, "a second proposal in one view (equivocation)");
   last_proposal_ = {b.view, id};
-  if (!insert_block(id, b, std::move(ids), std::move(sorted)))
+  // Decided before the block moves into the store (storing it changes nothing the rule reads).
+  bool safe = safe_to_vote(proposal);
+  View view = b.view;
+  if (!insert_block(id, std::move(b), std::move(ids), std::move(sorted)))
     return reject(from, RejectReason::kInvalidBlock, "block does not extend its parent");
-  if (!safe_to_vote(proposal)) {
-    if (b.view == highest_voted_view_) return;  // a duplicate or a second proposal in this view
+  if (!safe) {
+    if (view == highest_voted_view_) return;  // a duplicate or a second proposal in this view
     return reject(from, RejectReason::kUnsafe, "voting rule refuses the block");
   }
-  FOLIO_ASSERT(b.view == view_ && b.view > highest_voted_view_);
-  highest_voted_view_ = b.view;
+  FOLIO_ASSERT(view == view_ && view > highest_voted_view_);
+  highest_voted_view_ = view;
   mark_safety_dirty();
-  send(config_.committee.leader(b.view.next()), make_vote(config_.key, config_.id, b, id));
+  const Block& stored = *blocks_.at(id).block;
+  send(config_.committee.leader(view.next()), make_vote(config_.key, config_.id, stored, id));
 }
 
 std::optional<Rejection> Replica::check_proposal(ReplicaId from, const Proposal& proposal,
@@ -387,9 +407,10 @@ void Replica::try_propose() {
   }
   Branch branch = pending_branch(high_qc_.block_id);
   bool uncommitted_commands = branch.any_commands;
-  std::vector<Bytes> batch =
-      mempool_.select(config_.limits.batch_count_max, config_.limits.batch_bytes_max,
-                      [&](const CommandId& id) { return branch.contains(id); });
+  std::vector<CommandId> ids;
+  std::vector<Bytes> batch = mempool_.select(
+      config_.limits.batch_count_max, config_.limits.batch_bytes_max,
+      [&](const CommandId& id) { return branch.contains(id); }, &ids);
   // Propose at once while there is something to order or to commit; otherwise wait a little so
   // an idle shard does not spin, but propose before the view times out.
   if (batch.empty() && !uncommitted_commands &&
@@ -406,7 +427,7 @@ void Replica::try_propose() {
   p.tc = std::move(tc);
   proposed_view_ = view_;
   send(std::nullopt, p);
-  self_queue_.push_back(std::move(p));
+  self_queue_.push_back(SelfMessage{std::move(p), std::move(ids)});
 }
 
 // ---- Commit
@@ -461,6 +482,7 @@ void Replica::commit_chain(const BlockId& target, const QuorumCert& target_certi
     Stored& s = blocks_.at(id);
     s.committed = true;
     s.sorted_ids = {};
+    uncommitted_.erase({s.block->height, id});
     for (const CommandId& c : s.command_ids) {
       mempool_.remove(c);
       committed_commands_.insert(c);
@@ -480,16 +502,16 @@ void Replica::commit_chain(const BlockId& target, const QuorumCert& target_certi
 void Replica::prune() {
   // Blocks beside the committed chain at or below its height, and their descendants, can never
   // commit. Visiting by height removes descendants after their ancestors.
-  std::vector<std::pair<Height, BlockId>> uncommitted;
-  for (const auto& [id, s] : blocks_) {
-    if (!s.committed) uncommitted.emplace_back(s.block->height, id);
-  }
-  std::sort(uncommitted.begin(), uncommitted.end());
-  for (const auto& [height, id] : uncommitted) {
-    const Stored& s = blocks_.at(id);
-    if (height <= committed_.height || !blocks_.contains(s.block->parent())) {
-      blocks_.erase(id);
+  for (auto it = uncommitted_.begin(); it != uncommitted_.end();) {
+    const auto& [height, id] = *it;
+    auto stored = blocks_.find(id);
+    FOLIO_ASSERT(stored != blocks_.end() && !stored->second.committed);
+    if (height <= committed_.height || !blocks_.contains(stored->second.block->parent())) {
       ready_.persist.pruned.push_back(id);
+      blocks_.erase(stored);
+      it = uncommitted_.erase(it);
+    } else {
+      ++it;
     }
   }
   while (committed_order_.size() > config_.committed_blocks_retained_max) {
@@ -506,7 +528,7 @@ void Replica::prune() {
 // ---- Block store and catch-up
 // ----------------------------------------------------------------------
 
-bool Replica::insert_block(const BlockId& id, const Block& block, std::vector<CommandId> ids,
+bool Replica::insert_block(const BlockId& id, Block&& block, std::vector<CommandId> ids,
                            std::vector<CommandId> sorted) {
   if (blocks_.contains(id)) return true;
   auto parent = blocks_.find(block.parent());
@@ -524,8 +546,9 @@ bool Replica::insert_block(const BlockId& id, const Block& block, std::vector<Co
     sorted = ids;
     std::sort(sorted.begin(), sorted.end());
   }
-  auto shared = std::make_shared<const Block>(block);
+  auto shared = std::make_shared<const Block>(std::move(block));
   blocks_.emplace(id, Stored{shared, std::move(ids), std::move(sorted), false});
+  uncommitted_.emplace(shared->height, id);
   ready_.persist.blocks.push_back(std::move(shared));
   ready_.persist.block_ids.push_back(id);
   return true;
@@ -552,7 +575,7 @@ void Replica::on_block_request(ReplicaId from, const BlockRequest& request) {
   if (!response.blocks.empty()) send(from, std::move(response));
 }
 
-void Replica::on_block_response(ReplicaId from, const BlockResponse& response) {
+void Replica::on_block_response(ReplicaId from, BlockResponse response) {
   std::vector<BlockId> ids;
   ids.reserve(response.blocks.size());
   for (const Block& b : response.blocks) ids.push_back(block_id(b));
@@ -565,15 +588,18 @@ void Replica::on_block_response(ReplicaId from, const BlockResponse& response) {
       return reject(from, RejectReason::kInvalidBlock, "block response is not a parent chain");
   }
   missing_.erase(ids.front());
+  const Block& oldest = response.blocks.back();
+  BlockId oldest_parent = oldest.parent();
+  Height oldest_height = oldest.height;
+  Height oldest_parent_height = oldest.qc.height;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (blocks_.contains(ids[i]) || orphans_.contains(ids[i])) continue;
     if (response.blocks[i].height <= committed_.height) continue;
     if (orphans_.size() >= config_.orphan_blocks_max) break;
-    orphans_.emplace(ids[i], response.blocks[i]);
+    orphans_.emplace(ids[i], std::move(response.blocks[i]));
   }
-  const Block& oldest = response.blocks.back();
-  if (!blocks_.contains(oldest.parent()) && oldest.height > committed_.height.next())
-    request_block(oldest.parent(), oldest.qc.height, from);
+  if (!blocks_.contains(oldest_parent) && oldest_height > committed_.height.next())
+    request_block(oldest_parent, oldest_parent_height, from);
   adopt_orphans();
 }
 
@@ -585,7 +611,8 @@ void Replica::adopt_orphans() {
   for (const auto& [height, id] : order) {
     auto it = orphans_.find(id);
     if (!blocks_.contains(it->second.parent())) continue;
-    if (insert_block(id, it->second)) certificates.push_back(it->second.qc);
+    QuorumCert qc = it->second.qc;
+    if (insert_block(id, std::move(it->second))) certificates.push_back(std::move(qc));
     orphans_.erase(it);
   }
   for (const QuorumCert& qc : certificates) try_commit(qc);
@@ -593,7 +620,7 @@ void Replica::adopt_orphans() {
   if (pending_proposal_ && blocks_.contains(pending_proposal_->second.block.parent())) {
     auto [from, proposal] = std::move(*pending_proposal_);
     pending_proposal_.reset();
-    on_proposal(from, proposal);
+    on_proposal(from, std::move(proposal));
   }
 }
 

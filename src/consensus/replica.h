@@ -149,6 +149,8 @@ class Replica {
 
   void tick(int64_t now_ms);
   void step(const Verified<Message>& message);
+  // The same, taking the message: a proposed block is stored without copying its commands.
+  void step(Verified<Message>&& message);
   // A client's command. Refused with kDuplicate, kOversize or kMempoolFull (back-pressure).
   std::optional<RejectReason> submit(Bytes command);
 
@@ -193,13 +195,21 @@ class Replica {
     int64_t sent_at_ms = 0;
   };
 
-  void dispatch(ReplicaId from, const Message& message);
+  // A message this replica addressed to itself. `command_ids` are those of its own proposal's
+  // commands (the mempool knew them), so that the proposal is not hashed again.
+  struct SelfMessage {
+    Message message;
+    std::vector<CommandId> command_ids;
+  };
+
+  void dispatch(ReplicaId from, Message message, std::vector<CommandId> command_ids = {});
   void drain_self();
-  void on_proposal(ReplicaId from, const Proposal& proposal);
+  // `command_ids`: empty, or command_id of each of the block's commands (own proposals only).
+  void on_proposal(ReplicaId from, Proposal proposal, std::vector<CommandId> command_ids = {});
   void on_vote(ReplicaId from, const Vote& vote);
   void on_timeout(ReplicaId from, const TimeoutMessage& message);
   void on_block_request(ReplicaId from, const BlockRequest& request);
-  void on_block_response(ReplicaId from, const BlockResponse& response);
+  void on_block_response(ReplicaId from, BlockResponse response);
 
   void process_qc(const QuorumCert& qc, ReplicaId source);
   void process_tc(const TimeoutCert& tc);
@@ -211,8 +221,9 @@ class Replica {
   void commit_chain(const BlockId& target, const QuorumCert& target_certificate);
   void prune();
 
-  // Inserts a block whose parent is stored; returns false (and stores nothing) otherwise.
-  bool insert_block(const BlockId& id, const Block& block, std::vector<CommandId> ids = {},
+  // Inserts a block whose parent is stored; returns false (and stores nothing, `block` untouched)
+  // otherwise. `block` is moved from only when it is stored.
+  bool insert_block(const BlockId& id, Block&& block, std::vector<CommandId> ids = {},
                     std::vector<CommandId> sorted_ids = {});
   void adopt_orphans();
   std::optional<Rejection> check_proposal(ReplicaId from, const Proposal& proposal,
@@ -239,6 +250,9 @@ class Replica {
 
   // Block tree.
   std::map<BlockId, Stored> blocks_;
+  // The uncommitted blocks of blocks_ by height: prune() visits these few instead of walking the
+  // thousands of committed blocks retained for catch-up on every commit.
+  std::set<std::pair<Height, BlockId>> uncommitted_;
   std::map<BlockId, Block> orphans_;  // fetched, parent not yet stored
   std::map<BlockId, Missing> missing_;
   CommitPointer committed_;
@@ -259,7 +273,7 @@ class Replica {
       votes_;
   std::map<View, std::map<ReplicaId, TcEntry>> timeouts_;
 
-  std::deque<Message> self_queue_;
+  std::deque<SelfMessage> self_queue_;
   Ready ready_;
   bool ready_outstanding_ = false;
 };

@@ -248,6 +248,32 @@ TEST(CommitRule, TwoChainCommitsOnlyAcrossConsecutiveViews) {
   EXPECT_EQ(r.persist.committed->height, Height(2));
 }
 
+TEST(CommitRule, CommitPrunesTheSiblingBesideTheCommittedChainAndKeepsTheBranchAhead) {
+  Solo solo;
+  (void)solo.tick(100);
+  Block a = make_block(1, genesis_qc(), 10, {command(1)});
+  Block b = make_block(2, make_qc(a, 3), 20, {command(2)});
+  // View 2's QC never forms; x extends a again after a TC of view 2: x and b are siblings.
+  Block x = make_block(3, make_qc(a, 3), 30, {command(3)});
+  Block y = make_block(4, make_qc(x, 3), 40, {command(4)});
+  Block z = make_block(5, make_qc(y, 3), 50);
+  ASSERT_EQ(votes_in(solo.receive(1, Proposal{a, std::nullopt})).size(), 1u);
+  ASSERT_EQ(votes_in(solo.receive(2, Proposal{b, std::nullopt})).size(), 1u);
+  // The vote for x goes to the leader of view 4: this replica itself.
+  ASSERT_TRUE(solo.receive(3, Proposal{x, make_tc(2, 1)}).rejections.empty());
+  ASSERT_TRUE(solo.receive(0, Proposal{y, std::nullopt}).commit.empty());
+  EXPECT_NE(solo.replica().find_block(block_id(b)), nullptr);
+  // QC(y) commits x with a; b, at a committed height but not committed, can never commit.
+  Ready r = solo.receive(1, Proposal{z, std::nullopt});
+  ASSERT_EQ(r.commit.size(), 2u);
+  EXPECT_EQ(r.commit[1].id, block_id(x));
+  EXPECT_EQ(r.persist.pruned, std::vector<BlockId>{block_id(b)});
+  EXPECT_EQ(solo.replica().find_block(block_id(b)), nullptr);
+  for (const Block* kept : {&a, &x, &y, &z})
+    EXPECT_NE(solo.replica().find_block(block_id(*kept)), nullptr);
+  EXPECT_EQ(solo.replica().stored_blocks(), 5u);  // genesis, a, x, y, z
+}
+
 TEST(Validity, BlockRepeatingAPendingCommandGetsNoVote) {
   Solo solo;
   Block a = make_block(1, genesis_qc(), 10, {command(1)});

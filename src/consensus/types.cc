@@ -40,6 +40,12 @@ size_t Block::command_bytes() const {
   return total;
 }
 
+size_t Block::encoded_bytes_max() const {
+  // Fixed fields and the QC's id, view and height fit in 128 bytes; each vote is a voter and a
+  // 64-byte signature, each command its bytes behind a length prefix of at most 10 bytes.
+  return 128 + 96 * qc.votes.size() + command_bytes() + 10 * (commands.size() + 1);
+}
+
 std::string_view message_name(const Message& message) {
   constexpr std::string_view kNames[] = {"proposal", "vote", "timeout", "block-request",
                                          "block-response"};
@@ -70,7 +76,7 @@ const QuorumCert& genesis_qc() {
 }
 
 BlockId block_id(const Block& block) {
-  codec::Writer w(256 + block.command_bytes() + 4 * block.commands.size());
+  codec::Writer w(kBlockDomain.size() + block.encoded_bytes_max());
   w.fixed(as_bytes(kBlockDomain));
   codec::encode(w, block);
   return BlockId(crypto::sha256(w.data()));

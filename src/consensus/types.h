@@ -98,6 +98,9 @@ struct Block {
 
   const BlockId& parent() const { return qc.block_id; }
   size_t command_bytes() const;
+  // At least the size of the canonical encoding (a little more): what an encoder reserves, so
+  // that encoding a large block never grows and copies its buffer.
+  size_t encoded_bytes_max() const;
 };
 
 // The vote of one replica for one block.

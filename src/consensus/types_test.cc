@@ -66,6 +66,25 @@ TEST(BlockId, CoversEveryFieldIncludingCommandsAndTimestamp) {
   EXPECT_EQ(block_id(sample_block()), id);
 }
 
+TEST(Block, EncodedBytesMaxBoundsTheEncodingEvenAtExtremeValues) {
+  Block b = sample_block();
+  EXPECT_GE(b.encoded_bytes_max(), codec::encode_to_bytes(b).size());
+  // Largest numbers (longest varints), a full committee's votes, and commands long enough to
+  // need multi-byte length prefixes.
+  b.view = View(~uint64_t{0});
+  b.height = Height(~uint64_t{0});
+  b.leader = ReplicaId(~uint32_t{0});
+  b.timestamp_ms = ~uint64_t{0};
+  b.qc.view = View(~uint64_t{0});
+  b.qc.height = Height(~uint64_t{0});
+  b.qc.votes.clear();
+  for (uint32_t v = 0; v < kReplicasMax; ++v)
+    b.qc.votes.push_back(QcVote{ReplicaId(~uint32_t{0} - kReplicasMax + v), {}});
+  b.commands.assign(3, Bytes(70'000, 0xab));
+  b.commands.push_back(Bytes(1, 1));
+  EXPECT_GE(b.encoded_bytes_max(), codec::encode_to_bytes(b).size());
+}
+
 TEST(Signing, VoteAndTimeoutPayloadsAreDomainSeparated) {
   // A vote signature must never verify as a timeout signature, whatever the numbers.
   Bytes vote = vote_payload(genesis_id(), View(5), Height(3));

@@ -94,6 +94,9 @@ class Verified {
   ReplicaId from() const { return from_; }
   const T& get() const { return value_; }
   const T* operator->() const { return &value_; }
+  // The value itself, for a consumer that keeps it (the replica stores a proposed block without
+  // copying its commands).
+  T take() && { return std::move(value_); }
 
  private:
   friend class Validator;

@@ -74,9 +74,12 @@ Status ReplicaStore::write(const consensus::Ready::Persist& persist) {
     FOLIO_ASSERT(persist.block_ids.size() == persist.blocks.size());
     for (size_t i = 0; i < persist.blocks.size(); ++i) {
       const auto& block = persist.blocks[i];
+      // Reserved up front: a block of 400 commands grown by doubling copied ~100 KB and touched
+      // fresh pages on every write.
+      codec::Writer encoded(block->encoded_bytes_max());
+      codec::encode(encoded, *block);
       storage::Value params[] = {id_bytes(persist.block_ids[i]),
-                                 static_cast<int64_t>(block->height.value()),
-                                 codec::encode_to_bytes(*block)};
+                                 static_cast<int64_t>(block->height.value()), encoded.take()};
       FOLIO_TRY(
           s.exec("INSERT INTO replica_blocks (id, height, block) VALUES (?, ?, ?) "
                  "ON CONFLICT (id) DO NOTHING",
