@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 #include "identity/certificates.h"
@@ -344,8 +345,18 @@ Status ReplicaProcess::flush() {
     if (it == managers_.end()) return;
     for (uint32_t manager : it->second) out_statements_[manager_names_[manager]].push_back(m);
   };
-  for (const auto& p : ready.prepared)
-    route(sbac::SessionKey{p.statement.tx_id, p.statement.session}, p);
+  // A session prepared and accepted(commit) in the same step is the single-shard fast path: its
+  // manager decides on the accepted statements alone (TransactionManager::on_accepted), so the
+  // prepared ones stay here (a status query still returns them). Aborts keep both: a retry needs
+  // the sequence_max of the prepared statements.
+  std::unordered_set<sbac::SessionKey, SessionKeyHash> fast_commits;
+  for (const auto& a : ready.accepted)
+    if (a.statement.verdict == sbac::Verdict::kCommit) fast_commits.insert(a.session);
+  for (const auto& p : ready.prepared) {
+    sbac::SessionKey key{p.statement.tx_id, p.statement.session};
+    if (p.statement.verdict == sbac::Verdict::kCommit && fast_commits.contains(key)) continue;
+    route(key, p);
+  }
   for (const auto& a : ready.accepted) route(a.session, a);
   for (const auto& p : ready.prepared) feed_takeover(p);
   for (const auto& a : ready.accepted) feed_takeover(a);

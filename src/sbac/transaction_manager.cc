@@ -125,6 +125,20 @@ std::optional<ManagerRefusal> TransactionManager::on_accepted(const Accepted& st
   if (statement.tx_id != command_.tx_id || statement.session != command_.session ||
       statement.epoch != map_->epoch || !concerned_.contains(statement.shard))
     return ManagerRefusal::kWrongSession;
+  // The single-shard fast path: the one concerned shard sequences prepare and accept in one step,
+  // so its quorum of accepted(commit) decides without its prepared statements (replicas send none
+  // for such a session, halving what a manager receives and checks). The certificate is the same
+  // quorum finish() would take. An abort still waits for the prepared statements, whose
+  // sequence_max reports a retry needs.
+  if (!accept_ && phase_ == Phase::kPreparing && concerned_.size() == 1 &&
+      statement.verdict == Verdict::kCommit) {
+    if (auto refusal = count(accepted_, statement, signature)) return refusal;
+    if (auto vote = quorum_of(accepted_, statement.shard, Verdict::kCommit)) {
+      certificate_ = NotarisationCertificate{map_->epoch, {std::move(*vote)}};
+      phase_ = Phase::kCommitted;
+    }
+    return std::nullopt;
+  }
   // Only statements with the verdict this session decided are counted (an honest shard accepts
   // nothing else; a Byzantine replica's opposite verdict must not join a quorum).
   if (!accept_ || statement.verdict != accept_->verdict) return ManagerRefusal::kWrongSession;

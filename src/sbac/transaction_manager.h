@@ -59,7 +59,8 @@ class TransactionManager {
   // Counts one replica's signed `prepared` statement; empty if counted.
   std::optional<ManagerRefusal> on_prepared(const Prepared& statement,
                                             const ReplicaSignature& signature);
-  // Counts one replica's signed `accepted` statement; empty if counted.
+  // Counts one replica's signed `accepted` statement; empty if counted. For a single-shard
+  // transaction an accepted(commit) counts even before any prepared (the fast path).
   std::optional<ManagerRefusal> on_accepted(const Accepted& statement,
                                             const ReplicaSignature& signature);
 

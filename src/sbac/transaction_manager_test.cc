@@ -238,5 +238,51 @@ TEST_F(TransactionManagerTest, BatchedStatementsCostOneVerificationPerSignerAndB
   }
 }
 
+TEST_F(TransactionManagerTest, SingleShardFastPathCommitsOnAcceptedStatementsAlone) {
+  PrepareCommand single{testing::tx_id("S"), Sequence(0), {a_}, {}, 0, std::nullopt, std::nullopt};
+  TransactionManager manager(single, net_.map);
+  ASSERT_EQ(manager.concerned(), (std::set<ShardId>{ShardId(0)}));
+  Outcome o = tables_[0].single_shard(SingleShardCommand{single}, now_, non_validating_);
+  Accepted statement = std::get<AcceptDecision>(o).statement(net_.map.epoch);
+  ASSERT_EQ(statement.verdict, Verdict::kCommit);
+  // Replicas send no prepared statement for a fast-path commit: the accepted ones decide.
+  EXPECT_EQ(manager.on_accepted(statement, sign(net_.keys[0][0], statement)), std::nullopt);
+  EXPECT_EQ(manager.on_accepted(statement, sign(net_.keys[0][0], statement)),
+            ManagerRefusal::kDuplicate);  // one replica counts once
+  EXPECT_EQ(manager.phase(), TransactionManager::Phase::kPreparing);
+  Accepted forged = statement;
+  forged.session = Sequence(1);  // another session's statement
+  EXPECT_EQ(manager.on_accepted(forged, sign(net_.keys[0][1], forged)),
+            ManagerRefusal::kWrongSession);
+  EXPECT_EQ(manager.on_accepted(statement, sign(net_.keys[1][1], statement)),
+            ManagerRefusal::kInvalidSignature);  // a replica of another shard
+  EXPECT_EQ(manager.on_accepted(statement, sign(net_.keys[0][1], statement)), std::nullopt);
+  ASSERT_EQ(manager.phase(), TransactionManager::Phase::kCommitted);
+  ASSERT_TRUE(manager.certificate());
+  EXPECT_TRUE(
+      verify_certificate(single.tx_id, *manager.certificate(), manager.concerned(), net_.map).ok());
+}
+
+TEST_F(TransactionManagerTest, AcceptedWithoutPreparedDecidesNothingElse) {
+  // A fast-path abort still waits for prepared statements (a retry needs their sequence_max).
+  PrepareCommand single{testing::tx_id("S"), Sequence(0), {a_}, {}, 0, std::nullopt, std::nullopt};
+  TransactionManager aborting(single, net_.map);
+  Accepted abort(single.tx_id, Verdict::kAbort, ShardId(0), net_.map.epoch, single.session);
+  for (uint32_t i = 0; i < 4; ++i)
+    EXPECT_EQ(aborting.on_accepted(abort, sign(net_.keys[0][i], abort)),
+              ManagerRefusal::kWrongSession);
+  EXPECT_EQ(aborting.phase(), TransactionManager::Phase::kPreparing);
+  // A cross-shard transaction is decided only through its prepared statements.
+  TransactionManager cross(command("T", 0), net_.map);
+  for (uint32_t s = 0; s < kShards; ++s) {
+    Accepted commit(testing::tx_id("T"), Verdict::kCommit, ShardId(s), net_.map.epoch);
+    for (uint32_t i = 0; i < 4; ++i)
+      EXPECT_EQ(cross.on_accepted(commit, sign(net_.keys[s][i], commit)),
+                ManagerRefusal::kWrongSession);
+  }
+  EXPECT_EQ(cross.phase(), TransactionManager::Phase::kPreparing);
+  EXPECT_FALSE(cross.certificate());
+}
+
 }  // namespace
 }  // namespace folio::sbac
