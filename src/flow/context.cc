@@ -196,6 +196,10 @@ std::optional<Result<Bytes>> FlowContext::try_receive(uint32_t index) {
                                                      : SessionEnd::kRefused;
         Error e = wire::decode_error(received.payload);
         e.context = "counterparty " + s.party + ": " + e.context;
+        // A failure is not a refusal nor a conflict, whatever code the peer put in its body:
+        // flows read kConflict as "the notary refused" and kUnsupported as "the seller
+        // declined", and must not take a counterparty's crash for either.
+        if (received.kind == wire::Kind::kFailed) e.code = ErrorCode::kIo;
         return Result<Bytes>(std::move(e));
       }
     }

@@ -501,8 +501,8 @@ Status FlowEngine::hospitalise_in(const FlowId& id, Record& record, const Error&
     }
     // The reason a counterparty sees: the flow's name and the kind of error, never its text
     // (which may hold amounts, keys' owners or database detail).
-    Error reason = make_error(ErrorCode::kConflict, "flow '" + record.name + "' failed (" +
-                                                        std::string(to_string(error.code)) + ")");
+    Error reason = make_error(ErrorCode::kIo, "flow '" + record.name + "' failed (" +
+                                                  std::string(to_string(error.code)) + ")");
     FOLIO_TRY(end_sessions(id, to_end, reason, u, failure_ends_));
     // Closed on this side too: a retry that reads one of them again fails at once instead of
     // waiting for a counterparty that has been told this flow failed.
@@ -1004,7 +1004,7 @@ Status FlowEngine::kill(const FlowId& id, std::string reason) {
     return make_error(ErrorCode::kConflict, "flow " + id.short_hex() + " has already ended");
   }
   std::vector<net::Envelope> out;
-  Error ended = make_error(ErrorCode::kConflict, "flow killed: " + reason);
+  Error ended = make_error(ErrorCode::kIo, "flow killed: " + reason);
   FOLIO_TRY(db_.transact([&](storage::Session& tx) -> Status {
     out.clear();
     // Started while steps were held, and not stored yet: stored now, as killed.

@@ -36,7 +36,8 @@ struct Asker {
     Result<uint64_t> answer = co_await session.send_and_receive<uint64_t>(uint64_t{7});
     if (answer.ok()) co_return std::string("answered");
     if (session.end() != SessionEnd::kCounterpartyFailed) co_return answer.error();
-    std::string text = answer.error().context;
+    std::string text = "[" + std::string(to_string(answer.error().code)) + "] " +
+                       answer.error().context;
     FOLIO_CO_TRY(ctx.write([](storage::Session& tx) {
       return testing::record_effect(tx, "initiator", 0, 1);  // handled: once, whatever crashes
     }));
@@ -214,7 +215,8 @@ TEST_P(SessionEndTest, AFailedResponderEndsTheInitiatorsWaitWithATypedSafeReason
   ASSERT_TRUE(result.has_value()) << "Alice is still waiting for Bob";
   ASSERT_TRUE(result->ok()) << result->error().message();
   EXPECT_EQ(**result,
-            "counterparty failed: counterparty O=Bob: flow 'test.end.FailingResponder' failed (" +
+            "counterparty failed: [" + std::string(to_string(ErrorCode::kIo)) +
+                "] counterparty O=Bob: flow 'test.end.FailingResponder' failed (" +
                 std::string(to_string(ErrorCode::kVerification)) + ")");
   EXPECT_EQ((*result)->find("secret"), std::string::npos);
   EXPECT_EQ(c.engine("O=Alice").stats().failure_ends_received, 1u);
