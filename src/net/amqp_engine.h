@@ -28,6 +28,8 @@
 #include <proton/value.hpp>
 #include <proton/work_queue.hpp>
 #include <proton/codec.h>
+#include <proton/condition.h>
+#include <proton/connection.h>
 #include <proton/codec/decoder.hpp>
 #include <proton/delivery.h>
 #include <proton/link.h>
@@ -292,6 +294,8 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   void connect(Peer& peer, Clock::time_point now);
   void send_receipts(Peer& peer);
   void requeue_in_flight(Peer& peer);
+  // Removes `id` from peer.in_flight, if there.
+  void forget_in_flight(Peer& peer, const MessageId& id);
   Result<std::string> verify(proton::connection& connection, const std::string* expected);
   void refuse(proton::connection& connection, const std::string& reason);
   // `ephemeral`: whether the message carries kEphemeralProperty.

@@ -10,14 +10,20 @@ using namespace amqp_internal;  // NOLINT: the engine's own constants and helper
 void AmqpTransport::Engine::check_partial_deliveries() {
   // A delivery still arriving past the limit can never be accepted: close its session with the
   // error AMQP defines for that (the connection stays). The session's incoming capacity (set in
-  // on_session_open) stops the peer from sending much more in the meantime.
+  // on_session_open) stops the peer from sending much more in the meantime. This runs on every
+  // tick, so it walks Proton's C objects rather than building C++ wrappers for every link.
   const size_t bound = config_.limits.max_message_bytes + kEncodingSlackBytes;
+  constexpr pn_state_t kActive = PN_LOCAL_ACTIVE | PN_REMOTE_ACTIVE;
+  auto active = [](pn_state_t state) { return (state & kActive) == kActive; };
   for (auto& [connection, conn] : conns_) {
     if (conn.outbound || !conn.verified || !connection.active()) continue;
+    pn_connection_t* c = c_object<proton::connection, pn_connection_t>(connection);
     bool closed = false;
-    for (proton::receiver receiver : connection.receivers()) {
-      if (!receiver.active() || !receiver.session().active()) continue;
-      pn_delivery_t* delivery = pn_link_current(c_object<proton::link, pn_link_t>(receiver));
+    for (pn_link_t* link = pn_link_head(c, kActive); link != nullptr;
+         link = pn_link_next(link, kActive)) {
+      if (!pn_link_is_receiver(link) || !active(pn_session_state(pn_link_session(link))))
+        continue;
+      pn_delivery_t* delivery = pn_link_current(link);
       if (delivery == nullptr || !pn_delivery_partial(delivery) ||
           pn_delivery_pending(delivery) <= bound)
         continue;
@@ -28,7 +34,10 @@ void AmqpTransport::Engine::check_partial_deliveries() {
       // Only the link: ending the session while its frames still arrive trips Proton 0.37 ("no
       // such channel"). The session's window still counts the abandoned bytes, so the sender
       // continues on a new session; kSessionsMax bounds how often a peer can leave one behind.
-      receiver.close(proton::error_condition(kMessageSizeExceeded, last_refusal_));
+      pn_condition_t* condition = pn_link_condition(link);
+      pn_condition_set_name(condition, kMessageSizeExceeded.c_str());
+      pn_condition_set_description(condition, last_refusal_.c_str());
+      pn_link_close(link);
       closed = true;
     }
     if (closed) proton::connection(connection).wake();

@@ -189,8 +189,7 @@ void AmqpTransport::Engine::on_tracker_accept(proton::tracker& tracker) {
   }
   auto it = p.outbox.find(*tag);
   if (it == p.outbox.end()) return;
-  if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
-    p.in_flight.erase(f);
+  forget_in_flight(p, *tag);
   if (it->second.ephemeral) {
     // Nothing to wait for: no row, no receipt.
     if (!it->second.reported) report(*tag, Disposition::kAccepted);
@@ -225,8 +224,7 @@ void AmqpTransport::Engine::on_tracker_reject(proton::tracker& tracker) {
   }
   auto it = p.outbox.find(*tag);
   if (it == p.outbox.end()) return;
-  if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
-    p.in_flight.erase(f);
+  forget_in_flight(p, *tag);
   if (!it->second.reported) report(*tag, Disposition::kRejected);
   erase_entry(p, it);
   flush_outcomes(lock);
@@ -246,8 +244,7 @@ void AmqpTransport::Engine::on_tracker_release(proton::tracker& tracker) {
   }
   auto it = p.outbox.find(*tag);
   if (it == p.outbox.end() || it->second.state != State::kInFlight) return;
-  if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), *tag); f != p.in_flight.end())
-    p.in_flight.erase(f);
+  forget_in_flight(p, *tag);
   // Released (or modified): the peer could not take it now. Back off per message.
   OutEntry& entry = it->second;
   entry.state = State::kQueued;
@@ -255,6 +252,16 @@ void AmqpTransport::Engine::on_tracker_release(proton::tracker& tracker) {
   auto delay = config_.retry_initial;
   for (uint32_t i = 1; i < entry.releases && delay < config_.retry_max; ++i) delay *= 2;
   p.delayed.push_back(Delayed{Clock::now() + std::min(delay, config_.retry_max), *tag});
+}
+
+void AmqpTransport::Engine::forget_in_flight(Peer& p, const MessageId& id) {
+  // Dispositions usually come in the order of sending, so the id is usually the oldest.
+  if (!p.in_flight.empty() && p.in_flight.front() == id) {
+    p.in_flight.pop_front();
+    return;
+  }
+  if (auto f = std::find(p.in_flight.begin(), p.in_flight.end(), id); f != p.in_flight.end())
+    p.in_flight.erase(f);
 }
 
 void AmqpTransport::Engine::requeue_in_flight(Peer& p) {
