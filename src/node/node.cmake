@@ -27,6 +27,7 @@ if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/node_test.cc)
              SOURCES ${CMAKE_CURRENT_LIST_DIR}/node_test.cc
                      ${CMAKE_CURRENT_LIST_DIR}/node_crash_test.cc
                      ${CMAKE_CURRENT_LIST_DIR}/core_flows_test.cc
+                     ${CMAKE_CURRENT_LIST_DIR}/session_end_node_test.cc
              LIBS folio_node folio_storage_testing)
   folio_test_shared_pg(node_test)
 endif()
