@@ -5,6 +5,9 @@
 namespace folio::consensus {
 namespace {
 constexpr size_t kInitialSlots = 1024;
+// How many ids ahead the batch operations prefetch: enough misses in flight to hide memory
+// latency, few enough not to evict what the current id needs.
+constexpr size_t kPrefetchAhead = 8;
 }  // namespace
 
 CommandWindow::CommandWindow(size_t capacity) : capacity_(capacity) {
@@ -78,6 +81,34 @@ void CommandWindow::insert(const CommandId& id) {
   ring_[oldest_] = id;
   place(tag(id), static_cast<uint32_t>(oldest_));
   oldest_ = (oldest_ + 1) % capacity_;
+}
+
+bool CommandWindow::contains_any(const std::vector<CommandId>& ids) const {
+  for (size_t i = 0; i < ids.size() && i < kPrefetchAhead; ++i) prefetch(ids[i]);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i + kPrefetchAhead < ids.size()) prefetch(ids[i + kPrefetchAhead]);
+    if (contains(ids[i])) return true;
+  }
+  return false;
+}
+
+void CommandWindow::insert_all(const std::vector<CommandId>& ids) {
+  // Each insert probes for the new id and, once the ring is full, deletes the id it evicts:
+  // prefetch both, for the insert kPrefetchAhead ahead.
+  // `distance`: how many inserts come before ids[k]'s; if none is a duplicate, the ring then
+  // holds `fill` ids and ids[k] evicts the one at oldest_ + fill - capacity_.
+  auto prefetch_for = [&](size_t k, size_t distance) {
+    prefetch(ids[k]);
+    size_t fill = ring_.size() + distance;
+    if (fill < capacity_) return;
+    size_t evicted = (oldest_ + fill - capacity_) % capacity_;
+    if (evicted < ring_.size()) prefetch(ring_[evicted]);
+  };
+  for (size_t i = 0; i < ids.size() && i < kPrefetchAhead; ++i) prefetch_for(i, i);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i + kPrefetchAhead < ids.size()) prefetch_for(i + kPrefetchAhead, kPrefetchAhead);
+    insert(ids[i]);
+  }
 }
 
 }  // namespace folio::consensus

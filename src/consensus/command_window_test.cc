@@ -70,6 +70,29 @@ TEST(CommandWindow, IdsWhoseHashBitsCollideAreToldApartAndEvictedCorrectly) {
   for (uint8_t i : {1, 2, 3, 9}) EXPECT_TRUE(window.contains(colliding(i))) << int(i);
 }
 
+TEST(CommandWindow, BatchOperationsAgreeWithSingleOnesAcrossEvictionAndDuplicates) {
+  // insert_all prefetches the ids it will evict; batches that wrap the ring, start before it is
+  // full and repeat ids must leave exactly the state of inserting one by one.
+  CommandWindow batched(10);
+  CommandWindow single(10);
+  uint64_t next = 0;
+  for (size_t round = 0; round < 30; ++round) {
+    std::vector<CommandId> ids;
+    for (size_t k = 0; k < round % 13; ++k) ids.push_back(id_of(next++));
+    if (round % 4 == 0 && next > 3) ids.push_back(id_of(next - 3));  // a duplicate in the batch
+    batched.insert_all(ids);
+    for (const CommandId& id : ids) single.insert(id);
+    ASSERT_EQ(batched.size(), single.size());
+    for (uint64_t i = 0; i < next; ++i)
+      ASSERT_EQ(batched.contains(id_of(i)), single.contains(id_of(i))) << round << " " << i;
+  }
+  std::vector<CommandId> probe{id_of(next + 1), id_of(next + 2)};
+  EXPECT_FALSE(batched.contains_any(probe));
+  probe.push_back(id_of(next - 1));
+  EXPECT_TRUE(batched.contains_any(probe));
+  EXPECT_FALSE(batched.contains_any({}));
+}
+
 TEST(CommandWindow, GrowingKeepsEveryMember) {
   // 5,000 ids pass the initial table size several times over.
   CommandWindow window(5'000);

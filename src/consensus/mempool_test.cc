@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace folio::consensus {
 namespace {
 
@@ -89,6 +91,43 @@ TEST(Mempool, RebuildAfterManyMiddleRemovalsKeepsOrderAndLaterRemovalsWork) {
   ASSERT_EQ(all.size(), 29u);
   EXPECT_EQ(all.front(), cmd(20));
   EXPECT_EQ(all.back(), cmd(10));
+}
+
+TEST(Mempool, AgreesWithAReferenceModelUnderChurnAcrossGrowthAndRebuilds) {
+  // Random adds and removals over a pool that grows its index past the initial size and
+  // rebuilds its order; the reference is a list in arrival order.
+  Mempool pool(MempoolLimits{5'000, 1u << 20, 100});
+  std::vector<int> model;  // live commands, oldest first
+  auto none = [](const CommandId&) { return false; };
+  uint64_t state = 99;
+  for (int step = 0; step < 20'000; ++step) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    int i = static_cast<int>((state >> 33) % 3'000);
+    auto it = std::find(model.begin(), model.end(), i);
+    if ((state >> 20) % 3 != 0) {
+      EXPECT_EQ(pool.add(command_id(cmd(i)), cmd(i)),
+                it == model.end() ? std::nullopt : std::optional(RejectReason::kDuplicate));
+      if (it == model.end()) model.push_back(i);
+    } else {
+      pool.remove(command_id(cmd(i)));
+      if (it != model.end()) model.erase(it);
+    }
+    ASSERT_EQ(pool.size(), model.size()) << step;
+    if (step % 997 == 0) {
+      auto all = pool.select(10'000, 1u << 20, none);
+      ASSERT_EQ(all.size(), model.size());
+      for (size_t k = 0; k < all.size(); ++k) ASSERT_EQ(all[k], cmd(model[k])) << step;
+      for (int j = 0; j < 3'000; j += 31)
+        ASSERT_EQ(pool.contains(command_id(cmd(j))),
+                  std::find(model.begin(), model.end(), j) != model.end());
+    }
+  }
+  // Removing everything in a batch empties the pool.
+  std::vector<CommandId> ids;
+  for (int i : model) ids.push_back(command_id(cmd(i)));
+  pool.remove_all(ids);
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_EQ(pool.bytes(), 0u);
 }
 
 TEST(Mempool, SelectHandsOutTheIdsOfTheCommandsItSelects) {

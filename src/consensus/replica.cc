@@ -61,7 +61,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
   std::reverse(chain.begin(), chain.end());
   for (const BlockId& id : chain) {
     committed_order_.push_back(id);
-    for (const CommandId& c : blocks_.at(id).command_ids) committed_commands_.insert(c);
+    committed_commands_.insert_all(blocks_.at(id).command_ids);
   }
   // Blocks beside the committed chain at or below its height can never commit.
   for (auto it = blocks_.begin(); it != blocks_.end();) {
@@ -260,9 +260,11 @@ std::optional<Rejection> Replica::check_proposal(ReplicaId from, const Proposal&
   if (std::adjacent_find(sorted_ids.begin(), sorted_ids.end()) != sorted_ids.end())
     return bad(RejectReason::kDuplicate, "block repeats a command");
   for (const CommandId& cid : sorted_ids) {
-    if (branch.contains(cid) || committed_commands_.contains(cid))
+    if (branch.contains(cid))
       return bad(RejectReason::kDuplicate, "block repeats a pending or committed command");
   }
+  if (committed_commands_.contains_any(sorted_ids))
+    return bad(RejectReason::kDuplicate, "block repeats a pending or committed command");
   return std::nullopt;
 }
 
@@ -483,10 +485,8 @@ void Replica::commit_chain(const BlockId& target, const QuorumCert& target_certi
     s.committed = true;
     s.sorted_ids = {};
     uncommitted_.erase({s.block->height, id});
-    for (const CommandId& c : s.command_ids) {
-      mempool_.remove(c);
-      committed_commands_.insert(c);
-    }
+    mempool_.remove_all(s.command_ids);
+    committed_commands_.insert_all(s.command_ids);
     committed_ = CommitPointer{id, s.block->height};
     committed_order_.push_back(id);
     // A committed block's ids are no longer needed for de-duplication against pending branches
