@@ -375,8 +375,10 @@ Status ReplicaProcess::flush() {
   for (const consensus::CommittedBlock& b : ready.consensus.commit) {
     counters_.committed_commands += b.block->commands.size();
     if (raw_waiters_.empty()) continue;
-    for (const Bytes& c : b.block->commands) {
-      auto it = raw_waiters_.find(consensus::command_id(c));
+    // The consensus replica hashed every command already: no second SHA-256 per command here.
+    FOLIO_ASSERT(b.command_ids.size() == b.block->commands.size());
+    for (const consensus::CommandId& id : b.command_ids) {
+      auto it = raw_waiters_.find(id);
       if (it == raw_waiters_.end()) continue;
       out_raw_[it->second].push_back(it->first);
       raw_waiters_.erase(it);
