@@ -324,7 +324,8 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   mutable std::mutex mutex_;
   Handler handler_;                          // GUARDED_BY(mutex_)
   Outcome outcome_;                          // GUARDED_BY(mutex_)
-  std::map<std::string, Peer> peers_;        // GUARDED_BY(mutex_); never erased from
+  // GUARDED_BY(mutex_). Keyed by canonical name (send relies on that); never erased from.
+  std::map<std::string, Peer> peers_;
   bool pump_pending_ = false;                // GUARDED_BY(mutex_): wake() has a pump queued
   std::vector<std::pair<MessageId, Disposition>> outcomes_;  // GUARDED_BY(mutex_)
   AmqpStats stats_;                          // GUARDED_BY(mutex_)

@@ -278,11 +278,20 @@ void AmqpTransport::Engine::requeue_in_flight(Peer& p) {
 }
 
 Status AmqpTransport::Engine::send(Envelope envelope) {
-  auto recipient = canonical_x500(envelope.recipient);
-  if (!recipient.ok())
-    return make_error(ErrorCode::kInvalidArgument,
-                      "recipient '" + envelope.recipient + "': " + recipient.error().message());
-  envelope.recipient = *recipient;
+  // Senders name the same few peers again and again, usually in canonical form: a name that is
+  // already a key of peers_ (whose keys are all canonical) needs no parsing.
+  bool known = false;
+  {
+    std::lock_guard lock(mutex_);
+    known = peers_.contains(envelope.recipient);
+  }
+  if (!known) {
+    auto recipient = canonical_x500(envelope.recipient);
+    if (!recipient.ok())
+      return make_error(ErrorCode::kInvalidArgument,
+                        "recipient '" + envelope.recipient + "': " + recipient.error().message());
+    envelope.recipient = std::move(*recipient);
+  }
   envelope.sender = self_;
   if (envelope.topic.empty() || envelope.topic == kReceiptTopic)
     return make_error(ErrorCode::kInvalidArgument, "topic '" + envelope.topic + "' not allowed");

@@ -419,6 +419,25 @@ TEST_F(AmqpTransportTest, BurstsOfMixedSizesArriveWholeAndInOrderPastProtonsShor
   }
 }
 
+TEST_F(AmqpTransportTest, AnyValidSpellingOfARecipientReachesTheSamePeer) {
+  // send() skips parsing names it already knows in canonical form; other spellings are still
+  // parsed, before and after the canonical one has been seen, and invalid ones still refused.
+  AmqpConfig config;
+  config.ephemeral_topics = {"fast"};
+  Node& alice = start_node(kAlice, config);
+  Node& bob = start_node(kBob);
+  const std::string spaced = "C=FR,  L=Paris ,o=Bob";
+  ASSERT_TRUE(send(alice, spaced, message_id(1), "one", "fast").ok());
+  ASSERT_TRUE(send(alice, kBob, message_id(2), "two", "fast").ok());
+  ASSERT_TRUE(send(alice, spaced, message_id(3), "three", "fast").ok());
+  EXPECT_EQ(send(alice, "O=Bob, L=Paris", message_id(4), "x", "fast").error().code,
+            ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(eventually([&] { return bob.delivered_count() == 3; })) << alice.describe();
+  std::lock_guard lock(bob.mutex);
+  for (const Envelope& envelope : bob.envelopes) EXPECT_EQ(envelope.recipient, kBob);
+  EXPECT_EQ(alice.transport->stats().connections_opened, 1u);  // one peer, one connection
+}
+
 TEST_F(AmqpTransportTest, EphemeralMessagesWaitInMemoryForAnAbsentPeerWithinABound) {
   AmqpConfig fast;
   fast.ephemeral_topics = {"fast"};
