@@ -202,7 +202,8 @@ class FlowEngine {
   // Hospital. REQUIRES nothing: unknown ids and wrong states are errors (kNotFound, kConflict).
   std::vector<FlowInfo> hospitalised() const;
   Status retry(const FlowId& id);
-  // Ends a running or hospitalised flow; its counterparties receive a session error.
+  // Ends a running or hospitalised flow; each of its sessions gets a failure end ("flow killed:
+  // reason", which the counterparty sees: no secrets in it), durably and once.
   Status kill(const FlowId& id, std::string reason = "killed by the operator");
 
   // Draining mode: refuse new flows and new sessions from peers; running flows finish.
