@@ -304,6 +304,35 @@ TEST_P(SessionEndTest, AKilledFlowsCounterpartyCanHandleItsEnd) {
   EXPECT_EQ(**result, 3u);
 }
 
+// A failure end is out of band or it is inconsistent (rejected); one for a session that does not
+// exist opens nothing and leaves no mark.
+TEST_P(SessionEndTest, AFailureEndFromAPeerIsCheckedAndOpensNothing) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  FlowEngine& bob = c.engine("O=Bob");
+  wire::SessionMessage m;
+  m.session_id = crypto::sha256(as_bytes("no such session"));
+  m.from_initiator = true;
+  m.initiating_flow = std::string(Asker::kName);
+  m.kind = wire::Kind::kFailed;
+  m.seq = 0;
+  m.payload = wire::encode_error(make_error(ErrorCode::kIo, "flow 'x' failed (internal)"));
+  net::Envelope e;
+  e.id = crypto::sha256(as_bytes("a failure end"));
+  e.sender = "O=Mallory";
+  e.recipient = "O=Bob";
+  e.topic = std::string(wire::kTopic);
+  e.payload = codec::encode_to_bytes(m);
+  EXPECT_EQ(bob.on_message(e), net::Disposition::kRejected);  // in sequence: inconsistent
+  m.seq = wire::kOutOfBand;
+  e.payload = codec::encode_to_bytes(m);
+  EXPECT_EQ(bob.on_message(e), net::Disposition::kAccepted);
+  EXPECT_TRUE(bob.flows().empty());
+  EXPECT_EQ(bob.stats().failure_ends_received, 0u);
+  EXPECT_EQ(count(c, "O=Bob", "SELECT COUNT(*) FROM flow_processed_from"), 0);
+}
+
 // ---- Crash matrix -----------------------------------------------------------------------------
 
 enum class Crash { kNone, kBeforeCommit, kAfterCommitBeforeSend, kAfterSend };
