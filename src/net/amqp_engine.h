@@ -279,7 +279,8 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   void run_loop();
   void tick();
   // Has the container thread pump every peer soon; one pending pump serves any number of calls.
-  void wake();
+  // REQUIRES: mutex_ held (any thread).
+  void wake_locked();
   // REQUIRES (all below): on the container thread, mutex_ held.
   Peer& peer(const std::string& name);
   // `current`: the connection whose event is being handled, if any (pump_peer).
@@ -326,7 +327,7 @@ class AmqpTransport::Engine final : public proton::messaging_handler {
   Outcome outcome_;                          // GUARDED_BY(mutex_)
   // GUARDED_BY(mutex_). Keyed by canonical name (send relies on that); never erased from.
   std::map<std::string, Peer> peers_;
-  bool pump_pending_ = false;                // GUARDED_BY(mutex_): wake() has a pump queued
+  bool pump_pending_ = false;                // GUARDED_BY(mutex_): wake_locked() queued a pump
   std::vector<std::pair<MessageId, Disposition>> outcomes_;  // GUARDED_BY(mutex_)
   AmqpStats stats_;                          // GUARDED_BY(mutex_)
   std::string last_refusal_;                 // GUARDED_BY(mutex_)

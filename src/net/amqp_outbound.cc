@@ -321,8 +321,8 @@ Status AmqpTransport::Engine::send(Envelope envelope) {
       OutEntry entry{std::move(envelope), crypto::Hash256{}};
       entry.ephemeral = true;
       p.outbox.emplace(id, std::move(entry));
+      wake_locked();
     }
-    wake();
     return ok_status();
   }
   OutboxRow row{envelope, content_hash(envelope), false};
@@ -335,8 +335,8 @@ Status AmqpTransport::Engine::send(Envelope envelope) {
     MessageId id = envelope.id;
     p.queue.push_back(id);
     p.outbox.emplace(id, OutEntry{std::move(envelope), row.content_hash});
+    wake_locked();
   }
-  wake();
   return ok_status();
 }
 

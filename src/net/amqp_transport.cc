@@ -126,7 +126,7 @@ void AmqpTransport::Engine::run_loop() {
 void AmqpTransport::Engine::stop() {
   if (!started_) return;
   {
-    // Under the mutex, so that no wake() is between its check and work_queue_->add().
+    // Under the mutex, so that no wake_locked() is between its check and work_queue_->add().
     std::lock_guard lock(mutex_);
     if (stopping_.exchange(true)) return;
   }
@@ -164,8 +164,7 @@ void AmqpTransport::Engine::on_container_start(proton::container&) {
   container_.schedule(proton::duration(config_.tick.count()), [this] { tick(); });
 }
 
-void AmqpTransport::Engine::wake() {
-  std::lock_guard lock(mutex_);
+void AmqpTransport::Engine::wake_locked() {
   if (!running_ || stopping_) return;
   // One queued pump serves every send() until it runs: it clears the flag before pumping, under
   // the mutex, so a message queued after that point queues a pump of its own. This spares a job
