@@ -250,14 +250,17 @@ namespace {
 
 Status check_component(ComponentGroup group, uint32_t count, const Hash256& inner_root,
                        const FilteredComponent& c) {
-  std::string where = std::string(to_string(group)) + " component " + std::to_string(c.index);
+  // Built only for a failure: every shard replica checks several components per transaction.
+  auto where = [&] {
+    return std::string(to_string(group)) + " component " + std::to_string(c.index);
+  };
   if (c.index >= count)
     return make_error(ErrorCode::kVerification,
-                      where + " is beyond the group's " + std::to_string(count) + " components");
+                      where() + " is beyond the group's " + std::to_string(count) + " components");
   if (c.proof.index != c.index || c.proof.leaf_count != count)
-    return make_error(ErrorCode::kVerification, where + ": its branch is for another position");
+    return make_error(ErrorCode::kVerification, where() + ": its branch is for another position");
   if (!crypto::merkle_verify(inner_root, component_leaf(c.nonce, c.data), c.proof))
-    return make_error(ErrorCode::kVerification, where + " does not match the transaction id");
+    return make_error(ErrorCode::kVerification, where() + " does not match the transaction id");
   return ok_status();
 }
 

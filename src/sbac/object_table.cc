@@ -11,14 +11,6 @@ bool strictly_ascending(const std::vector<ledger::StateRef>& refs) {
   return true;
 }
 
-std::vector<ledger::StateRef> managed(const std::vector<ledger::StateRef>& refs, ShardId shard,
-                                      uint32_t shard_count) {
-  std::vector<ledger::StateRef> out;
-  for (const ledger::StateRef& ref : refs)
-    if (shard_of(ref, shard_count) == shard) out.push_back(ref);
-  return out;
-}
-
 Rejection reject(RejectReason reason, std::string detail) {
   return Rejection{reason, std::move(detail)};
 }
@@ -99,8 +91,13 @@ Result<ShardCommand> decode_command(ByteView bytes) {
   return codec::decode_from_bytes<ShardCommand>(bytes, limits);
 }
 
-ObjectTable::ObjectTable(ShardId shard, ShardMap map, uint32_t dummy_slots)
-    : shard_(shard), map_(std::move(map)), dummies_(dummy_slots) {
+ObjectTable::ObjectTable(ShardId shard, ShardMap map, uint32_t dummy_slots, uint64_t hash_seed)
+    : shard_(shard),
+      map_(std::move(map)),
+      objects_(0, TableHash{hash_seed}),
+      dummies_(dummy_slots),
+      sessions_(0, TableHash{hash_seed}),
+      transactions_(0, TableHash{hash_seed}) {
   FOLIO_ASSERT(map_.check_canonical().ok());
   FOLIO_ASSERT(map_.contains(shard_));
   FOLIO_ASSERT(dummy_slots <= kDummySlotsMax);
@@ -109,7 +106,7 @@ ObjectTable::ObjectTable(ShardId shard, ShardMap map, uint32_t dummy_slots)
 Status ObjectTable::add_genesis(const ledger::StateRef& ref) {
   if (shard_of(ref, map_) != shard_)
     return make_error(ErrorCode::kInvalidArgument, ref.describe() + " is not managed here");
-  if (transactions_.contains(ref.tx_id))
+  if (auto tx = transactions_.find(ref.tx_id); tx != transactions_.end() && tx->second.recorded)
     return make_error(ErrorCode::kConflict, ref.describe() + " belongs to a transaction seen here");
   if (!objects_.emplace(ref, ObjectEntry{}).second)
     return make_error(ErrorCode::kConflict, ref.describe() + " already exists");
@@ -137,8 +134,42 @@ Outcome ObjectTable::execute(const ShardCommand& command, ledger::Timestamp agre
   return single_shard(std::get<SingleShardCommand>(command), agreed_time, check);
 }
 
-AbortReason ObjectTable::evaluate(const Session& session, ledger::Timestamp agreed_time,
-                                  const PrepareCheck& check) const {
+Outcome ObjectTable::execute(ShardCommand&& command, ledger::Timestamp agreed_time,
+                             const PrepareCheck& check) {
+  if (auto* bound = std::get_if<BoundPrepareCommand>(&command))
+    return prepare_command(bound->prepare, bound->single_shard, &bound->binding, &bound->binding,
+                           agreed_time, check);
+  return execute(static_cast<const ShardCommand&>(command), agreed_time, check);
+}
+
+ObjectTable::Placement ObjectTable::place(const PrepareCommand& command) const {
+  const uint32_t shard_count = map_.shard_count();
+  Placement out;
+  auto note = [&](ShardId s) {
+    auto at = std::lower_bound(out.concerned.begin(), out.concerned.end(), s);
+    if (at == out.concerned.end() || *at != s) out.concerned.insert(at, s);
+  };
+  for (const ledger::StateRef& ref : command.inputs) {
+    ShardId s = shard_of(ref, shard_count);
+    note(s);
+    if (s == shard_) out.inputs.push_back(ref);
+  }
+  for (const ledger::StateRef& ref : command.references) {
+    ShardId s = shard_of(ref, shard_count);
+    note(s);
+    if (s == shard_) out.references.push_back(ref);
+  }
+  for (uint32_t i = 0; i < command.output_count; ++i) {
+    ledger::StateRef ref{command.tx_id, i};
+    ShardId s = shard_of(ref, shard_count);
+    note(s);
+    if (s == shard_) out.outputs.push_back(ref);
+  }
+  return out;
+}
+
+AbortReason ObjectTable::evaluate(const Session& session, const PrepareBinding* binding,
+                                  ledger::Timestamp agreed_time, const PrepareCheck& check) const {
   const SessionKey& key = session.prepared.key;
   auto tx = transactions_.find(key.tx_id);
   if (tx != transactions_.end()) {
@@ -167,7 +198,6 @@ AbortReason ObjectTable::evaluate(const Session& session, ledger::Timestamp agre
   // ARCHITECTURE.md §3: the time window is checked against the block's agreed time.
   if (session.command.time_window && !session.command.time_window->contains(agreed_time))
     return AbortReason::kOutsideTimeWindow;
-  const PrepareBinding* binding = session.binding ? &*session.binding : nullptr;
   if (check.reject_bound(session.command, binding, shard_))
     return AbortReason::kRejectedByValidation;
   return AbortReason::kNone;
@@ -187,11 +217,14 @@ std::vector<ObjectEntry*> ObjectTable::objects_of(const Session& session) {
 
 Outcome ObjectTable::prepare(const PrepareCommand& command, ledger::Timestamp agreed_time,
                              const PrepareCheck& check) {
-  return prepare_session(command, nullptr, agreed_time, check);
+  return prepare_session(command, nullptr, std::nullopt, agreed_time, check, nullptr);
 }
 
 Outcome ObjectTable::prepare_session(const PrepareCommand& command, const PrepareBinding* binding,
-                                     ledger::Timestamp agreed_time, const PrepareCheck& check) {
+                                     std::optional<Placement> placement,
+                                     ledger::Timestamp agreed_time, const PrepareCheck& check,
+                                     Session** created) {
+  if (created != nullptr) *created = nullptr;
   if (Status s = command.check_canonical(); !s.ok())
     return reject(RejectReason::kMalformed, s.error().context);
   SessionKey key{command.tx_id, command.session};
@@ -202,66 +235,75 @@ Outcome ObjectTable::prepare_session(const PrepareCommand& command, const Prepar
   }
   // A pruned session must not be prepared afresh: that could sign a second, different verdict for
   // it (see prune_sessions).
-  if (auto tx = transactions_.find(key.tx_id); tx != transactions_.end() && tx->second.pruned)
+  auto tx = transactions_.find(key.tx_id);
+  if (tx != transactions_.end() && tx->second.pruned)
     return reject(RejectReason::kPruned, "the transaction committed here and was pruned");
 
+  if (!placement) placement = place(command);
+  if (!std::binary_search(placement->concerned.begin(), placement->concerned.end(), shard_))
+    return reject(RejectReason::kNotConcerned, "no state of the transaction is managed here");
   Session session;
   session.command = command;
-  if (binding != nullptr) session.binding = *binding;
-  session.order = next_order_++;
-  session.concerned = concerned_shards(command.tx_id, command.inputs, command.references,
-                                       command.output_count, map_.shard_count());
-  if (!session.concerned.contains(shard_))
-    return reject(RejectReason::kNotConcerned, "no state of the transaction is managed here");
-  session.inputs = managed(command.inputs, shard_, map_.shard_count());
-  session.references = managed(command.references, shard_, map_.shard_count());
-  for (uint32_t i = 0; i < command.output_count; ++i) {
-    ledger::StateRef out{command.tx_id, i};
-    if (shard_of(out, map_) == shard_) session.outputs.push_back(out);
-  }
+  session.concerned = std::move(placement->concerned);
+  session.inputs = std::move(placement->inputs);
+  session.references = std::move(placement->references);
+  session.outputs = std::move(placement->outputs);
   if (session.inputs.empty() && session.references.empty()) session.dummy = command.dummy_slot;
 
   session.prepared.key = key;
   session.prepared.shard = shard_;
-  session.prepared.reason = evaluate(session, agreed_time, check);
+  session.prepared.reason = evaluate(session, binding, agreed_time, check);
   for (ObjectEntry* entry : objects_of(session))
     session.prepared.sequence_max = std::max(session.prepared.sequence_max, entry->sequence);
   session.prepared.verdict =
       session.prepared.reason == AbortReason::kNone ? Verdict::kCommit : Verdict::kAbort;
+  session.order = next_order_++;
+  if (tx == transactions_.end()) tx = transactions_.try_emplace(key.tx_id).first;
+  tx->second.sessions.push_back(key.session);
+  // A replayed session of a transaction that committed here may be pruned with it.
+  if (tx->second.committed) prunable_.emplace(session.order, key);
   if (session.prepared.verdict == Verdict::kCommit) {
     // Chainspace §V-A: a shard that prepares commit locks the objects until accept.
     for (ObjectEntry* entry : objects_of(session)) entry->lock = key;
-    transactions_[key.tx_id].open_commit = key.session;
+    tx->second.open_commit = key.session;
+    tx->second.recorded = true;
   }
-  PrepareDecision decision = session.prepared;
-  sessions_.emplace(key, std::move(session));
-  return decision;
+  auto [it, inserted] = sessions_.emplace(key, std::move(session));
+  FOLIO_ASSERT(inserted);
+  if (created != nullptr) *created = &it->second;
+  return it->second.prepared;
 }
 
 std::optional<Rejection> ObjectTable::check_evidence(const Session& session,
                                                      const AcceptCommand& command) const {
   const SessionKey& key = session.prepared.key;
-  std::set<ShardId> seen;
+  auto concerned = [&](ShardId shard) {
+    return std::binary_search(session.concerned.begin(), session.concerned.end(), shard);
+  };
+  std::vector<ShardId> seen;  // a handful: one vote per concerned shard
+  seen.reserve(command.evidence.size());
   for (const PreparedVote& vote : command.evidence) {
     const Prepared& s = vote.statement;
-    std::string where = "vote of shard " + std::to_string(s.shard.value());
+    // Built only for a rejection: accepting a vote costs no string.
+    auto where = [&] { return "vote of shard " + std::to_string(s.shard.value()); };
     // Byzcuit: a vote counts only for the session it was cast in.
     if (s.tx_id != key.tx_id || (replay_defences_ && s.session != key.session))
-      return reject(RejectReason::kBadEvidence, where + " is for another session");
+      return reject(RejectReason::kBadEvidence, where() + " is for another session");
     if (s.verdict != command.verdict)
-      return reject(RejectReason::kBadEvidence, where + " has the other verdict");
-    if (!session.concerned.contains(s.shard))
-      return reject(RejectReason::kBadEvidence, where + ": shard not concerned");
-    if (!seen.insert(s.shard).second)
-      return reject(RejectReason::kBadEvidence, where + " appears twice");
+      return reject(RejectReason::kBadEvidence, where() + " has the other verdict");
+    if (!concerned(s.shard))
+      return reject(RejectReason::kBadEvidence, where() + ": shard not concerned");
+    if (std::find(seen.begin(), seen.end(), s.shard) != seen.end())
+      return reject(RejectReason::kBadEvidence, where() + " appears twice");
+    seen.push_back(s.shard);
     if (Status status = verify_vote(vote, map_, &verify_cache_); !status.ok())
-      return reject(RejectReason::kBadEvidence, where + ": " + status.error().context);
+      return reject(RejectReason::kBadEvidence, where() + ": " + status.error().context);
   }
   if (command.verdict == Verdict::kCommit) {
     // Chainspace §V-A: ALLPREPARED(commit) needs a commit vote of every concerned shard; this
     // shard's own is in its log (the caller has checked that it prepared commit).
     for (ShardId shard : session.concerned)
-      if (shard != shard_ && !seen.contains(shard))
+      if (shard != shard_ && std::find(seen.begin(), seen.end(), shard) == seen.end())
         return reject(RejectReason::kBadEvidence,
                       "no commit vote of shard " + std::to_string(shard.value()));
     return std::nullopt;
@@ -279,12 +321,12 @@ Outcome ObjectTable::accept(const AcceptCommand& command) {
   if (!replay_defences_) {
     // Negative control: without the (T, s_T) cache check, act on T's latest session, as a shard
     // keyed by T alone would (Chainspace before Byzcuit).
-    auto last = sessions_.end();
-    for (auto s = sessions_.lower_bound(SessionKey{key.tx_id, Sequence(0)});
-         s != sessions_.end() && s->first.tx_id == key.tx_id; ++s)
-      if (last == sessions_.end() || s->second.order > last->second.order) last = s;
-    it = last;
-    if (it != sessions_.end()) key = it->first;
+    it = sessions_.end();
+    auto tx = transactions_.find(key.tx_id);
+    if (tx != transactions_.end() && !tx->second.sessions.empty()) {
+      key.session = tx->second.sessions.back();
+      it = sessions_.find(key);
+    }
   }
   // Byzcuit: act on accept only for a session in the cache; a replayed accept of an instance this
   // shard never prepared is ignored.
@@ -303,6 +345,7 @@ Outcome ObjectTable::accept(const AcceptCommand& command) {
   decision.shard = shard_;
   decision.verdict = command.verdict;
   TransactionRecord& tx = transactions_[key.tx_id];
+  tx.recorded = true;
   if (command.verdict == Verdict::kCommit) {
     FOLIO_ASSERT(tx.open_commit == key.session);
     for (const ledger::StateRef& ref : session.inputs) {
@@ -330,6 +373,11 @@ Outcome ObjectTable::accept(const AcceptCommand& command) {
     decision.created = session.outputs;
     tx.open_commit.reset();
     tx.committed = true;
+    // Every session of T in the cache may now be pruned.
+    for (Sequence other : tx.sessions) {
+      auto it_other = other == key.session ? it : sessions_.find(SessionKey{key.tx_id, other});
+      if (it_other != sessions_.end()) prunable_.emplace(it_other->second.order, it_other->first);
+    }
   } else {
     // Byzcuit: abort releases this session's locks and bumps sequence numbers past s_T, so no vote
     // of this instance can help commit a later one.
@@ -341,36 +389,48 @@ Outcome ObjectTable::accept(const AcceptCommand& command) {
     if (tx.open_commit == key.session) tx.open_commit.reset();
   }
   session.accepted = decision;
+  // Decided: what only an undecided session needs goes (see Session).
+  session.concerned = {};
+  session.inputs = {};
+  session.references = {};
+  session.outputs = {};
+  session.binding.value.reset();
   return decision;
 }
 
 Outcome ObjectTable::single_shard(const SingleShardCommand& command, ledger::Timestamp agreed_time,
                                   const PrepareCheck& check) {
-  const PrepareCommand& p = command.prepare;
-  if (Status s = p.check_canonical(); !s.ok())
-    return reject(RejectReason::kMalformed, s.error().context);
-  std::set<ShardId> concerned =
-      concerned_shards(p.tx_id, p.inputs, p.references, p.output_count, map_.shard_count());
-  if (concerned != std::set<ShardId>{shard_})
-    return reject(RejectReason::kNotSingleShard, "the transaction concerns other shards");
-  Outcome prepared = prepare(p, agreed_time, check);
-  const auto* decision = std::get_if<PrepareDecision>(&prepared);
-  if (decision == nullptr) return prepared;
-  return accept(AcceptCommand{p.tx_id, p.session, decision->verdict, {}});
+  return prepare_command(command.prepare, true, nullptr, nullptr, agreed_time, check);
 }
 
 Outcome ObjectTable::bound_prepare(const BoundPrepareCommand& command,
                                    ledger::Timestamp agreed_time, const PrepareCheck& check) {
-  if (!command.single_shard)
-    return prepare_session(command.prepare, &command.binding, agreed_time, check);
-  const PrepareCommand& p = command.prepare;
+  return prepare_command(command.prepare, command.single_shard, &command.binding, nullptr,
+                         agreed_time, check);
+}
+
+Outcome ObjectTable::prepare_command(const PrepareCommand& p, bool single_shard,
+                                     const PrepareBinding* binding, PrepareBinding* movable,
+                                     ledger::Timestamp agreed_time, const PrepareCheck& check) {
+  if (!single_shard) {
+    Session* created = nullptr;
+    Outcome outcome = prepare_session(p, binding, std::nullopt, agreed_time, check, &created);
+    // Kept for a replica that takes over the session's manager; dropped at its accept.
+    if (created != nullptr && binding != nullptr) {
+      if (movable != nullptr)
+        created->binding.value = std::make_unique<PrepareBinding>(std::move(*movable));
+      else
+        created->binding.value = std::make_unique<PrepareBinding>(*binding);
+    }
+    return outcome;
+  }
   if (Status s = p.check_canonical(); !s.ok())
     return reject(RejectReason::kMalformed, s.error().context);
-  std::set<ShardId> concerned =
-      concerned_shards(p.tx_id, p.inputs, p.references, p.output_count, map_.shard_count());
-  if (concerned != std::set<ShardId>{shard_})
+  Placement placement = place(p);
+  if (placement.concerned.size() != 1 || placement.concerned.front() != shard_)
     return reject(RejectReason::kNotSingleShard, "the transaction concerns other shards");
-  Outcome prepared = prepare_session(p, &command.binding, agreed_time, check);
+  // The fast path decides in this step: its binding is checked and never kept.
+  Outcome prepared = prepare_session(p, binding, std::move(placement), agreed_time, check, nullptr);
   const auto* decision = std::get_if<PrepareDecision>(&prepared);
   if (decision == nullptr) return prepared;
   return accept(AcceptCommand{p.tx_id, p.session, decision->verdict, {}});
@@ -383,8 +443,8 @@ const PrepareCommand* ObjectTable::session_command(const SessionKey& key) const 
 
 const PrepareBinding* ObjectTable::session_binding(const SessionKey& key) const {
   auto it = sessions_.find(key);
-  if (it == sessions_.end() || !it->second.binding) return nullptr;
-  return &*it->second.binding;
+  if (it == sessions_.end()) return nullptr;
+  return it->second.binding.value.get();
 }
 
 const PrepareDecision* ObjectTable::session_prepared(const SessionKey& key) const {
@@ -398,35 +458,33 @@ std::optional<Verdict> ObjectTable::session_accepted(const SessionKey& key) cons
   return it->second.accepted->verdict;
 }
 
-size_t ObjectTable::prune_sessions(size_t sessions_max) {
-  if (sessions_.size() <= sessions_max) return 0;
-  // Candidates: sessions of transactions committed here, oldest first.
-  std::vector<std::pair<uint64_t, SessionKey>> candidates;
-  for (const auto& [key, session] : sessions_) {
-    auto tx = transactions_.find(key.tx_id);
-    if (tx != transactions_.end() && tx->second.committed)
-      candidates.emplace_back(session.order, key);
-  }
-  std::sort(candidates.begin(), candidates.end());
+size_t ObjectTable::prune_sessions(size_t sessions_max, std::vector<SessionKey>* dropped_keys) {
   size_t dropped = 0;
-  for (const auto& [order, key] : candidates) {
-    if (sessions_.size() <= sessions_max) break;
-    // All sessions of a transaction go together, so that none of them can be re-prepared.
+  auto drop = [&](const SessionKey& key) {
+    auto it = sessions_.find(key);
+    if (it == sessions_.end()) return;
+    prunable_.erase(it->second.order);
+    sessions_.erase(it);
+    ++dropped;
+    if (dropped_keys != nullptr) dropped_keys->push_back(key);
+  };
+  // Oldest first, one session at a time while the cache is over its bound; the transaction of each
+  // is marked pruned.
+  std::vector<ledger::TxId> pruned;
+  while (sessions_.size() > sessions_max && !prunable_.empty()) {
+    SessionKey key = prunable_.begin()->second;
     TransactionRecord& tx = transactions_.at(key.tx_id);
     FOLIO_ASSERT(tx.committed);
     FOLIO_ASSERT(!tx.open_commit);
+    if (!tx.pruned) pruned.push_back(key.tx_id);
     tx.pruned = true;
-    dropped += sessions_.erase(key);
+    drop(key);
   }
-  // A transaction marked pruned keeps no session at all.
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    auto tx = transactions_.find(it->first.tx_id);
-    if (tx != transactions_.end() && tx->second.pruned) {
-      it = sessions_.erase(it);
-      ++dropped;
-    } else {
-      ++it;
-    }
+  // A transaction marked pruned keeps no session at all, so that none of them can be re-prepared.
+  for (const ledger::TxId& id : pruned) {
+    TransactionRecord& tx = transactions_.at(id);
+    for (Sequence session : tx.sessions) drop(SessionKey{id, session});
+    tx.sessions = {};
   }
   return dropped;
 }

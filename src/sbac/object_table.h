@@ -30,10 +30,13 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -234,10 +237,43 @@ struct ObjectEntry {
   friend bool operator==(const ObjectEntry&, const ObjectEntry&) = default;
 };
 
+// The hash of the table's maps. Their keys are transaction ids, which a client chooses: grinding a
+// transaction until its id falls into one bucket of an unkeyed hash costs a few thousand hashes,
+// and a shard's chains would grow with every such transaction. So the id's first 8 bytes are
+// mixed with a secret seed (a replica derives it from its own key): a client that cannot see the
+// seed cannot aim at a bucket. It only places entries; no outcome depends on it.
+struct TableHash {
+  uint64_t seed = 0;
+  // SplitMix64's finaliser: every input bit reaches every output bit.
+  static uint64_t mix(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  }
+  uint64_t prefix(const ledger::TxId& id) const {
+    uint64_t h = 0;
+    std::memcpy(&h, id.value().bytes.data(), sizeof(h));
+    return h ^ seed;
+  }
+  size_t operator()(const ledger::TxId& id) const { return mix(prefix(id)); }
+  size_t operator()(const ledger::StateRef& ref) const {
+    return mix(prefix(ref.tx_id) + mix(ref.index + 0x9e3779b97f4a7c15ull));
+  }
+  size_t operator()(const SessionKey& key) const {
+    return mix(prefix(key.tx_id) + mix(key.session.value() + 0x9e3779b97f4a7c15ull));
+  }
+};
+
+using ObjectMap = std::unordered_map<ledger::StateRef, ObjectEntry, TableHash>;
+
 class ObjectTable {
  public:
-  // REQUIRES: map.check_canonical() is OK, map.contains(shard), dummy_slots <= kDummySlotsMax
-  ObjectTable(ShardId shard, ShardMap map, uint32_t dummy_slots);
+  // REQUIRES: map.check_canonical() is OK, map.contains(shard), dummy_slots <= kDummySlotsMax.
+  // `hash_seed` keys the table's hash maps (TableHash); it changes no outcome, only how hard it is
+  // to aim transactions at one bucket, so give a secret one where clients are untrusted.
+  ObjectTable(ShardId shard, ShardMap map, uint32_t dummy_slots, uint64_t hash_seed = 0);
 
   // Places an active state without a transaction (bootstrap and tests). Fails if this shard does
   // not manage `ref`, the table already knows it, or ref.tx_id holds or held a commit vote here
@@ -247,6 +283,8 @@ class ObjectTable {
   // Executes one sequenced command at the block's agreed time.
   Outcome execute(const ShardCommand& command, ledger::Timestamp agreed_time,
                   const PrepareCheck& check);
+  // The same; a two-phase prepare's binding is moved into the session instead of copied.
+  Outcome execute(ShardCommand&& command, ledger::Timestamp agreed_time, const PrepareCheck& check);
   Outcome prepare(const PrepareCommand& command, ledger::Timestamp agreed_time,
                   const PrepareCheck& check);
   Outcome accept(const AcceptCommand& command);
@@ -259,6 +297,8 @@ class ObjectTable {
   // The prepare command of a session in the cache (for a replica taking over its manager), with
   // its binding if it had one; null if the session is unknown.
   const PrepareCommand* session_command(const SessionKey& key) const;
+  // Null too once the session is accepted, and for the fast path: only an open session can need
+  // a new manager.
   const PrepareBinding* session_binding(const SessionKey& key) const;
   // The session's prepare decision (for the fast path's prepared statement); null if unknown.
   const PrepareDecision* session_prepared(const SessionKey& key) const;
@@ -272,10 +312,12 @@ class ObjectTable {
   // replayed prepare(T, s_T) would be sequenced afresh and abort ("already committed"), and that
   // abort vote could abort T at a concerned shard still waiting for its accept. So every prepare of
   // a pruned transaction is rejected without a vote, and an accept of a pruned session finds no
-  // session and is ignored. Sessions of transactions that did not commit here are never pruned (a
-  // dropped aborted session could likewise be re-prepared with another verdict); they go with
-  // checkpoints, which are not built yet. Returns how many sessions were dropped.
-  size_t prune_sessions(size_t sessions_max);
+  // session and is ignored; all sessions of a pruned transaction go with it. Sessions of
+  // transactions that did not commit here are never pruned (a dropped aborted session could
+  // likewise be re-prepared with another verdict); they go with checkpoints, which are not built
+  // yet. Returns how many sessions were dropped, and appends their keys to `dropped` if given.
+  // Costs O(dropped log cache), not a pass over the cache.
+  size_t prune_sessions(size_t sessions_max, std::vector<SessionKey>* dropped = nullptr);
 
   // NEGATIVE CONTROL, tests and the simulator only: switches Byzcuit's replay defences off. An
   // accept for a session not in the cache then acts on T's latest session (as Chainspace keyed
@@ -288,46 +330,92 @@ class ObjectTable {
   // REQUIRES: slot < dummy_slots
   const ObjectEntry& dummy(uint32_t slot) const;
   size_t session_count() const { return sessions_.size(); }
-  // Every state this shard knows, active or consumed (auditors and the simulator's checker).
-  const std::map<ledger::StateRef, ObjectEntry>& objects() const { return objects_; }
+  // Every state this shard knows, active or consumed (auditors and the simulator's checker), in
+  // no particular order.
+  const ObjectMap& objects() const { return objects_; }
   // The cache through which accept evidence is verified (statistics for tests and benchmarks).
   const VerifyCache& verify_cache() const { return verify_cache_; }
 
  private:
+  // A binding on the heap with value semantics (a copy copies it), so the table stays copyable.
+  struct HeapBinding {
+    std::unique_ptr<PrepareBinding> value;
+    HeapBinding() = default;
+    HeapBinding(const HeapBinding& other) { *this = other; }
+    HeapBinding& operator=(const HeapBinding& other) {
+      if (this != &other)
+        value = other.value ? std::make_unique<PrepareBinding>(*other.value) : nullptr;
+      return *this;
+    }
+    HeapBinding(HeapBinding&&) noexcept = default;
+    HeapBinding& operator=(HeapBinding&&) noexcept = default;
+  };
   struct Session {
     PrepareCommand command;
     PrepareDecision prepared;
-    std::set<ShardId> concerned;
+    // What the accept needs: released once the session is accepted (the AcceptDecision keeps the
+    // consumed and created refs), so a decided session holds little more than its command and
+    // its two decisions.
+    std::vector<ShardId> concerned;            // ascending
     std::vector<ledger::StateRef> inputs;      // those this shard manages
     std::vector<ledger::StateRef> references;  // those this shard manages
     std::vector<ledger::StateRef> outputs;     // those this shard creates
     std::optional<uint32_t> dummy;             // the dummy slot locked here, if output-only
     std::optional<AcceptDecision> accepted;
-    std::optional<PrepareBinding> binding;
+    // Kept only while a two-phase session awaits its accept: a replica taking over its manager
+    // needs it (session_binding). The fast path never keeps it. Behind a pointer: inline, its
+    // empty optionals would make every session's node several hundred bytes larger.
+    HeapBinding binding;
     uint64_t order = 0;  // when the session entered the cache
   };
+  // Where a command's refs live: computed once per command (shard_of hashes each ref).
+  struct Placement {
+    std::vector<ShardId> concerned;  // ascending, each once
+    std::vector<ledger::StateRef> inputs;
+    std::vector<ledger::StateRef> references;
+    std::vector<ledger::StateRef> outputs;
+  };
+  Placement place(const PrepareCommand& command) const;
+  // A prepare as sequenced. `placement` is the command's if the caller computed it already.
+  // `created`, if given, is set to the new session (null for a repeat or a rejection).
   Outcome prepare_session(const PrepareCommand& command, const PrepareBinding* binding,
+                          std::optional<Placement> placement, ledger::Timestamp agreed_time,
+                          const PrepareCheck& check, Session** created);
+  // A prepare, two-phase or (`single_shard`) the fast path, checked with `binding` (null if
+  // unbound). A two-phase session keeps its binding: moved from `movable` if given, else copied.
+  Outcome prepare_command(const PrepareCommand& command, bool single_shard,
+                          const PrepareBinding* binding, PrepareBinding* movable,
                           ledger::Timestamp agreed_time, const PrepareCheck& check);
 
-  AbortReason evaluate(const Session& session, ledger::Timestamp agreed_time,
-                       const PrepareCheck& check) const;
+  AbortReason evaluate(const Session& session, const PrepareBinding* binding,
+                       ledger::Timestamp agreed_time, const PrepareCheck& check) const;
   std::optional<Rejection> check_evidence(const Session& session,
                                           const AcceptCommand& command) const;
   // Every object of the session that this shard tracks: inputs, references and the dummy.
   std::vector<ObjectEntry*> objects_of(const Session& session);
 
-  ShardId shard_;
-  ShardMap map_;
-  std::map<ledger::StateRef, ObjectEntry> objects_;
-  std::vector<ObjectEntry> dummies_;
-  std::map<SessionKey, Session> sessions_;  // Byzcuit's cache of (T, s_T)
-  // Per transaction: the session holding a commit vote here, and whether T committed here.
+  // Per transaction: the session holding a commit vote here, whether T committed here, and its
+  // sessions in the cache.
   struct TransactionRecord {
     std::optional<Sequence> open_commit;
     bool committed = false;
-    bool pruned = false;  // committed, and its sessions dropped from the cache
+    bool pruned = false;    // committed, and its sessions dropped from the cache
+    bool recorded = false;  // held a commit vote or was accepted here (add_genesis refuses T)
+    std::vector<Sequence> sessions;  // in the cache, in the order they entered it
   };
-  std::map<ledger::TxId, TransactionRecord> transactions_;
+
+  ShardId shard_;
+  ShardMap map_;
+  // Hash maps: lookups by 32-byte ids in tables of 10^5+ entries are most of the table's own
+  // cost, and nothing iterates these maps in a way that reaches a signed statement or a decision
+  // (prune order comes from prunable_).
+  ObjectMap objects_;
+  std::vector<ObjectEntry> dummies_;
+  std::unordered_map<SessionKey, Session, TableHash> sessions_;  // Byzcuit's cache of (T, s_T)
+  std::unordered_map<ledger::TxId, TransactionRecord, TableHash> transactions_;
+  // The sessions of transactions that committed here, by when they entered the cache: what
+  // prune_sessions drops, oldest first.
+  std::map<uint64_t, SessionKey> prunable_;
   uint64_t next_order_ = 0;
   bool replay_defences_ = true;
   // Evidence signatures verified before: the votes of one batch (one block of another shard's

@@ -539,6 +539,117 @@ TEST_F(ObjectTableTest, GenesisCannotPlantAPendingTransactionsOutput) {
   EXPECT_FALSE(table(0).add_genesis(a).ok());  // already known
 }
 
+// A binding is evidence for the prepare and, while its session awaits the accept, what a replica
+// taking over the manager needs; a decided session (and the fast path, decided at once) keeps
+// none. The rvalue execute moves it into the session unchanged.
+TEST_F(ObjectTableTest, ABindingIsKeptOnlyWhileItsSessionAwaitsItsAccept) {
+  StateRef a = genesis(0, "a");
+  StateRef b = genesis(1, "b");
+  PrepareBinding binding;
+  binding.signatures.push_back(ledger::TransactionSignature{net_.keys[0][0].public_key(), {}});
+  PrepareCommand c = command(testing::tx_id("T"), 0, {a, b});
+  SessionKey key{c.tx_id, c.session};
+  prepared_of(table(0).execute(ShardCommand{BoundPrepareCommand{c, binding, false}}, now_,
+                               non_validating_));
+  ASSERT_NE(table(0).session_binding(key), nullptr);
+  EXPECT_EQ(*table(0).session_binding(key), binding);
+  const ShardCommand copied{BoundPrepareCommand{c, binding, false}};
+  prepared_of(table(1).execute(copied, now_, non_validating_));
+  ASSERT_NE(table(1).session_binding(key), nullptr);
+  EXPECT_EQ(*table(1).session_binding(key), binding);
+
+  AcceptCommand accept = decide({{ShardId(0), *table(0).session_prepared(key)},
+                                 {ShardId(1), *table(1).session_prepared(key)}});
+  ASSERT_EQ(accept.verdict, Verdict::kCommit);
+  EXPECT_EQ(accepted_of(table(0).accept(accept)).consumed, std::vector<StateRef>{a});
+  EXPECT_EQ(table(0).session_binding(key), nullptr);
+  ASSERT_NE(table(0).session_command(key), nullptr);  // a repeat still meets its command
+  EXPECT_EQ(prepared_of(table(0).prepare(c, now_, non_validating_)).verdict, Verdict::kCommit);
+  EXPECT_EQ(accepted_of(table(0).accept(accept)).consumed, std::vector<StateRef>{a});
+
+  StateRef d = genesis(0, "d");
+  PrepareCommand fast = command(tx_with_output_on(0, "F"), 0, {d}, {}, 1);
+  Outcome outcome = table(0).execute(ShardCommand{BoundPrepareCommand{fast, binding, true}}, now_,
+                                     non_validating_);
+  EXPECT_EQ(accepted_of(outcome).verdict, Verdict::kCommit);
+  EXPECT_EQ(table(0).session_binding(SessionKey{fast.tx_id, fast.session}), nullptr);
+}
+
+// Pruning drops the oldest sessions of committed transactions until the bound holds, each with
+// every other session of its transaction; it never drops a session of a transaction that did not
+// commit, and names what it dropped.
+TEST_F(ObjectTableTest, PruningDropsTheOldestCommittedSessionsWithTheirTransactions) {
+  StateRef a = genesis(0, "a");
+  StateRef b = genesis(0, "b");
+  StateRef c = genesis(0, "c");
+  PrepareCommand first = command(tx_with_output_on(0, "first"), 0, {b}, {}, 1);
+  PrepareCommand second = command(tx_with_output_on(0, "second"), 0, {a}, {}, 1);
+  // A session of `second` that prepared abort (an unknown input), beside its committed one.
+  StateRef unknown = testing::ref_on(ShardId(0), kShards, "unknown");
+  PrepareCommand second_replay = command(second.tx_id, 5, {a, unknown}, {}, 1);
+  PrepareCommand open = command(tx_with_output_on(0, "open"), 0, {c}, {}, 1);
+  EXPECT_EQ(prepared_of(table(0).prepare(second_replay, now_, non_validating_)).verdict,
+            Verdict::kAbort);
+  EXPECT_EQ(accepted_of(table(0).single_shard(SingleShardCommand{first}, now_, non_validating_))
+                .verdict,
+            Verdict::kCommit);
+  EXPECT_EQ(accepted_of(table(0).single_shard(SingleShardCommand{second}, now_, non_validating_))
+                .verdict,
+            Verdict::kCommit);
+  EXPECT_EQ(prepared_of(table(0).prepare(open, now_, non_validating_)).verdict, Verdict::kCommit);
+  ASSERT_EQ(table(0).session_count(), 4u);
+
+  std::vector<SessionKey> dropped;
+  // `second`'s aborted session is the oldest; its committed one goes with it, though dropping one
+  // session would have met the bound.
+  EXPECT_EQ(table(0).prune_sessions(3, &dropped), 2u);
+  EXPECT_EQ(dropped, (std::vector<SessionKey>{{second.tx_id, Sequence(5)},
+                                              {second.tx_id, Sequence(0)}}));
+  dropped.clear();
+  EXPECT_EQ(table(0).prune_sessions(2, &dropped), 0u);
+  EXPECT_EQ(table(0).prune_sessions(0, &dropped), 1u);  // `open` never committed: never pruned
+  EXPECT_EQ(dropped, (std::vector<SessionKey>{{first.tx_id, Sequence(0)}}));
+  EXPECT_EQ(table(0).session_count(), 1u);
+  EXPECT_EQ(rejection_of(table(0).prepare(second_replay, now_, non_validating_)),
+            "transaction committed and pruned");
+  EXPECT_EQ(rejection_of(table(0).accept(AcceptCommand{first.tx_id, Sequence(0), Verdict::kCommit,
+                                                       {}})),
+            "no such session");
+}
+
+// The hash seed only places entries: tables with different seeds reach the same outcomes.
+TEST(ObjectTableHashSeed, ChangesNoOutcome) {
+  auto net = make_network(1, 4);
+  ObjectTable plain(ShardId(0), net.map, 4, 0);
+  ObjectTable seeded(ShardId(0), net.map, 4, 0x5eed5eed5eed5eedull);
+  NonValidating check;
+  std::vector<StateRef> coins;
+  for (uint32_t i = 0; i < 64; ++i) {
+    coins.push_back(StateRef{testing::tx_id("genesis"), i});
+    ASSERT_TRUE(plain.add_genesis(coins.back()).ok());
+    ASSERT_TRUE(seeded.add_genesis(coins.back()).ok());
+  }
+  for (uint32_t t = 0; t < 200; ++t) {
+    // Overlapping inputs: some commit, some find their input consumed or locked.
+    std::vector<StateRef> inputs{coins[t % 64], coins[(t * 7 + 3) % 64]};
+    std::sort(inputs.begin(), inputs.end());
+    inputs.erase(std::unique(inputs.begin(), inputs.end()), inputs.end());
+    PrepareCommand c{testing::tx_id("t" + std::to_string(t)), Sequence(t % 3), inputs, {}, 2,
+                     std::nullopt, std::nullopt};
+    ShardCommand command = t % 4 == 0 ? ShardCommand{c} : ShardCommand{SingleShardCommand{c}};
+    ledger::Timestamp now(1'000'000);
+    EXPECT_EQ(plain.execute(command, now, check), seeded.execute(command, now, check)) << t;
+    if (t % 50 == 49) {
+      EXPECT_EQ(plain.prune_sessions(20), seeded.prune_sessions(20));
+    }
+  }
+  EXPECT_EQ(plain.session_count(), seeded.session_count());
+  for (const auto& [ref, entry] : plain.objects()) {
+    ASSERT_NE(seeded.find(ref), nullptr);
+    EXPECT_EQ(*seeded.find(ref), entry);
+  }
+}
+
 TEST(DecodeCommand, RejectsEveryTruncationAndGarbage) {
   auto net = make_network(2, 4);
   TxId id = testing::tx_id("T");

@@ -1,6 +1,8 @@
 #include "sbac/shard_map.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <string>
 
 #include "crypto/hash.h"
@@ -42,7 +44,16 @@ const Shard& ShardMap::shard(ShardId id) const {
 
 ShardId shard_of(const ledger::StateRef& ref, uint32_t shard_count) {
   FOLIO_ASSERT(shard_count >= 1);
-  crypto::Hash256 h = crypto::sha256(codec::encode_to_bytes(ref));
+  // One shard manages everything: no hash needed (the replicas of a one-shard notary place every
+  // input, reference and output of every transaction, several times each).
+  if (shard_count == 1) return ShardId(0);
+  // The canonical encoding of a StateRef, built on the stack rather than through a heap buffer:
+  // the 32-byte tx id, then the index as u32 little-endian (shard_map_test checks it against
+  // codec::encode_to_bytes).
+  std::array<uint8_t, 36> encoding;
+  std::memcpy(encoding.data(), ref.tx_id.value().bytes.data(), 32);
+  for (size_t i = 0; i < 4; ++i) encoding[32 + i] = static_cast<uint8_t>(ref.index >> (8 * i));
+  crypto::Hash256 h = crypto::sha256(ByteView(encoding.data(), encoding.size()));
   uint64_t prefix = 0;
   for (int i = 7; i >= 0; --i) prefix = (prefix << 8) | h.bytes[static_cast<size_t>(i)];
   return ShardId(static_cast<uint32_t>(prefix % shard_count));

@@ -23,6 +23,19 @@ TEST(ShardOf, IsAPureFunctionOfTheRefAndTheShardCount) {
   EXPECT_EQ(shard_of(ref, 1000).value(), prefix % 1000);
 }
 
+// shard_of builds the ref's encoding on the stack: it must be the codec's canonical encoding for
+// every index byte, or states would move shard.
+TEST(ShardOf, StackEncodingMatchesTheCodecForEveryIndexByte) {
+  for (uint32_t index : {0u, 1u, 0xffu, 0x100u, 0x12345678u, 0xff000000u, 0xffffffffu}) {
+    ledger::StateRef ref{tx_id("enc" + std::to_string(index)), index};
+    crypto::Hash256 h = crypto::sha256(codec::encode_to_bytes(ref));
+    uint64_t prefix = 0;
+    for (int i = 7; i >= 0; --i) prefix = (prefix << 8) | h.bytes[static_cast<size_t>(i)];
+    for (uint32_t shards : {2u, 3u, 1000u, kShardsMax})
+      EXPECT_EQ(shard_of(ref, shards).value(), prefix % shards) << index << " " << shards;
+  }
+}
+
 TEST(ShardOf, DependsOnTheIndexAndTheTransaction) {
   std::set<ShardId> seen;
   for (uint32_t i = 0; i < 64; ++i) seen.insert(shard_of(ledger::StateRef{tx_id("a"), i}, 64));

@@ -1,7 +1,27 @@
 // ShardReplica: see shard_replica.h.
 #include "sbac/shard_replica.h"
 
+#include <cstring>
+#include <string_view>
+
+#include "crypto/hash.h"
+
 namespace folio::sbac {
+namespace {
+
+// The seed of the table's hash maps (TableHash): secret, since only the replica's own key goes
+// into it, and fixed for the replica, so a restarted replica places entries as before.
+uint64_t table_hash_seed(const crypto::PrivateKey& key) {
+  constexpr std::string_view kDomain = "folio/sbac/table-hash-seed/v1";
+  Bytes input(kDomain.begin(), kDomain.end());
+  input.insert(input.end(), key.seed().bytes.begin(), key.seed().bytes.end());
+  crypto::Hash256 h = crypto::sha256(input);
+  uint64_t seed = 0;
+  std::memcpy(&seed, h.bytes.data(), sizeof(seed));
+  return seed;
+}
+
+}  // namespace
 
 // A block signs at most two statements per command (the fast path signs prepared and accepted), and
 // a decoded block holds at most consensus::kBatchCountMaxLimit commands: one block's batch always
@@ -13,7 +33,9 @@ ShardReplica::ShardReplica(ShardReplicaConfig config, consensus::ReplicaConfig c
                            const consensus::RestoredState& restored, int64_t now_ms)
     : config_(std::move(config)),
       replica_(std::move(consensus), restored, now_ms),
-      table_(config_.shard, config_.map, config_.dummy_slots) {
+      table_(config_.shard, config_.map, config_.dummy_slots, table_hash_seed(config_.key)),
+      signed_(0, TableHash{table_hash_seed(config_.key)}),
+      pruned_commits_(0, TableHash{table_hash_seed(config_.key)}) {
   FOLIO_ASSERT(config_.check != nullptr);
   FOLIO_ASSERT(config_.map.shard(config_.shard).is_member(config_.key.public_key()));
   table_.set_test_only_replay_defences(config_.test_only_replay_defences);
@@ -37,8 +59,11 @@ std::vector<ReplicaMessage> ShardReplica::on_manager(const ManagerMessage& messa
     if (pruned != pruned_commits_.end()) out.emplace_back(pruned->second);
     return out;
   }
-  if (it->second.prepared) out.emplace_back(*it->second.prepared);
-  if (it->second.accepted) out.emplace_back(*it->second.accepted);
+  const Signed& s = it->second;
+  if (s.prepared) out.emplace_back(SignedPrepared{*s.prepared, signature_of(s.prepared_leaf)});
+  if (s.accepted)
+    out.emplace_back(
+        SignedAccepted{*s.accepted, signature_of(s.accepted_leaf), query.session});
   return out;
 }
 
@@ -68,18 +93,18 @@ ShardReady ShardReplica::take_ready() {
       pending.deadline = config_.takeover_ticks << pending.shift;
     }
   }
-  if (size_t dropped = table_.prune_sessions(config_.sessions_max); dropped > 0) {
-    for (auto it = signed_.begin(); it != signed_.end();) {
-      if (table_.session_command(it->first) == nullptr) {
-        // A pruned transaction committed here: its accepted(commit) stays, one per transaction
-        // like the table's tombstone, so a manager that has not yet gathered the certificate can.
-        if (it->second.accepted && it->second.accepted->statement.verdict == Verdict::kCommit)
-          pruned_commits_.insert_or_assign(it->first.tx_id, *it->second.accepted);
-        it = signed_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+  pruned_keys_.clear();
+  (void)table_.prune_sessions(config_.sessions_max, &pruned_keys_);
+  for (const SessionKey& key : pruned_keys_) {
+    auto it = signed_.find(key);
+    if (it == signed_.end()) continue;
+    // A pruned transaction committed here: its accepted(commit) stays, one per transaction like
+    // the table's tombstone, so a manager that has not yet gathered the certificate can.
+    const Signed& s = it->second;
+    if (s.accepted && s.accepted->verdict == Verdict::kCommit)
+      pruned_commits_.insert_or_assign(
+          key.tx_id, SignedAccepted{*s.accepted, signature_of(s.accepted_leaf), key});
+    signed_.erase(it);
   }
   return ready;
 }
@@ -88,6 +113,8 @@ void ShardReplica::apply(const consensus::CommittedBlock& block, ShardReady& rea
   // The leader's timestamp is in milliseconds; ledger time is in microseconds.
   ledger::Timestamp agreed(static_cast<int64_t>(block.block->timestamp_ms) * 1000);
   std::vector<Unsigned> batch;
+  batch.reserve(2 * block.block->commands.size());
+  if (ready.outcomes.empty()) ready.outcomes.reserve(block.block->commands.size());
   for (const Bytes& bytes : block.block->commands) {
     Result<ShardCommand> command = decode_command(bytes);
     if (!command.ok()) {
@@ -95,7 +122,8 @@ void ShardReplica::apply(const consensus::CommittedBlock& block, ShardReady& rea
       ++undecodable_total_;
       continue;
     }
-    Outcome outcome = table_.execute(*command, agreed, *config_.check);
+    // Moved: a two-phase prepare's binding goes into the session without a copy.
+    Outcome outcome = table_.execute(std::move(command).value(), agreed, *config_.check);
     record(outcome, batch);
     ready.outcomes.push_back(std::move(outcome));
   }
@@ -107,8 +135,8 @@ void ShardReplica::record(const Outcome& outcome, std::vector<Unsigned>& batch) 
   if (const auto* p = std::get_if<PrepareDecision>(&outcome)) {
     Signed& s = signed_[p->key];
     if (!s.prepared) {  // a repeat of a decided session signs nothing new
-      s.prepared = SignedPrepared{p->statement(epoch), {}};
-      batch.push_back(Unsigned{&s.prepared, nullptr});
+      s.prepared = p->statement(epoch);
+      batch.push_back(Unsigned{p->key, &s, false});
     }
     if (!table_.session_accepted(p->key) && config_.takeover_ticks != 0)
       pending_.try_emplace(p->key, Pending{0, config_.takeover_ticks, 0});
@@ -124,15 +152,14 @@ void ShardReplica::record(const Outcome& outcome, std::vector<Unsigned>& batch) 
       // made-up sequence_max would be a false signed statement, so there is no fallback.
       const PrepareDecision* decision = table_.session_prepared(a->key);
       FOLIO_ASSERT(decision != nullptr);
-      s.prepared = SignedPrepared{Prepared{a->key.tx_id, a->key.session, a->verdict, a->shard,
-                                           epoch, decision->sequence_max},
-                                  {}};
-      batch.push_back(Unsigned{&s.prepared, nullptr});
+      s.prepared = Prepared{a->key.tx_id, a->key.session, a->verdict, a->shard,
+                            epoch,        decision->sequence_max};
+      batch.push_back(Unsigned{a->key, &s, false});
     }
-    pending_.erase(a->key);
+    if (!pending_.empty()) pending_.erase(a->key);
     if (s.accepted) return;
-    s.accepted = SignedAccepted{a->statement(epoch), {}, a->key};
-    batch.push_back(Unsigned{nullptr, &s.accepted});
+    s.accepted = a->statement(epoch);
+    batch.push_back(Unsigned{a->key, &s, true});
   }
 }
 
@@ -142,22 +169,35 @@ void ShardReplica::sign_block(const std::vector<Unsigned>& batch, ShardReady& re
   std::vector<crypto::Hash256> leaves;
   leaves.reserve(batch.size());
   for (const Unsigned& u : batch)
-    leaves.push_back(u.prepared != nullptr ? statement_leaf((*u.prepared)->statement)
-                                           : statement_leaf((*u.accepted)->statement));
+    leaves.push_back(u.accepted ? statement_leaf(*u.in->accepted)
+                                : statement_leaf(*u.in->prepared));
   BatchTree tree(std::move(leaves));
   crypto::Signature root_signature = config_.key.sign(tree.payload());
   ++batches_signed_;
+  auto signed_batch =
+      std::make_shared<const SignedBatch>(SignedBatch{std::move(tree), root_signature});
   const crypto::PublicKey& by = config_.key.public_key();
+  // The first block sizes the vectors; later ones grow them geometrically.
+  if (ready.prepared.empty()) ready.prepared.reserve(batch.size());
+  if (ready.accepted.empty()) ready.accepted.reserve(batch.size());
   for (uint32_t i = 0; i < batch.size(); ++i) {
     const Unsigned& u = batch[i];
-    if (u.prepared != nullptr) {
-      (*u.prepared)->signature = tree.signature(i, by, root_signature);
-      ready.prepared.push_back(**u.prepared);
+    ReplicaSignature signature = signed_batch->tree.signature(i, by, root_signature);
+    if (u.accepted) {
+      u.in->accepted_leaf = Leaf{signed_batch, i};
+      ready.accepted.push_back(SignedAccepted{*u.in->accepted, std::move(signature), u.key});
     } else {
-      (*u.accepted)->signature = tree.signature(i, by, root_signature);
-      ready.accepted.push_back(**u.accepted);
+      u.in->prepared_leaf = Leaf{signed_batch, i};
+      ready.prepared.push_back(SignedPrepared{*u.in->prepared, std::move(signature)});
     }
   }
+}
+
+ReplicaSignature ShardReplica::signature_of(const Leaf& leaf) const {
+  // Every stored statement was signed by the end of the block that recorded it.
+  FOLIO_ASSERT(leaf.batch != nullptr);
+  return leaf.batch->tree.signature(leaf.index, config_.key.public_key(),
+                                    leaf.batch->root_signature);
 }
 
 }  // namespace folio::sbac

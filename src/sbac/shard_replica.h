@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -137,9 +138,22 @@ class ShardReplica {
   uint64_t batches_signed() const { return batches_signed_; }
 
  private:
+  // One block's batch signature, shared by every statement it signed: a stored statement keeps
+  // its leaf's index and this, not its own copy of the branch (a few hundred bytes each), and
+  // its ReplicaSignature is rebuilt when a manager asks again.
+  struct SignedBatch {
+    BatchTree tree;
+    crypto::Signature root_signature;
+  };
+  struct Leaf {
+    std::shared_ptr<const SignedBatch> batch;  // shared by the block's statements
+    uint32_t index = 0;
+  };
   struct Signed {
-    std::optional<SignedPrepared> prepared;
-    std::optional<SignedAccepted> accepted;
+    std::optional<Prepared> prepared;
+    Leaf prepared_leaf;
+    std::optional<Accepted> accepted;
+    Leaf accepted_leaf;
   };
   struct Pending {
     uint64_t waited = 0;
@@ -148,19 +162,25 @@ class ShardReplica {
   };
   // A statement of the block being applied, signed when the block is done (one batch).
   struct Unsigned {
-    std::optional<SignedPrepared>* prepared = nullptr;  // in signed_; exactly one of the two
-    std::optional<SignedAccepted>* accepted = nullptr;
+    SessionKey key;
+    Signed* in = nullptr;  // in signed_ (node-based: stays put while the block is applied)
+    bool accepted = false;  // which of its two statements
   };
   void apply(const consensus::CommittedBlock& block, ShardReady& ready);
   void record(const Outcome& outcome, std::vector<Unsigned>& batch);
   void sign_block(const std::vector<Unsigned>& batch, ShardReady& ready);
+  ReplicaSignature signature_of(const Leaf& leaf) const;
 
   ShardReplicaConfig config_;
   consensus::Replica replica_;
   ObjectTable table_;
-  std::map<SessionKey, Signed> signed_;
-  std::map<SessionKey, Pending> pending_;                  // prepared here, not yet accepted here
-  std::map<ledger::TxId, SignedAccepted> pruned_commits_;  // of transactions pruned here
+  // By session, in no particular order: nothing iterates it into a statement.
+  std::unordered_map<SessionKey, Signed, TableHash> signed_;
+  std::map<SessionKey, Pending> pending_;  // prepared here, not yet accepted here; ordered: the
+                                           // order of ShardReady::takeovers
+  std::unordered_map<ledger::TxId, SignedAccepted, TableHash>
+      pruned_commits_;  // of transactions pruned here
+  std::vector<SessionKey> pruned_keys_;  // scratch for prune_sessions
   uint64_t undecodable_total_ = 0;
   uint64_t batches_signed_ = 0;
 };

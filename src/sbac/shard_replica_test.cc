@@ -111,8 +111,11 @@ TEST_F(ShardReplicaTest, EveryReplicaSignsTheFastPathsStatementsAndAnswersQuerie
     EXPECT_TRUE(verify_signature(prepared_[i][0].statement, prepared_[i][0].signature));
     EXPECT_EQ(std::get<BatchSignature>(a.signature.signature).leaf_count, 2u);
     EXPECT_FALSE(replicas_[i]->table().find(a_)->active);
+    // A query answers exactly what was sent, rebuilt from the block's stored batch.
     auto answers = replicas_[i]->on_manager(StatusQuery{SessionKey{c.tx_id, c.session}});
-    EXPECT_EQ(answers.size(), 2u);
+    ASSERT_EQ(answers.size(), 2u);
+    EXPECT_EQ(answers[0], ReplicaMessage{prepared_[i][0]});
+    EXPECT_EQ(answers[1], ReplicaMessage{accepted_[i][0]});
   }
   EXPECT_TRUE(takeovers_.empty());
 }
@@ -244,6 +247,11 @@ TEST_F(PrunedShardReplicaTest, PrunedSessionsNeedNoManager) {
   for (uint32_t i = 0; i < kReplicas; ++i) {
     EXPECT_EQ(replicas_[i]->table().session_count(), 0u);
     EXPECT_FALSE(replicas_[i]->table().find(a_)->active);
+    // The pruned transaction's accepted(commit) stays, as it was sent.
+    auto answers = replicas_[i]->on_manager(StatusQuery{SessionKey{fast.tx_id, fast.session}});
+    ASSERT_EQ(answers.size(), 1u);
+    ASSERT_FALSE(accepted_[i].empty());
+    EXPECT_EQ(answers[0], ReplicaMessage{accepted_[i][0]});
   }
   EXPECT_TRUE(takeovers_.empty());
   replayed.session = Sequence(2);
