@@ -41,8 +41,7 @@ Replica::Replica(ReplicaConfig config, const RestoredState& restored, int64_t no
     if (blocks_.contains(id) || !blocks_.contains(b->parent())) continue;
     std::vector<CommandId> ids;
     for (const Bytes& c : b->commands) ids.push_back(command_id(c));
-    std::vector<CommandId> sorted = ids;
-    std::sort(sorted.begin(), sorted.end());
+    std::vector<CommandId> sorted = sorted_copy(ids);
     blocks_.emplace(
         id, Stored{std::make_shared<const Block>(*b), std::move(ids), std::move(sorted), false});
   }
@@ -212,8 +211,7 @@ void Replica::on_proposal(ReplicaId from, Proposal proposal, std::vector<Command
     ids.reserve(b.commands.size());
     for (const Bytes& c : b.commands) ids.push_back(command_id(c));
   }
-  std::vector<CommandId> sorted = ids;
-  std::sort(sorted.begin(), sorted.end());
+  std::vector<CommandId> sorted = sorted_copy(ids);
   if (auto rejection = check_proposal(from, proposal, sorted)) {
     ready_.rejections.push_back(std::move(*rejection));
     return;
@@ -543,8 +541,7 @@ bool Replica::insert_block(const BlockId& id, Block&& block, std::vector<Command
     for (const Bytes& c : block.commands) ids.push_back(command_id(c));
   }
   if (sorted.size() != ids.size()) {
-    sorted = ids;
-    std::sort(sorted.begin(), sorted.end());
+    sorted = sorted_copy(ids);
   }
   auto shared = std::make_shared<const Block>(std::move(block));
   blocks_.emplace(id, Stored{shared, std::move(ids), std::move(sorted), false});
