@@ -52,6 +52,11 @@ Result<std::unique_ptr<FlowEngine>> FlowEngine::open(storage::Database& db,
     FOLIO_ASSIGN_OR_RETURN(max_number, tables::max_flow_number(tx));
     // Nothing adds to version 1's table any more: when it is empty, de-duplication skips it.
     FOLIO_ASSIGN_OR_RETURN(engine->legacy_processed_, tables::any_legacy_processed(tx));
+    // Marks written before migration 3 name no flow, so no flow's end deletes them. With no flow
+    // live (a node drained for its upgrade) each belongs to a session that has ended: its row
+    // turns the message away without the mark (docs/flows.md, "Pruning").
+    FOLIO_ASSIGN_OR_RETURN(int64_t live, tables::live_flow_count(tx));
+    if (live == 0) FOLIO_TRY(tables::delete_unlabelled_marks(tx));
     return ok_status();
   }));
   engine->next_number_ = static_cast<uint64_t>(max_number) + 1;

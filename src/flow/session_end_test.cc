@@ -450,6 +450,33 @@ TEST_P(SessionEndTest, ProcessedMarksGoWhenTheirFlowEnds) {
   EXPECT_EQ(processed(c, "O=Alice"), 0);
 }
 
+// Marks of schema version 2 name no flow; they go at a start-up with no flow live, when every
+// session they can belong to has ended, and stay while one is.
+TEST_P(SessionEndTest, MarksFromBeforeMigrationThreeGoAtAStartWithNoFlowLive) {
+  FlowRegistry registry = make_registry();
+  Cluster c(GetParam(), registry);
+  ASSERT_TRUE(c.add("O=Alice").ok());
+  ASSERT_TRUE(c.add("O=Bob").ok());
+  auto lingering = c.engine("O=Alice").start(Lingerer{"O=Bob"});
+  ASSERT_TRUE(lingering.ok());
+  settle(c);
+  crypto::Hash256 old_id = crypto::sha256(as_bytes("accepted by version 2"));
+  const storage::Value params[] = {std::string("O=Alice"),
+                                   Bytes(old_id.bytes.begin(), old_id.bytes.end())};
+  ASSERT_TRUE(c.db("O=Bob")
+                  .exec("INSERT INTO flow_processed_from (sender, message_id) VALUES (?, ?)",
+                        params)
+                  .ok());
+  ASSERT_EQ(processed(c, "O=Bob"), 2);  // the running responder's mark and the old one
+  ASSERT_TRUE(c.restart("O=Bob").ok());
+  EXPECT_EQ(processed(c, "O=Bob"), 2);  // a flow is live: the old mark may be its
+  ASSERT_TRUE(c.engine("O=Alice").kill(lingering->id, "upgrade").ok());
+  settle(c);
+  EXPECT_EQ(processed(c, "O=Bob"), 1);
+  ASSERT_TRUE(c.restart("O=Bob").ok());
+  EXPECT_EQ(processed(c, "O=Bob"), 0);
+}
+
 // Every message Bob receives is delivered again at once (the flow runs: its marks catch them),
 // then all of them again once the flow has ended (its marks are gone: the session turns them
 // away), and again after a restart. Each is processed once: one responder, three effects.

@@ -386,6 +386,16 @@ Result<int64_t> processed_count(storage::Session& s) {
   return rows.at(0).integer(0);
 }
 
+Result<int64_t> live_flow_count(storage::Session& s) {
+  FOLIO_ASSIGN_OR_RETURN(storage::Rows rows,
+                         s.query("SELECT COUNT(*) FROM flow_flows WHERE status IN (0, 1)"));
+  return rows.at(0).integer(0);
+}
+
+Result<int64_t> delete_unlabelled_marks(storage::Session& s) {
+  return s.exec("DELETE FROM flow_processed_from WHERE flow_id IS NULL");
+}
+
 Result<bool> mark_processed(storage::Session& s, const std::string& sender,
                             const net::MessageId& id, const crypto::Hash256& flow_id,
                             bool legacy) {

@@ -11,7 +11,7 @@
 //                  ended: de-duplication; a flow's marks are deleted when it ends (its session
 //                  rows stay and turn every later message away). flow_processed: ids accepted
 //                  before schema version 2, read only; marks before version 3 carry no flow and
-//                  are never deleted.
+//                  are deleted at a start with no flow live.
 #pragma once
 
 #include <cstdint>
@@ -123,6 +123,11 @@ Result<bool> mark_processed(storage::Session& s, const std::string& sender,
                             bool legacy = true);
 // Rows of flow_processed_from (for tests and the operator).
 Result<int64_t> processed_count(storage::Session& s);
+// Flows running or hospitalised.
+Result<int64_t> live_flow_count(storage::Session& s);
+// Deletes the marks written before migration 3 (no flow id). REQUIRES: no flow is live, so every
+// session they belong to has ended (its row turns messages away) or never existed.
+Result<int64_t> delete_unlabelled_marks(storage::Session& s);
 // Whether flow_processed (version 1's ids) holds any row.
 Result<bool> any_legacy_processed(storage::Session& s);
 
