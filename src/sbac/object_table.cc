@@ -205,6 +205,7 @@ AbortReason ObjectTable::evaluate(const Session& session, const PrepareBinding* 
 
 std::vector<ObjectEntry*> ObjectTable::objects_of(const Session& session) {
   std::vector<ObjectEntry*> out;
+  out.reserve(session.inputs.size() + session.references.size() + 1);
   for (const auto* refs : {&session.inputs, &session.references}) {
     for (const ledger::StateRef& ref : *refs) {
       auto it = objects_.find(ref);
@@ -253,7 +254,8 @@ Outcome ObjectTable::prepare_session(const PrepareCommand& command, const Prepar
   session.prepared.key = key;
   session.prepared.shard = shard_;
   session.prepared.reason = evaluate(session, binding, agreed_time, check);
-  for (ObjectEntry* entry : objects_of(session))
+  const std::vector<ObjectEntry*> objects = objects_of(session);
+  for (const ObjectEntry* entry : objects)
     session.prepared.sequence_max = std::max(session.prepared.sequence_max, entry->sequence);
   session.prepared.verdict =
       session.prepared.reason == AbortReason::kNone ? Verdict::kCommit : Verdict::kAbort;
@@ -264,7 +266,7 @@ Outcome ObjectTable::prepare_session(const PrepareCommand& command, const Prepar
   if (tx->second.committed) prunable_.emplace(session.order, key);
   if (session.prepared.verdict == Verdict::kCommit) {
     // Chainspace §V-A: a shard that prepares commit locks the objects until accept.
-    for (ObjectEntry* entry : objects_of(session)) entry->lock = key;
+    for (ObjectEntry* entry : objects) entry->lock = key;
     tx->second.open_commit = key.session;
     tx->second.recorded = true;
   }
