@@ -1,5 +1,6 @@
 #include "notary/sharded_client.h"
 
+#include <algorithm>
 #include <future>
 #include <random>
 
@@ -42,6 +43,8 @@ ShardedNotaryClient::ShardedNotaryClient(net::Transport& transport, NotaryEntry 
       auto c = net::canonical_x500(n);
       if (c.ok()) replica_shard_[*c] = s;
     }
+  tick_turns_ = static_cast<uint32_t>(
+      std::clamp<uint64_t>(options_.resend_ticks / kTickTurnsMax, 1, kTickTurnsMax));
   uint32_t threads = std::max<uint32_t>(1, options_.threads);
   for (uint32_t t = 0; t < threads; ++t) {
     workers_.push_back(std::make_unique<Worker>());
@@ -68,6 +71,12 @@ size_t ShardedNotaryClient::worker_index(const ledger::TxId& id) const {
 
 ShardedNotaryClient::Worker& ShardedNotaryClient::worker_of(const ledger::TxId& id) {
   return *workers_[worker_index(id)];
+}
+
+ShardedNotaryClient::RunningMap& ShardedNotaryClient::running_of(Worker& w,
+                                                                 const ledger::TxId& id) const {
+  // bytes[1] chose the worker: another byte chooses the turn.
+  return w.running[id.value().bytes[2] % tick_turns_];
 }
 
 ShardedNotaryClient::Request ShardedNotaryClient::prepare(
@@ -171,6 +180,7 @@ void ShardedNotaryClient::loop(Worker& w) {
   auto next_tick = std::chrono::steady_clock::now();
   std::vector<Job> jobs;
   std::vector<sbac::ReplicaMessage> replies;
+  std::vector<ledger::TxId> finished;
   for (;;) {
     jobs.clear();
     replies.clear();
@@ -182,18 +192,22 @@ void ShardedNotaryClient::loop(Worker& w) {
       jobs.swap(w.jobs);
       replies.swap(w.replies);
     }
+    // Only a coordinator that was stepped or ticked can have finished: those are checked, not
+    // every coordinator in flight.
+    finished.clear();
     for (Job& job : jobs) {
       ledger::TxId id = job.command.tx_id;
-      if (w.running.contains(id)) {
+      RunningMap& running = running_of(w, id);
+      if (running.contains(id)) {
         job.done(id, make_error(ErrorCode::kConflict, "already being notarised by this client"));
         continue;
       }
-      auto [it, inserted] = w.running.try_emplace(
+      auto [it, inserted] = running.try_emplace(
           id, Running{sbac::Coordinator(
                           std::move(job.command), std::move(job.binding), map_,
                           sbac::CoordinatorConfig{options_.resend_ticks, options_.attempts_max},
                           &w.verify_cache),
-                      std::move(job.done)});
+                      std::move(job.done), w.ticks});
       FOLIO_ASSERT(inserted);
       drive(w, it->second);
     }
@@ -201,15 +215,21 @@ void ShardedNotaryClient::loop(Worker& w) {
       const ledger::TxId& id = std::holds_alternative<sbac::SignedPrepared>(m)
                                    ? std::get<sbac::SignedPrepared>(m).statement.tx_id
                                    : std::get<sbac::SignedAccepted>(m).statement.tx_id;
-      auto it = w.running.find(id);
-      if (it == w.running.end()) continue;  // late statements of a finished transaction
+      RunningMap& running = running_of(w, id);
+      auto it = running.find(id);
+      if (it == running.end()) continue;  // late statements of a finished transaction
       it->second.coordinator.on_replica(m);
       drive(w, it->second);
+      if (it->second.coordinator.outcome() != sbac::Coordinator::Outcome::kRunning)
+        finished.push_back(id);
     }
     if (std::chrono::steady_clock::now() >= next_tick) {
-      for (auto& [id, r] : w.running) {
-        r.coordinator.tick();
+      ++w.ticks;
+      for (auto& [id, r] : w.running[w.ticks % tick_turns_]) {
+        for (; r.ticked_to < w.ticks; ++r.ticked_to) r.coordinator.tick();
         drive(w, r);
+        if (r.coordinator.outcome() != sbac::Coordinator::Outcome::kRunning)
+          finished.push_back(id);
       }
       next_tick = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.tick_ms);
     }
@@ -231,22 +251,21 @@ void ShardedNotaryClient::loop(Worker& w) {
     }
     uint64_t committed = 0;
     uint64_t aborted = 0;
-    for (auto it = w.running.begin(); it != w.running.end();) {
+    for (const ledger::TxId& id : finished) {
+      RunningMap& running = running_of(w, id);
+      auto it = running.find(id);
+      if (it == running.end()) continue;  // listed twice, already answered
       sbac::Coordinator& c = it->second.coordinator;
-      if (c.outcome() == sbac::Coordinator::Outcome::kRunning) {
-        ++it;
-        continue;
-      }
       if (c.outcome() == sbac::Coordinator::Outcome::kCommitted && c.certificate().has_value()) {
         ++committed;
-        it->second.done(it->first, NotarisationCertificate(*c.certificate()));
+        it->second.done(id, NotarisationCertificate(*c.certificate()));
       } else {
         ++aborted;
-        it->second.done(it->first, make_error(ErrorCode::kConflict,
-                                              "aborted by the notary's shards after " +
-                                                  std::to_string(c.attempts()) + " session(s)"));
+        it->second.done(id, make_error(ErrorCode::kConflict,
+                                       "aborted by the notary's shards after " +
+                                           std::to_string(c.attempts()) + " session(s)"));
       }
-      it = w.running.erase(it);
+      running.erase(it);
     }
     std::lock_guard<std::mutex> lock(w.mutex);
     w.stats.committed += committed;

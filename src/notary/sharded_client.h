@@ -16,6 +16,7 @@
 // on a worker thread and must not block. The transport must outlive the client.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -119,7 +120,14 @@ class ShardedNotaryClient {
   struct Running {
     sbac::Coordinator coordinator;  // in a node of `running`, so it never moves
     Callback done;
+    uint64_t ticked_to = 0;  // the worker's tick count the coordinator has been ticked up to
   };
+  // Coordinators are ticked in turns: each tick visits one of `tick_turns_` groups and gives each
+  // of its coordinators every tick it missed since its last visit. A resend may come up to
+  // tick_turns_ - 1 ticks late (at most an eighth of resend_ticks), and a tick costs an eighth
+  // of the coordinators in flight, not all of them.
+  static constexpr uint32_t kTickTurnsMax = 8;
+  using RunningMap = std::unordered_map<ledger::TxId, Running>;
   // One thread and the coordinators it owns.
   struct Worker {
     std::mutex mutex;
@@ -135,7 +143,9 @@ class ShardedNotaryClient {
     sbac::VerifyCache verify_cache{1u << 14};
     // By transaction id (a hash: its first bytes are already uniform). The order in which the
     // coordinators tick or finish reaches no other party's state.
-    std::unordered_map<ledger::TxId, Running> running;
+    // Split by tick turn (running_of).
+    std::array<RunningMap, kTickTurnsMax> running;
+    uint64_t ticks = 0;
     // What each shard's replicas are sent this iteration, indexed by shard: every replica of a
     // shard gets the same batch.
     std::vector<ManagerBatchWriter> out;
@@ -144,6 +154,7 @@ class ShardedNotaryClient {
   };
   size_t worker_index(const ledger::TxId& id) const;
   Worker& worker_of(const ledger::TxId& id);
+  RunningMap& running_of(Worker& w, const ledger::TxId& id) const;
   void loop(Worker& w);
   void drive(Worker& w, Running& running);
 
@@ -154,6 +165,7 @@ class ShardedNotaryClient {
   std::vector<std::vector<std::string>> replica_names_;
   std::map<std::string, uint32_t> replica_shard_;  // canonical name -> shard
   ShardedClientOptions options_;
+  uint32_t tick_turns_ = 1;  // 1..kTickTurnsMax
   std::atomic<uint64_t> malformed_{0};
   mutable std::atomic<uint32_t> next_slot_{0};  // dummy slots handed out round robin from a random start
   std::vector<std::unique_ptr<Worker>> workers_;
