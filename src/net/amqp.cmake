@@ -37,6 +37,7 @@ target_link_libraries(folio_net_testing_certs PUBLIC folio_base PRIVATE OpenSSL:
 
 folio_test(amqp_transport_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/amqp_transport_test.cc ${CMAKE_CURRENT_LIST_DIR}/amqp_wire_test.cc
+          ${CMAKE_CURRENT_LIST_DIR}/amqp_transport_bench.cc
   LIBS folio_net_amqp folio_net_testing_certs folio_proton_cpp OpenSSL::SSL OpenSSL::Crypto)
 
 folio_test(amqp_store_test
