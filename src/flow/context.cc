@@ -243,7 +243,9 @@ std::optional<Status> FlowContext::try_wake(int64_t deadline_ms, bool resumed) {
   }
   // Once the engine resumed the sleeper its deadline had passed; the clock is not asked again, as
   // a wall clock stepping back in between would make it say otherwise.
-  if (!resumed && engine_.clock_.now_ms() < deadline_ms) return std::nullopt;
+  if (!resumed && !wake_early_ && engine_.clock_.now_ms() < deadline_ms) return std::nullopt;
+  // A wake ends one sleep: a later sleep in the same step waits for its own deadline.
+  wake_early_ = false;
   append(wire::EntryKind::kWake, {});
   return ok_status();
 }

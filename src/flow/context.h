@@ -334,6 +334,9 @@ class FlowContext {
   Wait wait_ = Wait::kNone;
   uint32_t wait_session_ = 0;
   int64_t wait_deadline_ms_ = 0;
+  // Set by the engine for the step of a flow it woke early (FlowEngine::wake): the sleep the flow
+  // is in, reached live, ends now. Cleared once that wake is journalled and after the step.
+  bool wake_early_ = false;
   std::coroutine_handle<> resume_point_;
 };
 

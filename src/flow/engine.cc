@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <random>
 #include <tuple>
+#include <utility>
 
 #include "flow/tables.h"
 
@@ -407,7 +408,11 @@ Status FlowEngine::step_in_group(const FlowId& id, storage::Session& tx,
   }
   Live& live = *record.live;
   FlowContext& ctx = *live.context;
-  if (live.started && !ctx.can_continue(clock_.now_ms())) {
+  // Woken early (wake()): its sleep ends now. A frame rebuilt for the step is woken when its
+  // replay reaches that sleep (the journal's last timer), through ctx.wake_early_.
+  const bool woken = std::exchange(record.woken, false) &&
+                     (!live.started || ctx.wait_ == FlowContext::Wait::kWake);
+  if (live.started && !woken && !ctx.can_continue(clock_.now_ms())) {
     // A sleeper whose timer fired but whose deadline the clock no longer shows as passed (a wall
     // clock stepped back): its timer is set again, or nothing would ever wake it.
     if (ctx.wait_ == FlowContext::Wait::kWake && !record.wake_at_ms) {
@@ -425,8 +430,10 @@ Status FlowEngine::step_in_group(const FlowId& id, storage::Session& tx,
   Result<Status> unit = tx.unit([&](storage::Session& s) -> Status {
     ctx.transaction_ = &s;
     ctx.wait_ = FlowContext::Wait::kNone;
+    ctx.wake_early_ = woken;
     std::coroutine_handle<> resume_point = ctx.resume_point_;
     resume_point.resume();
+    ctx.wake_early_ = false;
     if (ctx.failure_) return *ctx.failure_;
     if (live.root->done()) {
       Result<Bytes> result = live.root->await_resume();
@@ -582,6 +589,22 @@ void FlowEngine::tick() {
     schedule(id);
   }
   pump();
+}
+
+void FlowEngine::wake(std::span<const FlowId> ids) {
+  const int64_t now = clock_.now_ms();
+  for (const FlowId& id : ids) {
+    auto it = records_.find(id);
+    if (it == records_.end()) continue;
+    Record& record = it->second;
+    // Only a sleeper has a timer: a receiving or runnable flow is left alone, and so is one whose
+    // timer is already due (tick() wakes it below, the usual way).
+    if (record.status != FlowStatus::kRunning || !record.wake_at_ms || *record.wake_at_ms <= now)
+      continue;
+    record.woken = true;
+    set_timer(id, record, now);
+  }
+  tick();
 }
 
 // ---- Messages -------------------------------------------------------------------------------

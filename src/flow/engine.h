@@ -184,6 +184,14 @@ class FlowEngine {
 
   // Wakes flows whose sleep has ended by the clock's current time.
   void tick();
+  // Ends the pending sleep of each flow of `ids` now, as if its deadline had passed (its timer
+  // becomes due), then runs what is due like tick(): for a flow polling for something that has
+  // just arrived (external.h), which then polls at once instead of after its interval. The sleep's
+  // wake is journalled as usual, so a replay is unchanged. Harmless for a flow that is not
+  // sleeping (receiving, already runnable), finished, hospitalised or unknown; an evicted sleeper
+  // is rebuilt from its journal and woken. Only the in-memory timer moves: after a restart the
+  // flow sleeps to its stored deadline.
+  void wake(std::span<const FlowId> ids);
 
   // nullopt while the flow runs; its encoded result, or its error once it is hospitalised or
   // killed; kNotFound for an unknown id.
@@ -234,6 +242,8 @@ class FlowEngine {
     std::string error;
     std::optional<Bytes> result;
     std::optional<int64_t> wake_at_ms;
+    // wake() ended its sleep early: its next step resumes the sleep whatever the clock says.
+    bool woken = false;
     int64_t checkpoints = 0;  // as loaded at open; only tells whether the flow ever suspended
     std::string peer;         // responders: the peer that initiated it (counted in responders_)
     std::unique_ptr<Live> live;

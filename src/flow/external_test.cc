@@ -37,6 +37,31 @@ struct AwaitsExternal {
   }
 };
 
+// AwaitsExternal with a poll interval of an hour: without a wake it would see its outcome only
+// after the clock had passed that hour.
+struct AwaitsExternalSlowly {
+  static constexpr std::string_view kName = "test.AwaitsExternalSlowly";
+  uint64_t x = 0;
+  FOLIO_FIELDS(x)
+  Flow<uint64_t> call(FlowContext& ctx) {
+    Bytes key = codec::encode_to_bytes(x);
+    Bytes request = codec::encode_to_bytes(x);
+    ExternalPolicy policy;
+    policy.first_ms = kHourMs;
+    policy.max_ms = kHourMs;
+    FOLIO_CO_ASSIGN_OR_RETURN(uint64_t doubled,
+                              co_await await_external<uint64_t>(ctx, std::string(kKind), key,
+                                                                request, policy));
+    int64_t seen = static_cast<int64_t>(doubled);
+    FOLIO_CO_TRY(ctx.write([seen](storage::Session& tx) {
+      return testing::record_effect(tx, "initiator", 0, seen);
+    }));
+    FOLIO_CO_TRY(co_await ctx.sleep(std::chrono::hours(1)));
+    co_return doubled + 1;
+  }
+  static constexpr int64_t kHourMs = 3'600'000;
+};
+
 // A process's registry of operations: starts are recorded, completed by the test.
 struct Process {
   ExternalOperations operations;
@@ -68,6 +93,7 @@ class ExternalOperationTest : public ::testing::Test {
   ExternalOperationTest() : cluster_(storage::Backend::kSqlite, registry_) {}
   void SetUp() override {
     ASSERT_TRUE(registry_.register_flow<AwaitsExternal>().ok());
+    ASSERT_TRUE(registry_.register_flow<AwaitsExternalSlowly>().ok());
     use(std::make_unique<Process>());
     ASSERT_TRUE(cluster_.add("O=Alice").ok());
   }
@@ -90,6 +116,11 @@ class ExternalOperationTest : public ::testing::Test {
     use(std::make_unique<Process>());
     Status s = cluster_.start("O=Alice");
     ASSERT_TRUE(s.ok()) << s.error().message();
+  }
+  // What the node's loop does when an outcome arrives: wakes the flows awaiting it.
+  void wake_awaiting() {
+    std::vector<FlowId> woken = process_->operations.take_wakes();
+    cluster_.engine("O=Alice").wake(woken);
   }
   std::optional<Result<uint64_t>> result(const FlowId& id) {
     return cluster_.engine("O=Alice").result<uint64_t>(id);
@@ -171,6 +202,147 @@ TEST_F(ExternalOperationTest, CrashAfterTheOutcomeReplaysItWithoutStartingAgain)
   ASSERT_TRUE(r->ok()) << r->error().message();
   EXPECT_EQ(**r, 19u);
   EXPECT_EQ(cluster_.effects("O=Alice"), std::vector<std::string>{"initiator:0:18"});
+}
+
+// The clock never moves in these tests: only the wake can end the hour-long poll sleep.
+TEST_F(ExternalOperationTest, ACompletionWakesTheSleepingFlowWithoutWaitingForItsPoll) {
+  auto handle = cluster_.engine("O=Alice").start(AwaitsExternalSlowly{21});
+  ASSERT_TRUE(handle.ok());
+  ASSERT_EQ(process_->started.size(), 1u);
+  wake_awaiting();  // nothing arrived: nothing to wake
+  EXPECT_TRUE(cluster_.effects("O=Alice").empty());
+  process_->complete_all();
+  wake_awaiting();
+  EXPECT_EQ(cluster_.effects("O=Alice"), std::vector<std::string>{"initiator:0:42"});
+  EXPECT_EQ(process_->operations.watched(), 0u);
+  // The flow's own hour-long sleep after the outcome is not cut short by another wake.
+  wake_awaiting();
+  EXPECT_FALSE(result(handle->id).has_value());
+  cluster_.clock.advance(AwaitsExternalSlowly::kHourMs);
+  cluster_.engine("O=Alice").tick();
+  auto r = result(handle->id);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->error().message();
+  EXPECT_EQ(**r, 43u);
+  EXPECT_EQ(process_->started.size(), 1u);
+}
+
+TEST_F(ExternalOperationTest, AnErrorOutcomeAlsoWakesTheFlow) {
+  auto handle = cluster_.engine("O=Alice").start(AwaitsExternalSlowly{5});
+  ASSERT_TRUE(handle.ok());
+  process_->complete_all(/*fail=*/true);
+  wake_awaiting();
+  auto r = cluster_.engine("O=Alice").result(handle->id);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->ok());
+  EXPECT_NE(r->error().message().find("refused by the rail"), std::string::npos)
+      << r->error().message();
+  EXPECT_EQ(process_->operations.watched(), 0u);
+}
+
+TEST_F(ExternalOperationTest, AnEvictedSleeperIsRebuiltAndWoken) {
+  cluster_.options.evict_suspended = true;
+  ASSERT_TRUE(cluster_.restart("O=Alice").ok());
+  auto handle = cluster_.engine("O=Alice").start(AwaitsExternalSlowly{8});
+  ASSERT_TRUE(handle.ok());
+  EXPECT_EQ(cluster_.engine("O=Alice").resident_frames(), 0u);
+  uint64_t replays = cluster_.engine("O=Alice").stats().replays;
+  process_->complete_all();
+  wake_awaiting();
+  EXPECT_EQ(cluster_.effects("O=Alice"), std::vector<std::string>{"initiator:0:16"});
+  EXPECT_GT(cluster_.engine("O=Alice").stats().replays, replays);
+  cluster_.clock.advance(AwaitsExternalSlowly::kHourMs);
+  cluster_.engine("O=Alice").tick();
+  auto r = result(handle->id);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->error().message();
+  EXPECT_EQ(**r, 17u);
+}
+
+// An outcome the flow read by polling before the loop got to its wake: the stale wake is dropped,
+// so it cannot end the flow's later hour-long sleep.
+TEST_F(ExternalOperationTest, AWakeForAnOutcomeAlreadyPolledIsDropped) {
+  auto handle = cluster_.engine("O=Alice").start(AwaitsExternal{3});
+  ASSERT_TRUE(handle.ok());
+  process_->complete_all();
+  advance(50);  // polled: the outcome is journalled, the flow sleeps an hour
+  ASSERT_EQ(cluster_.effects("O=Alice"), std::vector<std::string>{"initiator:0:6"});
+  EXPECT_TRUE(process_->operations.take_wakes().empty());
+  EXPECT_FALSE(result(handle->id).has_value());
+}
+
+TEST_F(ExternalOperationTest, WakingFinishedUnknownOrNonSleepingFlowsChangesNothing) {
+  FlowEngine& engine = cluster_.engine("O=Alice");
+  auto handle = engine.start(AwaitsExternal{4});
+  ASSERT_TRUE(handle.ok());
+  process_->complete_all();
+  advance(50);
+  cluster_.clock.advance(3'600'000);
+  engine.tick();
+  ASSERT_TRUE(result(handle->id).has_value());
+  uint64_t steps = engine.stats().steps_committed;
+  std::vector<FlowId> ids = {handle->id, crypto::sha256(as_bytes(std::string("nobody")))};
+  engine.wake(ids);
+  engine.wake(ids);
+  EXPECT_EQ(engine.stats().steps_committed, steps);
+  auto r = result(handle->id);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok());
+  EXPECT_EQ(**r, 9u);
+  // A hospitalised flow stays in the hospital.
+  auto failed = engine.start(AwaitsExternalSlowly{6});
+  ASSERT_TRUE(failed.ok());
+  ASSERT_TRUE(engine.kill(failed->id).ok());
+  std::vector<FlowId> killed = {failed->id};
+  engine.wake(killed);
+  auto k = engine.result(failed->id);
+  ASSERT_TRUE(k.has_value());
+  EXPECT_FALSE(k->ok());
+  EXPECT_EQ(engine.flow(failed->id)->status, FlowStatus::kKilled);
+}
+
+// After a crash the new process knows nothing of the old one's operations or watchers: the flow
+// polls (at its stored deadline), starts the operation again under the same id, and a wake then
+// ends its next sleep as before.
+TEST_F(ExternalOperationTest, AfterACrashPollingRestartsTheOperationAndWakesWorkAgain) {
+  auto handle = cluster_.engine("O=Alice").start(AwaitsExternalSlowly{10});
+  ASSERT_TRUE(handle.ok());
+  OperationId first = process_->started.at(0).first;
+  crash_and_restart();
+  wake_awaiting();
+  EXPECT_TRUE(process_->started.empty());  // not live before its stored deadline
+  cluster_.clock.advance(AwaitsExternalSlowly::kHourMs);
+  cluster_.engine("O=Alice").tick();  // polls, nothing known: starts again, sleeps an hour
+  ASSERT_EQ(process_->started.size(), 1u);
+  EXPECT_EQ(process_->started[0].first, first);
+  EXPECT_TRUE(cluster_.effects("O=Alice").empty());
+  process_->complete_all();
+  wake_awaiting();
+  EXPECT_EQ(cluster_.effects("O=Alice"), std::vector<std::string>{"initiator:0:20"});
+}
+
+TEST(ExternalOperations, QueuesAWakeOnlyForAWatchedOperationStillWatched) {
+  ExternalOperations ops;
+  ASSERT_TRUE(ops.add("k", [](const OperationId&, const Bytes&, ExternalOperations::Completion) {
+                   }).ok());
+  OperationId a = crypto::sha256(as_bytes(std::string("a")));
+  OperationId b = crypto::sha256(as_bytes(std::string("b")));
+  OperationId c = crypto::sha256(as_bytes(std::string("c")));
+  FlowId fa = crypto::sha256(as_bytes(std::string("flow a")));
+  FlowId fc = crypto::sha256(as_bytes(std::string("flow c")));
+  ops.watch(a, fa);
+  ops.watch(c, fc);
+  int notified = 0;
+  ops.set_on_complete([&] { ++notified; });
+  ops.complete(b, Bytes{2});  // nobody watches b
+  ops.complete(c, Bytes{3});
+  ops.unwatch(c);             // read by a poll before the loop got to it
+  ops.complete(a, Bytes{1});
+  ops.complete(a, Bytes{9});  // a second outcome is ignored: no second wake
+  EXPECT_EQ(notified, 3);
+  EXPECT_EQ(ops.take_wakes(), std::vector<FlowId>{fa});
+  EXPECT_TRUE(ops.take_wakes().empty());
+  EXPECT_EQ(ops.watched(), 0u);
 }
 
 TEST(ExternalOperations, StartsOncePerIdAndKeepsTheFirstOutcome) {
