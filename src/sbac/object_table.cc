@@ -263,7 +263,7 @@ Outcome ObjectTable::prepare_session(const PrepareCommand& command, const Prepar
   if (tx == transactions_.end()) tx = transactions_.try_emplace(key.tx_id).first;
   tx->second.sessions.push_back(key.session);
   // A replayed session of a transaction that committed here may be pruned with it.
-  if (tx->second.committed) prunable_.emplace(session.order, key);
+  if (tx->second.committed) prunable_.emplace_hint(prunable_.end(), session.order, key);
   if (session.prepared.verdict == Verdict::kCommit) {
     // Chainspace §V-A: a shard that prepares commit locks the objects until accept.
     for (ObjectEntry* entry : objects) entry->lock = key;
@@ -375,10 +375,12 @@ Outcome ObjectTable::accept(const AcceptCommand& command) {
     decision.created = session.outputs;
     tx.open_commit.reset();
     tx.committed = true;
-    // Every session of T in the cache may now be pruned.
+    // Every session of T in the cache may now be pruned. The hint: usually the newest session
+    // (the fast path commits the session it has just opened), which goes last.
     for (Sequence other : tx.sessions) {
       auto it_other = other == key.session ? it : sessions_.find(SessionKey{key.tx_id, other});
-      if (it_other != sessions_.end()) prunable_.emplace(it_other->second.order, it_other->first);
+      if (it_other != sessions_.end())
+        prunable_.emplace_hint(prunable_.end(), it_other->second.order, it_other->first);
     }
   } else {
     // Byzcuit: abort releases this session's locks and bumps sequence numbers past s_T, so no vote
