@@ -160,8 +160,10 @@ Result<std::unique_ptr<NodeProcess>> NodeProcess::open(const notary::ProcessConf
   });
 
   // The S-BAC client of a replicated notary, started by the flows' external operations.
+  // An outcome wakes the loop (only): the loop then wakes the flow awaiting it (wake_flows).
   p->operations_.set_on_complete([self] {
     std::lock_guard lock(self->mutex_);
+    self->outcomes_arrived_ = true;
     self->wake_.notify_all();
   });
   if (replicated) {
@@ -269,6 +271,15 @@ net::Disposition NodeProcess::on_transport_message(const net::Envelope& envelope
   return d.value_or(net::Disposition::kRejected);
 }
 
+void NodeProcess::wake_flows() {
+  {
+    std::lock_guard lock(mutex_);
+    outcomes_arrived_ = false;
+  }
+  std::vector<flow::FlowId> woken = operations_.take_wakes();
+  if (!woken.empty()) node_->engine().wake(woken);
+}
+
 void NodeProcess::register_parties() {
   uint64_t version = directory_->version();
   if (version == parties_version_) return;
@@ -307,6 +318,7 @@ Status NodeProcess::run(const std::atomic<bool>& stop) {
 
   auto iterate = [this](std::chrono::milliseconds wait) {
     run_tasks();
+    wake_flows();
     node_->tick();
     if (node_->notary() != nullptr) {
       auto flushed = node_->flush_notary();
@@ -315,7 +327,7 @@ Status NodeProcess::run(const std::atomic<bool>& stop) {
     register_parties();
     log_refusals();
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, wait, [this] { return !tasks_.empty(); });
+    wake_.wait_for(lock, wait, [this] { return !tasks_.empty() || outcomes_arrived_; });
   };
   const auto tick = std::chrono::milliseconds(options_.tick_ms);
   while (!stop.load()) iterate(tick);

@@ -19,9 +19,11 @@
 // tasks to it: the transport's handler (which waits for the task's Disposition, so a message is
 // accepted only once the flow engine has durably processed it), outcome notifications and RPC
 // calls (which wait for their answer); the S-BAC client's completions are stored in the
-// ExternalOperations and only wake the loop.
-// Each loop iteration runs the queued tasks, ticks the node (sleeping flows), flushes a hosted
-// notary's batch and registers parties that appeared in the map.
+// ExternalOperations and only wake the loop, which then wakes the flows awaiting them
+// (FlowEngine::wake: their poll sleep ends at once, flow/external.h).
+// Each loop iteration runs the queued tasks, wakes flows whose external outcome arrived, ticks
+// the node (sleeping flows), flushes a hosted notary's batch and registers parties that appeared
+// in the map.
 //
 // Stopping: `run` returns when `stop` becomes true: the node drains (no new flows or sessions)
 // for at most drain_timeout, then the transport is stopped while the loop still serves the
@@ -93,6 +95,8 @@ class NodeProcess final : public RpcBackend {
   template <class R>
   std::optional<R> call(std::function<R()> task);
   void run_tasks();
+  // Loop thread: wakes the flows whose awaited external outcome has arrived.
+  void wake_flows();
   void register_parties();
   // Writes the transport's latest refusal to stderr when its refusal counters moved.
   void log_refusals();
@@ -123,6 +127,7 @@ class NodeProcess final : public RpcBackend {
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mutex_)
   bool loop_ended_ = false;                  // GUARDED_BY(mutex_)
+  bool outcomes_arrived_ = false;            // GUARDED_BY(mutex_): an external outcome was stored
   std::atomic<bool> ready_{false};
   std::atomic<bool> draining_{false};
   uint64_t parties_version_ = 0;  // loop thread
