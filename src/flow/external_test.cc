@@ -94,6 +94,10 @@ class ExternalOperationTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(registry_.register_flow<AwaitsExternal>().ok());
     ASSERT_TRUE(registry_.register_flow<AwaitsExternalSlowly>().ok());
+    ASSERT_TRUE(registry_.register_flow<testing::ThreeStep>().ok());
+    ASSERT_TRUE(registry_.register_responder<testing::ThreeStepResponder>(
+                             testing::ThreeStep::kName)
+                    .ok());
     use(std::make_unique<Process>());
     ASSERT_TRUE(cluster_.add("O=Alice").ok());
   }
@@ -299,6 +303,23 @@ TEST_F(ExternalOperationTest, WakingFinishedUnknownOrNonSleepingFlowsChangesNoth
   ASSERT_TRUE(k.has_value());
   EXPECT_FALSE(k->ok());
   EXPECT_EQ(engine.flow(failed->id)->status, FlowStatus::kKilled);
+}
+
+TEST_F(ExternalOperationTest, WakingAFlowThatAwaitsAMessageChangesNothing) {
+  ASSERT_TRUE(cluster_.add("O=Bob").ok());
+  FlowEngine& engine = cluster_.engine("O=Alice");
+  auto handle = engine.start(testing::ThreeStep{"O=Bob", 1});
+  ASSERT_TRUE(handle.ok());
+  uint64_t steps = engine.stats().steps_committed;
+  std::vector<FlowId> ids = {handle->id};
+  engine.wake(ids);  // it waits for Bob's answer, not for a timer
+  EXPECT_EQ(engine.stats().steps_committed, steps);
+  EXPECT_EQ(engine.flow(handle->id)->status, FlowStatus::kRunning);
+  cluster_.run();
+  auto r = result(handle->id);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->error().message();
+  EXPECT_EQ(**r, 22u);  // 1 -> 2*2=4 -> 5*2=10 -> 11*2=22
 }
 
 // After a crash the new process knows nothing of the old one's operations or watchers: the flow
