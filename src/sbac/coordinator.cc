@@ -50,7 +50,9 @@ void Coordinator::start_session(PrepareCommand command) {
   sequence_reports_.clear();
   abort_accepted_.clear();
   prepared_signers_.clear();
-  send_phase_commands(/*query=*/false);
+  // A query with the first prepare: a session this client restarted may already be decided
+  // (its repeated command is kept out of the log), and only a query brings the statements back.
+  send_phase_commands(/*query=*/true);
 }
 
 Bytes Coordinator::encode_prepare() const {
@@ -99,9 +101,12 @@ void Coordinator::send_phase_commands(bool query) {
       out_.push_back(CoordinatorSend{shard, SubmitCommand{*prepare}});
     }
   }
-  if (!query) return;
+  if (query) send_queries();
+}
+
+void Coordinator::send_queries() {
   const PrepareCommand& command = manager_->prepare_command();
-  for (ShardId shard : concerned)
+  for (ShardId shard : manager_->concerned())
     out_.push_back(CoordinatorSend{shard, StatusQuery{SessionKey{command.tx_id, command.session}}});
 }
 
@@ -158,7 +163,12 @@ void Coordinator::on_replica(const ReplicaMessage& message) {
     bool fast_path = manager_->concerned().size() == 1;
     if (!had_decision && manager_->accept_command()) {
       waited_ = 0;
-      if (!fast_path) send_phase_commands(/*query=*/false);
+      // The query brings back statements lost or signed for another coordinator (a takeover).
+      if (fast_path) {
+        send_queries();
+      } else {
+        send_phase_commands(/*query=*/true);
+      }
     } else if (had_decision && !was_prepared && shard_prepared(shard) && !fast_path) {
       out_.push_back(CoordinatorSend{shard, SubmitCommand{encode_accept()}});
     }

@@ -25,11 +25,11 @@
 // pass one cache to all of them (`shared_cache`), so that a block's signature is verified once
 // for all the transactions it prepared or accepted, not once per transaction.
 //
-// Status queries go out only with resends: a first send finds nothing stored to ask for, and a
-// query sent with the accept would only bring back the prepared statements already counted.
-// On the single-shard fast path the shard accepts in the same step as it prepares, so a decision
-// sends no accept command (it would cost the shard a log entry for nothing); resends still carry
-// it, with the query that recovers lost statements.
+// Every send (the first, the decision's, each resend) carries a status query per shard: a
+// restarted or replayed session may already be decided, and only a query brings its statements
+// back. On the single-shard fast path the shard accepts in the same step as it prepares, so a
+// decision sends only the query, no accept command (it would cost the shard a log entry for
+// nothing); resends still carry the accept.
 //
 // Output: take_ready() returns the messages to send, each to every replica of one shard. Not
 // thread-safe.
@@ -91,6 +91,7 @@ class Coordinator {
   // What the session needs sent now: each concerned shard's prepare, or its accept once decided
   // and the shard is known to have sequenced the prepare; with `query`, a StatusQuery to each.
   void send_phase_commands(bool query);
+  void send_queries();
   // The prepare in the form this session sends (ShardCommand's encoding), built without copying
   // the command or its binding.
   Bytes encode_prepare() const;
