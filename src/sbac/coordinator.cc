@@ -158,18 +158,10 @@ void Coordinator::on_replica(const ReplicaMessage& message) {
     bool was_prepared = shard_prepared(shard);
     prepared_signers_[shard].insert(p->signature.by);
     sequence_reports_[shard][p->signature.by] = p->statement.sequence_max;
-    // The fast path's single shard accepted in the step that prepared: no accept to send until
-    // a resend.
-    bool fast_path = manager_->concerned().size() == 1;
     if (!had_decision && manager_->accept_command()) {
       waited_ = 0;
-      // The query brings back statements lost or signed for another coordinator (a takeover).
-      if (fast_path) {
-        send_queries();
-      } else {
-        send_phase_commands(/*query=*/true);
-      }
-    } else if (had_decision && !was_prepared && shard_prepared(shard) && !fast_path) {
+      send_phase_commands(/*query=*/true);
+    } else if (had_decision && !was_prepared && shard_prepared(shard)) {
       out_.push_back(CoordinatorSend{shard, SubmitCommand{encode_accept()}});
     }
     return;

@@ -27,9 +27,8 @@
 //
 // Every send (the first, the decision's, each resend) carries a status query per shard: a
 // restarted or replayed session may already be decided, and only a query brings its statements
-// back. On the single-shard fast path the shard accepts in the same step as it prepares, so a
-// decision sends only the query, no accept command (it would cost the shard a log entry for
-// nothing); resends still carry the accept.
+// back. (Holding back the fast path's accept at the decision changed what sbac_sim_test's replay
+// negative control observes, so the decision still sends it.)
 //
 // Output: take_ready() returns the messages to send, each to every replica of one shard. Not
 // thread-safe.

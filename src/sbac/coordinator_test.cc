@@ -147,37 +147,6 @@ TEST_F(CoordinatorTest, SendsThePrepareEncodedExactlyAsTheCodecEncodesItsForm) {
   EXPECT_EQ(first_submit(plain), codec::encode_to_bytes(ShardCommand(cross)));
 }
 
-// The fast path's shard accepts in the step that prepares it: an accept command would cost the
-// shard a log entry for nothing. The decision sends only a query; the accept goes with a resend,
-// if the session is still open.
-TEST_F(CoordinatorTest, FastPathDecisionSendsNoAcceptUntilAResend) {
-  StateRef a = genesis(0, "a");
-  Coordinator c(command("S", 0, {a}, 0), std::nullopt, net_.map, CoordinatorConfig{2, 1});
-  std::vector<CoordinatorSend> first = c.take_ready();
-  ASSERT_EQ(first.size(), 2u);  // the prepare and a query
-  Outcome o = tables_[0].execute(*decode_command(std::get<SubmitCommand>(first[0].message).command),
-                                 now_, check_);
-  const auto& accepted = std::get<AcceptDecision>(o);
-  // Only the prepared statements arrive (the accepted ones are lost).
-  PrepareDecision p{accepted.key, accepted.shard, accepted.verdict, AbortReason::kNone,
-                    Sequence(0)};
-  for (const ReplicaMessage& m : statements(p)) c.on_replica(m);
-  std::vector<CoordinatorSend> decided = c.take_ready();
-  ASSERT_EQ(decided.size(), 1u);  // a query, no accept
-  EXPECT_TRUE(std::holds_alternative<StatusQuery>(decided[0].message));
-  c.tick();
-  c.tick();
-  std::vector<CoordinatorSend> resent = c.take_ready();
-  ASSERT_EQ(resent.size(), 2u);  // the accept and a query
-  auto decoded = decode_command(std::get<SubmitCommand>(resent[0].message).command);
-  ASSERT_TRUE(decoded.ok());
-  EXPECT_TRUE(std::holds_alternative<AcceptCommand>(*decoded));
-  EXPECT_TRUE(std::holds_alternative<StatusQuery>(resent[1].message));
-  // The query's answer: the stored accepted statements.
-  for (const ReplicaMessage& m : statements(o)) c.on_replica(m);
-  EXPECT_EQ(c.outcome(), Coordinator::Outcome::kCommitted);
-}
-
 // After a commit decision, a prepared statement of a shard already known to have prepared changes
 // nothing and is not verified; before it, or after an abort decision, every one is.
 TEST_F(CoordinatorTest, LatePreparedStatementsAfterACommitDecisionCostNoVerification) {
