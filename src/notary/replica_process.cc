@@ -251,7 +251,7 @@ void ReplicaProcess::handle(const net::Envelope& envelope, int64_t now_ms) {
     consensus::Validation v =
         validator_->validate(consensus::ReplicaId(role->second.index), envelope.payload);
     if (auto* verified = std::get_if<consensus::Verified<consensus::Message>>(&v)) {
-      replica_->step(*verified);
+      replica_->step(std::move(*verified));
     } else {
       ++counters_.consensus_rejected;
     }

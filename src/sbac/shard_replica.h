@@ -123,6 +123,8 @@ class ShardReplica {
   // Consensus's clock only (before a step).
   void set_time(int64_t now_ms) { replica_.tick(now_ms); }
   void step(const consensus::Verified<consensus::Message>& message) { replica_.step(message); }
+  // The same, handing the message over (a proposal's commands move instead of being copied).
+  void step(consensus::Verified<consensus::Message>&& message) { replica_.step(std::move(message)); }
   // A manager's request. A submit goes to the mempool (a duplicate is refused there, harmlessly);
   // a query answers with the statements this replica signed for the session.
   std::vector<ReplicaMessage> on_manager(const ManagerMessage& message);
