@@ -312,7 +312,8 @@ void ReplicaProcess::handle(const net::Envelope& envelope, int64_t now_ms) {
 }
 
 Status ReplicaProcess::flush() {
-  sbac::ShardReady ready = replica_->take_ready();
+  // Consensus first; the committed blocks execute after the votes have left (step 3 below).
+  sbac::ShardReady ready = replica_->take_consensus_ready();
   auto send_consensus = [&](const consensus::Outgoing& o) {
     Bytes bytes = codec::encode_to_bytes(o.message);
     for (uint32_t i = 0; i < shard_names_.size(); ++i) {
@@ -340,6 +341,9 @@ Status ReplicaProcess::flush() {
   // 2. Send the rest.
   for (const consensus::Outgoing& o : ready.consensus.send)
     if (!is_proposal(o)) send_consensus(o);
+  // 3. Apply: execute the committed blocks (S-BAC statements, takeovers) now that this replica's
+  // vote is on its way, so a block's execution is off the critical path of the next view.
+  replica_->apply_ready(ready);
   auto route = [&](const sbac::SessionKey& key, const sbac::ReplicaMessage& m) {
     auto it = managers_.find(key);
     if (it == managers_.end()) return;
@@ -371,7 +375,7 @@ Status ReplicaProcess::flush() {
     takeovers_.emplace(key, std::move(c));
     drive_takeover(coordinator);
   }
-  // 3. Apply: S-BAC already applied the blocks in take_ready; notify raw clients.
+  // Notify raw clients of their committed commands.
   for (const consensus::CommittedBlock& b : ready.consensus.commit) {
     counters_.committed_commands += b.block->commands.size();
     if (raw_waiters_.empty()) continue;

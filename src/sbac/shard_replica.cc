@@ -68,8 +68,18 @@ std::vector<ReplicaMessage> ShardReplica::on_manager(const ManagerMessage& messa
 }
 
 ShardReady ShardReplica::take_ready() {
+  ShardReady ready = take_consensus_ready();
+  apply_ready(ready);
+  return ready;
+}
+
+ShardReady ShardReplica::take_consensus_ready() {
   ShardReady ready;
   ready.consensus = replica_.take_ready();
+  return ready;
+}
+
+void ShardReplica::apply_ready(ShardReady& ready) {
   for (const consensus::CommittedBlock& block : ready.consensus.commit) apply(block, ready);
   // Takeover timers: a session prepared here and not accepted within its deadline.
   if (config_.takeover_ticks != 0) {
@@ -106,7 +116,6 @@ ShardReady ShardReplica::take_ready() {
           key.tx_id, SignedAccepted{*s.accepted, signature_of(s.accepted_leaf), key});
     signed_.erase(it);
   }
-  return ready;
 }
 
 void ShardReplica::apply(const consensus::CommittedBlock& block, ShardReady& ready) {

@@ -130,6 +130,15 @@ class ShardReplica {
   std::vector<ReplicaMessage> on_manager(const ManagerMessage& message);
 
   [[nodiscard]] ShardReady take_ready();
+  // take_ready in two halves, for a driver that lets the votes leave before it executes:
+  // take_consensus_ready() holds only what consensus says to persist, send and commit;
+  // apply_ready() then executes the committed blocks (statements, takeovers, pruning), as
+  // take_ready() does. consensus::Ready's order is persist, send, then apply: executing a block
+  // of a few hundred transactions (tens of milliseconds) before the vote would put it on the
+  // critical path of every view. REQUIRES: apply_ready once per take_consensus_ready, before
+  // advance.
+  [[nodiscard]] ShardReady take_consensus_ready();
+  void apply_ready(ShardReady& ready);
   void advance(const ShardReady& ready) { replica_.advance(ready.consensus); }
 
   const ObjectTable& table() const { return table_; }

@@ -51,12 +51,18 @@ class ShardReplicaTest : public ::testing::Test {
       for (auto& r : replicas_) r->tick(now_);
       std::deque<std::pair<uint32_t, std::pair<uint32_t, Bytes>>> queue;  // to, from, bytes
       auto flush = [&](uint32_t i) {
-        ShardReady ready = replicas_[i]->take_ready();
+        // split_: as the replica process drives it, the votes leave before the blocks execute.
+        ShardReady ready =
+            split_ ? replicas_[i]->take_consensus_ready() : replicas_[i]->take_ready();
+        if (split_) {
+          EXPECT_TRUE(ready.prepared.empty() && ready.accepted.empty() && ready.outcomes.empty());
+        }
         for (const consensus::Outgoing& o : ready.consensus.send) {
           Bytes bytes = codec::encode_to_bytes(o.message);
           for (uint32_t to = 0; to < kReplicas; ++to)
             if (to != i && (!o.to || o.to->value() == to)) queue.push_back({to, {i, bytes}});
         }
+        if (split_) replicas_[i]->apply_ready(ready);
         for (auto& p : ready.prepared) prepared_[i].push_back(p);
         for (auto& a : ready.accepted) accepted_[i].push_back(a);
         for (auto& t : ready.takeovers) takeovers_[i].push_back(t);
@@ -81,6 +87,7 @@ class ShardReplicaTest : public ::testing::Test {
   std::vector<std::unique_ptr<consensus::Validator>> validators_;
   StateRef a_, b_;
   int64_t now_ = 0;
+  bool split_ = false;  // drive with take_consensus_ready + apply_ready
   std::map<uint32_t, std::vector<SignedPrepared>> prepared_;
   std::map<uint32_t, std::vector<SignedAccepted>> accepted_;
   std::map<uint32_t, std::vector<Takeover>> takeovers_;
@@ -118,6 +125,27 @@ TEST_F(ShardReplicaTest, EveryReplicaSignsTheFastPathsStatementsAndAnswersQuerie
     EXPECT_EQ(answers[1], ReplicaMessage{accepted_[i][0]});
   }
   EXPECT_TRUE(takeovers_.empty());
+}
+
+// Executing after the votes leave (take_consensus_ready, then apply_ready) signs the same
+// statements, one batch per block, as take_ready does.
+TEST_F(ShardReplicaTest, ApplyingAfterTheVotesLeaveSignsTheSameStatements) {
+  split_ = true;
+  PrepareCommand c;
+  c.tx_id = testing::tx_id("T");
+  c.inputs = {a_};
+  submit(SingleShardCommand{c});
+  run(1'000);
+  for (uint32_t i = 0; i < kReplicas; ++i) {
+    ASSERT_EQ(prepared_[i].size(), 1u);
+    ASSERT_EQ(accepted_[i].size(), 1u);
+    EXPECT_EQ(accepted_[i][0].statement.verdict, Verdict::kCommit);
+    EXPECT_TRUE(verify_signature(accepted_[i][0].statement, accepted_[i][0].signature));
+    EXPECT_TRUE(verify_signature(prepared_[i][0].statement, prepared_[i][0].signature));
+    EXPECT_EQ(std::get<BatchSignature>(accepted_[i][0].signature.signature).leaf_count, 2u);
+    EXPECT_FALSE(replicas_[i]->table().find(a_)->active);
+    EXPECT_EQ(accepted_[i][0].statement, accepted_[0][0].statement);  // every replica alike
+  }
 }
 
 // The fast path signs a prepared statement for the manager: its sequence_max is the table's (here
