@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "consensus/linear_probing.h"
+
 namespace folio::consensus {
 namespace {
 constexpr size_t kInitialSlots = 1024;
@@ -40,18 +42,7 @@ size_t CommandWindow::find_slot(const CommandId& id) const {
 }
 
 void CommandWindow::erase_slot(size_t slot) {
-  // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
-  size_t hole = slot;
-  for (size_t s = (hole + 1) & mask_; slots_[s] != 0; s = (s + 1) & mask_) {
-    size_t want = tag_of_slot(slots_[s]) & mask_;
-    // Move the entry back into the hole unless its home lies cyclically in (hole, s].
-    bool home_between = hole <= s ? (want > hole && want <= s) : (want > hole || want <= s);
-    if (!home_between) {
-      slots_[hole] = slots_[s];
-      hole = s;
-    }
-  }
-  slots_[hole] = 0;
+  erase_by_backward_shift(slots_, mask_, slot, tag_of_slot);
 }
 
 void CommandWindow::place(uint64_t t, uint32_t index) {

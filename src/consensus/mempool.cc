@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "consensus/linear_probing.h"
+
 namespace folio::consensus {
 namespace {
 
@@ -40,17 +42,7 @@ void Mempool::place(uint64_t t, uint64_t sequence) {
 }
 
 void Mempool::erase_slot(size_t slot) {
-  // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
-  size_t hole = slot;
-  for (size_t s = (hole + 1) & mask_; slots_[s] != 0; s = (s + 1) & mask_) {
-    size_t want = tag_of_slot(slots_[s]) & mask_;
-    bool home_between = hole <= s ? (want > hole && want <= s) : (want > hole || want <= s);
-    if (!home_between) {
-      slots_[hole] = slots_[s];
-      hole = s;
-    }
-  }
-  slots_[hole] = 0;
+  erase_by_backward_shift(slots_, mask_, slot, tag_of_slot);
 }
 
 void Mempool::grow() {
