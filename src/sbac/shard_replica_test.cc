@@ -80,6 +80,29 @@ class ShardReplicaTest : public ::testing::Test {
     }
   }
 
+  // Submits a fast-path command spending `a_` and runs the shard until it is decided.
+  PrepareCommand run_fast_path() {
+    PrepareCommand c;
+    c.tx_id = testing::tx_id("T");
+    c.inputs = {a_};
+    submit(SingleShardCommand{c});
+    run(1'000);
+    return c;
+  }
+
+  // Replica i signed the fast path's prepared and accepted(commit) under one batch of two and
+  // spent `a_`.
+  void expect_fast_path_signed(uint32_t i) {
+    ASSERT_EQ(prepared_[i].size(), 1u);
+    ASSERT_EQ(accepted_[i].size(), 1u);
+    const SignedAccepted& a = accepted_[i][0];
+    EXPECT_EQ(a.statement.verdict, Verdict::kCommit);
+    EXPECT_TRUE(verify_signature(a.statement, a.signature));
+    EXPECT_TRUE(verify_signature(prepared_[i][0].statement, prepared_[i][0].signature));
+    EXPECT_EQ(std::get<BatchSignature>(a.signature.signature).leaf_count, 2u);
+    EXPECT_FALSE(replicas_[i]->table().find(a_)->active);
+  }
+
   testing::Network net_ = testing::make_network(kShards, kReplicas);
   consensus::Committee committee_;
   NonValidating check_;
@@ -101,23 +124,13 @@ TEST_F(ShardReplicaTest, UndecodableCommandsAreCountedAndIgnored) {
 }
 
 TEST_F(ShardReplicaTest, EveryReplicaSignsTheFastPathsStatementsAndAnswersQueries) {
-  PrepareCommand c;
-  c.tx_id = testing::tx_id("T");
-  c.inputs = {a_};
-  submit(SingleShardCommand{c});
-  run(1'000);
+  PrepareCommand c = run_fast_path();
   for (uint32_t i = 0; i < kReplicas; ++i) {
-    ASSERT_EQ(prepared_[i].size(), 1u);
-    ASSERT_EQ(accepted_[i].size(), 1u);
+    ASSERT_NO_FATAL_FAILURE(expect_fast_path_signed(i));
     const SignedAccepted& a = accepted_[i][0];
-    EXPECT_EQ(a.statement.verdict, Verdict::kCommit);
     EXPECT_EQ(a.signature.by, net_.map.shards[0].replicas[i]);
-    EXPECT_TRUE(verify_signature(a.statement, a.signature));
     // The fast path's two statements share one batch signature (one block).
     EXPECT_TRUE(a.signature.batched());
-    EXPECT_TRUE(verify_signature(prepared_[i][0].statement, prepared_[i][0].signature));
-    EXPECT_EQ(std::get<BatchSignature>(a.signature.signature).leaf_count, 2u);
-    EXPECT_FALSE(replicas_[i]->table().find(a_)->active);
     // A query answers exactly what was sent, rebuilt from the block's stored batch.
     auto answers = replicas_[i]->on_manager(StatusQuery{SessionKey{c.tx_id, c.session}});
     ASSERT_EQ(answers.size(), 2u);
@@ -131,19 +144,9 @@ TEST_F(ShardReplicaTest, EveryReplicaSignsTheFastPathsStatementsAndAnswersQuerie
 // statements, one batch per block, as take_ready does.
 TEST_F(ShardReplicaTest, ApplyingAfterTheVotesLeaveSignsTheSameStatements) {
   split_ = true;
-  PrepareCommand c;
-  c.tx_id = testing::tx_id("T");
-  c.inputs = {a_};
-  submit(SingleShardCommand{c});
-  run(1'000);
+  run_fast_path();
   for (uint32_t i = 0; i < kReplicas; ++i) {
-    ASSERT_EQ(prepared_[i].size(), 1u);
-    ASSERT_EQ(accepted_[i].size(), 1u);
-    EXPECT_EQ(accepted_[i][0].statement.verdict, Verdict::kCommit);
-    EXPECT_TRUE(verify_signature(accepted_[i][0].statement, accepted_[i][0].signature));
-    EXPECT_TRUE(verify_signature(prepared_[i][0].statement, prepared_[i][0].signature));
-    EXPECT_EQ(std::get<BatchSignature>(accepted_[i][0].signature.signature).leaf_count, 2u);
-    EXPECT_FALSE(replicas_[i]->table().find(a_)->active);
+    ASSERT_NO_FATAL_FAILURE(expect_fast_path_signed(i));
     EXPECT_EQ(accepted_[i][0].statement, accepted_[0][0].statement);  // every replica alike
   }
 }
