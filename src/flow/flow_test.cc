@@ -129,12 +129,7 @@ struct NeedsPermit {
     Session session = ctx.initiate(peer);
     FOLIO_CO_ASSIGN_OR_RETURN(uint64_t answer, co_await session.send_and_receive<uint64_t>(uint64_t{40}));
     FOLIO_CO_ASSIGN_OR_RETURN(
-        int64_t permits, ctx.record<int64_t>([](storage::Session& tx) -> Result<int64_t> {
-          FOLIO_ASSIGN_OR_RETURN(
-              storage::Rows rows,
-              tx.query("SELECT COUNT(*) FROM test_effects WHERE party = 'permit'"));
-          return rows.at(0).integer(0);
-        }));
+        int64_t permits, ctx.record<int64_t>(testing::count_permits));
     if (permits == 0) co_return make_error(ErrorCode::kVerification, "no permit yet");
     co_return answer;
   }

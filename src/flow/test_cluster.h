@@ -28,6 +28,14 @@ inline Status record_effect(storage::Session& tx, const std::string& party, int6
   return ok_status();
 }
 
+// The 'permit' rows an operator adds to let a test flow that waits for one go on (NeedsPermit,
+// AsksTwice): read in a flow through ctx.record.
+inline Result<int64_t> count_permits(storage::Session& tx) {
+  FOLIO_ASSIGN_OR_RETURN(storage::Rows rows,
+                         tx.query("SELECT COUNT(*) FROM test_effects WHERE party = 'permit'"));
+  return rows.at(0).integer(0);
+}
+
 inline const std::vector<storage::Migration>& effect_migrations() {
   static const std::vector<storage::Migration> kMigrations = {
       {1,
